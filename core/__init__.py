@@ -1,0 +1,1 @@
+"""mlloop core: the engine behind the TUI and the CLI. No UI imports, ever."""

@@ -1,0 +1,271 @@
+"""The DuckDB store: one file holding datasets, runs, fold scores, GLM tables and curves.
+
+DuckDB lets one process write *or* many processes read, and an open reader blocks a
+writer. So nothing here holds a connection while idle: every unit of work opens a
+connection, does its work, and closes it; lock conflicts are retried with a short jittered
+backoff. Inside one process, DuckDB refuses a read-only and a read-write connection to the
+same file at once, so access is serialised by a per-file lock.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from core.errors import StoreError
+
+DEFAULT_STORE = "mlloop.duckdb"
+STORE_ENV = "MLLOOP_STORE"
+LOCK_TIMEOUT_S = 30.0
+
+# Each entry upgrades the schema by one version; never edit a released entry, append one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+    CREATE SEQUENCE dataset_ids START 1;
+    CREATE TABLE datasets (
+        id INTEGER PRIMARY KEY,
+        name VARCHAR NOT NULL UNIQUE,
+        source VARCHAR NOT NULL,
+        format VARCHAR NOT NULL,
+        encoding VARCHAR,
+        file_hash VARCHAR NOT NULL,
+        n_rows BIGINT NOT NULL,
+        n_cols INTEGER NOT NULL,
+        target VARCHAR NOT NULL,
+        target_storage VARCHAR NOT NULL,
+        task VARCHAR NOT NULL,
+        classes JSON NOT NULL,
+        test_size DOUBLE NOT NULL,
+        split_seed INTEGER NOT NULL,
+        n_dev BIGINT NOT NULL,
+        n_test BIGINT NOT NULL,
+        n_unlabeled BIGINT NOT NULL,
+        data_table VARCHAR NOT NULL,
+        notes JSON NOT NULL,
+        created_at DOUBLE NOT NULL
+    );
+    CREATE TABLE dataset_columns (
+        dataset_id INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        name VARCHAR NOT NULL,
+        storage VARCHAR NOT NULL,
+        sql_type VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        n_missing BIGINT NOT NULL,
+        n_distinct BIGINT NOT NULL,
+        min VARCHAR,
+        max VARCHAR,
+        mean DOUBLE,
+        std DOUBLE,
+        top_values JSON NOT NULL
+    );
+    CREATE SEQUENCE run_ids START 1;
+    CREATE SEQUENCE group_ids START 1;
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        group_id INTEGER NOT NULL,
+        dataset_id INTEGER NOT NULL,
+        model VARCHAR NOT NULL,
+        params JSON NOT NULL,
+        folds INTEGER NOT NULL,
+        repeats INTEGER NOT NULL,
+        seed INTEGER NOT NULL,
+        status VARCHAR NOT NULL,
+        pid INTEGER,
+        host VARCHAR,
+        created_at DOUBLE NOT NULL,
+        started_at DOUBLE,
+        finished_at DOUBLE,
+        heartbeat_at DOUBLE,
+        duration_s DOUBLE,
+        versions JSON NOT NULL,
+        dataset_hash VARCHAR NOT NULL,
+        folds_hash VARCHAR,
+        error VARCHAR
+    );
+    CREATE TABLE fold_results (
+        run_id INTEGER NOT NULL,
+        fold_index INTEGER NOT NULL,
+        repeat INTEGER NOT NULL,
+        fold INTEGER NOT NULL,
+        n_train BIGINT NOT NULL,
+        n_val BIGINT NOT NULL,
+        fit_time DOUBLE NOT NULL,
+        score_time DOUBLE NOT NULL
+    );
+    CREATE TABLE fold_scores (
+        run_id INTEGER NOT NULL,
+        fold_index INTEGER NOT NULL,
+        metric VARCHAR NOT NULL,
+        train DOUBLE,
+        validation DOUBLE
+    );
+    CREATE TABLE glm_summaries (
+        run_id INTEGER PRIMARY KEY,
+        family VARCHAR NOT NULL,
+        link VARCHAR NOT NULL,
+        n_obs BIGINT NOT NULL,
+        df_model DOUBLE,
+        df_resid DOUBLE,
+        deviance DOUBLE,
+        null_deviance DOUBLE,
+        aic DOUBLE,
+        llf DOUBLE,
+        converged BOOLEAN,
+        warnings JSON NOT NULL
+    );
+    CREATE TABLE glm_coefficients (
+        run_id INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        label VARCHAR NOT NULL,
+        term VARCHAR NOT NULL,
+        coef DOUBLE,
+        std_err DOUBLE,
+        z DOUBLE,
+        p DOUBLE,
+        ci_low DOUBLE,
+        ci_high DOUBLE
+    );
+    CREATE TABLE curve_points (
+        run_id INTEGER NOT NULL,
+        curve VARCHAR NOT NULL,
+        param VARCHAR NOT NULL,
+        x DOUBLE NOT NULL,
+        fold_index INTEGER NOT NULL,
+        metric VARCHAR NOT NULL,
+        train DOUBLE,
+        validation DOUBLE
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_process_locks: dict[str, threading.RLock] = {}
+_process_locks_guard = threading.Lock()
+
+
+def default_store_path() -> Path:
+    """``$MLLOOP_STORE`` if set, else ``./mlloop.duckdb``."""
+    return Path(os.environ.get(STORE_ENV) or DEFAULT_STORE)
+
+
+def _process_lock(path: Path) -> threading.RLock:
+    key = str(path)
+    with _process_locks_guard:
+        return _process_locks.setdefault(key, threading.RLock())
+
+
+def _is_lock_conflict(exc: duckdb.Error) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+class Store:
+    """A handle on a store file. Cheap to create; holds no connection."""
+
+    def __init__(self, path: str | os.PathLike[str], lock_timeout: float = LOCK_TIMEOUT_S) -> None:
+        self.path = Path(path).expanduser().resolve()
+        self.lock_timeout = lock_timeout
+        self._ready = False
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection for one unit of work."""
+        self._ensure_schema()
+        with self._connect(read_only=True) as con:
+            yield con
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection inside one transaction: all of it lands, or none."""
+        self._ensure_schema()
+        with self._connect(read_only=False) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        with self.read() as con:
+            return _version(con)
+
+    def _ensure_schema(self) -> None:
+        if self._ready:
+            return
+        if self.path.exists():
+            with self._connect(read_only=True) as con:
+                version = _version(con)
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} was written by a newer mlloop (schema {version} > {SCHEMA_VERSION}); upgrade mlloop"
+                )
+            if version == SCHEMA_VERSION:
+                self._ready = True
+                return
+        elif not self.path.parent.is_dir():
+            raise StoreError(f"cannot create store {self.path}: folder {self.path.parent} does not exist")
+        with self._connect(read_only=False) as con:
+            version = _version(con)
+            con.execute("BEGIN TRANSACTION")
+            for step in range(version, SCHEMA_VERSION):
+                con.execute(MIGRATIONS[step])
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+            con.execute("COMMIT")
+        self._ready = True
+
+    @contextmanager
+    def _connect(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        lock = _process_lock(self.path)
+        with lock:
+            con = self._open_with_retry(read_only)
+            try:
+                yield con
+            finally:
+                con.close()
+
+    def _open_with_retry(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.01
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.Error as e:
+                if not _is_lock_conflict(e):
+                    raise StoreError(f"cannot open store {self.path}: {_first_line(e)}") from e
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"store {self.path} is locked by another process for more than {self.lock_timeout:.0f} s"
+                    ) from e
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.25)
+
+
+def _version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,196 @@
+"""Plain, frozen records the engine hands out.
+
+Everything here is immutable data with no behaviour beyond small derived views, so the
+TUI, the CLI and exports can share one vocabulary without reaching into the store.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+Task = Literal["binary", "multiclass", "regression"]
+RunStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
+ColumnKind = Literal["numeric", "categorical", "boolean", "datetime", "text"]
+
+CLASSIFICATION_TASKS = ("binary", "multiclass")
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """What one column of an imported dataset holds."""
+
+    position: int
+    name: str
+    sql_type: str
+    kind: ColumnKind
+    n_missing: int
+    n_distinct: int
+    min: str | None = None
+    max: str | None = None
+    mean: float | None = None
+    std: float | None = None
+    top_values: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """An imported dataset: its facts, its target and its locked hold-out split."""
+
+    id: int
+    name: str
+    source: str
+    format: str
+    encoding: str | None
+    file_hash: str
+    n_rows: int
+    n_cols: int
+    target: str
+    task: Task
+    classes: tuple[str, ...]
+    test_size: float
+    split_seed: int
+    n_dev: int
+    n_test: int
+    n_unlabeled: int
+    created_at: float
+    notes: tuple[str, ...] = ()
+    columns: tuple[ColumnProfile, ...] = ()
+
+    @property
+    def is_classification(self) -> bool:
+        return self.task in CLASSIFICATION_TASKS
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.name != self.target)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to run: one model on one dataset with one cross-validation scheme."""
+
+    dataset: str
+    model: str
+    params: dict = field(default_factory=dict)
+    folds: int = 5
+    repeats: int = 1
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class FoldScore:
+    """One fold's scores: ``train`` and ``validation`` map metric name to value."""
+
+    index: int
+    repeat: int
+    fold: int
+    n_train: int
+    n_val: int
+    fit_time: float
+    score_time: float
+    train: dict[str, float]
+    validation: dict[str, float]
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """Mean and standard deviation of one metric over the folds that finished."""
+
+    metric: str
+    train_mean: float
+    train_std: float
+    val_mean: float
+    val_std: float
+    n: int
+
+
+@dataclass(frozen=True)
+class GlmCoefficient:
+    term: str
+    coef: float
+    std_err: float
+    z: float
+    p: float
+    ci_low: float
+    ci_high: float
+    label: str = ""  # the class a multinomial row belongs to; empty otherwise
+
+
+@dataclass(frozen=True)
+class GlmSummary:
+    """A statsmodels GLM fitted on the whole development set, as numbers."""
+
+    family: str
+    link: str
+    n_obs: int
+    df_model: float
+    df_resid: float
+    deviance: float
+    null_deviance: float
+    aic: float
+    llf: float
+    converged: bool
+    warnings: tuple[str, ...]
+    coefficients: tuple[GlmCoefficient, ...]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A stored run with its folds. ``status`` already accounts for dead processes."""
+
+    id: int
+    group_id: int
+    dataset_id: int
+    dataset: str
+    task: Task
+    model: str
+    params: dict
+    folds: int
+    repeats: int
+    seed: int
+    status: RunStatus
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    duration_s: float | None
+    pid: int | None
+    host: str | None
+    versions: dict
+    dataset_hash: str
+    folds_hash: str | None
+    error: str | None
+    fold_scores: tuple[FoldScore, ...] = ()
+    glm: GlmSummary | None = None
+
+    @property
+    def n_folds_total(self) -> int:
+        return self.folds * self.repeats
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for f in self.fold_scores:
+            seen.update(dict.fromkeys(f.validation))
+        return tuple(seen)
+
+    def summary(self) -> dict[str, MetricSummary]:
+        """Mean ± std over finished folds for every metric (std is the sample std)."""
+        out: dict[str, MetricSummary] = {}
+        for m in self.metrics:
+            tr = [f.train[m] for f in self.fold_scores if m in f.train]
+            va = [f.validation[m] for f in self.fold_scores if m in f.validation]
+            out[m] = MetricSummary(m, *_mean_std(tr), *_mean_std(va), len(va))
+        return out
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    if not vals:
+        return math.nan, math.nan
+    mean = sum(vals) / len(vals)
+    if len(vals) < 2:
+        return mean, math.nan
+    var = sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)
+    return mean, math.sqrt(var)
