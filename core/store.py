@@ -89,7 +89,8 @@ MIGRATIONS: tuple[str, ...] = (
         versions JSON NOT NULL,
         dataset_hash VARCHAR NOT NULL,
         folds_hash VARCHAR,
-        error VARCHAR
+        error VARCHAR,
+        warnings JSON NOT NULL DEFAULT '[]'
     );
     CREATE TABLE fold_results (
         run_id INTEGER NOT NULL,
@@ -198,6 +199,15 @@ class Store:
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
+
+    def change_stamp(self) -> tuple:
+        """A cheap fingerprint of what readers show; it changes whenever a dataset, run or fold lands."""
+        with self.read() as con:
+            return con.execute(
+                """SELECT (SELECT count(*) FROM datasets), (SELECT coalesce(max(id), 0) FROM runs),
+                          (SELECT count(*) FROM fold_results), (SELECT count(*) FROM glm_summaries),
+                          (SELECT coalesce(sum(hash(status, coalesce(finished_at, 0))), 0) FROM runs)"""
+            ).fetchone()
 
     def schema_version(self) -> int:
         with self.read() as con:

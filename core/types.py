@@ -6,7 +6,6 @@ TUI, the CLI and exports can share one vocabulary without reaching into the stor
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -96,7 +95,7 @@ class FoldScore:
 
 @dataclass(frozen=True)
 class MetricSummary:
-    """Mean and standard deviation of one metric over the folds that finished."""
+    """Mean and sample standard deviation of one metric over the folds that finished."""
 
     metric: str
     train_mean: float
@@ -161,7 +160,10 @@ class RunRecord:
     dataset_hash: str
     folds_hash: str | None
     error: str | None
-    fold_scores: tuple[FoldScore, ...] = ()
+    n_folds_done: int = 0
+    summaries: dict[str, MetricSummary] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    fold_scores: tuple[FoldScore, ...] = ()  # filled by get_run, empty in listings
     glm: GlmSummary | None = None
 
     @property
@@ -170,27 +172,4 @@ class RunRecord:
 
     @property
     def metrics(self) -> tuple[str, ...]:
-        seen: dict[str, None] = {}
-        for f in self.fold_scores:
-            seen.update(dict.fromkeys(f.validation))
-        return tuple(seen)
-
-    def summary(self) -> dict[str, MetricSummary]:
-        """Mean ± std over finished folds for every metric (std is the sample std)."""
-        out: dict[str, MetricSummary] = {}
-        for m in self.metrics:
-            tr = [f.train[m] for f in self.fold_scores if m in f.train]
-            va = [f.validation[m] for f in self.fold_scores if m in f.validation]
-            out[m] = MetricSummary(m, *_mean_std(tr), *_mean_std(va), len(va))
-        return out
-
-
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    vals = [v for v in values if v is not None and not math.isnan(v)]
-    if not vals:
-        return math.nan, math.nan
-    mean = sum(vals) / len(vals)
-    if len(vals) < 2:
-        return mean, math.nan
-    var = sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)
-    return mean, math.sqrt(var)
+        return tuple(self.summaries)

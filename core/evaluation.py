@@ -1,0 +1,360 @@
+"""Cross-validation of baselines, streamed fold by fold into the store.
+
+Every (model, fold) pair is one joblib task; ``return_as="generator_unordered"`` hands back
+each fold the moment it finishes, and this process commits it at once, so a killed run
+keeps its finished folds and a reader sees progress live. Folds come from the same
+splitter and scores from the same scikit-learn scorers that ``cross_validate`` uses, so a
+run's numbers equal plain scikit-learn's for the same seed and pipeline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+from core import runs as run_store
+from core.datasets import get_dataset, load_split
+from core.errors import InputError, RunCancelled
+from core.models import Baseline, make_pipeline, resolve_models
+from core.store import Store
+from core.types import DatasetInfo, FoldScore, GlmSummary, RunStatus, Task
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    scorer: str  # scikit-learn scorer name
+    greater_is_better: bool
+    label: str
+
+
+CLASSIFICATION_METRICS = (
+    Metric("accuracy", "accuracy", True, "accuracy"),
+    Metric("balanced_accuracy", "balanced_accuracy", True, "balanced accuracy"),
+    Metric("f1_macro", "f1_macro", True, "macro F1"),
+    Metric("roc_auc", "roc_auc", True, "ROC AUC"),
+    Metric("log_loss", "neg_log_loss", False, "log loss"),
+)
+REGRESSION_METRICS = (
+    Metric("rmse", "neg_root_mean_squared_error", False, "RMSE"),
+    Metric("mae", "neg_mean_absolute_error", False, "MAE"),
+    Metric("r2", "r2", True, "R²"),
+)
+METRICS = {m.name: m for m in CLASSIFICATION_METRICS + REGRESSION_METRICS}
+
+
+def metrics_for(task: Task) -> tuple[Metric, ...]:
+    return REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
+
+
+def key_metrics(task: Task) -> tuple[Metric, Metric]:
+    """The two metrics a listing shows; the first is the one lists sort and compare by."""
+    names = ("rmse", "r2") if task == "regression" else ("accuracy", "roc_auc")
+    return METRICS[names[0]], METRICS[names[1]]
+
+
+def scoring(task: Task) -> dict[str, str]:
+    """Metric name -> scikit-learn scorer name; ROC AUC is one-vs-rest for multiclass."""
+    out = {m.name: m.scorer for m in metrics_for(task)}
+    if task == "multiclass":
+        out["roc_auc"] = "roc_auc_ovr"
+    return out
+
+
+def make_splitter(task: Task, folds: int, repeats: int = 1, seed: int = 0) -> Any:
+    """The cross-validation splitter a run uses (stratified for classification)."""
+    from sklearn.model_selection import KFold, RepeatedKFold, RepeatedStratifiedKFold, StratifiedKFold
+
+    if folds < 2:
+        raise InputError(f"--cv needs at least 2 folds, got {folds}")
+    if repeats < 1:
+        raise InputError(f"--repeats must be at least 1, got {repeats}")
+    stratified = task != "regression"
+    if repeats > 1:
+        cls = RepeatedStratifiedKFold if stratified else RepeatedKFold
+        return cls(n_splits=folds, n_repeats=repeats, random_state=seed)
+    return (StratifiedKFold if stratified else KFold)(n_splits=folds, shuffle=True, random_state=seed)
+
+
+def feature_types(X: Any) -> tuple[list[str], list[str]]:
+    """Numeric and categorical columns of a frame from :func:`core.datasets.load_split`."""
+    numeric = [c for c in X.columns if X[c].dtype.kind in "fiub"]
+    categorical = [c for c in X.columns if c not in set(numeric)]
+    return numeric, categorical
+
+
+def build_pipeline(baseline: Baseline, dataset: DatasetInfo, X: Any, params: dict | None = None,
+                   seed: int = 0) -> Any:
+    numeric, categorical = feature_types(X)
+    return make_pipeline(baseline, dataset.task, numeric, categorical, params, seed)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One event of a running group: a fold finished, or a run ended."""
+
+    run_id: int
+    model: str
+    done: int
+    total: int
+    status: RunStatus
+    fold: FoldScore | None = None
+    error: str | None = None
+
+
+def library_versions() -> dict[str, str]:
+    import platform
+
+    out = {"python": platform.python_version()}
+    for dist in ("mlloop-tui", "scikit-learn", "statsmodels", "pandas", "numpy", "duckdb", "joblib"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "unknown"
+    return out
+
+
+def run_baselines(
+    store: Store,
+    dataset_ref: str | int,
+    models: str | Sequence[str],
+    *,
+    folds: int = 5,
+    repeats: int = 1,
+    seed: int = 0,
+    jobs: int = 1,
+    params: dict[str, dict] | None = None,
+    on_created: Callable[[int, list[int]], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> list[int]:
+    """Cross-validate each model on the dataset's development split; returns the run ids.
+
+    ``params`` maps a model name to its estimator parameters. Fold results are committed as
+    they arrive. ``KeyboardInterrupt`` marks unfinished runs ``cancelled`` and raises
+    :class:`RunCancelled`.
+    """
+    from joblib import Parallel, delayed
+
+    baselines = resolve_models(models)
+    params = params or {}
+    unknown = set(params) - {b.name for b in baselines}
+    if unknown:
+        raise InputError(f"parameters given for a model not being run: {', '.join(sorted(unknown))}")
+    dataset = get_dataset(store, dataset_ref)
+    splitter = make_splitter(dataset.task, folds, repeats, seed)
+    X, y = load_split(store, dataset, "dev")
+    splits = _splits(splitter, X, y, dataset)
+    pipelines = {b.name: build_pipeline(b, dataset, X, params.get(b.name), seed) for b in baselines}
+    _check_params(pipelines)
+    group_id, run_ids = run_store.create_runs(
+        store, dataset, [(b.name, params.get(b.name, {})) for b in baselines],
+        folds=folds, repeats=repeats, seed=seed, versions=library_versions(),
+    )
+    if on_created:
+        on_created(group_id, run_ids)
+    runs = dict(zip(run_ids, baselines))
+    scorers = scoring(dataset.task)
+    tasks = [
+        delayed(_fit_fold)(run_id, i, pipelines[b.name], X, y, train, val, scorers, folds)
+        for i, (train, val) in enumerate(splits)
+        for run_id, b in runs.items()
+    ] + [delayed(_fit_glm)(run_id, pipelines[b.name], X, y) for run_id, b in runs.items() if b.name == "glm"]
+    state = _GroupState(store, runs, len(splits), _folds_hash(splits), on_progress)
+    with _heartbeat(store, state.unfinished):
+        try:
+            for result in Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks):
+                state.handle(result)
+        except KeyboardInterrupt:
+            state.finish_all("cancelled", "cancelled by the user")
+            raise RunCancelled("cancelled: finished folds are kept") from None
+        except BaseException as e:
+            state.finish_all("failed", f"{type(e).__name__}: {e}")
+            raise
+    return run_ids
+
+
+class _GroupState:
+    """Bookkeeping for one group: folds done per run, failures, warnings, completion."""
+
+    def __init__(self, store: Store, runs: dict[int, Baseline], n_splits: int, folds_hash: str,
+                 on_progress: Callable[[Progress], None] | None) -> None:
+        self.store = store
+        self.runs = runs
+        self.n_splits = n_splits
+        self.folds_hash = folds_hash
+        self.on_progress = on_progress
+        self.done = dict.fromkeys(runs, 0)
+        self.pending_glm = {r for r, b in runs.items() if b.name == "glm"}
+        self.errors: dict[int, str] = {}
+        self.warnings: dict[int, dict[str, None]] = {r: {} for r in runs}
+        self.finished: set[int] = set()
+
+    def handle(self, result: dict) -> None:
+        run_id = result["run_id"]
+        self.warnings[run_id].update(dict.fromkeys(result.get("warnings", ())))
+        if result.get("error"):
+            self.errors.setdefault(run_id, result["error"])
+        if result["kind"] == "fold":
+            if not result.get("error"):
+                run_store.record_fold(self.store, run_id, result["fold"])
+            self.done[run_id] += 1
+        elif result["kind"] == "glm":
+            self.pending_glm.discard(run_id)
+            if result.get("summary") is not None:
+                run_store.record_glm(self.store, run_id, result["summary"])
+        self._progress(run_id, result.get("fold"))
+        if self.done[run_id] == self.n_splits and run_id not in self.pending_glm:
+            self._finish(run_id, "failed" if run_id in self.errors else "done")
+
+    def finish_all(self, status: RunStatus, reason: str) -> None:
+        for run_id in self.runs:
+            if run_id not in self.finished:
+                self._finish(run_id, status, reason)
+
+    def _finish(self, run_id: int, status: RunStatus, reason: str | None = None) -> None:
+        self.finished.add(run_id)
+        error = self.errors.get(run_id, reason) if status != "done" else None
+        run_store.finish_run(self.store, run_id, status, error=error, folds_hash=self.folds_hash,
+                             warnings=list(self.warnings[run_id])[:20])
+        self._progress(run_id, None, status, error)
+
+    def _progress(self, run_id: int, fold: FoldScore | None, status: RunStatus = "running",
+                  error: str | None = None) -> None:
+        if self.on_progress:
+            self.on_progress(Progress(run_id, self.runs[run_id].name, self.done[run_id], self.n_splits,
+                                      status, fold, error))
+
+    def unfinished(self) -> list[int]:
+        return [r for r in self.runs if r not in self.finished]
+
+
+@contextmanager
+def _heartbeat(store: Store, active: Callable[[], list[int]]) -> Iterator[None]:
+    """Keep the active runs' heartbeat fresh while folds take long, from a daemon thread."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(run_store.HEARTBEAT_EVERY_S):
+            try:
+                run_store.heartbeat(store, active())
+            except Exception:  # one missed beat is harmless; readers allow many
+                pass
+
+    thread = threading.Thread(target=beat, daemon=True, name="mlloop-heartbeat")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _splits(splitter: Any, X: Any, y: Any, dataset: DatasetInfo) -> list[tuple[Any, Any]]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return list(splitter.split(X, y))
+        except ValueError as e:
+            raise InputError(f"cannot split {dataset.name!r} into folds: {e}") from e
+
+
+def _folds_hash(splits: list[tuple[Any, Any]]) -> str:
+    """Identifies the exact folds, so two runs can be paired only if they share them."""
+    h = hashlib.sha256()
+    for _, val in splits:
+        h.update(val.astype("int64").tobytes())
+        h.update(b"|")
+    return h.hexdigest()[:16]
+
+
+def _check_params(pipelines: dict[str, Any]) -> None:
+    for name, pipe in pipelines.items():
+        try:
+            pipe.named_steps["model"]._validate_params()
+        except Exception as e:
+            raise InputError(f"bad parameter for {name}: {str(e).splitlines()[0]}") from None
+
+
+def _fit_fold(run_id: int, index: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any,
+              scorers: dict[str, str], folds: int) -> dict:
+    """One fold in a worker process: fit on train rows, score train and validation rows."""
+    from sklearn.base import clone
+    from sklearn.metrics import check_scoring
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            est = clone(pipeline)
+            X_train, y_train = X.iloc[train], y.iloc[train]
+            X_val, y_val = X.iloc[val], y.iloc[val]
+            start = time.perf_counter()
+            est.fit(X_train, y_train)
+            fit_time = time.perf_counter() - start
+            scorer = check_scoring(est, scoring=scorers, raise_exc=False)
+            start = time.perf_counter()
+            val_scores = _signed(scorer(est, X_val, y_val), scorers)
+            score_time = time.perf_counter() - start
+            train_scores = _signed(scorer(est, X_train, y_train), scorers)
+        except Exception as e:
+            return {"kind": "fold", "run_id": run_id, "error": _one_line(e),
+                    "warnings": _warning_lines(caught)}
+    fold = FoldScore(index, index // folds, index % folds, len(train), len(val), fit_time, score_time,
+                     train_scores, val_scores)
+    return {"kind": "fold", "run_id": run_id, "fold": fold, "warnings": _warning_lines(caught)}
+
+
+def _fit_glm(run_id: int, pipeline: Any, X: Any, y: Any) -> dict:
+    """The GLM on the whole development set, for its coefficient table."""
+    from sklearn.base import clone
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            est = clone(pipeline).fit(X, y)
+        except Exception as e:
+            return {"kind": "glm", "run_id": run_id, "summary": None,
+                    "warnings": [f"GLM summary failed: {_one_line(e)}", *_warning_lines(caught)]}
+    summary: GlmSummary = est.named_steps["model"].summary_
+    return {"kind": "glm", "run_id": run_id, "summary": _readable_terms(summary),
+            "warnings": _warning_lines(caught)}
+
+
+def _readable_terms(summary: GlmSummary) -> GlmSummary:
+    """Drop the ColumnTransformer's ``num__`` / ``cat__`` prefixes from coefficient names."""
+    from dataclasses import replace
+
+    def strip(term: str) -> str:
+        for prefix in ("num__", "cat__"):
+            if term.startswith(prefix):
+                return term[len(prefix):]
+        return term
+
+    return replace(summary, coefficients=tuple(replace(c, term=strip(c.term)) for c in summary.coefficients),
+                   warnings=tuple(strip(w) for w in summary.warnings))
+
+
+def _signed(scores: dict, scorers: dict[str, str]) -> dict[str, float]:
+    """scikit-learn negates losses so that greater is better; store them as people read them."""
+    out = {}
+    for name, value in scores.items():
+        if isinstance(value, str):  # the scorer failed for this metric on this fold
+            out[name] = float("nan")
+        else:
+            out[name] = -float(value) if scorers[name].startswith("neg_") else float(value)
+    return out
+
+
+def _warning_lines(caught: list) -> list[str]:
+    return list(dict.fromkeys(f"{w.category.__name__}: {str(w.message).splitlines()[0][:200]}" for w in caught))
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0] if text else ''}"[:500]

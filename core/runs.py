@@ -1,0 +1,306 @@
+"""Run records: create runs, commit each finished fold, finish them, and read them back.
+
+A run stores the pid and host of the process computing it and a heartbeat. Readers derive
+the status they show from those, so a run whose process was killed reads ``interrupted``
+instead of ``running`` forever, without anyone having to clean up after it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+import duckdb
+
+from core.errors import InputError, NotFoundError
+from core.store import Store
+from core.types import (
+    DatasetInfo,
+    FoldScore,
+    GlmCoefficient,
+    GlmSummary,
+    MetricSummary,
+    RunRecord,
+    RunStatus,
+)
+
+HEARTBEAT_EVERY_S = 5.0
+STALE_AFTER_S = 60.0
+ACTIVE = ("queued", "running")
+
+_RUN_COLUMNS = """
+    r.id, r.group_id, r.dataset_id, d.name, d.task, r.model, r.params, r.folds, r.repeats, r.seed,
+    r.status, r.created_at, r.started_at, r.finished_at, r.duration_s, r.pid, r.host, r.versions,
+    r.dataset_hash, r.folds_hash, r.error, r.warnings, r.heartbeat_at, coalesce(f.n, 0)
+"""
+_RUN_FROM = """
+    runs r JOIN datasets d ON d.id = r.dataset_id
+    LEFT JOIN (SELECT run_id, count(*) AS n FROM fold_results GROUP BY run_id) f ON f.run_id = r.id
+"""
+
+
+def create_runs(
+    store: Store,
+    dataset: DatasetInfo,
+    models: Sequence[tuple[str, dict]],
+    *,
+    folds: int,
+    repeats: int,
+    seed: int,
+    versions: dict,
+) -> tuple[int, list[int]]:
+    """Create one group of runs (status ``running``, owned by this process)."""
+    now = time.time()
+    with store.write() as con:
+        group_id = con.execute("SELECT nextval('group_ids')").fetchone()[0]
+        run_ids = []
+        for model, params in models:
+            run_id = con.execute("SELECT nextval('run_ids')").fetchone()[0]
+            con.execute(
+                """INSERT INTO runs (id, group_id, dataset_id, model, params, folds, repeats, seed, status,
+                       pid, host, created_at, started_at, heartbeat_at, versions, dataset_hash)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)""",
+                [run_id, group_id, dataset.id, model, json.dumps(params, sort_keys=True), folds, repeats,
+                 seed, os.getpid(), socket.gethostname(), now, now, now, json.dumps(versions),
+                 dataset.file_hash],
+            )
+            run_ids.append(run_id)
+    return group_id, run_ids
+
+
+def record_fold(store: Store, run_id: int, fold: FoldScore) -> None:
+    """Commit one finished fold: its timings and every metric, in one transaction."""
+    metrics = sorted(set(fold.train) | set(fold.validation))
+    with store.write() as con:
+        con.execute(
+            "INSERT INTO fold_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, fold.index, fold.repeat, fold.fold, fold.n_train, fold.n_val, fold.fit_time,
+             fold.score_time],
+        )
+        if metrics:
+            values = ", ".join(["(?, ?, ?, ?, ?)"] * len(metrics))
+            args: list = []
+            for m in metrics:
+                args += [run_id, fold.index, m, _finite(fold.train.get(m)), _finite(fold.validation.get(m))]
+            con.execute(f"INSERT INTO fold_scores VALUES {values}", args)
+        con.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", [time.time(), run_id])
+
+
+def record_glm(store: Store, run_id: int, summary: GlmSummary) -> None:
+    with store.write() as con:
+        con.execute(
+            "INSERT INTO glm_summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, summary.family, summary.link, summary.n_obs, _finite(summary.df_model),
+             _finite(summary.df_resid), _finite(summary.deviance), _finite(summary.null_deviance),
+             _finite(summary.aic), _finite(summary.llf), summary.converged, json.dumps(list(summary.warnings))],
+        )
+        if summary.coefficients:
+            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(summary.coefficients))
+            args: list = []
+            for i, c in enumerate(summary.coefficients):
+                args += [run_id, i, c.label, c.term, *(_finite(v) for v in
+                         (c.coef, c.std_err, c.z, c.p, c.ci_low, c.ci_high))]
+            con.execute(f"INSERT INTO glm_coefficients VALUES {values}", args)
+
+
+def heartbeat(store: Store, run_ids: Iterable[int]) -> None:
+    ids = list(run_ids)
+    if ids:
+        with store.write() as con:
+            con.execute(
+                f"UPDATE runs SET heartbeat_at = ? WHERE id IN ({', '.join('?' * len(ids))})",
+                [time.time(), *ids],
+            )
+
+
+def finish_run(
+    store: Store,
+    run_id: int,
+    status: RunStatus,
+    *,
+    error: str | None = None,
+    folds_hash: str | None = None,
+    warnings: Sequence[str] = (),
+) -> None:
+    now = time.time()
+    with store.write() as con:
+        con.execute(
+            """UPDATE runs SET status = ?, error = ?, finished_at = ?, duration_s = ? - started_at,
+                   heartbeat_at = ?, folds_hash = coalesce(?, folds_hash), warnings = ?
+               WHERE id = ?""",
+            [status, error, now, now, now, folds_hash, json.dumps(list(warnings)), run_id],
+        )
+
+
+def list_runs(store: Store, dataset_id: int | None = None, with_folds: bool = False) -> list[RunRecord]:
+    """All runs, newest first, with mean ± std per metric; fold scores only if asked for."""
+    where, args = ("WHERE r.dataset_id = ?", [dataset_id]) if dataset_id is not None else ("", [])
+    with store.read() as con:
+        rows = con.execute(
+            f"SELECT {_RUN_COLUMNS} FROM {_RUN_FROM} {where} ORDER BY r.id DESC",
+            args,
+        ).fetchall()
+        ids = [r[0] for r in rows]
+        summaries = _summaries(con, None if dataset_id is None else ids)
+        folds = _folds(con, ids) if with_folds else {}
+    return [replace(_record(row, summaries.get(row[0], {})), fold_scores=folds.get(row[0], ())) for row in rows]
+
+
+def get_run(store: Store, run_id: int | str) -> RunRecord:
+    """One run with its folds and GLM summary; ``NotFoundError`` if there is none."""
+    rid = parse_run_id(run_id)
+    with store.read() as con:
+        row = con.execute(
+            f"SELECT {_RUN_COLUMNS} FROM {_RUN_FROM} WHERE r.id = ?", [rid]
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no run with id {rid}; `mlloop runs` lists them")
+        summaries = _summaries(con, [rid])
+        folds = _folds(con, [rid]).get(rid, ())
+        glm = _glm(con, rid)
+    return replace(_record(row, summaries.get(rid, {})), fold_scores=folds, glm=glm)
+
+
+def parse_run_id(value: int | str) -> int:
+    try:
+        rid = int(str(value).strip().lstrip("#"))
+    except ValueError:
+        raise InputError(f"run id must be a number, got {str(value)!r}") from None
+    if rid <= 0:
+        raise InputError(f"run id must be positive, got {rid}")
+    return rid
+
+
+def effective_status(status: str, pid: int | None, host: str | None, heartbeat_at: float | None,
+                     now: float | None = None) -> RunStatus:
+    """What a stored status means now: an active run whose process is gone is interrupted."""
+    if status not in ACTIVE:
+        return status  # type: ignore[return-value]
+    now = time.time() if now is None else now
+    if host == socket.gethostname() and pid is not None and not _pid_alive(pid):
+        return "interrupted"
+    if heartbeat_at is None or now - heartbeat_at > STALE_AFTER_S:
+        return "interrupted"
+    return status  # type: ignore[return-value]
+
+
+def mark_interrupted(store: Store) -> int:
+    """Persist ``interrupted`` for active runs whose process is gone; returns how many."""
+    with store.read() as con:
+        rows = con.execute(
+            "SELECT id, status, pid, host, heartbeat_at FROM runs WHERE status IN ('queued', 'running')"
+        ).fetchall()
+    dead = [r[0] for r in rows if effective_status(*r[1:]) == "interrupted"]
+    if dead:
+        with store.write() as con:
+            con.execute(
+                f"UPDATE runs SET status = 'interrupted' WHERE id IN ({', '.join('?' * len(dead))})", dead
+            )
+    return len(dead)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (killed, not yet reaped) still answers kill(0); its state in /proc says "Z".
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _summaries(con: duckdb.DuckDBPyConnection, run_ids: list[int] | None) -> dict[int, dict[str, MetricSummary]]:
+    where, args = "", []
+    if run_ids is not None:
+        if not run_ids:
+            return {}
+        where, args = f"WHERE run_id IN ({', '.join('?' * len(run_ids))})", run_ids
+    rows = con.execute(
+        f"""SELECT run_id, metric, avg(train), stddev_samp(train), avg(validation), stddev_samp(validation),
+                   count(validation)
+            FROM fold_scores {where} GROUP BY run_id, metric ORDER BY run_id, metric""",
+        args,
+    ).fetchall()
+    out: dict[int, dict[str, MetricSummary]] = {}
+    for run_id, metric, tm, ts, vm, vs, n in rows:
+        out.setdefault(run_id, {})[metric] = MetricSummary(metric, _nan(tm), _nan(ts), _nan(vm), _nan(vs), n)
+    return out
+
+
+def _folds(con: duckdb.DuckDBPyConnection, run_ids: list[int]) -> dict[int, tuple[FoldScore, ...]]:
+    if not run_ids:
+        return {}
+    where = f"run_id IN ({', '.join('?' * len(run_ids))})"
+    results = con.execute(
+        "SELECT run_id, fold_index, repeat, fold, n_train, n_val, fit_time, score_time FROM fold_results "
+        f"WHERE {where} ORDER BY run_id, fold_index",
+        run_ids,
+    ).fetchall()
+    scores: dict[tuple[int, int], tuple[dict, dict]] = {(r[0], r[1]): ({}, {}) for r in results}
+    for run_id, idx, metric, train, val in con.execute(
+        f"SELECT run_id, fold_index, metric, train, validation FROM fold_scores WHERE {where} ORDER BY metric",
+        run_ids,
+    ).fetchall():
+        if (run_id, idx) in scores:
+            scores[run_id, idx][0][metric] = _nan(train)
+            scores[run_id, idx][1][metric] = _nan(val)
+    out: dict[int, list[FoldScore]] = {}
+    for r in results:
+        train, val = scores[r[0], r[1]]
+        out.setdefault(r[0], []).append(FoldScore(*r[1:], train=train, validation=val))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _glm(con: duckdb.DuckDBPyConnection, run_id: int) -> GlmSummary | None:
+    row = con.execute(
+        "SELECT family, link, n_obs, df_model, df_resid, deviance, null_deviance, aic, llf, converged, warnings "
+        "FROM glm_summaries WHERE run_id = ?",
+        [run_id],
+    ).fetchone()
+    if row is None:
+        return None
+    coefs = con.execute(
+        "SELECT term, coef, std_err, z, p, ci_low, ci_high, label FROM glm_coefficients WHERE run_id = ? "
+        "ORDER BY position",
+        [run_id],
+    ).fetchall()
+    return GlmSummary(
+        *row[:2], row[2], *(_nan(v) for v in row[3:9]), bool(row[9]), tuple(json.loads(row[10])),
+        tuple(GlmCoefficient(c[0], *(_nan(v) for v in c[1:7]), label=c[7]) for c in coefs),
+    )
+
+
+def _record(row: tuple, summaries: dict[str, MetricSummary]) -> RunRecord:
+    (rid, group_id, dataset_id, dataset, task, model, params, folds, repeats, seed, status, created_at,
+     started_at, finished_at, duration_s, pid, host, versions, dataset_hash, folds_hash, error, warnings,
+     heartbeat_at, n_done) = row
+    return RunRecord(
+        id=rid, group_id=group_id, dataset_id=dataset_id, dataset=dataset, task=task, model=model,
+        params=json.loads(params), folds=folds, repeats=repeats, seed=seed,
+        status=effective_status(status, pid, host, heartbeat_at),
+        created_at=created_at, started_at=started_at, finished_at=finished_at, duration_s=duration_s,
+        pid=pid, host=host, versions=json.loads(versions), dataset_hash=dataset_hash, folds_hash=folds_hash,
+        error=error, n_folds_done=n_done, summaries=summaries, warnings=tuple(json.loads(warnings)),
+    )
+
+
+def _finite(value: float | None) -> float | None:
+    """NaN and inf become NULL: DuckDB aggregates would otherwise turn every mean into NaN."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)

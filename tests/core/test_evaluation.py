@@ -1,0 +1,117 @@
+"""Cross-validation: scores equal plain scikit-learn's, folds stream into the store, failures stay local."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.model_selection import cross_validate
+
+from core.datasets import get_dataset, import_dataset, load_split
+from core.errors import InputError
+from core.evaluation import build_pipeline, make_splitter, run_baselines, scoring
+from core.models import BASELINES
+from core.runs import get_run, list_runs
+
+
+def _plain_sklearn(store, dataset_name, model, folds=5, repeats=1, seed=0, params=None):
+    """The same cross-validation written directly with scikit-learn."""
+    info = get_dataset(store, dataset_name)
+    X, y = load_split(store, info, "dev")
+    pipe = build_pipeline(BASELINES[model], info, X, params, seed)
+    cv = make_splitter(info.task, folds, repeats, seed)
+    res = cross_validate(pipe, X, y, cv=cv, scoring=scoring(info.task), return_train_score=True)
+    return res, list(cv.split(X, y))
+
+
+@pytest.mark.parametrize("model", ["dummy", "glm", "linear", "tree", "forest", "boosting"])
+def test_classification_scores_equal_plain_sklearn(store, binary_csv, model):
+    import_dataset(store, binary_csv, "label")
+    (run_id,) = run_baselines(store, "binary", [model], folds=4, seed=3, jobs=1)
+    run = get_run(store, run_id)
+    expected, _ = _plain_sklearn(store, "binary", model, folds=4, seed=3)
+    assert run.status == "done" and run.n_folds_done == 4
+    for metric, sign in [("accuracy", 1), ("roc_auc", 1), ("log_loss", -1), ("f1_macro", 1)]:
+        got = [f.validation[metric] for f in run.fold_scores]
+        np.testing.assert_allclose(got, sign * expected[f"test_{metric}"], rtol=1e-12)
+        got_train = [f.train[metric] for f in run.fold_scores]
+        np.testing.assert_allclose(got_train, sign * expected[f"train_{metric}"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("model", ["dummy", "glm", "linear", "boosting"])
+def test_regression_scores_equal_plain_sklearn_with_repeats(store, regression_csv, model):
+    import_dataset(store, regression_csv, "y")
+    (run_id,) = run_baselines(store, "regression", [model], folds=3, repeats=2, seed=7, jobs=2)
+    run = get_run(store, run_id)
+    expected, splits = _plain_sklearn(store, "regression", model, folds=3, repeats=2, seed=7)
+    assert [f.n_val for f in run.fold_scores] == [len(v) for _, v in splits]
+    np.testing.assert_allclose([f.validation["rmse"] for f in run.fold_scores], -expected["test_rmse"], rtol=1e-12)
+    np.testing.assert_allclose([f.validation["r2"] for f in run.fold_scores], expected["test_r2"], rtol=1e-12)
+    assert [(f.repeat, f.fold) for f in run.fold_scores] == [(i // 3, i % 3) for i in range(6)]
+
+
+def test_folds_stream_in_and_never_touch_the_test_split(store, binary_csv):
+    info = import_dataset(store, binary_csv, "label")
+    seen = []
+    run_ids = run_baselines(store, info.name, "dummy,tree", folds=3, jobs=2,
+                            on_progress=lambda p: seen.append((p.run_id, p.done, p.status)))
+    # every fold was reported, and each run ended with a final event
+    assert sorted(d for _, d, s in seen if s == "running") == [1, 1, 2, 2, 3, 3]
+    assert {(r, s) for r, _, s in seen if s != "running"} == {(run_ids[0], "done"), (run_ids[1], "done")}
+    run = get_run(store, run_ids[0])
+    assert sum(f.n_val for f in run.fold_scores) == info.n_dev
+    assert all(f.n_train + f.n_val == info.n_dev for f in run.fold_scores)
+
+
+def test_group_shares_folds_hash_and_records_versions(store, binary_csv):
+    import_dataset(store, binary_csv, "label")
+    a, b = run_baselines(store, "binary", "dummy,linear", folds=3)
+    ra, rb = get_run(store, a), get_run(store, b)
+    assert ra.group_id == rb.group_id
+    assert ra.folds_hash == rb.folds_hash and ra.folds_hash
+    (c,) = run_baselines(store, "binary", "dummy", folds=3, seed=1)
+    rc = get_run(store, c)
+    assert rc.group_id != ra.group_id and rc.folds_hash != ra.folds_hash
+    assert {"scikit-learn", "duckdb", "python"} <= set(ra.versions)
+
+
+def test_glm_run_stores_coefficient_table(store, binary_csv):
+    import_dataset(store, binary_csv, "label")
+    (run_id,) = run_baselines(store, "binary", "glm", folds=3)
+    glm = get_run(store, run_id).glm
+    assert glm is not None and glm.family.startswith("binomial")
+    terms = [c.term for c in glm.coefficients]
+    assert terms[0] == "Intercept" and "x1" in terms and "x 2" in terms
+    x1 = next(c for c in glm.coefficients if c.term == "x1")
+    assert x1.coef > 0 and x1.p < 0.05 and x1.ci_low < x1.coef < x1.ci_high
+
+
+def test_a_failing_model_fails_alone(store, binary_csv):
+    import_dataset(store, binary_csv, "label")
+    # A class weight for a class that does not exist passes parameter validation but fails every fit.
+    dummy, tree = run_baselines(store, "binary", "dummy,tree", params={"tree": {"class_weight": {"zzz": 2.0}}},
+                                folds=3)
+    assert get_run(store, dummy).status == "done"
+    failed = get_run(store, tree)
+    assert failed.status == "failed" and "class_weight" in failed.error and failed.n_folds_done == 0
+
+
+def test_bad_parameters_are_refused_before_any_run_exists(store, binary_csv):
+    import_dataset(store, binary_csv, "label")
+    with pytest.raises(InputError, match="max_depth"):
+        run_baselines(store, "binary", "tree", params={"tree": {"max_depth": -4}}, folds=3)
+    with pytest.raises(InputError, match="not being run"):
+        run_baselines(store, "binary", "dummy", params={"tree": {"max_depth": 2}}, folds=3)
+    assert list_runs(store) == []
+
+
+def test_summaries_are_mean_and_sample_std(store, binary_csv):
+    import_dataset(store, binary_csv, "label")
+    (run_id,) = run_baselines(store, "binary", "linear", folds=5)
+    run = get_run(store, run_id)
+    vals = [f.validation["accuracy"] for f in run.fold_scores]
+    s = run.summaries["accuracy"]
+    assert math.isclose(s.val_mean, np.mean(vals)) and math.isclose(s.val_std, np.std(vals, ddof=1))
+    (listed,) = [r for r in list_runs(store) if r.id == run_id]
+    assert listed.summaries["accuracy"] == s
