@@ -1,0 +1,411 @@
+"""The ``mlloop`` command line: every scriptable action, and the one place that opens the store.
+
+Start-up must stay fast (``mlloop --help`` in well under 0.3 s), so this module imports only
+the standard library at the top; the engine (DuckDB, pandas, scikit-learn) is imported by the
+command that needs it. Errors the user can fix print one line and exit non-zero (2 for bad
+input); tracebacks are shown only with ``MLLOOP_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+DEBUG_ENV = "MLLOOP_DEBUG"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit 2 like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"mlloop: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mlloop_tui import __version__
+
+    parser = _Parser(
+        prog="mlloop",
+        description="A terminal experiment tracker for the everyday machine-learning loop.",
+        epilog="With no command, opens the terminal app. Store: --store PATH, else $MLLOOP_STORE, "
+        "else ./mlloop.duckdb.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlloop {__version__}")
+    parser.add_argument("--store", metavar="PATH", help="the DuckDB store file (default: $MLLOOP_STORE or ./mlloop.duckdb)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("import", help="import a CSV or Parquet file as a dataset")
+    p.add_argument("file", help="a .csv/.tsv/.txt (optionally .gz) or .parquet file")
+    p.add_argument("--target", required=True, help="the column to predict")
+    p.add_argument("--name", help="dataset name (default: the file name without extension)")
+    p.add_argument("--task", help="override the inferred task: binary, multiclass or regression")
+    p.add_argument("--test-size", type=float, default=0.2, help="fraction held out as the locked test set (default 0.2)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the hold-out split (default 0)")
+    p.add_argument("--delimiter", help="CSV delimiter (default: detected)")
+    p.add_argument("--encoding", help="text encoding: utf-8, utf-16, latin-1 (default: detected)")
+    p.add_argument("--json", action="store_true", help="print the dataset as JSON")
+
+    p = sub.add_parser("datasets", help="list datasets, or show one dataset's column profile")
+    p.add_argument("dataset", nargs="?", help="a dataset name or id: show its profile")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("run", help="cross-validate baselines on a dataset")
+    p.add_argument("dataset", help="dataset name or id")
+    p.add_argument("--models", default="all", help="comma-separated: dummy,glm,linear,tree,forest,boosting or all (default)")
+    p.add_argument("--cv", type=int, default=5, metavar="K", help="number of folds (default 5)")
+    p.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new shuffles (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the folds and the models (default 0)")
+    p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
+    p.add_argument("--param", action="append", default=[], metavar="MODEL.NAME=VALUE",
+                   help="an estimator parameter, e.g. tree.max_depth=3 (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the finished runs as JSON")
+
+    p = sub.add_parser("runs", help="list runs with mean ± std of the key metrics")
+    p.add_argument("--dataset", help="only runs on this dataset")
+    p.add_argument("--json", action="store_true", help="print JSON (includes per-fold scores)")
+
+    p = sub.add_parser("show", help="one run: params, per-fold train/validation scores, GLM summary")
+    p.add_argument("run", help="run id")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    sub.add_parser("demo", help="import the bundled sample data, run every baseline, show the results")
+    sub.add_parser("tui", help="open the terminal app (the default with no command)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.command = args.command or "tui"
+    from core.errors import MlloopError
+
+    try:
+        return COMMANDS[args.command](args)
+    except MlloopError as e:
+        _fail(e, f"mlloop: error: {e}", e.exit_code)
+    except KeyboardInterrupt as e:
+        _fail(e, "mlloop: cancelled", 130)
+    except BrokenPipeError:  # `mlloop runs | head`
+        sys.stderr.close()
+        return 0
+    except Exception as e:
+        _fail(e, f"mlloop: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+                 f"(set {DEBUG_ENV}=1 for the traceback)", 1)
+    return 0
+
+
+def _fail(exc: BaseException, line: str, code: int) -> NoReturn:
+    if os.environ.get(DEBUG_ENV):
+        import traceback
+
+        traceback.print_exception(exc)
+    from core.text import printable
+
+    print(printable(line), file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _store(args: argparse.Namespace):
+    from core.store import Store, default_store_path
+
+    return Store(args.store or default_store_path())
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from core.datasets import import_dataset
+
+    info = import_dataset(
+        _store(args), args.file, args.target, name=args.name, task=args.task, test_size=args.test_size,
+        seed=args.seed, encoding=args.encoding, delimiter=args.delimiter,
+    )
+    if args.json:
+        from core.serialize import dataset_to_dict
+
+        _print_json(dataset_to_dict(info))
+    else:
+        _print_dataset(info)
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from core.datasets import get_dataset, list_datasets
+    from core.serialize import dataset_to_dict
+
+    store = _store(args)
+    if args.dataset:
+        info = get_dataset(store, args.dataset)
+        if args.json:
+            _print_json(dataset_to_dict(info))
+        else:
+            _print_dataset(info)
+        return 0
+    infos = list_datasets(store)
+    if args.json:
+        _print_json([dataset_to_dict(d, columns=False) for d in infos])
+        return 0
+    if not infos:
+        print("no datasets yet: `mlloop import FILE --target COLUMN`, or `mlloop demo`")
+        return 0
+    _print_table(
+        ["id", "name", "rows", "cols", "task", "target", "dev", "test"],
+        [[d.id, d.name, d.n_rows, d.n_cols, d.task, d.target, d.n_dev, d.n_test] for d in infos],
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from core.evaluation import run_baselines
+    from core.runs import get_run
+
+    store = _store(args)
+    progress = _ProgressPrinter()
+    run_ids = run_baselines(
+        store, args.dataset, args.models, folds=args.cv, repeats=args.repeats, seed=args.seed,
+        jobs=args.jobs, params=_parse_params(args.param), on_created=progress.created,
+        on_progress=progress.update,
+    )
+    progress.close()
+    records = [get_run(store, r) for r in run_ids]
+    if args.json:
+        from core.serialize import run_to_dict
+
+        _print_json([run_to_dict(r) for r in records])
+    else:
+        _print_runs(records)
+    failed = [r for r in records if r.status != "done"]
+    return 1 if failed else 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from core.datasets import get_dataset
+    from core.runs import list_runs
+
+    store = _store(args)
+    dataset_id = get_dataset(store, args.dataset).id if args.dataset else None
+    records = list_runs(store, dataset_id, with_folds=args.json)
+    if args.json:
+        from core.serialize import run_to_dict
+
+        _print_json([run_to_dict(r) for r in records])
+    elif not records:
+        print("no runs yet: `mlloop run DATASET`")
+    else:
+        _print_runs(records)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from core.runs import get_run
+
+    record = get_run(_store(args), args.run)
+    if args.json:
+        from core.serialize import run_to_dict
+
+        _print_json(run_to_dict(record))
+    else:
+        _print_run(record)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from core.demo import load_samples
+    from core.evaluation import run_baselines
+    from core.runs import list_runs
+
+    store = _store(args)
+    print(f"store: {store.path}")
+    for info in load_samples(store):
+        print(f"dataset {info.name}: {info.n_rows} rows, {info.n_cols} columns, {info.task} on {info.target!r}")
+        progress = _ProgressPrinter()
+        run_baselines(store, info.id, "all", folds=5, seed=0, jobs=-1, on_created=progress.created,
+                      on_progress=progress.update)
+        progress.close()
+    _print_runs(list_runs(store))
+    return 0
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        from core.errors import InputError
+
+        raise InputError("the app needs a terminal; for scripts use the commands in `mlloop --help`")
+    from mlloop_tui.app import MlloopApp
+
+    MlloopApp(_store(args)).run()
+    return 0
+
+
+COMMANDS = {
+    "tui": cmd_tui,
+    "import": cmd_import,
+    "datasets": cmd_datasets,
+    "run": cmd_run,
+    "runs": cmd_runs,
+    "show": cmd_show,
+    "demo": cmd_demo,
+}
+
+
+def _parse_params(items: list[str]) -> dict[str, dict]:
+    """``tree.max_depth=3`` -> {"tree": {"max_depth": 3}}; values parsed as JSON when they can be."""
+    from core.errors import InputError
+
+    out: dict[str, dict] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        model, dot, name = key.partition(".")
+        if not sep or not dot or not model or not name:
+            raise InputError(f"--param {item!r}: expected MODEL.NAME=VALUE, e.g. tree.max_depth=3")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = {"None": None, "True": True, "False": False}.get(raw, raw)
+        out.setdefault(model.strip(), {})[name.strip()] = value
+    return out
+
+
+class _ProgressPrinter:
+    """A one-line progress bar on a terminal; one line per finished run otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.total = 0
+        self.done: dict[int, int] = {}
+
+    def created(self, group_id: int, run_ids: list[int]) -> None:
+        self.run_ids = run_ids
+        print(f"group {group_id}: runs {', '.join(map(str, run_ids))}", file=sys.stderr)
+
+    def update(self, p) -> None:
+        self.total = p.total * len(self.run_ids)
+        self.done[p.run_id] = p.done
+        if p.status != "running":
+            if self.tty:
+                sys.stderr.write("\r\x1b[2K")
+            detail = f": {p.error}" if p.error else ""
+            from core.text import printable
+
+            print(printable(f"run {p.run_id} {p.model}: {p.status}{detail}"), file=sys.stderr)
+        if self.tty:
+            n = sum(self.done.values())
+            width = 30
+            filled = int(width * n / max(self.total, 1))
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {n}/{self.total} folds")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _mean_std(mean: float, std: float) -> str:
+    import math
+
+    if math.isnan(mean):
+        return "-"
+    return f"{mean:.4f}" if math.isnan(std) else f"{mean:.4f}±{std:.4f}"
+
+
+def _print_table(headers: list[str], rows: list[list[Any]]) -> None:
+    from core.text import printable
+
+    cells = [[printable(_fmt(c)) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for row in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def _print_runs(records) -> None:
+    from core.evaluation import key_metrics
+
+    metric_names = list(dict.fromkeys(m.name for r in records for m in key_metrics(r.task)))
+    rows = []
+    for r in records:
+        row = [r.id, r.group_id, r.dataset, r.model, r.status, f"{r.n_folds_done}/{r.n_folds_total}"]
+        for m in metric_names:
+            s = r.summaries.get(m)
+            row.append(_mean_std(s.val_mean, s.val_std) if s else "-")
+        row.append(f"{r.duration_s:.1f}s" if r.duration_s is not None else "-")
+        rows.append(row)
+    _print_table(["id", "group", "dataset", "model", "status", "folds", *[f"val {m}" for m in metric_names],
+                  "time"], rows)
+
+
+def _print_dataset(d) -> None:
+    from core.text import printable
+
+    print(printable(f"dataset {d.id} {d.name!s}: {d.n_rows} rows × {d.n_cols} columns from {d.source}"))
+    print(printable(f"target {d.target!s} ({d.task}{': ' + ', '.join(d.classes) if d.classes else ''})"))
+    print(f"split: {d.n_dev} development rows, {d.n_test} locked test rows (test size {d.test_size}, "
+          f"seed {d.split_seed}), {d.n_unlabeled} unlabeled")
+    for note in d.notes:
+        print(printable(f"note: {note}"))
+    if d.columns:
+        print()
+        _print_table(
+            ["#", "column", "type", "kind", "missing", "distinct", "min", "max", "mean", "top values"],
+            [[c.position, c.name, c.sql_type, c.kind, c.n_missing, c.n_distinct, c.min, c.max,
+              _fmt(c.mean, 3), ", ".join(f"{v} ({n})" for v, n in c.top_values[:3])] for c in d.columns],
+        )
+
+
+def _print_run(r) -> None:
+    from core.text import printable
+
+    print(printable(f"run {r.id} (group {r.group_id}): {r.model} on {r.dataset} [{r.task}] — {r.status}"))
+    print(f"cv: {r.folds} folds × {r.repeats} repeats, seed {r.seed}; folds done {r.n_folds_done}/{r.n_folds_total}"
+          + (f"; {r.duration_s:.2f} s" if r.duration_s is not None else ""))
+    print(printable(f"params: {json.dumps(r.params, sort_keys=True) if r.params else '(defaults)'}"))
+    if r.error:
+        print(printable(f"error: {r.error}"))
+    for w in r.warnings:
+        print(printable(f"warning: {w}"))
+    metrics = list(r.summaries)
+    if r.fold_scores:
+        print()
+        rows = [[f.index, f.n_train, f.n_val, *[f"{_fmt(f.train.get(m))} / {_fmt(f.validation.get(m))}" for m in metrics]]
+                for f in r.fold_scores]
+        rows.append(["mean", "", "", *[f"{_fmt(r.summaries[m].train_mean)} / {_fmt(r.summaries[m].val_mean)}"
+                                       for m in metrics]])
+        _print_table(["fold", "n_train", "n_val", *[f"{m} train/val" for m in metrics]], rows)
+    if r.glm:
+        g = r.glm
+        print()
+        print(f"GLM ({g.family}, {g.link} link) on the whole development set: n={g.n_obs}, "
+              f"deviance {_fmt(g.deviance, 3)} (null {_fmt(g.null_deviance, 3)}), AIC {_fmt(g.aic, 3)}, "
+              f"converged {g.converged}")
+        for w in g.warnings:
+            print(printable(f"GLM warning: {w}"))
+        _print_table(
+            ["class", "term", "coef", "std err", "z", "p", "[0.025", "0.975]"],
+            [[c.label, c.term, _fmt(c.coef), _fmt(c.std_err), _fmt(c.z, 3), _fmt(c.p, 4), _fmt(c.ci_low),
+              _fmt(c.ci_high)] for c in g.coefficients],
+        )
+    print()
+    print(printable("versions: " + ", ".join(f"{k} {v}" for k, v in r.versions.items())))
+    print(f"dataset hash: {r.dataset_hash}  folds hash: {r.folds_hash or '-'}")
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

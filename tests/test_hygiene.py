@@ -1,0 +1,41 @@
+"""Architecture rules that hold by test, not by hope."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+
+def _modules_after_import(statement: str) -> set[str]:
+    code = f"{statement}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    return set(out.stdout.split())
+
+
+def test_core_never_imports_the_ui():
+    modules = [p.stem for p in (REPO / "core").glob("*.py") if p.stem != "__init__"]
+    loaded = _modules_after_import("; ".join(f"import core.{m}" for m in modules))
+    assert not {m for m in loaded if m.split(".")[0] in {"textual", "rich", "mlloop_tui"}}
+
+
+def test_core_modules_do_not_import_model_libraries_at_import_time():
+    loaded = _modules_after_import("import core.evaluation, core.models, core.glm, core.runs, core.datasets")
+    assert not {m.split(".")[0] for m in loaded} & {"sklearn", "statsmodels", "pandas"}
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci" / "run").read_text()
+    commands = re.findall(r"^(python3 -m venv .*)$", readme, flags=re.M)
+    assert len(commands) >= 2
+    test_command = next(c for c in commands if "pytest" in c)
+    assert test_command in ci.splitlines()
+
+
+def test_no_stores_or_virtualenvs_are_tracked():
+    files = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=REPO).stdout.split()
+    assert not [f for f in files if f.endswith(".duckdb") or Path(f).parts[0] in {".venv", "venv"}]
