@@ -72,6 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="run id")
     p.add_argument("--json", action="store_true", help="print JSON")
 
+    p = sub.add_parser("compare", help="runs side by side, with a significance test where they share folds")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="two or more run ids")
+    p.add_argument("--reference", metavar="RUN", help="the run the others are measured against (default: the first)")
+    p.add_argument("--metric", help="the metric to test (default: accuracy for classification, rmse for regression)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("export", help="write a run (or a comparison of runs) as Markdown, HTML or JSON")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="one run id for a run summary, several for a comparison")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write: .md, .html or .json")
+    p.add_argument("--format", help="md, html or json (default: from the file's extension)")
+    p.add_argument("--reference", metavar="RUN", help="for a comparison: the reference run (default: the first)")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
     sub.add_parser("demo", help="import the bundled sample data, run every baseline, show the results")
     sub.add_parser("tui", help="open the terminal app (the default with no command)")
     return parser
@@ -211,6 +224,38 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from core.compare import TEST_NAME, compare_runs, comparison_table
+
+    comparison = compare_runs(_store(args), args.runs, reference=args.reference, metric=args.metric)
+    if args.json:
+        from core.compare import comparison_to_dict
+
+        _print_json(comparison_to_dict(comparison))
+        return 0
+    from core.text import printable
+
+    ids = ", ".join(str(r.id) for r in comparison.runs)
+    print(f"runs {ids}; reference: run {comparison.reference_id}; Δ = run − reference (mean validation score)")
+    print()
+    _print_table(*comparison_table(comparison))
+    print()
+    print(f"{comparison.metric}: {TEST_NAME} on shared validation folds (Nadeau & Bengio 2003)")
+    for p in comparison.pairs:
+        print(printable(f"  run {p.a_id} vs run {p.b_id}: {p.explanation}"))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from core.export import write_export
+    from core.text import printable
+
+    path = write_export(_store(args), args.runs, args.output, fmt=args.format, overwrite=args.force,
+                        reference=args.reference)
+    print(printable(path))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from core.demo import load_samples
     from core.evaluation import run_baselines
@@ -246,6 +291,8 @@ COMMANDS = {
     "run": cmd_run,
     "runs": cmd_runs,
     "show": cmd_show,
+    "compare": cmd_compare,
+    "export": cmd_export,
     "demo": cmd_demo,
 }
 

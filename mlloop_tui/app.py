@@ -1,0 +1,194 @@
+"""The Textual app: screens, global keys, and the store watcher. No business logic here.
+
+The app never holds a store connection: a timer asks a thread worker for the store's change
+stamp every ``poll_interval`` seconds and sets :attr:`MlloopApp.stamp`; screens watch it and
+reload their data in their own thread workers. That is how folds from this app's runs and
+from any other process (a ``mlloop run`` in another SSH session) show up within a second or two.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from core.store import Store
+from core.types import RunRecord
+from mlloop_tui.keymap import load_keymap
+from mlloop_tui.runner import RunLauncher, RunRequest
+from mlloop_tui.screens.runs import RunsScreen
+
+POLL_INTERVAL_S = 1.0
+
+
+def _datasets_screen() -> Screen:
+    from mlloop_tui.screens.datasets import DatasetsScreen
+
+    return DatasetsScreen()
+
+
+class MlloopApp(App):
+    """mlloop: datasets, runs, comparisons — from the keyboard."""
+
+    TITLE = "mlloop"
+    CSS_PATH = "styles/app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    MODES = {"runs": RunsScreen, "datasets": lambda: _datasets_screen()}
+    BINDINGS = [
+        Binding("q", "quit_app", "Quit", id="app.quit", tooltip="Quit (asks first if a run is in progress)"),
+        Binding("question_mark", "keys", "Keys", id="app.keys", tooltip="Show every key"),
+        Binding("r", "switch_mode('runs')", "Runs", id="app.runs", tooltip="The runs table"),
+        Binding("d", "switch_mode('datasets')", "Datasets", id="app.datasets", tooltip="Datasets and their profiles"),
+        Binding("n", "new_run", "New run", id="app.new_run", tooltip="Cross-validate baselines on a dataset"),
+        Binding("L", "load_samples", "Load samples", show=False, id="app.load_samples",
+                tooltip="Import the bundled sample datasets and run the baselines"),
+    ]
+
+    stamp: reactive[tuple] = reactive(tuple, always_update=False)
+
+    def __init__(self, store: Store, poll_interval: float = POLL_INTERVAL_S) -> None:
+        super().__init__()
+        self.store = store
+        self.poll_interval = poll_interval
+        self.launcher = RunLauncher(store.path)
+        self._has_running = False
+        self.set_keymap(load_keymap())
+
+    def on_mount(self) -> None:
+        self.switch_mode("runs")
+        self.poll_store()
+        self.set_interval(self.poll_interval, self.poll_store)
+
+    # -- the store watcher -----------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False, description="watching the store")
+    def poll_store(self) -> None:
+        stamp = self.store.change_stamp()
+        # An active run's shown status can change with no write (its process died), so while
+        # any run is active the stamp also ticks every few seconds.
+        tick = int(time.monotonic() // 5) if self.launcher.active() or self._has_running else 0
+        self.call_from_thread(self._set_stamp, (*stamp, tick))
+
+    def _set_stamp(self, stamp: tuple) -> None:
+        for ended in self.launcher.reap():
+            if ended.process.returncode not in (0, 130):
+                self.notify(ended.error_line(), title="run failed", severity="error", timeout=10)
+        self.stamp = stamp
+
+    def note_running(self, records: Iterable[RunRecord]) -> None:
+        """Screens tell the app whether any run is active, to keep status ticking."""
+        self._has_running = any(r.status in ("running", "queued") for r in records)
+
+    # -- navigation --------------------------------------------------------------------------
+    def open_run(self, run_id: int) -> None:
+        from mlloop_tui.screens.run_detail import RunDetailScreen
+
+        self.push_screen(RunDetailScreen(run_id))
+
+    def open_comparison(self, run_ids: list[int]) -> None:
+        from mlloop_tui.screens.compare import CompareScreen
+
+        self.push_screen(CompareScreen(run_ids))
+
+    def export_runs(self, run_ids: list[int]) -> None:
+        from mlloop_tui.dialogs.export import ExportDialog
+
+        self.push_screen(ExportDialog(run_ids))
+
+    def action_keys(self) -> None:
+        from mlloop_tui.dialogs.keys import KeysDialog
+
+        self.push_screen(KeysDialog())
+
+    def action_new_run(self, dataset: str | None = None) -> None:
+        from mlloop_tui.dialogs.new_run import NewRunDialog
+
+        def start(request: RunRequest | None) -> None:
+            if request is not None:
+                self.start_run(request)
+
+        self.push_screen(NewRunDialog(dataset), start)
+
+    # -- runs --------------------------------------------------------------------------------
+    def start_run(self, request: RunRequest) -> None:
+        self.launcher.start(request)
+        self.notify(f"started {', '.join(request.models)} on {request.dataset}", timeout=3)
+        self.poll_store()
+
+    def cancel_run(self, run: RunRecord) -> None:
+        if run.status not in ("running", "queued"):
+            self.notify(f"run {run.id} is {run.status}, not running", severity="warning")
+            return
+        if run.host != socket.gethostname() or run.pid is None:
+            self.notify(f"run {run.id} runs on {run.host}; cancel it there", severity="warning")
+            return
+        try:
+            os.kill(run.pid, signal.SIGINT)
+        except ProcessLookupError:
+            self.notify(f"run {run.id}'s process has already ended", severity="warning")
+            return
+        self.notify(f"cancelling run {run.id} (its group stops; finished folds are kept)")
+
+    # -- samples -----------------------------------------------------------------------------
+    def empty_store_message(self) -> str:
+        return ("No runs yet. Press [b]L[/b] to load the bundled sample datasets and run the baselines, "
+                "[b]d[/b] to import your own data, or [b]n[/b] to start a run.")
+
+    @work(thread=True, exclusive=True, group="samples", exit_on_error=False, description="loading samples")
+    def action_load_samples(self) -> None:
+        from core.demo import load_samples
+        from core.errors import MlloopError
+
+        self.call_from_thread(self.notify, "importing the sample datasets…", timeout=3)
+        try:
+            infos = load_samples(self.store)
+        except MlloopError as e:
+            self.call_from_thread(self.notify, str(e), severity="error")
+            return
+        for info in infos:
+            self.call_from_thread(self.start_run, RunRequest(info.name, ("all",), folds=5, jobs=1))
+
+    # -- quitting ----------------------------------------------------------------------------
+    def action_quit_app(self) -> None:
+        active = self.launcher.active()
+        if not active:
+            self.exit()
+            return
+        from mlloop_tui.dialogs.confirm import ConfirmDialog
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.launcher.cancel()
+                self.exit()
+
+        self.push_screen(
+            ConfirmDialog(f"{len(active)} run process(es) still working. Cancel them and quit?", "Cancel runs & quit"),
+            answer,
+        )
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette offers every action that has a key, once, after Textual's own commands."""
+        yield from super().get_system_commands(screen)
+        seen: set[tuple[str, int]] = set()
+        for active in screen.active_bindings.values():
+            b = active.binding
+            if not b.id or (b.action, id(active.node)) in seen:
+                continue
+            seen.add((b.action, id(active.node)))
+            key = self.get_key_display(b)
+            yield SystemCommand(f"{b.description} ({key})", b.tooltip or b.description,
+                                lambda action=b.action, node=active.node: self.run_action(action, node))
+
+
+def run_app(store_path: Path | None = None) -> None:
+    from core.store import default_store_path
+
+    MlloopApp(Store(store_path or default_store_path())).run()

@@ -1,0 +1,1 @@
+"""One screen per module: runs, datasets, run detail, comparison."""

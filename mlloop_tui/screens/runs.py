@@ -1,0 +1,146 @@
+"""The runs screen: every run in the store, live, with filter, sort, marks and compare."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from core.runs import list_runs
+from mlloop_tui.run_filter import FilterError, parse_filter
+from mlloop_tui.widgets.runs_table import RunsTable
+from mlloop_tui.widgets.title_bar import TitleBar
+
+
+class RunsScreen(Screen):
+    """All runs, newest first; folds from any process appear as they are committed."""
+
+    AUTO_FOCUS = "#runs"
+
+    BINDINGS = [
+        Binding("enter", "open_run", "Open", id="runs.open", tooltip="Open the run's detail"),
+        # priority: the focus moves before the keys typed right after "/" are delivered
+        Binding("slash", "filter", "Filter", id="runs.filter", tooltip="Filter: text, model:tree, accuracy>0.8",
+                priority=True),
+        Binding("c", "compare", "Compare", id="runs.compare", tooltip="Compare the marked runs"),
+        Binding("e", "export", "Export", id="runs.export", tooltip="Export the run, or the comparison of marked runs"),
+        Binding("x", "cancel_run", "Cancel", id="runs.cancel", tooltip="Stop the selected running run"),
+        Binding("escape", "clear", "Clear", show=False, id="runs.clear", tooltip="Clear the filter and the marks"),
+    ]
+
+    DEFAULT_CSS = """
+    RunsScreen #filter { height: 1; margin: 0 1; }
+    RunsScreen #empty { display: none; padding: 1 2; height: auto; }
+    RunsScreen #empty.visible { display: block; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar("Runs")
+        with Vertical():
+            yield Input(placeholder="/ filter: text, model:tree, status:done, accuracy>0.8", id="filter",
+                        compact=True)
+            yield Static(id="empty")
+            yield RunsTable(id="runs")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "stamp", self.reload, init=True)
+
+    def reload(self, _stamp: object = None) -> None:
+        self.load_runs()
+
+    @work(thread=True, exclusive=True, group="runs-load", exit_on_error=False, description="reading runs")
+    def load_runs(self) -> None:
+        records = list_runs(self.app.store)
+        self.app.call_from_thread(self._show, records)
+
+    def _show(self, records) -> None:
+        table = self.query_one(RunsTable)
+        table.set_records(records)
+        self.app.note_running(records)
+        empty = self.query_one("#empty", Static)
+        if records:
+            empty.remove_class("visible")
+        else:
+            empty.update(self.app.empty_store_message())
+            empty.add_class("visible")
+        self._update_subtitle()
+
+    def _update_subtitle(self) -> None:
+        table = self.query_one(RunsTable)
+        spec = table.columns_spec[table.sort_index] if table.columns_spec else None
+        parts = [f"{len(table.shown_ids)}/{len(table.records)} runs"]
+        if spec is not None:
+            parts.append(f"sort {spec.label} {'↓' if table.descending else '↑'}")
+        if table.marked:
+            parts.append(f"{len(table.marked)} marked")
+        if table.run_filter and table.run_filter.text:
+            parts.append(f"filter: {table.run_filter.text}")
+        self.query_one(TitleBar).set_detail(" · ".join(parts))
+
+    @on(RunsTable.MarksChanged)
+    @on(RunsTable.SortChanged)
+    def _table_changed(self) -> None:
+        self._update_subtitle()
+
+    # -- filter --------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        self.set_focus(self.query_one("#filter", Input))
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        table = self.query_one(RunsTable)
+        try:
+            table.set_filter(parse_filter(event.value, set(table.metric_names)))
+            event.input.remove_class("-invalid")
+        except FilterError as e:
+            event.input.add_class("-invalid")
+            self.notify(str(e), severity="warning", timeout=3)
+        self._update_subtitle()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.set_focus(self.query_one(RunsTable))
+
+    def action_clear(self) -> None:
+        box = self.query_one("#filter", Input)
+        table = self.query_one(RunsTable)
+        if box.value:
+            box.value = ""
+            table.set_filter(None)
+        else:
+            table.clear_marks()
+        self.set_focus(table)
+        self._update_subtitle()
+
+    # -- actions on runs -----------------------------------------------------------------
+    def action_open_run(self) -> None:
+        run_id = self.query_one(RunsTable).selected_id()
+        if run_id is not None:
+            self.app.open_run(run_id)
+
+    @on(RunsTable.RowSelected)
+    def _row_selected(self, event: RunsTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_run()
+
+    def action_compare(self) -> None:
+        marked = sorted(self.query_one(RunsTable).marked)
+        if len(marked) < 2:
+            self.notify("Mark two or more runs with space, then press c.", severity="warning")
+            return
+        self.app.open_comparison(marked)
+
+    def action_export(self) -> None:
+        table = self.query_one(RunsTable)
+        ids = sorted(table.marked) or ([table.selected_id()] if table.selected_id() is not None else [])
+        if ids:
+            self.app.export_runs(ids)
+
+    def action_cancel_run(self) -> None:
+        run = self.query_one(RunsTable).selected()
+        if run is not None:
+            self.app.cancel_run(run)

@@ -1,0 +1,158 @@
+"""The runs screen with the real app: live updates, filter, sort, marks, cancel, literal text."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from rich.text import Text
+
+from core.runs import list_runs
+from mlloop_tui.app import MlloopApp
+from mlloop_tui.widgets.runs_table import RunsTable
+
+
+async def wait_for(pilot, condition, timeout: float = 30.0, step: float = 0.1) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(step)
+
+
+def shown_models(app) -> list[str]:
+    table = app.screen.query_one(RunsTable)
+    return [str(table.get_cell(str(rid), "model")) for rid in table.shown_ids]
+
+
+async def test_runs_table_lists_runs_and_sorts(runs_store):
+    app = MlloopApp(runs_store, poll_interval=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: len(table.shown_ids) == 3)
+        assert table.shown_ids == sorted(table.shown_ids, reverse=True)  # newest first
+        assert table.columns_spec[table.sort_index].key == "id"
+        await pilot.press("s")  # next column: group
+        await pilot.press("s", "s")  # dataset, model
+        assert table.columns_spec[table.sort_index].key == "model"
+        assert shown_models(app) == ["tree", "linear", "dummy"]
+        await pilot.press("S")
+        assert shown_models(app) == ["dummy", "linear", "tree"]
+        # sorting by accuracy puts the majority-class dummy last when descending
+        acc = next(i for i, c in enumerate(table.columns_spec) if c.key == "m:accuracy")
+        table.sort_by(acc, descending=True)
+        await pilot.pause()
+        assert shown_models(app)[-1] == "dummy"
+
+
+async def test_filter_by_text_field_and_metric_condition(runs_store):
+    app = MlloopApp(runs_store, poll_interval=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: len(table.shown_ids) == 3)
+        await pilot.press("slash", *"model:tree")
+        assert shown_models(app) == ["tree"]
+        app.screen.query_one("#filter").value = "accuracy>0.6"
+        await pilot.pause()
+        assert "dummy" not in shown_models(app) and shown_models(app)
+        app.screen.query_one("#filter").value = "nosuchmetric>1"
+        await pilot.pause()
+        assert app.screen.query_one("#filter").has_class("-invalid")
+        await pilot.press("escape")
+        assert len(table.shown_ids) == 3
+
+
+async def test_marks_toggle_and_compare_needs_two(runs_store):
+    app = MlloopApp(runs_store, poll_interval=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: len(table.shown_ids) == 3)
+        await pilot.press("space")
+        assert table.marked == {table.shown_ids[0]}
+        assert str(table.get_cell(str(table.shown_ids[0]), "mark")) == "✓"
+        await pilot.press("c")  # only one marked: a warning, no screen change
+        assert app.screen is app.get_screen_stack()[-1] and isinstance(app.screen.query_one(RunsTable), RunsTable)
+        await pilot.press("space")  # the cursor moved down after marking: this marks the next run
+        assert table.marked == set(table.shown_ids[:2])
+        await pilot.press("escape")
+        assert table.marked == set() and str(table.get_cell(str(table.shown_ids[0]), "mark")) == " "
+
+
+async def test_runs_from_another_process_appear_live(runs_store):
+    app = MlloopApp(runs_store, poll_interval=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: len(table.shown_ids) == 3)
+        proc = subprocess.Popen([sys.executable, "-m", "mlloop_tui", "--store", str(runs_store.path), "run", "binary",
+                                 "--models", "forest", "--cv", "4", "--jobs", "1"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            await wait_for(pilot, lambda: len(table.shown_ids) == 4, timeout=60)
+            new_id = table.shown_ids[0]
+            await wait_for(pilot, lambda: str(table.get_cell(str(new_id), "status")) == "done", timeout=120)
+        finally:
+            proc.wait(timeout=120)
+        assert proc.returncode == 0, proc.stderr.read()
+        assert "±" in str(table.get_cell(str(new_id), "m:accuracy"))
+
+
+async def test_a_run_started_in_the_app_streams_and_can_be_cancelled(runs_store, tmp_path):
+    from mlloop_tui.runner import RunRequest
+
+    app = MlloopApp(runs_store, poll_interval=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: len(table.shown_ids) == 3)
+        # a long run: many folds of a big forest, sequential
+        app.start_run(RunRequest("binary", ("forest",), folds=20, repeats=5, seed=1, jobs=1))
+        await wait_for(pilot, lambda: len(table.shown_ids) == 4, timeout=60)
+        run_id = table.shown_ids[0]
+        await wait_for(pilot, lambda: str(table.get_cell(str(run_id), "status")).startswith("running "), timeout=60)
+        # the UI answers keys while the run works: the filter opens, takes text and closes
+        await pilot.press("slash", "z", "q")
+        assert app.screen.query_one("#filter").value == "zq" and table.shown_ids == []
+        await pilot.press("escape")
+        assert len(table.shown_ids) == 4 and app.launcher.active()
+        table.move_cursor(row=0)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: str(table.get_cell(str(run_id), "status")) == "cancelled", timeout=60)
+        (run,) = [r for r in list_runs(runs_store) if r.id == run_id]
+        assert run.status == "cancelled" and run.n_folds_done < 100
+
+
+async def test_quit_asks_while_a_run_is_in_progress(runs_store):
+    from mlloop_tui.dialogs.confirm import ConfirmDialog
+    from mlloop_tui.runner import RunRequest
+
+    app = MlloopApp(runs_store, poll_interval=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        launched = None
+        app.start_run(RunRequest("binary", ("forest",), folds=20, repeats=5, jobs=1))
+        launched = app.launcher.active()[0]
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmDialog) and app.is_running
+        await pilot.press("q", "y")
+        await pilot.pause(0.5)
+    launched.process.wait(timeout=60)
+    assert launched.process.returncode == 130
+
+
+async def test_markup_in_dataset_names_is_shown_literally(tmp_path, binary_csv):
+    from tests.conftest import make_runs_store
+
+    evil = tmp_path / "[@click=app.quit]x.csv"
+    evil.write_bytes(binary_csv.read_bytes())
+    store = make_runs_store(tmp_path / "e.duckdb", evil, "label", models="dummy")
+    app = MlloopApp(store, poll_interval=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: len(table.shown_ids) == 1)
+        cell = table.get_cell(str(table.shown_ids[0]), "dataset")
+        assert isinstance(cell, Text) and cell.plain == "[@click=app.qui…"  # literal, cut to the column
+        assert not cell.spans
+        await pilot.click(RunsTable, offset=(30, 1))
+        await pilot.press("down", "up")
+        assert app.is_running
