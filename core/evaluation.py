@@ -10,6 +10,7 @@ run's numbers equal plain scikit-learn's for the same seed and pipeline.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 import warnings
@@ -326,15 +327,15 @@ def _fit_glm(run_id: int, pipeline: Any, X: Any, y: Any) -> dict:
             "warnings": _warning_lines(caught)}
 
 
+_TRANSFORMER_PREFIX = re.compile(r"\b(?:num|cat)__")
+
+
 def _readable_terms(summary: GlmSummary) -> GlmSummary:
-    """Drop the ColumnTransformer's ``num__`` / ``cat__`` prefixes from coefficient names."""
+    """Drop the ColumnTransformer's ``num__`` / ``cat__`` prefixes from terms and warnings."""
     from dataclasses import replace
 
-    def strip(term: str) -> str:
-        for prefix in ("num__", "cat__"):
-            if term.startswith(prefix):
-                return term[len(prefix):]
-        return term
+    def strip(text: str) -> str:
+        return _TRANSFORMER_PREFIX.sub("", text)
 
     return replace(summary, coefficients=tuple(replace(c, term=strip(c.term)) for c in summary.coefficients),
                    warnings=tuple(strip(w) for w in summary.warnings))
