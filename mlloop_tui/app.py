@@ -55,10 +55,11 @@ class MlloopApp(App):
 
     stamp: reactive[tuple] = reactive(tuple, always_update=False)
 
-    def __init__(self, store: Store, poll_interval: float = POLL_INTERVAL_S) -> None:
+    def __init__(self, store: Store, poll_interval: float = POLL_INTERVAL_S, load_samples: bool = False) -> None:
         super().__init__()
         self.store = store
         self.poll_interval = poll_interval
+        self.load_samples_on_start = load_samples
         self.launcher = RunLauncher(store.path)
         self._has_running = False
         self.set_keymap(load_keymap())
@@ -67,6 +68,8 @@ class MlloopApp(App):
         self.switch_mode("runs")
         self.poll_store()
         self.set_interval(self.poll_interval, self.poll_store)
+        if self.load_samples_on_start:
+            self.action_load_samples()
 
     # -- the store watcher -----------------------------------------------------------------
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False, description="watching the store")
@@ -118,9 +121,10 @@ class MlloopApp(App):
         self.push_screen(NewRunDialog(dataset), start)
 
     # -- runs --------------------------------------------------------------------------------
-    def start_run(self, request: RunRequest) -> None:
+    def start_run(self, request: RunRequest, announce: bool = True) -> None:
         self.launcher.start(request)
-        self.notify(f"started {', '.join(request.models)} on {request.dataset}", timeout=3)
+        if announce:
+            self.notify(f"started {', '.join(request.models)} on {request.dataset}", timeout=3)
         self.poll_store()
 
     def cancel_run(self, run: RunRecord) -> None:
@@ -144,17 +148,22 @@ class MlloopApp(App):
 
     @work(thread=True, exclusive=True, group="samples", exit_on_error=False, description="loading samples")
     def action_load_samples(self) -> None:
+        """Import the samples that are missing; run the baselines on those never run yet."""
         from core.demo import load_samples
         from core.errors import MlloopError
+        from core.runs import list_runs
 
-        self.call_from_thread(self.notify, "importing the sample datasets…", timeout=3)
         try:
             infos = load_samples(self.store)
+            have_runs = {r.dataset_id for r in list_runs(self.store)}
         except MlloopError as e:
             self.call_from_thread(self.notify, str(e), severity="error")
             return
-        for info in infos:
-            self.call_from_thread(self.start_run, RunRequest(info.name, ("all",), folds=5, jobs=1))
+        todo = [info.name for info in infos if info.id not in have_runs]
+        for name in todo:
+            self.call_from_thread(self.start_run, RunRequest(name, ("all",), folds=5, jobs=1), False)
+        if todo:
+            self.call_from_thread(self.notify, f"running every baseline on {', '.join(todo)}", timeout=4)
 
     # -- quitting ----------------------------------------------------------------------------
     def action_quit_app(self) -> None:

@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", metavar="RUN", help="for a comparison: the reference run (default: the first)")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
-    sub.add_parser("demo", help="import the bundled sample data, run every baseline, show the results")
+    p = sub.add_parser("demo", help="import the bundled sample data, run every baseline, open the app on it")
+    p.add_argument("--no-tui", action="store_true", help="run in the foreground and print the results table")
     sub.add_parser("tui", help="open the terminal app (the default with no command)")
     return parser
 
@@ -257,6 +258,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if not args.no_tui and sys.stdin.isatty() and sys.stdout.isatty():
+        from mlloop_tui.app import MlloopApp
+
+        MlloopApp(_store(args), load_samples=True).run()
+        return 0
     from core.demo import load_samples
     from core.evaluation import run_baselines
     from core.runs import list_runs

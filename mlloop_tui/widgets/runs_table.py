@@ -215,7 +215,7 @@ class RunsTable(DataTable):
             for rid in order:
                 if rows[rid] != self._cells.get(rid):
                     for col, cell in zip(self.columns_spec, rows[rid]):
-                        self.update_cell(str(rid), col.key, cell)
+                        self.update_cell(str(rid), col.key, cell, update_width=True)
         self._cells = rows
 
     def _rebuild(self, order: list[int], rows: dict[int, tuple], relabel: bool) -> None:
