@@ -1,0 +1,98 @@
+"""The store: schema versions, lock conflicts with other processes, bad files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+
+from core.errors import StoreError
+from core.store import SCHEMA_VERSION, Store
+
+HOLD_WRITE_LOCK = """
+import duckdb, sys, time
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+def _hold_lock(path, seconds: float) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(path), str(seconds)], stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_a_new_store_gets_the_current_schema(store):
+    assert not store.path.exists()
+    assert store.schema_version() == SCHEMA_VERSION
+    with store.read() as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert {"datasets", "dataset_columns", "runs", "fold_results", "fold_scores", "glm_summaries",
+            "glm_coefficients", "curve_points"} <= tables
+
+
+def test_a_store_from_a_newer_mlloop_is_refused_untouched(store):
+    store.schema_version()
+    with store.write() as con:
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION + 1)])
+    before = store.path.read_bytes()
+    with pytest.raises(StoreError, match="newer mlloop"):
+        Store(store.path).change_stamp()
+    assert store.path.read_bytes() == before
+
+
+def test_an_empty_database_file_is_migrated(tmp_path):
+    path = tmp_path / "plain.duckdb"
+    duckdb.connect(str(path)).close()
+    assert Store(path).schema_version() == SCHEMA_VERSION
+
+
+def test_readers_wait_for_a_writer_in_another_process(store):
+    store.schema_version()
+    holder = _hold_lock(store.path, 1.0)
+    try:
+        start = time.monotonic()
+        assert store.change_stamp()[0] == 0
+        assert time.monotonic() - start >= 0.5  # it waited for the lock instead of failing
+    finally:
+        holder.wait()
+
+
+def test_a_lock_held_too_long_is_a_clear_error(tmp_path):
+    store = Store(tmp_path / "s.duckdb", lock_timeout=0.5)
+    store.schema_version()
+    holder = _hold_lock(store.path, 5.0)
+    try:
+        with pytest.raises(StoreError, match="locked by another process"):
+            store.change_stamp()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path):
+    bogus = tmp_path / "notes.duckdb"
+    bogus.write_text("hello")
+    with pytest.raises(StoreError, match="cannot open store"):
+        Store(bogus).change_stamp()
+
+
+def test_a_missing_folder_is_a_store_error(tmp_path):
+    with pytest.raises(StoreError, match="does not exist"):
+        Store(tmp_path / "nope" / "s.duckdb").change_stamp()
+
+
+def test_a_failed_write_leaves_nothing_behind(store):
+    store.schema_version()
+    with pytest.raises(RuntimeError):
+        with store.write() as con:
+            con.execute("INSERT INTO meta VALUES ('x', 'y')")
+            raise RuntimeError("boom")
+    with store.read() as con:
+        assert con.execute("SELECT count(*) FROM meta WHERE key = 'x'").fetchone()[0] == 0
