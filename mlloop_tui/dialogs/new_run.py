@@ -1,0 +1,222 @@
+"""The new-run dialog: a dataset, the baselines to fit, and the cross-validation scheme.
+
+It dismisses with a :class:`~mlloop_tui.runner.RunRequest` (the app starts the run as a
+``mlloop run`` child process) or ``None`` when cancelled. Values are checked here, so a bad
+number is a one-line message in the dialog rather than a failed run. The dataset names are
+read from the store in a thread worker.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from core.errors import MlloopError
+from core.models import BASELINES
+from mlloop_tui.runner import RunRequest
+from mlloop_tui.widgets.literal import literal
+
+MAX_SEED = 2**31 - 1
+
+
+class RequestError(ValueError):
+    """A bad value in the dialog; ``field`` is the id of the widget to fix."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _int(text: str, label: str, field: str) -> int:
+    try:
+        return int(text.strip().replace("_", ""))
+    except ValueError:
+        shown = text.strip() or "(empty)"
+        raise RequestError(f"{label} must be a whole number, not {shown}", field) from None
+
+
+def build_request(dataset: object, models: list[str], folds: str, repeats: str, seed: str, jobs: str) -> RunRequest:
+    """The run request from the dialog's raw values, or :class:`RequestError` (one line)."""
+    if not isinstance(dataset, str) or not dataset:
+        raise RequestError("choose a dataset (import one with i on the datasets screen)", "dataset")
+    if not models:
+        raise RequestError("choose at least one model (space toggles)", "models")
+    n_folds = _int(folds, "folds", "folds")
+    if n_folds < 2:
+        raise RequestError(f"folds must be at least 2, got {n_folds}", "folds")
+    n_repeats = _int(repeats, "repeats", "repeats")
+    if n_repeats < 1:
+        raise RequestError(f"repeats must be at least 1, got {n_repeats}", "repeats")
+    n_seed = _int(seed, "seed", "seed")
+    if not 0 <= n_seed <= MAX_SEED:
+        raise RequestError(f"seed must be in [0, {MAX_SEED}], got {n_seed}", "seed")
+    n_jobs = _int(jobs, "jobs", "jobs")
+    if n_jobs == 0 or n_jobs < -1:
+        raise RequestError(f"jobs must be -1 (all cores) or at least 1, got {n_jobs}", "jobs")
+    ordered = tuple(name for name in BASELINES if name in models)
+    return RunRequest(dataset, ordered, folds=n_folds, repeats=n_repeats, seed=n_seed, jobs=n_jobs)
+
+
+class ModelList(SelectionList[str]):
+    """The baselines; space toggles one, Enter starts the run (as everywhere in the dialog)."""
+
+    BINDINGS = [
+        Binding("enter", "screen.start", "Start", show=False, id="new_run.start_from_models",
+                tooltip="Start the run"),
+        Binding("a", "toggle_all", "All/none", show=False, id="new_run.toggle_all",
+                tooltip="Select all models, or none when all are selected"),
+    ]
+
+    def action_toggle_all(self) -> None:
+        if len(self.selected) == self.option_count:
+            self.deselect_all()
+        else:
+            self.select_all()
+
+
+class NewRunDialog(ModalScreen[RunRequest | None]):
+    """Choose a dataset, baselines and the cross-validation scheme; Enter starts."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="new_run.cancel", tooltip="Close without starting a run"),
+        Binding("enter", "start", "Start", id="new_run.start", tooltip="Start the run"),
+    ]
+
+    DEFAULT_CSS = """
+    NewRunDialog { align: center middle; }
+    NewRunDialog > Vertical {
+        width: 78; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $accent; background: $surface; padding: 0 1; overflow-y: auto;
+    }
+    NewRunDialog #title { height: 1; margin-bottom: 1; }
+    NewRunDialog #columns { height: auto; }
+    NewRunDialog #left { width: 34; height: auto; margin-right: 1; }
+    NewRunDialog #right { width: 1fr; height: auto; }
+    NewRunDialog Label { height: 1; }
+    NewRunDialog .pair { height: auto; }
+    NewRunDialog .pair > Vertical { width: 1fr; height: auto; }
+    NewRunDialog ModelList { height: 8; }
+    NewRunDialog #error { height: auto; max-height: 2; color: $error; }
+    NewRunDialog #buttons { height: 3; }
+    NewRunDialog Button { margin-right: 2; }
+    """
+
+    def __init__(self, dataset: str | None = None) -> None:
+        super().__init__()
+        self.dataset = dataset
+        self.datasets_loaded = False
+
+    def compose(self) -> ComposeResult:
+        options = [(literal(self.dataset), self.dataset)] if self.dataset else []
+        with Vertical():
+            yield Static(Text.assemble(("New run", "bold"),
+                                       ("  cross-validate baselines · Enter starts · Esc closes", "dim")),
+                         id="title")
+            with Horizontal(id="columns"):
+                with Vertical(id="left"):
+                    yield Label("Dataset")
+                    yield Select(options, value=self.dataset or Select.NULL, prompt="choose a dataset",
+                                 id="dataset")
+                    with Horizontal(classes="pair"):
+                        with Vertical():
+                            yield Label("Folds")
+                            yield Input("5", type="integer", id="folds")
+                        with Vertical():
+                            yield Label("Repeats")
+                            yield Input("1", type="integer", id="repeats")
+                    with Horizontal(classes="pair"):
+                        with Vertical():
+                            yield Label("Seed")
+                            yield Input("0", type="integer", id="seed")
+                        with Vertical():
+                            yield Label("Jobs (-1 = all)")
+                            yield Input("-1", type="integer", id="jobs")
+                with Vertical(id="right"):
+                    yield Label(Text.assemble("Models ", ("space toggles · a all/none", "dim")))
+                    yield ModelList(
+                        *(Selection(Text.assemble((b.name.ljust(9), "bold"), (b.description, "dim")), b.name, True)
+                          for b in BASELINES.values()),
+                        id="models",
+                    )
+            yield Static(id="error")
+            with Horizontal(id="buttons"):
+                yield Button("Start", variant="primary", id="start")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#dataset" if not self.dataset else "#models").focus()
+        self.load_datasets()
+
+    @work(thread=True, exclusive=True, group="new-run-datasets", exit_on_error=False, description="listing datasets")
+    def load_datasets(self) -> None:
+        from core.datasets import list_datasets
+
+        try:
+            names = [d.name for d in list_datasets(self.app.store)]
+        except MlloopError as e:
+            self.app.call_from_thread(self._show_error, str(e), None)
+            return
+        self.app.call_from_thread(self._set_datasets, names)
+
+    def _set_datasets(self, names: list[str]) -> None:
+        select = self.query_one("#dataset", Select)
+        current = select.value if isinstance(select.value, str) else None
+        if current and current not in names:
+            names = [*names, current]  # keep the preselected name; the run reports if it is gone
+        with select.prevent(Select.Changed):  # not an edit: keep any message on show
+            select.set_options([(literal(n, max_width=40), n) for n in names])
+            if current:
+                select.value = current
+            elif names:
+                select.value = names[-1]  # the newest dataset
+        self.datasets_loaded = True
+        if not names:
+            self._show_error("no datasets yet: import one first (i on the datasets screen)", None)
+
+    # -- starting -----------------------------------------------------------------------
+    def action_start(self) -> None:
+        try:
+            request = build_request(
+                self.query_one("#dataset", Select).value,
+                self.query_one("#models", ModelList).selected,
+                *(self.query_one(f"#{name}", Input).value for name in ("folds", "repeats", "seed", "jobs")),
+            )
+        except RequestError as e:
+            self._show_error(str(e), e.field)
+            return
+        self.dismiss(request)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_start()
+
+    @on(Button.Pressed, "#start")
+    def _start_pressed(self) -> None:
+        self.action_start()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @on(Input.Changed)
+    @on(SelectionList.SelectedChanged)
+    @on(Select.Changed)
+    def _edited(self) -> None:
+        self.query_one("#error", Static).update("")
+
+    def _show_error(self, message: str, field: str | None) -> None:
+        line = Text()
+        line.append_text(literal(message))
+        self.query_one("#error", Static).update(line)
+        if field:
+            self.query_one(f"#{field}").focus()
