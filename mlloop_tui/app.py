@@ -46,8 +46,10 @@ class MlloopApp(App):
     BINDINGS = [
         Binding("q", "quit_app", "Quit", id="app.quit", tooltip="Quit (asks first if a run is in progress)"),
         Binding("question_mark", "keys", "Keys", id="app.keys", tooltip="Show every key"),
-        Binding("r", "switch_mode('runs')", "Runs", id="app.runs", tooltip="The runs table"),
-        Binding("d", "switch_mode('datasets')", "Datasets", id="app.datasets", tooltip="Datasets and their profiles"),
+        # r/d are shown in the title bar rather than the footer, which is full at 80 columns
+        Binding("r", "switch_mode('runs')", "Runs", show=False, id="app.runs", tooltip="The runs table"),
+        Binding("d", "switch_mode('datasets')", "Datasets", show=False, id="app.datasets",
+                tooltip="Datasets and their profiles"),
         Binding("n", "new_run", "New run", id="app.new_run", tooltip="Cross-validate baselines on a dataset"),
         Binding("L", "load_samples", "Load samples", show=False, id="app.load_samples",
                 tooltip="Import the bundled sample datasets and run the baselines"),
@@ -83,7 +85,7 @@ class MlloopApp(App):
     def _set_stamp(self, stamp: tuple) -> None:
         for ended in self.launcher.reap():
             if ended.process.returncode not in (0, 130):
-                self.notify(ended.error_line(), title="run failed", severity="error", timeout=10)
+                self.notify(ended.error_line(), title="run failed", severity="error", timeout=10, markup=False)
         self.stamp = stamp
 
     def note_running(self, records: Iterable[RunRecord]) -> None:
@@ -101,10 +103,10 @@ class MlloopApp(App):
 
         self.push_screen(CompareScreen(run_ids))
 
-    def export_runs(self, run_ids: list[int]) -> None:
+    def export_runs(self, run_ids: list[int], reference: int | None = None, metric: str | None = None) -> None:
         from mlloop_tui.dialogs.export import ExportDialog
 
-        self.push_screen(ExportDialog(run_ids))
+        self.push_screen(ExportDialog(run_ids, reference=reference, metric=metric))
 
     def action_keys(self) -> None:
         from mlloop_tui.dialogs.keys import KeysDialog
@@ -124,7 +126,7 @@ class MlloopApp(App):
     def start_run(self, request: RunRequest, announce: bool = True) -> None:
         self.launcher.start(request)
         if announce:
-            self.notify(f"started {', '.join(request.models)} on {request.dataset}", timeout=3)
+            self.notify(f"started {', '.join(request.models)} on {request.dataset}", timeout=3, markup=False)
         self.poll_store()
 
     def cancel_run(self, run: RunRecord) -> None:
@@ -132,7 +134,7 @@ class MlloopApp(App):
             self.notify(f"run {run.id} is {run.status}, not running", severity="warning")
             return
         if run.host != socket.gethostname() or run.pid is None:
-            self.notify(f"run {run.id} runs on {run.host}; cancel it there", severity="warning")
+            self.notify(f"run {run.id} runs on {run.host}; cancel it there", severity="warning", markup=False)
             return
         try:
             os.kill(run.pid, signal.SIGINT)
@@ -157,13 +159,14 @@ class MlloopApp(App):
             infos = load_samples(self.store)
             have_runs = {r.dataset_id for r in list_runs(self.store)}
         except MlloopError as e:
-            self.call_from_thread(self.notify, str(e), severity="error")
+            self.call_from_thread(self.notify, str(e), severity="error", markup=False)
             return
         todo = [info.name for info in infos if info.id not in have_runs]
         for name in todo:
             self.call_from_thread(self.start_run, RunRequest(name, ("all",), folds=5, jobs=1), False)
         if todo:
-            self.call_from_thread(self.notify, f"running every baseline on {', '.join(todo)}", timeout=4)
+            self.call_from_thread(self.notify, f"running every baseline on {', '.join(todo)}", timeout=4,
+                                  markup=False)
 
     # -- quitting ----------------------------------------------------------------------------
     def action_quit_app(self) -> None:

@@ -27,7 +27,7 @@ class RunsScreen(Screen):
                 priority=True),
         Binding("c", "compare", "Compare", id="runs.compare", tooltip="Compare the marked runs"),
         Binding("e", "export", "Export", id="runs.export", tooltip="Export the run, or the comparison of marked runs"),
-        Binding("x", "cancel_run", "Cancel", id="runs.cancel", tooltip="Stop the selected running run"),
+        Binding("x", "cancel_run", "Cancel", show=False, id="runs.cancel", tooltip="Stop the selected running run"),
         Binding("escape", "clear", "Clear", show=False, id="runs.clear", tooltip="Clear the filter and the marks"),
     ]
 
@@ -98,7 +98,7 @@ class RunsScreen(Screen):
             event.input.remove_class("-invalid")
         except FilterError as e:
             event.input.add_class("-invalid")
-            self.notify(str(e), severity="warning", timeout=3)
+            self.notify(str(e), severity="warning", timeout=3, markup=False)
         self._update_subtitle()
 
     @on(Input.Submitted, "#filter")

@@ -67,7 +67,7 @@ class RunsTable(DataTable):
 
     BINDINGS = [
         Binding("space", "toggle_mark", "Mark", id="runs.mark", tooltip="Mark or unmark the run for comparison"),
-        Binding("s", "cycle_sort", "Sort", id="runs.sort", tooltip="Sort by the next column"),
+        Binding("s", "cycle_sort", "Sort", show=False, id="runs.sort", tooltip="Sort by the next column"),
         Binding("S", "reverse_sort", "Reverse", show=False, id="runs.reverse", tooltip="Reverse the sort order"),
     ]
 

@@ -33,4 +33,12 @@ class TitleBar(Static):
         if self.detail:
             line.append("  ")
             line.append_text(literal(self.detail, style="dim"))
+        hint = Text("r runs · d datasets · ? keys", style="dim")
+        room = self.size.width - 2 - line.cell_len - hint.cell_len
+        if room >= 2:
+            line.append(" " * room)
+            line.append_text(hint)
         self.update(line)
+
+    def on_resize(self) -> None:
+        self._render_line()

@@ -11,14 +11,7 @@ from rich.text import Text
 from core.runs import list_runs
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.widgets.runs_table import RunsTable
-
-
-async def wait_for(pilot, condition, timeout: float = 30.0, step: float = 0.1) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(step)
+from tests.tui.conftest import wait_for
 
 
 def shown_models(app) -> list[str]:
@@ -127,9 +120,10 @@ async def test_quit_asks_while_a_run_is_in_progress(runs_store):
 
     app = MlloopApp(runs_store, poll_interval=0.2)
     async with app.run_test(size=(100, 30)) as pilot:
-        launched = None
         app.start_run(RunRequest("binary", ("forest",), folds=20, repeats=5, jobs=1))
         launched = app.launcher.active()[0]
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: len(table.shown_ids) == 4, timeout=60)  # the child is running
         await pilot.press("q")
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("n")
