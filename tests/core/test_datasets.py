@@ -336,6 +336,68 @@ def test_tiny_class_falls_back_to_unstratified(store: Store, tmp_path: Path) -> 
     assert info.n_test == 8 and info.classes == ("a", "b", "c")
 
 
+SPLIT_CASES = {
+    "binary": ([180, 120], 0.2),
+    "tied remainders": ([5, 5, 5], 0.3),
+    "imbalanced": ([500, 50, 5, 2], 0.3),
+    "many classes": (list(np.random.default_rng(2).integers(2, 30, size=40)), 0.2),
+    "singleton class": ([20, 19, 1], 0.2),
+    "fewer test rows than classes": ([2] * 12, 0.2),
+    "regression": (None, 0.35),
+}
+
+
+@pytest.mark.parametrize("case", SPLIT_CASES)
+@pytest.mark.parametrize("seed", [0, 3, 12345])
+def test_holdout_is_train_test_split(case: str, seed: int) -> None:
+    """The NumPy split picks exactly the rows scikit-learn's train_test_split picks (stratified when it can be)."""
+    from sklearn.model_selection import train_test_split
+
+    class_counts, test_size = SPLIT_CASES[case]
+    if class_counts is None:
+        n, codes, classes = 57, None, ()
+    else:
+        codes = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(class_counts)), class_counts))
+        n, classes = len(codes), tuple(f"k{i}" for i in range(len(class_counts)))
+    rows = np.arange(n)
+    try:
+        expected = train_test_split(rows, test_size=test_size, random_state=seed, stratify=codes)[1]
+        stratified = codes is not None
+    except ValueError:
+        expected = train_test_split(rows, test_size=test_size, random_state=seed)[1]
+        stratified = False
+    test, note = datasets_mod._holdout(n, test_size, seed, codes, classes)
+    assert sorted(test) == sorted(expected)
+    assert (note is not None) == (codes is not None and not stratified)
+
+
+def test_row_order_survives_parallel_reading(store: Store, tmp_path: Path) -> None:
+    """A file DuckDB reads in several 8 MB chunks and threads: every row keeps its file position."""
+    n = 600_000
+    path = tmp_path / "long.csv"
+    with open(path, "w") as fh:
+        fh.write("i,pad,y\n")
+        fh.writelines(f"{i},{'p' * (i % 23)},{'ab'[i % 3 == 0]}\n" for i in range(n))
+    info = import_dataset(store, path, "y")
+    X_dev, y_dev = load_split(store, info, "dev")
+    X_test, y_test = load_split(store, info, "test")
+    assert len(X_dev) + len(X_test) == n
+    for X, y in ((X_dev, y_dev), (X_test, y_test)):
+        assert (X["i"].to_numpy() == X.index.to_numpy()).all()
+        assert (y.to_numpy() == np.where(X.index.to_numpy() % 3 == 0, "b", "a")).all()
+
+
+def test_nan_target_is_unlabeled(store: Store, tmp_path: Path) -> None:
+    """'NAN' in a numeric target is missing: the row is unlabeled, not a NaN label in dev or test."""
+    path = tmp_path / "nan_y.csv"
+    path.write_text("x,y\n" + "".join(f"{i},{'NAN' if i % 5 == 0 else i * 1.5}\n" for i in range(50)))
+    info = import_dataset(store, path, "y")
+    assert (info.n_rows, info.n_unlabeled, info.n_dev + info.n_test) == (50, 10, 40)
+    for part in ("dev", "test"):
+        X, y = load_split(store, info, part)
+        assert not y.isna().any() and not set(X.index) & set(range(0, 50, 5))
+
+
 def test_unlabeled_rows_counted_and_kept_out(store: Store, tmp_path: Path) -> None:
     rows = [[i, i * 2, "" if i % 6 == 0 else ("p" if i % 2 else "q")] for i in range(42)]
     path = write_csv(tmp_path / "unl.csv", ["i", "x", "y"], rows)
