@@ -22,6 +22,11 @@ def keymap_path() -> Path:
     return Path(os.environ.get(KEYMAP_ENV) or Path.home() / ".config" / "mlloop" / "keymap.toml")
 
 
+def keymap_location() -> str:
+    """Where the keymap is read from, as a user would write it."""
+    return f"${KEYMAP_ENV}" if os.environ.get(KEYMAP_ENV) else "~/.config/mlloop/keymap.toml"
+
+
 def load_keymap(path: Path | None = None) -> dict[str, str]:
     """The remapping, or ``{}`` when there is no file; a broken file is ignored, not fatal."""
     path = path or keymap_path()

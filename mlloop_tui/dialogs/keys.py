@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from mlloop_tui.keymap import keymap_path
+from mlloop_tui.keymap import keymap_location
 
 
 class KeysDialog(ModalScreen[None]):
@@ -24,7 +24,7 @@ class KeysDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text.assemble(("Keys", "bold"), f" — remap by id in {keymap_path()}  (Esc closes)"))
+            yield Static(Text.assemble(("Keys", "bold"), f" — remap by id in {keymap_location()}  (Esc closes)"))
             yield DataTable(cursor_type="row", id="keys")
 
     def on_mount(self) -> None:
