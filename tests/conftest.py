@@ -27,8 +27,7 @@ def write_csv(path: Path, frame: pd.DataFrame) -> Path:
     return path
 
 
-@pytest.fixture
-def binary_csv(tmp_path: Path) -> Path:
+def write_binary_csv(path: Path) -> Path:
     """A small binary problem with a categorical column and missing values."""
     rng = np.random.default_rng(0)
     n = 240
@@ -40,7 +39,12 @@ def binary_csv(tmp_path: Path) -> Path:
     frame = pd.DataFrame({"x1": x1.round(4), "x 2": x2.round(4), "color": color, "label": y})
     frame.loc[rng.choice(n, 15, replace=False), "x1"] = np.nan
     frame.loc[rng.choice(n, 10, replace=False), "color"] = np.nan
-    return write_csv(tmp_path / "binary.csv", frame)
+    return write_csv(path, frame)
+
+
+@pytest.fixture
+def binary_csv(tmp_path: Path) -> Path:
+    return write_binary_csv(tmp_path / "binary.csv")
 
 
 @pytest.fixture

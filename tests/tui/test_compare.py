@@ -11,8 +11,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 from rich.text import Text
 
@@ -22,25 +20,10 @@ from mlloop_tui.app import MlloopApp
 from mlloop_tui.screens.compare import CompareScreen, CompareTable
 from mlloop_tui.screens.runs import RunsScreen
 from mlloop_tui.widgets.runs_table import RunsTable
-from tests.conftest import make_runs_store
+from tests.conftest import make_runs_store, write_binary_csv
 from tests.tui.conftest import screen_text, wait_for
 
 EVIL = "[@click=app.quit]x"
-
-
-def write_binary_csv(path: Path) -> Path:
-    """A small binary problem (the same recipe as the ``binary_csv`` fixture)."""
-    rng = np.random.default_rng(0)
-    n = 240
-    x1, x2 = rng.normal(size=n), rng.normal(size=n)
-    color = rng.choice(["red", "green", "blue"], size=n)
-    logit = 1.5 * x1 - x2 + (color == "red") * 0.8
-    y = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
-    frame = pd.DataFrame({"x1": x1.round(4), "x 2": x2.round(4), "color": color, "label": y})
-    frame.loc[rng.choice(n, 15, replace=False), "x1"] = np.nan
-    frame.loc[rng.choice(n, 10, replace=False), "color"] = np.nan
-    frame.to_csv(path, index=False)
-    return path
 
 
 def build_compare_store(path: Path) -> Path:
