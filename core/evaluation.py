@@ -141,32 +141,66 @@ def run_baselines(
     they arrive. ``KeyboardInterrupt`` marks unfinished runs ``cancelled`` and raises
     :class:`RunCancelled`.
     """
-    from joblib import Parallel, delayed
-
     baselines = resolve_models(models)
     params = params or {}
     unknown = set(params) - {b.name for b in baselines}
     if unknown:
         raise InputError(f"parameters given for a model not being run: {', '.join(sorted(unknown))}")
-    dataset = get_dataset(store, dataset_ref)
+    return run_specs(
+        store, dataset_ref, [(b.name, params.get(b.name, {})) for b in baselines], folds=folds,
+        repeats=repeats, seed=seed, jobs=jobs, on_created=on_created, on_progress=on_progress,
+    )
+
+
+def run_specs(
+    store: Store,
+    dataset_ref: str | int | DatasetInfo,
+    specs: Sequence[tuple[str, dict]],
+    *,
+    folds: int = 5,
+    repeats: int = 1,
+    seed: int = 0,
+    jobs: int = 1,
+    on_created: Callable[[int, list[int]], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    before_start: Callable[[int, list[int]], None] | None = None,
+) -> list[int]:
+    """Cross-validate a list of ``(model, params)`` specs as one group of runs; returns the run ids.
+
+    The same model may appear several times with different parameters (a hyper-parameter
+    search). Every spec's parameters are validated before any run is created, so bad input
+    leaves the store unchanged. ``before_start(group_id, run_ids)`` runs right after the runs
+    are created (before any fold) and may write to the store, e.g. to describe the group.
+    """
+    from joblib import Parallel, delayed
+
+    if not specs:
+        raise InputError("nothing to run: no model given")
+    baselines = [resolve_models([model])[0] for model, _ in specs]
+    dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     splitter = make_splitter(dataset.task, folds, repeats, seed)
     X, y = load_split(store, dataset, "dev")
     splits = _splits(splitter, X, y, dataset)
-    pipelines = {b.name: build_pipeline(b, dataset, X, params.get(b.name), seed) for b in baselines}
-    _check_params(pipelines)
+    pipelines = [build_pipeline(b, dataset, X, dict(p or {}), seed) for b, (_, p) in zip(baselines, specs)]
+    unique = len({b.name for b in baselines}) == len(baselines)
+    _check_params({(b.name if unique else _spec_label(b.name, p)): pipe
+                   for b, (_, p), pipe in zip(baselines, specs, pipelines)})
     group_id, run_ids = run_store.create_runs(
-        store, dataset, [(b.name, params.get(b.name, {})) for b in baselines],
+        store, dataset, [(b.name, dict(p or {})) for b, (_, p) in zip(baselines, specs)],
         folds=folds, repeats=repeats, seed=seed, versions=library_versions(),
     )
+    if before_start:
+        before_start(group_id, run_ids)
     if on_created:
         on_created(group_id, run_ids)
     runs = dict(zip(run_ids, baselines))
+    by_run = dict(zip(run_ids, pipelines))
     scorers = scoring(dataset.task)
     tasks = [
-        delayed(_fit_fold)(run_id, i, pipelines[b.name], X, y, train, val, scorers, folds)
+        delayed(_fit_fold)(run_id, i, by_run[run_id], X, y, train, val, scorers, folds)
         for i, (train, val) in enumerate(splits)
-        for run_id, b in runs.items()
-    ] + [delayed(_fit_glm)(run_id, pipelines[b.name], X, y) for run_id, b in runs.items() if b.name == "glm"]
+        for run_id in runs
+    ] + [delayed(_fit_glm)(run_id, by_run[run_id], X, y) for run_id, b in runs.items() if b.name == "glm"]
     state = _GroupState(store, runs, len(splits), _folds_hash(splits), on_progress)
     with _heartbeat(store, state.unfinished):
         try:
@@ -179,6 +213,12 @@ def run_baselines(
             state.finish_all("failed", f"{type(e).__name__}: {e}")
             raise
     return run_ids
+
+
+def _spec_label(model: str, params: dict | None) -> str:
+    if not params:
+        return model
+    return f"{model} ({', '.join(f'{k}={v!r}' for k, v in sorted(params.items()))})"
 
 
 class _GroupState:

@@ -29,11 +29,19 @@ class Baseline:
     scaled: bool  # standardise numeric features (linear models and GLMs need it)
     drop_first: bool  # drop one dummy per categorical (an unpenalised GLM needs it)
     knob: str | None  # the complexity parameter, for validation curves
-    knob_values: tuple[Any, ...]
+    knob_values: tuple[Any, ...]  # ordered from the simplest model to the most complex
     factory: Callable[[Task, dict, int], Any]
+    # When the regression estimator's knob differs (Ridge's alpha vs LogisticRegression's C).
+    regression_knob: tuple[str, tuple[Any, ...]] | None = None
 
     def estimator(self, task: Task, params: dict | None = None, seed: int = 0) -> Any:
         return self.factory(task, dict(params or {}), seed)
+
+    def knob_for(self, task: Task) -> tuple[str | None, tuple[Any, ...]]:
+        """The complexity knob for this task and its values, simplest model first."""
+        if task == "regression" and self.regression_knob is not None:
+            return self.regression_knob
+        return self.knob, self.knob_values
 
 
 def _dummy(task: Task, params: dict, seed: int) -> Any:
@@ -84,9 +92,10 @@ BASELINES: dict[str, Baseline] = {
     for b in (
         Baseline("dummy", "predicts the majority class / the mean", False, False, None, (), _dummy),
         Baseline("glm", "statsmodels GLM (logit, multinomial or Gaussian)", True, True, "alpha",
-                 (0.0, 0.001, 0.01, 0.1, 1.0, 10.0), _glm),
+                 (10.0, 1.0, 0.1, 0.01, 0.001, 0.0), _glm),
         Baseline("linear", "LogisticRegression / Ridge", True, False, "C",
-                 (0.001, 0.01, 0.1, 1.0, 10.0, 100.0), _linear),
+                 (0.001, 0.01, 0.1, 1.0, 10.0, 100.0), _linear,
+                 regression_knob=("alpha", (1000.0, 100.0, 10.0, 1.0, 0.1, 0.01))),
         Baseline("tree", "decision tree", False, False, "max_depth", (1, 2, 3, 5, 8, 12, None), _tree),
         Baseline("forest", "random forest", False, False, "min_samples_leaf", (50, 20, 10, 5, 2, 1), _forest),
         Baseline("boosting", "histogram gradient boosting", False, False, "max_leaf_nodes",

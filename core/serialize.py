@@ -77,3 +77,112 @@ def _num(value: float | None) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+# --------------------------------------------------------------------------- curves, diagnosis, tuning, test set
+# The types come from core.curves, core.diagnosis, core.tuning and core.holdout, imported only for type
+# checking (annotations are strings here), so serialising runs does not load those modules.
+
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from core.curves import Curve
+    from core.diagnosis import Advice, Diagnosis, Target
+    from core.holdout import TestEvaluation
+    from core.tuning import Search
+
+
+def curve_to_dict(c: Curve, points: bool = True) -> dict[str, Any]:
+    """A curve: per setting, mean ± std over folds for every metric; the best and current settings."""
+    best, current = c.best, c.current
+    out: dict[str, Any] = {
+        "run": c.run_id, "kind": c.kind, "param": c.param, "task": c.task, "metric": c.key_metric,
+        "greater_is_better": c.greater_is_better, "folds": c.n_folds, "log_x": c.log_x,
+        "complete": c.complete, "points_done": len(c.points), "points_total": c.n_expected,
+        "computed": c.n_computed,
+        "settings": [],
+        "best": None if best is None else {"index": best, "x": c.settings[best].x, "label": c.settings[best].label,
+                                           "value": c.settings[best].value},
+        "current": None if current is None else {"index": current, "x": c.settings[current].x,
+                                                 "label": c.settings[current].label,
+                                                 "value": c.settings[current].value},
+        "errors": list(c.errors), "notes": list(c.notes),
+    }
+    by_metric = {m: c.rows(m) for m in c.metrics}
+    for i, s in enumerate(c.settings):
+        out["settings"].append({
+            "x": s.x, "label": s.label, "value": s.value,
+            "metrics": {m: {"train_mean": _num(rows[i].train_mean), "train_std": _num(rows[i].train_std),
+                            "validation_mean": _num(rows[i].val_mean), "validation_std": _num(rows[i].val_std),
+                            "n": rows[i].n}
+                        for m, rows in by_metric.items()},
+        })
+    if points:
+        out["points"] = [
+            {"x": p.x, "label": p.label, "value": p.value, "fold": p.fold_index, "fit_time": _num(p.fit_time),
+             "train": {k: _num(v) for k, v in p.train.items()},
+             "validation": {k: _num(v) for k, v in p.validation.items()}, "error": p.error}
+            for p in c.points
+        ]
+    return out
+
+
+def advice_to_dict(a: Advice) -> dict[str, Any]:
+    return {"kind": a.kind, "text": a.text, "command": a.command,
+            "numbers": {k: (_num(v) if isinstance(v, float) else v) for k, v in a.numbers.items()}}
+
+
+def diagnosis_to_dict(d: Diagnosis) -> dict[str, Any]:
+    """The diagnosis: ``bottleneck`` is ``training``, ``validation``, ``test`` or ``none``; errors are in
+    ``error_definition`` terms (lower is better)."""
+    return {
+        "run": d.run_id, "dataset": d.dataset, "dataset_id": d.dataset_id, "model": d.model, "task": d.task,
+        "bottleneck": d.bottleneck, "reason": d.reason,
+        "metric": d.metric, "error_definition": d.error_definition,
+        "train_error": _num(d.train_error), "validation_error": _num(d.validation_error),
+        "validation_error_se": _num(d.validation_error_se),
+        "reference": {"error": _num(d.reference_error), "source": d.reference_source, "run": d.reference_run_id},
+        "dummy": {"error": _num(d.dummy_error), "run": d.dummy_run_id},
+        "avoidable_bias": _num(d.avoidable_bias), "variance": _num(d.variance),
+        "threshold": _num(d.threshold), "noise": _num(d.noise),
+        "test": None if d.test_error is None else {
+            "error": _num(d.test_error), "gap": _num(d.test_gap), "threshold": _num(d.test_threshold),
+            "evaluation": d.test_evaluation_id,
+        },
+        "test_evaluations": d.test_evaluations,
+        "learning_curve": None if d.curve_size is None else {
+            "size": _num(d.curve_size), "gap": _num(d.curve_gap), "slope_per_doubling": _num(d.curve_slope),
+        },
+        "more_data_helps": d.more_data_helps,
+        "advice": [advice_to_dict(a) for a in d.advice],
+        "notes": list(d.notes),
+    }
+
+
+def target_to_dict(t: Target) -> dict[str, Any]:
+    return {"dataset": t.dataset, "dataset_id": t.dataset_id, "metric": t.metric, "score": _num(t.score),
+            "error": _num(t.error), "note": t.note, "set_at": t.set_at}
+
+
+def evaluation_to_dict(e: TestEvaluation) -> dict[str, Any]:
+    return {
+        "id": e.id, "run": e.run_id, "dataset": e.dataset, "dataset_id": e.dataset_id, "model": e.model,
+        "created_at": e.created_at, "n_train": e.n_train, "n_test": e.n_test, "fit_time": _num(e.fit_time),
+        "scores": {k: _num(v) for k, v in e.scores.items()}, "evaluation_number": e.ordinal,
+        "earlier_runs": list(e.earlier_runs), "warning": e.warning, "fit_warnings": list(e.fit_warnings),
+    }
+
+
+def search_to_dict(s: Search) -> dict[str, Any]:
+    best = s.best
+    return {
+        "group": s.group_id, "base_run": s.base_run_id, "dataset": s.dataset, "model": s.model, "grid": s.grid,
+        "random": s.random, "seed": s.seed, "metric": s.metric, "greater_is_better": s.greater_is_better,
+        "best_run": best.run_id if best else None,
+        "candidates": [
+            {"run": c.run_id, "params": c.params, "status": c.status, "folds_done": c.folds_done,
+             "folds_total": c.folds_total, "train_mean": _num(c.train_mean), "validation_mean": _num(c.val_mean),
+             "validation_std": _num(c.val_std)}
+            for c in s.candidates
+        ],
+    }

@@ -146,6 +146,45 @@ MIGRATIONS: tuple[str, ...] = (
         validation DOUBLE
     );
     """,
+    # 2: curves keep each setting's label and exact parameter value (x is a position when the
+    # values are not all numbers), fit time and error; per-dataset targets; test-set
+    # evaluations; hyper-parameter searches (one group of runs each).
+    """
+    ALTER TABLE curve_points ADD COLUMN label VARCHAR;
+    ALTER TABLE curve_points ADD COLUMN value JSON;
+    ALTER TABLE curve_points ADD COLUMN fit_time DOUBLE;
+    ALTER TABLE curve_points ADD COLUMN error VARCHAR;
+    ALTER TABLE curve_points ADD COLUMN created_at DOUBLE;
+    CREATE TABLE dataset_targets (
+        dataset_id INTEGER PRIMARY KEY,
+        metric VARCHAR NOT NULL,
+        score DOUBLE NOT NULL,
+        note VARCHAR,
+        set_at DOUBLE NOT NULL
+    );
+    CREATE SEQUENCE test_evaluation_ids START 1;
+    CREATE TABLE test_evaluations (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL,
+        dataset_id INTEGER NOT NULL,
+        created_at DOUBLE NOT NULL,
+        n_train BIGINT NOT NULL,
+        n_test BIGINT NOT NULL,
+        fit_time DOUBLE,
+        scores JSON NOT NULL,
+        warnings JSON NOT NULL
+    );
+    CREATE TABLE searches (
+        group_id INTEGER PRIMARY KEY,
+        base_run_id INTEGER NOT NULL,
+        grid JSON NOT NULL,
+        random INTEGER,
+        seed INTEGER NOT NULL,
+        metric VARCHAR NOT NULL,
+        greater_is_better BOOLEAN NOT NULL,
+        created_at DOUBLE NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -85,6 +85,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", metavar="RUN", help="for a comparison: the reference run (default: the first)")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
+    p = sub.add_parser("curve", help="a run's learning curve (or --validation curve), on its folds, stored point by point")
+    p.add_argument("run", help="run id")
+    p.add_argument("--validation", action="store_true",
+                   help="the validation curve over a parameter (default: the model's complexity knob)")
+    p.add_argument("--param", metavar="NAME", help="validation curve: the parameter (default: the model's knob)")
+    p.add_argument("--values", metavar="V1,V2,...", help="validation curve: the values to try (default: the knob's grid)")
+    p.add_argument("--sizes", metavar="N1,N2,...", help="learning curve: training sizes (default: 6, log-spaced)")
+    p.add_argument("--metric", help="the metric to print (default: accuracy, or rmse for regression)")
+    p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
+    p.add_argument("--json", action="store_true", help="print the curve as JSON")
+
+    p = sub.add_parser("diagnose", help="a run's bottleneck (training, validation, test or none) and what to try next")
+    p.add_argument("run", help="run id")
+    p.add_argument("--compute", action="store_true", help="compute the learning curve first if it is not stored")
+    p.add_argument("--jobs", type=int, default=-1, help="worker processes for --compute (default: all cores)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("tune", help="hyper-parameter search from a run: every candidate is a run, in one group")
+    p.add_argument("run", help="the run to start from (its model, parameters and folds)")
+    p.add_argument("--param", action="append", default=[], required=True, metavar="NAME=V1,V2,...",
+                   help="a parameter and the values to try, e.g. max_depth=2,4,8,null (repeatable)")
+    p.add_argument("--random", type=int, metavar="N", help="try N candidates drawn at random from the grid")
+    p.add_argument("--seed", type=int, default=0, help="seed of the --random draw (default 0)")
+    p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
+    p.add_argument("--json", action="store_true", help="print the search as JSON")
+
+    p = sub.add_parser("test", help="evaluate a run on its dataset's locked test rows (recorded and counted)")
+    p.add_argument("run", help="run id")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("target", help="set or show a dataset's target score (human-level, an existing system's)")
+    p.add_argument("dataset", help="dataset name or id")
+    p.add_argument("score", nargs="?", help="the score, e.g. 0.95 (accuracy) or 3.2 (rmse); omit it to show the target")
+    p.add_argument("--metric", help="the score's metric (default: accuracy, or rmse for regression)")
+    p.add_argument("--note", help="where the score comes from, e.g. 'two annotators agree 95%%'")
+    p.add_argument("--clear", action="store_true", help="remove the dataset's target")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
     p = sub.add_parser("demo", help="import the bundled sample data, run every baseline, open the app on it")
     p.add_argument("--no-tui", action="store_true", help="run in the foreground and print the results table")
     sub.add_parser("tui", help="open the terminal app (the default with no command)")
@@ -290,6 +329,146 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_curve(args: argparse.Namespace) -> int:
+    from core.curves import learning_curve, validation_curve
+    from core.errors import InputError
+
+    from core.runs import get_run
+
+    store = _store(args)
+    metric = _curve_metric(args.metric, get_run(store, args.run).task)
+    progress = _CurvePrinter()
+    if args.validation:
+        if args.sizes:
+            raise InputError("--sizes is for learning curves; a validation curve takes --param and --values")
+        values = _parse_values(args.values, args.param or "--values") if args.values is not None else None
+        curve = validation_curve(store, args.run, args.param, values, jobs=args.jobs, on_point=progress.update)
+    else:
+        if args.param or args.values is not None:
+            raise InputError("--param and --values are for validation curves: add --validation")
+        sizes = _parse_values(args.sizes, "--sizes") if args.sizes is not None else None
+        curve = learning_curve(store, args.run, sizes, jobs=args.jobs, on_point=progress.update)
+    progress.close()
+    if args.json:
+        from core.serialize import curve_to_dict
+
+        _print_json(curve_to_dict(curve))
+        return 0
+    _print_curve(curve, metric)
+    return 0
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from core.diagnosis import diagnose
+
+    d = diagnose(_store(args), args.run, compute_curve=args.compute, jobs=args.jobs)
+    if args.json:
+        from core.serialize import diagnosis_to_dict
+
+        _print_json(diagnosis_to_dict(d))
+        return 0
+    _print_diagnosis(d)
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from core.runs import get_run
+    from core.tuning import get_search, tune
+
+    store = _store(args)
+    grid = _parse_grid(args.param)
+    progress = _ProgressPrinter()
+    run_ids = tune(store, args.run, grid, random=args.random, seed=args.seed, jobs=args.jobs,
+                   on_created=progress.created, on_progress=progress.update)
+    progress.close()
+    search = get_search(store, get_run(store, run_ids[0]).group_id)
+    if args.json:
+        from core.serialize import search_to_dict
+
+        _print_json(search_to_dict(search))
+    else:
+        _print_search(search)
+    return 1 if any(c.status != "done" for c in search.candidates) else 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from core.datasets import get_dataset
+    from core.errors import InputError, RunCancelled
+    from core.holdout import count_test_evaluations, evaluate_on_test
+    from core.runs import get_run
+    from core.text import printable
+
+    store = _store(args)
+    run = get_run(store, args.run)
+    if not args.yes:
+        if not (sys.stdin.isatty() and sys.stderr.isatty()):
+            raise InputError("evaluating on the locked test set needs a confirmation: confirm with --yes")
+        dataset = get_dataset(store, run.dataset_id)
+        used = count_test_evaluations(store, dataset.id)
+        print(printable(f"run {run.id} ({run.model}) will be fitted on the {dataset.n_dev} development rows of "
+                        f"{dataset.name} and scored on its {dataset.n_test} locked test rows."), file=sys.stderr)
+        if used:
+            print(f"the test set has been evaluated {used} time{'s' if used > 1 else ''} already: the score will "
+                  "no longer be an unbiased estimate.", file=sys.stderr)
+        sys.stderr.write("evaluate on the test set? [y/N] ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            raise RunCancelled("not evaluated")
+    evaluation = evaluate_on_test(store, run.id)
+    if args.json:
+        from core.serialize import evaluation_to_dict
+
+        _print_json(evaluation_to_dict(evaluation))
+        return 0
+    print(printable(f"run {evaluation.run_id} ({evaluation.model}) on the locked test set of {evaluation.dataset}: "
+                    f"fitted on {evaluation.n_train} development rows, scored on {evaluation.n_test} test rows "
+                    f"(evaluation {evaluation.ordinal} on this dataset)"))
+    _print_table(["metric", "test", "validation"],
+                 [[m, _fmt(v), _fmt(run.summaries[m].val_mean) if m in run.summaries else "-"]
+                  for m, v in evaluation.scores.items()])
+    if evaluation.warning:
+        print(printable(f"warning: {evaluation.warning}"), file=sys.stderr)
+    return 0
+
+
+def cmd_target(args: argparse.Namespace) -> int:
+    from core.diagnosis import clear_target, get_target, set_target
+    from core.errors import InputError
+    from core.text import printable
+
+    store = _store(args)
+    if args.clear:
+        if args.score is not None:
+            raise InputError("give either a SCORE or --clear, not both")
+        had = clear_target(store, args.dataset)
+        if args.json:
+            _print_json({"cleared": had})
+        else:
+            print("target removed" if had else "no target was set")
+        return 0
+    if args.score is None:
+        if args.metric or args.note:
+            raise InputError("--metric and --note need a SCORE")
+        target = get_target(store, args.dataset)
+    else:
+        try:
+            score = float(args.score)
+        except ValueError:
+            raise InputError(f"a target score must be a number, got {args.score!r}") from None
+        target = set_target(store, args.dataset, score, args.metric, args.note)
+    if args.json:
+        from core.serialize import target_to_dict
+
+        _print_json(None if target is None else target_to_dict(target))
+    elif target is None:
+        print(printable(f"no target set for {args.dataset}: `mlloop target {args.dataset} SCORE [--metric M]`"))
+    else:
+        note = f" ({target.note})" if target.note else ""
+        print(printable(f"target for {target.dataset}: {target.metric} {target.score:g} "
+                        f"(error {target.error:.4g}){note}"))
+    return 0
+
+
 COMMANDS = {
     "tui": cmd_tui,
     "import": cmd_import,
@@ -300,6 +479,11 @@ COMMANDS = {
     "compare": cmd_compare,
     "export": cmd_export,
     "demo": cmd_demo,
+    "curve": cmd_curve,
+    "diagnose": cmd_diagnose,
+    "tune": cmd_tune,
+    "test": cmd_test,
+    "target": cmd_target,
 }
 
 
@@ -319,6 +503,155 @@ def _parse_params(items: list[str]) -> dict[str, dict]:
             value = {"None": None, "True": True, "False": False}.get(raw, raw)
         out.setdefault(model.strip(), {})[name.strip()] = value
     return out
+
+
+def _parse_values(raw: str, name: str) -> list:
+    """``1,2,null`` -> [1, 2, None]: JSON where it parses (numbers, null, true/false, quoted text), else text."""
+    from core.errors import InputError
+
+    text = raw.strip()
+    if not text:
+        raise InputError(f"{name}: no values given")
+    try:
+        values = json.loads(f"[{text}]")
+    except json.JSONDecodeError:
+        values = []
+        for piece in text.split(","):
+            piece = piece.strip()
+            if not piece:
+                raise InputError(f"{name}: empty value in {raw!r}")
+            try:
+                values.append(json.loads(piece))
+            except json.JSONDecodeError:
+                values.append({"None": None, "True": True, "False": False}.get(piece, piece))
+    return values
+
+
+def _parse_grid(items: list[str]) -> dict[str, list]:
+    """``["max_depth=2,4,null", "criterion=gini,entropy"]`` -> {"max_depth": [2, 4, None], ...}."""
+    from core.errors import InputError
+
+    grid: dict[str, list] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not raw.strip():
+            raise InputError(f"--param {item!r}: expected NAME=V1,V2,..., e.g. max_depth=2,4,8")
+        if name in grid:
+            raise InputError(f"--param {name} is given twice; list all its values in one --param")
+        grid[name] = _parse_values(raw, f"--param {name}")
+    return grid
+
+
+class _CurvePrinter:
+    """Points done / total on a terminal while a curve is computed."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+
+    def update(self, p) -> None:
+        if self.tty:
+            sys.stderr.write(f"\r{p.kind} curve of run {p.run_id}: {p.done}/{p.total} points")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+
+
+def _curve_metric(metric: str | None, task: str) -> str | None:
+    from core.errors import InputError
+    from core.evaluation import metrics_for
+
+    if metric is None:
+        return None
+    name = metric.strip().lower().replace("-", "_")
+    valid = [m.name for m in metrics_for(task)]
+    if name not in valid:
+        raise InputError(f"unknown metric {metric!r} for {task} runs; choose from: {', '.join(valid)}")
+    return name
+
+
+def _print_curve(c, metric: str | None) -> None:
+    from core.text import printable
+
+    name = metric or c.key_metric
+    what = "training rows" if c.kind == "learning" else c.param
+    print(printable(f"{c.kind} curve of run {c.run_id}: {name} against {what}; {len(c.points)}/{c.n_expected} "
+                    f"points ({c.n_folds} folds){'' if c.n_computed else ', all read from the store'}"))
+    rows = []
+    for i, r in enumerate(c.rows(name)):
+        mark = []
+        if c.kind == "validation" and i == c.best:
+            mark.append("best")
+        if i == c.current:
+            mark.append("this run")
+        rows.append([r.label, f"{r.n}/{c.n_folds}", _mean_std(r.train_mean, r.train_std),
+                     _mean_std(r.val_mean, r.val_std), ", ".join(mark)])
+    _print_table([c.param, "folds", f"train {name}", f"validation {name}", ""], rows)
+    for e in c.errors:
+        print(printable(f"error: {e}"), file=sys.stderr)
+    for n in c.notes:
+        print(printable(f"note: {n}"))
+
+
+def _print_diagnosis(d) -> None:
+    from core.text import printable
+
+    def f(x) -> str:
+        return "-" if x is None else _fmt(x, 3)
+
+    print(printable(f"run {d.run_id} ({d.model} on {d.dataset}): bottleneck {d.bottleneck}"))
+    print(printable(f"  {d.reason}"))
+    print()
+    ref = "target" if d.reference_source == "target" else f"best validation error, run {d.reference_run_id}"
+    dummy = f"run {d.dummy_run_id}" if d.dummy_run_id is not None else "computed on this run's folds"
+    rows = [["reference", f(d.reference_error), ref],
+            ["train", f(d.train_error), f"avoidable bias {f(d.avoidable_bias)}"],
+            ["validation", f(d.validation_error), f"variance {f(d.variance)} (± {f(d.validation_error_se)} s.e.)"]]
+    if d.test_error is not None:
+        rows.append(["test", f(d.test_error), f"gap {f(d.test_gap)} (evaluation {d.test_evaluation_id}; "
+                                               f"{d.test_evaluations} on this dataset)"])
+    rows.append(["dummy", f(d.dummy_error), dummy])
+    _print_table([f"error ({d.error_definition})", "value", ""], rows)
+    print(f"a gap is large above {f(max(d.threshold, d.noise))}: the larger of 10% of the dummy's error "
+          f"({f(d.threshold)}) and twice the validation standard error ({f(d.noise)})")
+    if d.curve_size is not None:
+        helps = {True: "more data is likely to help", False: "more data is unlikely to help",
+                 None: "too few sizes to tell whether more data helps"}[d.more_data_helps]
+        print(f"learning curve at {d.curve_size:g} rows: gap {f(d.curve_gap)}, "
+              f"slope {'-' if d.curve_slope is None else format(d.curve_slope, '+.3f')} per doubling: {helps}")
+    else:
+        print(f"no learning curve stored: `mlloop curve {d.run_id}` (or `diagnose --compute`) tells whether more "
+              "data would help")
+    for n in d.notes:
+        print(printable(f"note: {n}"))
+    if d.advice:
+        print()
+        print("next steps:")
+        for i, a in enumerate(d.advice, 1):
+            print(printable(f"  {i}. {a.text}"))
+            if a.command:
+                print(printable(f"     $ {a.command}"))
+
+
+def _print_search(s) -> None:
+    from core.text import printable
+
+    best = s.best
+    names = list(s.grid)
+    print(printable(f"search: group {s.group_id}, {len(s.candidates)} candidates from run {s.base_run_id} "
+                    f"({s.model} on {s.dataset}); best by mean validation {s.metric} "
+                    f"({'higher' if s.greater_is_better else 'lower'} is better)"))
+    rows = []
+    for c in s.candidates:
+        rows.append([c.run_id, *[json.dumps(c.params.get(n)) for n in names], c.status,
+                     _fmt(c.train_mean), _mean_std(c.val_mean, c.val_std),
+                     "best" if best and c.run_id == best.run_id else ""])
+    _print_table(["run", *names, "status", f"train {s.metric}", f"validation {s.metric}", ""], rows)
+    if best:
+        print(printable(f"best: run {best.run_id} ({', '.join(f'{n}={json.dumps(best.params.get(n))}' for n in names)})"))
 
 
 class _ProgressPrinter:

@@ -1,0 +1,204 @@
+"""Hyper-parameter search: a grid, or a seeded random sample of it, cross-validated like the run it starts from.
+
+``tune`` takes a run and a grid (parameter -> values). Each candidate is the run's own
+parameters with one combination of the grid's values; candidates are cross-validated with
+the run's folds, repeats and seed (so every candidate is paired with the run and with each
+other in ``compare``), and stored as ordinary runs in ONE group through
+:func:`core.evaluation.run_specs`, streamed fold by fold. The search itself (its grid, the
+run it started from, the metric it is judged by) is recorded in ``searches`` so the group
+can be shown as a search; the best candidate is computed when read, by the mean validation
+score of the key metric (accuracy, or RMSE for regression) in its direction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random as _random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import InputError, NotFoundError
+from core.evaluation import Progress, key_metrics
+from core.store import Store
+
+__all__ = ["Candidate", "Search", "MAX_CANDIDATES", "get_search", "grid_candidates", "search_of_run", "tune"]
+
+MAX_CANDIDATES = 200  # a bigger grid needs --random N
+
+
+@dataclass(frozen=True)
+class Candidate:
+    run_id: int
+    params: dict  # the candidate's full parameters (the run's, overridden by the grid)
+    status: str
+    folds_done: int
+    folds_total: int
+    train_mean: float
+    val_mean: float
+    val_std: float
+
+
+@dataclass(frozen=True)
+class Search:
+    """A hyper-parameter search: one group of runs, one per candidate, judged on ``metric``."""
+
+    group_id: int
+    base_run_id: int
+    dataset: str
+    model: str
+    grid: dict[str, list]
+    random: int | None
+    seed: int
+    metric: str
+    greater_is_better: bool
+    created_at: float
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def best(self) -> Candidate | None:
+        """The finished candidate with the best mean validation score (the first one on ties)."""
+        done = [c for c in self.candidates
+                if c.status == "done" and c.folds_done == c.folds_total and math.isfinite(c.val_mean)]
+        if not done:
+            return None
+        sign = 1.0 if self.greater_is_better else -1.0
+        return max(done, key=lambda c: (round(sign * c.val_mean, 10), -c.run_id))
+
+    @property
+    def run_ids(self) -> tuple[int, ...]:
+        return tuple(c.run_id for c in self.candidates)
+
+
+def grid_candidates(grid: Mapping[str, Sequence[Any]], random: int | None = None, seed: int = 0) -> list[dict]:
+    """Every combination of the grid (in order), or ``random`` of them drawn without replacement, seeded."""
+    names = list(grid)
+    values = [list(grid[n]) for n in names]
+    total = math.prod(len(v) for v in values)
+    if random is None:
+        picks = range(total)
+    else:
+        picks = sorted(_random.Random(seed).sample(range(total), min(random, total)))
+    out = []
+    for index in picks:
+        combo, rest = {}, index
+        for name, vals in zip(reversed(names), reversed(values)):
+            rest, k = divmod(rest, len(vals))
+            combo[name] = vals[k]
+        out.append({n: combo[n] for n in names})
+    return out
+
+
+def tune(
+    store: Store,
+    run_id: int | str,
+    grid: Mapping[str, Sequence[Any]],
+    random: int | None = None,
+    seed: int = 0,
+    jobs: int = 1,
+    *,
+    on_created: Callable[[int, list[int]], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> list[int]:
+    """Cross-validate every candidate of the grid (or ``random`` of them) as one group; returns their run ids.
+
+    Bad input (an unknown parameter, an empty or invalid value list, a value the estimator
+    refuses) raises ``InputError`` before any run exists. ``KeyboardInterrupt`` marks the
+    unfinished candidates ``cancelled`` and raises ``RunCancelled``, as ``run_baselines`` does.
+    """
+    from core.datasets import get_dataset
+    from core.evaluation import run_specs
+    from core.models import BASELINES
+    from core.runs import get_run
+
+    run = get_run(store, run_id)
+    baseline = BASELINES.get(run.model)
+    if baseline is None:
+        raise InputError(f"run {run.id} used the model {run.model!r}, which this mlloop does not know")
+    grid = _check_grid(grid, baseline, run)
+    if random is not None and (isinstance(random, bool) or not isinstance(random, int) or random < 1):
+        raise InputError(f"--random must be a positive number of candidates, got {random!r}")
+    total = math.prod(len(v) for v in grid.values())
+    if random is None and total > MAX_CANDIDATES:
+        raise InputError(f"the grid has {total} candidates (more than {MAX_CANDIDATES}); sample some with --random N")
+    combos = grid_candidates(grid, random, seed)
+    dataset = get_dataset(store, run.dataset_id)
+    key = key_metrics(run.task)[0]
+
+    def record_search(group_id: int, run_ids: list[int]) -> None:
+        with store.write() as con:
+            con.execute(
+                "INSERT INTO searches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [group_id, run.id, json.dumps(grid), random, seed, key.name, key.greater_is_better, time.time()],
+            )
+
+    return run_specs(
+        store, dataset, [(run.model, {**run.params, **combo}) for combo in combos], folds=run.folds,
+        repeats=run.repeats, seed=run.seed, jobs=jobs, on_created=on_created, on_progress=on_progress,
+        before_start=record_search,
+    )
+
+
+def get_search(store: Store, group_id: int) -> Search:
+    """A recorded search with its candidates as they stand now; ``NotFoundError`` if there is none."""
+    from core.runs import list_runs
+
+    with store.read() as con:
+        row = con.execute(
+            "SELECT s.group_id, s.base_run_id, CAST(s.grid AS VARCHAR), s.random, s.seed, s.metric, "
+            "s.greater_is_better, s.created_at, r.dataset_id "
+            "FROM searches s JOIN runs r ON r.group_id = s.group_id WHERE s.group_id = ? LIMIT 1",
+            [group_id],
+        ).fetchone()
+    if row is None:
+        raise NotFoundError(f"no hyper-parameter search with group {group_id}")
+    runs = sorted((r for r in list_runs(store, row[8]) if r.group_id == group_id), key=lambda r: r.id)
+    metric = row[5]
+    candidates = tuple(
+        Candidate(
+            run_id=r.id, params=r.params, status=r.status, folds_done=r.n_folds_done, folds_total=r.n_folds_total,
+            train_mean=r.summaries[metric].train_mean if metric in r.summaries else math.nan,
+            val_mean=r.summaries[metric].val_mean if metric in r.summaries else math.nan,
+            val_std=r.summaries[metric].val_std if metric in r.summaries else math.nan,
+        )
+        for r in runs
+    )
+    return Search(
+        group_id=row[0], base_run_id=row[1], dataset=runs[0].dataset if runs else "?",
+        model=runs[0].model if runs else "?", grid=json.loads(row[2]), random=row[3], seed=row[4],
+        metric=metric, greater_is_better=bool(row[6]), created_at=row[7], candidates=candidates,
+    )
+
+
+def search_of_run(store: Store, run_id: int | str) -> Search | None:
+    """The search a run is a candidate of, or ``None``."""
+    from core.runs import get_run
+
+    run = get_run(store, run_id)
+    with store.read() as con:
+        found = con.execute("SELECT 1 FROM searches WHERE group_id = ?", [run.group_id]).fetchone()
+    return get_search(store, run.group_id) if found else None
+
+
+def _check_grid(grid: Mapping[str, Sequence[Any]], baseline: Any, run: Any) -> dict[str, list]:
+    if not isinstance(grid, Mapping) or not grid:
+        raise InputError("no parameter to search: give at least one NAME=v1,v2,...")
+    valid = set(baseline.estimator(run.task, {}, run.seed).get_params(deep=False))
+    out: dict[str, list] = {}
+    for name, values in grid.items():
+        if not isinstance(name, str) or name not in valid:
+            raise InputError(f"unknown parameter {name!r} for {run.model}; valid: {', '.join(sorted(valid))}")
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+            raise InputError(f"the values of {name} must be a list")
+        unique: dict[str, Any] = {}
+        for v in values:
+            try:
+                unique.setdefault(json.dumps(v, sort_keys=True, allow_nan=False), v)
+            except (TypeError, ValueError):
+                raise InputError(f"value {v!r} of {name} cannot be stored (use numbers, text, true/false or null)") from None
+        if not unique:
+            raise InputError(f"no values given for {name}")
+        out[name] = list(unique.values())
+    return out
