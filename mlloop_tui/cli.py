@@ -124,6 +124,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clear", action="store_true", help="remove the dataset's target")
     p.add_argument("--json", action="store_true", help="print JSON")
 
+    p = sub.add_parser("quality", help="data-quality findings: missing values, duplicates, leakage, shift, labels ...")
+    p.add_argument("dataset", help="dataset name or id")
+    p.add_argument("--no-mislabeled", action="store_true", help="skip the (slower) search for mislabeled rows")
+    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+
+    p = sub.add_parser("features", help="CV score against the number of features, chosen features, curse-of-dimensionality stats")
+    p.add_argument("dataset", help="dataset name or id")
+    p.add_argument("--model", default="linear", help="the model scored on the selected features (default linear)")
+    p.add_argument("--methods", default="univariate,l1,importance",
+                   help="comma-separated: univariate, l1, importance, rfe (default: univariate,l1,importance)")
+    p.add_argument("--cv", type=int, default=5, metavar="K", help="number of folds (default 5)")
+    p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
+    p.add_argument("--json", action="store_true", help="print JSON: best_k, one_se_k and points per method, curse stats")
+
     p = sub.add_parser("demo", help="import the bundled sample data, run every baseline, open the app on it")
     p.add_argument("--no-tui", action="store_true", help="run in the foreground and print the results table")
     sub.add_parser("tui", help="open the terminal app (the default with no command)")
@@ -469,6 +484,90 @@ def cmd_target(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quality(args: argparse.Namespace) -> int:
+    from core.quality import check_quality, finding_to_dict
+    from core.text import printable
+
+    findings = check_quality(_store(args), args.dataset, mislabeled=not args.no_mislabeled, jobs=args.jobs)
+    if args.json:
+        _print_json([finding_to_dict(f) for f in findings])
+        return 0
+    if not findings:
+        print(printable(f"no data-quality findings on {args.dataset}"))
+        return 0
+
+    def where(f) -> str:
+        parts = []
+        if f.columns:
+            parts.append(", ".join(f.columns[:3]) + (f" +{len(f.columns) - 3}" if len(f.columns) > 3 else ""))
+        if f.rows:
+            more = f" (+{f.n_rows - 5})" if f.n_rows > 5 else (" …" if len(f.rows) > 5 else "")
+            parts.append("rows " + ", ".join(map(str, f.rows[:5])) + more)
+        return "; ".join(parts) or "-"
+
+    _print_table(["severity", "kind", "where", "finding"], [[f.severity, f.kind, where(f), f.message] for f in findings])
+    print()
+    print("suggested actions:")
+    for kind, action in dict.fromkeys((f.kind, f.action) for f in findings):
+        print(printable(f"  {kind}: {action}"))
+    return 0
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    from core.dimensionality import curse_stats, curse_to_dict, curves_to_dict, feature_curve
+    from core.text import printable
+
+    store = _store(args)
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    tty = sys.stderr.isatty()
+
+    def progress(p) -> None:
+        if tty:
+            sys.stderr.write(f"\r\x1b[2Kfeatures: {p.done}/{p.total} points ({p.method}, k={p.k})")
+            sys.stderr.flush()
+
+    curves = feature_curve(store, args.dataset, args.model, methods, folds=args.cv, jobs=args.jobs,
+                           on_point=progress)
+    if tty:
+        sys.stderr.write("\r\x1b[2K")
+        sys.stderr.flush()
+    curse = curse_stats(store, args.dataset)
+    if args.json:
+        _print_json({"curves": curves_to_dict(curves), "curse": curse_to_dict(curse)})
+        return 0
+    c = curves
+    print(printable(f"{c.model} on {c.dataset}: {c.metric} ({'higher' if c.greater_is_better else 'lower'} is "
+                    f"better) against the number of features selected inside each of {c.folds} folds; "
+                    f"{c.n_features} features after preprocessing ({c.n_raw_features} columns), {c.n_samples} rows"))
+    for m in c.methods:
+        print()
+        print(printable(f"{m.method}: best k={m.best_k}, one-standard-error k={m.one_se_k}"
+                        + (f" ({m.note})" if m.note else "")))
+        if m.points:
+            _print_table(["k", f"validation {c.metric}", ""],
+                         [[p.k, _mean_std(p.mean, p.std),
+                           ", ".join(x for x, on in (("best", p.k == m.best_k), ("1-se", p.k == m.one_se_k)) if on)]
+                          for p in m.points])
+        if m.chosen:
+            shown = m.chosen[:15]
+            print(printable(f"chosen at k={m.best_k} (selection frequency over folds, importance):"))
+            print(printable("  " + ", ".join(f"{f.name} ({f.frequency:.0%}, {f.importance:.3g})" for f in shown)
+                            + (f" … +{len(m.chosen) - len(shown)}" if len(m.chosen) > len(shown) else "")))
+    for n in c.notes:
+        print(printable(f"note: {n}"))
+    k = curse
+    print()
+    print(printable(f"samples per feature: {k.samples_per_feature:.2f} ({k.n_samples} rows / {k.n_features} features)"
+                    + (f" — {k.warning}" if k.warning else "")))
+    print("PCA on standardised features: " + ", ".join(f"{int(t * 100)}% variance in {n} components"
+                                                       for t, n in k.components_for.items()))
+    _print_table(["features", "relative contrast (max-min)/min"],
+                 [[d, _fmt(rc, 3)] for d, rc in zip(k.contrast_dims, k.relative_contrast)])
+    for n in k.notes:
+        print(printable(f"note: {n}"))
+    return 0
+
+
 COMMANDS = {
     "tui": cmd_tui,
     "import": cmd_import,
@@ -484,6 +583,8 @@ COMMANDS = {
     "tune": cmd_tune,
     "test": cmd_test,
     "target": cmd_target,
+    "quality": cmd_quality,
+    "features": cmd_features,
 }
 
 

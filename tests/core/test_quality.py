@@ -1,0 +1,145 @@
+"""Data-quality findings on constructed data: each planted problem is found, clean data is quiet."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+
+from core.datasets import get_dataset, import_dataset, load_split
+from core.quality import SEVERITIES, check_quality, finding_to_dict
+from tests.conftest import run_mlloop, write_csv
+
+ALARMS = {"duplicates", "conflicting_labels", "leakage", "constant", "shift", "adversarial_validation"}
+
+
+def _clean(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    X, y = make_classification(n_samples=n, n_features=8, n_informative=4, n_redundant=0, shuffle=True,
+                               random_state=seed)
+    frame = pd.DataFrame(X.round(5), columns=[f"x{i}" for i in range(X.shape[1])])
+    frame["label"] = np.where(y == 1, "yes", "no")
+    return frame
+
+
+def _kinds(findings) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for f in findings:
+        out.setdefault(f.kind, []).append(f)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_clean_data_raises_no_alarm(store, tmp_path, seed):
+    import_dataset(store, write_csv(tmp_path / f"clean{seed}.csv", _clean(seed=seed)), "label", seed=seed)
+    findings = check_quality(store, f"clean{seed}", mislabeled=False)
+    assert not ALARMS & {f.kind for f in findings}, [f.message for f in findings]
+
+
+def test_planted_problems_are_each_found(store, tmp_path):
+    frame = _clean()
+    rng = np.random.default_rng(0)
+    frame["const"] = 1.0
+    frame["leak"] = np.where(frame["label"] == "yes", 1.0, 0.0) * 5 + rng.normal(scale=0.1, size=len(frame))
+    frame["row_id"] = [f"id-{i}" for i in range(len(frame))]
+    frame["mostly_na"] = np.where(rng.random(len(frame)) < 0.6, np.nan, 1.0 + rng.random(len(frame)))
+    base = frame.drop(columns="row_id")
+    # Three exact copies of rows 0-2, and two rows sharing row 3's features with the other label.
+    copies = base.iloc[[0, 1, 2]]
+    conflict = base.iloc[[3, 3]].copy()
+    conflict["label"] = np.where(base.iloc[3]["label"] == "yes", "no", "yes")
+    planted = pd.concat([base, copies, conflict], ignore_index=True)
+    planted["row_id"] = [f"id-{i}" for i in range(len(planted))]
+    import_dataset(store, write_csv(tmp_path / "planted.csv", planted), "label")
+    kinds = _kinds(check_quality(store, "planted", mislabeled=False))
+
+    assert [f.columns for f in kinds["constant"]] == [("const",)]
+    assert ("leak",) in [f.columns for f in kinds["leakage"]] and len(kinds["leakage"]) == 1
+    assert kinds["leakage"][0].severity == "high" and kinds["leakage"][0].value >= 0.98
+    assert [f.columns for f in kinds["identifier"]] == [("row_id",)]
+    assert any(f.columns == ("mostly_na",) and f.severity == "high" for f in kinds["missing"])
+    dup = kinds["duplicates"][0]
+    assert dup.n_rows >= 6 and {0, 1, 2, 300, 301, 302} <= set(dup.rows)
+    conflict_rows = set(kinds["conflicting_labels"][0].rows)
+    assert {3, 303, 304} <= conflict_rows
+    assert "shift" not in kinds
+
+
+def test_shifted_column_is_found(store, tmp_path):
+    frame = _clean(n=400)
+    info = import_dataset(store, write_csv(tmp_path / "first.csv", frame), "label")
+    X_test, _ = load_split(store, info, "test")
+    # The split depends only on the labels and the seed: shift one column in exactly those rows.
+    shifted = frame.copy()
+    shifted.loc[X_test.index, "x5"] += 2.0
+    info2 = import_dataset(store, write_csv(tmp_path / "shifted.csv", shifted), "label")
+    assert list(load_split(store, info2, "test")[0].index) == list(X_test.index)
+    kinds = _kinds(check_quality(store, "shifted", mislabeled=False))
+    assert [f.columns for f in kinds["shift"]] == [("x5",)]
+    adv = kinds["adversarial_validation"][0]
+    assert adv.value > 0.6 and adv.columns[0] == "x5"
+
+
+def test_flipped_labels_top_the_mislabeled_list(store, tmp_path):
+    rng = np.random.default_rng(3)
+    n = 300
+    X = rng.normal(size=(n, 3))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "a", "b")
+    margin = np.abs(X[:, 0] + X[:, 1])
+    flip = rng.choice(np.where(margin > 1.0)[0], 8, replace=False)  # clearly on one side
+    y[flip] = np.where(y[flip] == "a", "b", "a")
+    frame = pd.DataFrame(X.round(5), columns=["p", "q", "r"])
+    frame["y"] = y
+    info = import_dataset(store, write_csv(tmp_path / "flipped.csv", frame), "y")
+    dev_rows = set(load_split(store, info, "dev")[0].index)
+    flipped_dev = {int(i) for i in flip if i in dev_rows}
+    assert len(flipped_dev) >= 4
+    found = _kinds(check_quality(store, "flipped"))["mislabeled"][0]
+    top = set(found.rows[: len(flipped_dev) + 2])
+    assert len(top & flipped_dev) >= 0.75 * len(flipped_dev)
+    assert list(found.scores) == sorted(found.scores) and found.scores[0] < 0.2
+
+
+def test_imbalance_and_high_cardinality(store, tmp_path):
+    rng = np.random.default_rng(1)
+    n = 400
+    frame = pd.DataFrame({"x": rng.normal(size=n).round(4),
+                          "city": [f"c{i}" for i in rng.integers(0, 120, size=n)],
+                          "y": np.where(rng.random(n) < 0.05, "rare", "common")})
+    import_dataset(store, write_csv(tmp_path / "imb.csv", frame), "y")
+    kinds = _kinds(check_quality(store, "imb", mislabeled=False))
+    assert kinds["class_imbalance"][0].severity in ("medium", "high")
+    assert kinds["high_cardinality"][0].columns == ("city",)
+
+
+def test_findings_are_sorted_and_serialise(store, tmp_path, regression_csv):
+    frame = pd.read_csv(regression_csv)
+    frame["const"] = "same"
+    frame["leak"] = frame["y"] * 2 + 1
+    import_dataset(store, write_csv(tmp_path / "reg.csv", frame), "y")
+    findings = check_quality(store, "reg")
+    ranks = [SEVERITIES.index(f.severity) for f in findings]
+    assert ranks == sorted(ranks)
+    assert {"constant", "leakage"} <= {f.kind for f in findings}
+    dicts = [finding_to_dict(f) for f in findings]
+    json.dumps(dicts, allow_nan=False)
+    assert list(dicts[0]) == ["kind", "severity", "columns", "rows", "n_rows", "message", "action", "value", "scores"]
+    assert get_dataset(store, "reg").task == "regression"
+
+
+def test_cli_quality(tmp_path):
+    db = tmp_path / "s.duckdb"
+    frame = _clean(n=200)
+    frame["const"] = 0
+    csv = write_csv(tmp_path / "cli.csv", frame)
+    assert run_mlloop("import", str(csv), "--target", "label", store=db).returncode == 0
+    r = run_mlloop("quality", "cli", store=db)
+    assert r.returncode == 0, r.stderr
+    assert "constant" in r.stdout and "const" in r.stdout
+    r = run_mlloop("quality", "cli", "--json", store=db)
+    data = json.loads(r.stdout)
+    assert any(d["kind"] == "constant" and d["columns"] == ["const"] for d in data)
+    r = run_mlloop("quality", "nope", store=db)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "nope" in r.stderr
