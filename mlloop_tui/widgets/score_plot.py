@@ -1,0 +1,111 @@
+"""A line plot of scores against a setting, drawn in the terminal with textual-plotext.
+
+Learning curves (score vs training size), validation curves (score vs a knob) and feature
+curves (score vs number of features) all have the same shape: a few settings on x, a mean
+score per series on y with a ± standard deviation band over folds, and one setting worth
+marking (the best). :class:`ScorePlot` draws exactly that and nothing else, so every view
+plots the same way.
+
+Plotext prints its labels as they are, so only text written by this program goes into the
+plot (metric and parameter names, numbers); names that come from data belong in a
+:func:`~mlloop_tui.widgets.literal.literal` caption next to it. The series colours are the
+eight ANSI colours, readable in a 16-colour terminal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from textual_plotext import PlotextPlot
+
+SERIES_COLORS = ("blue", "red", "green", "magenta", "cyan", "yellow")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line: ``mean[i]`` (± ``std[i]``, when given) at ``x[i]``; NaN means no value yet."""
+
+    label: str
+    x: Sequence[float]
+    mean: Sequence[float]
+    std: Sequence[float] | None = None
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A vertical line at ``x`` with a short ``label`` (e.g. the best setting)."""
+
+    x: float
+    label: str
+
+
+class ScorePlot(PlotextPlot):
+    """Scores against a setting: one line per series, its ± std band, an optional mark."""
+
+    DEFAULT_CSS = """
+    ScorePlot {
+        height: 14;
+        min-height: 8;
+        width: 1fr;
+    }
+    """
+
+    def show(
+        self,
+        series: Sequence[Series],
+        *,
+        title: str,
+        xlabel: str,
+        ylabel: str,
+        log_x: bool = False,
+        xticks: tuple[Sequence[float], Sequence[str]] | None = None,
+        mark: Mark | None = None,
+    ) -> None:
+        """Replace what is drawn. ``xticks`` gives positions and labels for non-numeric settings."""
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(title)
+        plt.xlabel(xlabel)
+        plt.ylabel(ylabel)
+        drawn = False
+        lines = []
+        for color, s in zip(_cycle(len(series)), series):
+            points = [(x, m, sd) for x, m, sd in zip(s.x, s.mean, s.std or [math.nan] * len(s.x))
+                      if _finite(m) and (not log_x or x > 0)]
+            if points:
+                lines.append((color, s.label, points))
+        for color, _, points in lines:  # the bands first, so the mean lines are drawn over them
+            if any(_finite(sd) for _, _, sd in points):
+                xs = [x for x, _, _ in points]
+                for sign in (1, -1):
+                    plt.plot(xs, [m + sign * (sd if _finite(sd) else 0.0) for _, m, sd in points],
+                             color=color, marker="·")
+        for color, label, points in lines:
+            plt.plot([x for x, _, _ in points], [m for _, m, _ in points], color=color, marker="hd", label=label)
+        drawn = bool(lines)
+        if log_x and drawn:
+            plt.xscale("log")
+        if xticks is not None:
+            plt.xticks(list(xticks[0]), list(xticks[1]))
+        if mark is not None and drawn and (not log_x or mark.x > 0):
+            plt.vline(mark.x, "gray")
+            plt.text(mark.label, mark.x, _top(series), color="gray")
+        self.refresh()
+
+
+def _cycle(n: int) -> list[str]:
+    return [SERIES_COLORS[i % len(SERIES_COLORS)] for i in range(n)]
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+def _top(series: Sequence[Series]) -> float:
+    """The highest drawn value, where the mark's label goes."""
+    tops = [m + (sd if s.std is not None and _finite(sd) else 0.0)
+            for s in series for m, sd in zip(s.mean, s.std or [0.0] * len(s.mean)) if _finite(m)]
+    return max(tops) if tops else 0.0
