@@ -12,8 +12,9 @@ import math
 import os
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import duckdb
 
@@ -148,7 +149,8 @@ def list_runs(store: Store, dataset_id: int | None = None, with_folds: bool = Fa
         ids = [r[0] for r in rows]
         summaries = _summaries(con, None if dataset_id is None else ids)
         folds = _folds(con, ids) if with_folds else {}
-    return [replace(_record(row, summaries.get(row[0], {})), fold_scores=folds.get(row[0], ())) for row in rows]
+    json_text = _JsonTexts()
+    return [_record(row, summaries.get(row[0], {}), folds.get(row[0], ()), json_text) for row in rows]
 
 
 def get_run(store: Store, run_id: int | str) -> RunRecord:
@@ -225,15 +227,21 @@ def _summaries(con: duckdb.DuckDBPyConnection, run_ids: list[int] | None) -> dic
         if not run_ids:
             return {}
         where, args = f"WHERE run_id IN ({', '.join('?' * len(run_ids))})", run_ids
+    # NULL aggregates (no value, or one for a standard deviation) arrive as NaN, as _nan makes them
+    nan = "'NaN'::DOUBLE"
     rows = con.execute(
-        f"""SELECT run_id, metric, avg(train), stddev_samp(train), avg(validation), stddev_samp(validation),
-                   count(validation)
+        f"""SELECT run_id, metric, coalesce(avg(train), {nan}), coalesce(stddev_samp(train), {nan}),
+                   coalesce(avg(validation), {nan}), coalesce(stddev_samp(validation), {nan}), count(validation)
             FROM fold_scores {where} GROUP BY run_id, metric ORDER BY run_id, metric""",
         args,
     ).fetchall()
     out: dict[int, dict[str, MetricSummary]] = {}
-    for run_id, metric, tm, ts, vm, vs, n in rows:
-        out.setdefault(run_id, {})[metric] = MetricSummary(metric, _nan(tm), _nan(ts), _nan(vm), _nan(vs), n)
+    current, run = None, {}
+    for run_id, metric, tm, ts, vm, vs, n in rows:  # ordered by run: one dict per run, filled in turn
+        if run_id != current:
+            current, run = run_id, {}
+            out[run_id] = run
+        run[metric] = MetricSummary(metric, tm, ts, vm, vs, n)
     return out
 
 
@@ -280,18 +288,44 @@ def _glm(con: duckdb.DuckDBPyConnection, run_id: int) -> GlmSummary | None:
     )
 
 
-def _record(row: tuple, summaries: dict[str, MetricSummary]) -> RunRecord:
+def _record(row: tuple, summaries: dict[str, MetricSummary], fold_scores: tuple[FoldScore, ...] = (),
+            json_text: Callable[[str], Any] = json.loads) -> RunRecord:
     (rid, group_id, dataset_id, dataset, task, model, params, folds, repeats, seed, status, created_at,
      started_at, finished_at, duration_s, pid, host, versions, dataset_hash, folds_hash, error, warnings,
      heartbeat_at, n_done) = row
     return RunRecord(
         id=rid, group_id=group_id, dataset_id=dataset_id, dataset=dataset, task=task, model=model,
-        params=json.loads(params), folds=folds, repeats=repeats, seed=seed,
+        params=json_text(params), folds=folds, repeats=repeats, seed=seed,
         status=effective_status(status, pid, host, heartbeat_at),
         created_at=created_at, started_at=started_at, finished_at=finished_at, duration_s=duration_s,
-        pid=pid, host=host, versions=json.loads(versions), dataset_hash=dataset_hash, folds_hash=folds_hash,
-        error=error, n_folds_done=n_done, summaries=summaries, warnings=tuple(json.loads(warnings)),
+        pid=pid, host=host, versions=json_text(versions), dataset_hash=dataset_hash, folds_hash=folds_hash,
+        error=error, n_folds_done=n_done, summaries=summaries, warnings=tuple(json_text(warnings)),
+        fold_scores=fold_scores,
     )
+
+
+class _JsonTexts:
+    """``json.loads`` for a listing, where thousands of runs share a few texts (the same
+    versions, ``{}`` params, ``[]`` warnings): each distinct text is parsed once, and each call
+    still returns a new object. Only flat lists and dicts of scalars are reused, so their
+    shallow copy is a complete one; anything nested is parsed again every time.
+    """
+
+    _SCALARS = (str, int, float, bool, type(None))
+
+    def __init__(self) -> None:
+        self._flat: dict[str, list | dict] = {}
+
+    def __call__(self, text: str) -> Any:
+        value = self._flat.get(text)
+        if value is not None:
+            return value.copy()
+        value = json.loads(text)
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if items is not None and all(isinstance(v, self._SCALARS) for v in items):
+            self._flat[text] = value
+            return value.copy()
+        return value
 
 
 def _finite(value: float | None) -> float | None:
