@@ -14,11 +14,15 @@ from mlloop_tui.run_filter import FilterError, parse_filter
 from mlloop_tui.widgets.runs_table import RunsTable
 from mlloop_tui.widgets.title_bar import TitleBar
 
+FIRST_READ = 200
+"""Runs read and shown first on opening, before the whole store (a screenful and more)."""
+
 
 class RunsScreen(Screen):
     """All runs, newest first; folds from any process appear as they are committed."""
 
     AUTO_FOCUS = "#runs"
+    _loaded = False  # the whole store has been read at least once
 
     BINDINGS = [
         Binding("enter", "open_run", "Open", id="runs.open", tooltip="Open the run's detail"),
@@ -54,12 +58,23 @@ class RunsScreen(Screen):
 
     @work(thread=True, exclusive=True, group="runs-load", exit_on_error=False, description="reading runs")
     def load_runs(self) -> None:
+        if not self._loaded:
+            # the first read of a big store takes a while: paint the newest screenful first
+            first = list_runs(self.app.store, limit=FIRST_READ)
+            if len(first) < FIRST_READ:  # that was all of them
+                self.app.call_from_thread(self._show, first)
+                return
+            self.app.call_from_thread(self._show, first, partial=True)
         records = list_runs(self.app.store)
         self.app.call_from_thread(self._show, records)
 
-    def _show(self, records) -> None:
+    def _show(self, records, partial: bool = False) -> None:
+        started = not partial and not self._loaded
+        self._loaded = not partial
         table = self.query_one(RunsTable)
         table.set_records(records)
+        if started:
+            self.app.freeze_heap()
         self.app.note_running(records)
         empty = self.query_one("#empty", Static)
         if records:
@@ -72,7 +87,7 @@ class RunsScreen(Screen):
     def _update_subtitle(self) -> None:
         table = self.query_one(RunsTable)
         spec = table.columns_spec[table.sort_index] if table.columns_spec else None
-        parts = [f"{len(table.shown_ids)}/{len(table.records)} runs"]
+        parts = [f"{len(table.shown_ids)}/{len(table.records)} runs" + ("" if self._loaded else " (reading…)")]
         if spec is not None:
             parts.append(f"sort {spec.label} {'↓' if table.descending else '↑'}")
         if table.marked:
