@@ -150,3 +150,42 @@ async def test_markup_in_dataset_names_is_shown_literally(tmp_path, binary_csv):
         await pilot.click(RunsTable, offset=(30, 1))
         await pilot.press("down", "up")
         assert app.is_running
+
+
+def copy_runs(store, copies: int) -> int:
+    """Each run ``copies`` more times (new ids, same scores), as a store used for months has."""
+    with store.write() as con:
+        for k in range(1, copies + 1):
+            con.execute(f"INSERT INTO runs SELECT * REPLACE (id + {k * 1000} AS id) FROM runs WHERE id < 1000")
+            con.execute(f"INSERT INTO fold_results SELECT * REPLACE (run_id + {k * 1000} AS run_id) "
+                        "FROM fold_results WHERE run_id < 1000")
+            con.execute(f"INSERT INTO fold_scores SELECT * REPLACE (run_id + {k * 1000} AS run_id) "
+                        "FROM fold_scores WHERE run_id < 1000")
+        return con.execute("SELECT count(*) FROM runs").fetchone()[0]
+
+
+async def test_a_big_store_shows_its_newest_runs_first_then_all(runs_store, monkeypatch):
+    from mlloop_tui.screens.runs import FIRST_READ, RunsScreen
+
+    n_runs = copy_runs(runs_store, FIRST_READ // 3 + 10)
+    assert n_runs > FIRST_READ
+    newest = [r.id for r in list_runs(runs_store)]
+    assert [r.id for r in list_runs(runs_store, limit=FIRST_READ)] == newest[:FIRST_READ]
+    shown: list[tuple[list[int], bool]] = []
+    show = RunsScreen._show
+
+    def spy(self, records, partial=False):
+        shown.append(([r.id for r in records], partial))
+        return show(self, records, partial)
+
+    monkeypatch.setattr(RunsScreen, "_show", spy)
+    app = MlloopApp(runs_store, poll_interval=3600)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: len(table.records) == n_runs)
+        assert shown[0] == (newest[:FIRST_READ], True)
+        assert shown[-1] == (newest, False)
+        await wait_for(pilot, lambda: table.rows_pending == 0)
+        assert table.shown_ids == newest
+        detail = app.screen.query_one("TitleBar").detail
+        assert detail.startswith(f"{n_runs}/{n_runs} runs") and "reading" not in detail
