@@ -99,9 +99,15 @@ def _mean_std(s: MetricSummary | None) -> str:
     return f"{s.val_mean:.3f}" if math.isnan(s.val_std) else f"{s.val_mean:.3f}±{s.val_std:.3f}"
 
 
+PROGRESS_CELLS = 6
+
+
 def status_label(run: RunRecord) -> str:
+    """The status, or for a running run a small progress bar and its folds: ``██░░░░ 2/6``."""
     if run.status == "running":
-        return f"running {run.n_folds_done}/{run.n_folds_total}"
+        total = max(run.n_folds_total, 1)
+        done = round(PROGRESS_CELLS * min(run.n_folds_done, total) / total)
+        return f"{'█' * done}{'░' * (PROGRESS_CELLS - done)} {run.n_folds_done}/{run.n_folds_total}"
     return run.status
 
 

@@ -101,7 +101,9 @@ async def test_a_run_started_in_the_app_streams_and_can_be_cancelled(runs_store,
         app.start_run(RunRequest("binary", ("forest",), folds=20, repeats=5, seed=1, jobs=1))
         await wait_for(pilot, lambda: len(table.shown_ids) == 4, timeout=60)
         run_id = table.shown_ids[0]
-        await wait_for(pilot, lambda: str(table.get_cell(str(run_id), "status")).startswith("running "), timeout=60)
+        # a running run shows a progress bar and its folds done, e.g. "█░░░░░ 12/100"
+        await wait_for(pilot, lambda: str(table.get_cell(str(run_id), "status")).endswith("/100")
+                       and str(table.get_cell(str(run_id), "status"))[0] in "█░", timeout=60)
         # the UI answers keys while the run works: the filter opens, takes text and closes
         await pilot.press("slash", "z", "q")
         assert app.screen.query_one("#filter").value == "zq" and table.shown_ids == []

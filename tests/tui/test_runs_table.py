@@ -126,8 +126,8 @@ async def test_a_wider_text_widens_its_column_and_narrows_it_again():
         assert status.width == len("status")
         table.set_records([replace(records[0], status="running", n_folds_done=12, folds=20, repeats=5), *records[1:]])
         await filled(pilot, table)
-        assert str(table.get_cell("1", "status")) == "running 12/100"
-        assert table.columns["status"].width == len("running 12/100")
+        assert str(table.get_cell("1", "status")) == "█░░░░░ 12/100"  # 12% of six cells
+        assert table.columns["status"].width == len("█░░░░░ 12/100")
         table.set_records(records)
         await filled(pilot, table)
         assert table.columns["status"].width == len("status")
