@@ -35,7 +35,7 @@ import re
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,7 +51,7 @@ from core.types import CLASSIFICATION_TASKS, ColumnKind, ColumnProfile, DatasetI
 if TYPE_CHECKING:  # pandas is imported lazily: the app's first frame must not pay for it
     import pandas as pd
 
-__all__ = ["import_dataset", "list_datasets", "get_dataset", "load_split"]
+__all__ = ["import_dataset", "list_datasets", "get_dataset", "load_split", "read_rows"]
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 GZIP_SUFFIX = ".gz"
@@ -263,6 +263,41 @@ def load_split(
     else:
         y = pd.Series(_as_float(data["y"]), index=index, dtype=np.float64, name=dataset.target, copy=False)
     return X, y
+
+
+def read_rows(
+    store: Store, dataset: DatasetInfo, rows: Sequence[int] | None = None, limit: int = 50
+) -> tuple[tuple[str, ...], list[tuple]]:
+    """Rows as stored, to look at: (column names, ``(row, part, *values)`` per row).
+
+    ``rows`` are file row numbers (what :func:`load_split`'s index and data-quality findings
+    hold), shown in that order; ``None`` means the first ``limit`` rows of the file. Values are
+    the stored ones (text as text, dates as dates), not the model-ready encoding, so a person
+    sees what the file said. The names are every column in file order, the target included.
+    """
+    try:
+        with store.read() as con:
+            meta = con.execute("SELECT data_table FROM datasets WHERE id = ?", [dataset.id]).fetchone()
+            if meta is None:
+                raise NotFoundError(f"dataset {dataset.name!r} (id {dataset.id}) no longer exists")
+            cols = con.execute(
+                "SELECT name, storage FROM dataset_columns WHERE dataset_id = ? ORDER BY position", [dataset.id]
+            ).fetchall()
+            select = ", ".join(["__row", "__part", *(_ident(storage) for _, storage in cols)])
+            if rows is None:
+                found = con.execute(
+                    f"SELECT {select} FROM {_ident(meta[0])} ORDER BY __row LIMIT ?", [int(limit)]
+                ).fetchall()
+            else:
+                wanted = [int(r) for r in rows]
+                found = con.execute(
+                    f"SELECT {select} FROM {_ident(meta[0])} WHERE list_contains(?, __row)", [wanted]
+                ).fetchall()
+                by_row = {r[0]: r for r in found}
+                found = [by_row[r] for r in dict.fromkeys(wanted) if r in by_row]
+    except duckdb.Error as e:
+        raise StoreError(f"cannot read rows of {dataset.name!r}: {_first_line(e)}") from e
+    return tuple(name for name, _ in cols), [tuple(r) for r in found]
 
 
 # --------------------------------------------------------------------------- option and file checks
