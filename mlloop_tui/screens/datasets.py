@@ -165,7 +165,8 @@ class ProfileTable(DataTable):
 
 
 class DatasetsScreen(Screen):
-    """Imported datasets with their profiles; i imports, n starts a run on the selected one."""
+    """Imported datasets with their profiles; i imports, n starts a run on the selected one,
+    q checks its data quality, f shows its feature-selection curves."""
 
     BINDINGS = [
         Binding("L", "load_samples", "Samples", id="datasets.load_samples",
@@ -173,6 +174,10 @@ class DatasetsScreen(Screen):
         Binding("i", "import_file", "Import", id="datasets.import", tooltip="Import a CSV, TSV or Parquet file"),
         Binding("n", "new_run", "New run", id="datasets.new_run",
                 tooltip="Cross-validate baselines on the selected dataset"),
+        Binding("q", "quality", "Quality", id="datasets.quality",
+                tooltip="Check the selected dataset's data quality (quit with ctrl+q here)"),
+        Binding("f", "features", "Features", id="datasets.features",
+                tooltip="Feature-selection curves and the curse of dimensionality on the selected dataset"),
     ]
 
     DEFAULT_CSS = """
@@ -322,7 +327,7 @@ class DatasetsScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "load_samples":
             return self.loaded and not self.infos  # shown (and taken) only on an empty store
-        if action == "new_run":
+        if action in ("new_run", "quality", "features"):
             return True if self.selected_name() is not None else None
         return True
 
@@ -350,3 +355,17 @@ class DatasetsScreen(Screen):
 
     def action_load_samples(self) -> None:
         self.app.action_load_samples()
+
+    def action_quality(self) -> None:
+        from mlloop_tui.screens.quality import QualityScreen
+
+        name = self.selected_name()
+        if name is not None:
+            self.app.push_screen(QualityScreen(name))
+
+    def action_features(self) -> None:
+        from mlloop_tui.screens.features import FeaturesScreen
+
+        name = self.selected_name()
+        if name is not None:
+            self.app.push_screen(FeaturesScreen(name))

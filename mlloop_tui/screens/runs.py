@@ -33,6 +33,10 @@ class RunsScreen(Screen):
         Binding("e", "export", "Export", id="runs.export", tooltip="Export the run, or the comparison of marked runs"),
         Binding("x", "cancel_run", "Cancel", show=False, id="runs.cancel", tooltip="Stop the selected running run"),
         Binding("escape", "clear", "Clear", show=False, id="runs.clear", tooltip="Clear the filter and the marks"),
+        Binding("Q", "quality", "Quality", show=False, id="runs.quality",
+                tooltip="Check the data quality of the selected run's dataset"),
+        Binding("F", "features", "Features", show=False, id="runs.features",
+                tooltip="Feature-selection curves of the selected run's model on its dataset"),
     ]
 
     DEFAULT_CSS = """
@@ -159,3 +163,17 @@ class RunsScreen(Screen):
         run = self.query_one(RunsTable).selected()
         if run is not None:
             self.app.cancel_run(run)
+
+    def action_quality(self) -> None:
+        from mlloop_tui.screens.quality import QualityScreen
+
+        run = self.query_one(RunsTable).selected()
+        if run is not None:
+            self.app.push_screen(QualityScreen(run.dataset))
+
+    def action_features(self) -> None:
+        from mlloop_tui.screens.features import FeaturesScreen
+
+        run = self.query_one(RunsTable).selected()
+        if run is not None:
+            self.app.push_screen(FeaturesScreen(run.dataset, run.model))
