@@ -10,6 +10,10 @@ Plotext prints its labels as they are, so only text written by this program goes
 plot (metric and parameter names, numbers); names that come from data belong in a
 :func:`~mlloop_tui.widgets.literal.literal` caption next to it. The series colours are the
 eight ANSI colours, readable in a 16-colour terminal.
+
+A log x axis is drawn by plotting log10(x) with ticks labelled in x: plotext's own
+``xscale("log")`` takes the log of the stored data again on every build, and a widget is
+built on every repaint, so the second paint fails (``math domain error``) or is wrong.
 """
 
 from __future__ import annotations
@@ -70,10 +74,10 @@ class ScorePlot(PlotextPlot):
         plt.title(title)
         plt.xlabel(xlabel)
         plt.ylabel(ylabel)
-        drawn = False
+        scale = math.log10 if log_x else float
         lines = []
         for color, s in zip(_cycle(len(series)), series):
-            points = [(x, m, sd) for x, m, sd in zip(s.x, s.mean, s.std or [math.nan] * len(s.x))
+            points = [(scale(x), m, sd) for x, m, sd in zip(s.x, s.mean, s.std or [math.nan] * len(s.x))
                       if _finite(m) and (not log_x or x > 0)]
             if points:
                 lines.append((color, s.label, points))
@@ -86,14 +90,26 @@ class ScorePlot(PlotextPlot):
         for color, label, points in lines:
             plt.plot([x for x, _, _ in points], [m for _, m, _ in points], color=color, marker="hd", label=label)
         drawn = bool(lines)
-        if log_x and drawn:
-            plt.xscale("log")
         if xticks is not None:
-            plt.xticks(list(xticks[0]), list(xticks[1]))
+            shown = [(x, label) for x, label in zip(*xticks) if not log_x or x > 0]
+            plt.xticks([scale(x) for x, _ in shown], [label for _, label in shown])
+        elif log_x and drawn:
+            xs = [x for _, _, points in lines for x, _, _ in points]
+            plt.xticks(*_log_ticks(10 ** min(xs), 10 ** max(xs)))
         if mark is not None and drawn and (not log_x or mark.x > 0):
-            plt.vline(mark.x, "gray")
-            plt.text(mark.label, mark.x, _top(series), color="gray")
+            plt.vline(scale(mark.x), "gray")
+            plt.text(mark.label, scale(mark.x), _top(series), color="gray")
         self.refresh()
+
+
+def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """Ticks at 1, 2, 5 × 10^k between ``lo`` and ``hi`` (powers of ten only when that is too many), in log10."""
+    exponents = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    nice = [(m, m * 10.0**e) for e in exponents for m in (1, 2, 5) if lo * (1 - 1e-9) <= m * 10.0**e <= hi * (1 + 1e-9)]
+    values = [v for m, v in nice if len(nice) <= 7 or m == 1]
+    if len(values) < 2:
+        values = sorted({lo, hi})
+    return [math.log10(v) for v in values], [f"{v:g}" for v in values]
 
 
 def _cycle(n: int) -> list[str]:
