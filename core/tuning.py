@@ -24,7 +24,7 @@ from core.errors import InputError, NotFoundError
 from core.evaluation import Progress, key_metrics
 from core.store import Store
 
-__all__ = ["Candidate", "Search", "MAX_CANDIDATES", "get_search", "grid_candidates", "search_of_run", "tune"]
+__all__ = ["Candidate", "Search", "MAX_CANDIDATES", "get_search", "grid_candidates", "search_of_run", "searches_from_run", "tune"]
 
 MAX_CANDIDATES = 200  # a bigger grid needs --random N
 
@@ -180,6 +180,17 @@ def search_of_run(store: Store, run_id: int | str) -> Search | None:
     with store.read() as con:
         found = con.execute("SELECT 1 FROM searches WHERE group_id = ?", [run.group_id]).fetchone()
     return get_search(store, run.group_id) if found else None
+
+
+def searches_from_run(store: Store, run_id: int | str) -> list[Search]:
+    """The searches started from a run (it is their base run), oldest first."""
+    from core.runs import parse_run_id
+
+    with store.read() as con:
+        groups = [r[0] for r in con.execute(
+            "SELECT group_id FROM searches WHERE base_run_id = ? ORDER BY created_at, group_id", [parse_run_id(run_id)]
+        ).fetchall()]
+    return [get_search(store, g) for g in groups]
 
 
 def _check_grid(grid: Mapping[str, Sequence[Any]], baseline: Any, run: Any) -> dict[str, list]:
