@@ -24,7 +24,8 @@ from core.errors import InputError, NotFoundError
 from core.evaluation import Progress, key_metrics
 from core.store import Store
 
-__all__ = ["Candidate", "Search", "MAX_CANDIDATES", "get_search", "grid_candidates", "search_of_run", "searches_from_run", "tune"]
+__all__ = ["Candidate", "Search", "MAX_CANDIDATES", "get_search", "grid_candidates", "search_of_run",
+           "searches_from_run", "tune"]
 
 MAX_CANDIDATES = 200  # a bigger grid needs --random N
 

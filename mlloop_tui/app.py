@@ -86,7 +86,8 @@ class MlloopApp(App):
     def _set_stamp(self, stamp: tuple) -> None:
         for ended in self.launcher.reap():
             if ended.process.returncode not in (0, 130):
-                self.notify(ended.error_line(), title=f"{ended.request.what} failed", severity="error", timeout=10, markup=False)
+                self.notify(ended.error_line(), title=f"{ended.request.what} failed", severity="error", timeout=10,
+                            markup=False)
         self.stamp = stamp
 
     def freeze_heap(self) -> None:
@@ -193,7 +194,8 @@ class MlloopApp(App):
                 self.exit()
 
         self.push_screen(
-            ConfirmDialog(f"{len(active)} process(es) (runs, curves, searches) still working. Cancel them and quit?", "Cancel runs & quit"),
+            ConfirmDialog(f"{len(active)} process(es) (runs, curves, searches) still working. Cancel them and quit?",
+                          "Cancel runs & quit"),
             answer,
         )
 
