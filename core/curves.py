@@ -48,6 +48,7 @@ __all__ = [
     "default_sizes",
     "learning_curve",
     "load_curve",
+    "stored_curve_params",
     "validation_curve",
     "value_label",
 ]
@@ -297,6 +298,13 @@ def load_curve(store: Store, run_id: int | str, kind: CurveKind, param: str | No
         points=tuple(sorted(stored.values(), key=lambda p: (p.x, p.fold_index))), current=current,
         log_x=_log_x(settings),
     )
+
+
+def stored_curve_params(store: Store, run_id: int | str) -> list[str]:
+    """The parameters of a run's stored validation curves, oldest first (for reports that list them all)."""
+    from core.runs import parse_run_id
+
+    return _stored_params(store, parse_run_id(run_id))
 
 
 def clear_curve(store: Store, run_id: int | str, kind: CurveKind | None = None, param: str | None = None) -> int:

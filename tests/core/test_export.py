@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,18 +15,29 @@ import pytest
 
 from core import runs as run_store
 from core.compare import compare_runs
+from core.curves import learning_curve, load_curve, validation_curve
 from core.datasets import get_dataset, import_dataset
+from core.diagnosis import diagnose
+from core.dimensionality import curse_stats, curse_to_dict, curves_to_dict, feature_curve
 from core.errors import InputError, NotFoundError
 from core.evaluation import run_baselines
-from core.export import export_runs, format_from_path, write_export
+from core.export import export_dataset, export_runs, format_from_path, write_dataset_export, write_export
+from core.holdout import evaluate_on_test
+from core.quality import check_quality, finding_to_dict
 from core.runs import get_run
-from core.serialize import dataset_to_dict, run_to_dict
+from core.serialize import curve_to_dict, dataset_to_dict, diagnosis_to_dict, run_to_dict
 from core.store import Store
 from core.types import FoldScore, GlmCoefficient, GlmSummary
 from tests.conftest import run_mlloop
 
 EVIL_COLUMN = "<script>alert(1)</script>"
 EVIL_CATEGORY = "[bold]x|y"
+EVIL_DATASET = "</svg><script>alert(2)</script>[bold]"
+EVIL_FEATURE = "[bold]</svg>b"
+HTML_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "h3", "p", "table", "thead",
+             "tbody", "tr", "th", "td"}
+SVG_TAGS = {"svg", "title", "rect", "text", "line", "path", "polyline", "circle"}
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +68,26 @@ def world(tmp_path_factory) -> dict:
                                                     {"accuracy": float("nan")}))
     run_store.finish_run(store, partial, "cancelled", error="cancelled by the user")
     return dict(root=root, store=store, dummy=dummy, linear=linear, partial=partial)
+
+
+@pytest.fixture(scope="module")
+def loop_world(tmp_path_factory) -> dict:
+    """The ML loop on a small dataset with a hostile name and hostile columns, a constant column and six
+    duplicated rows: three runs; the tree's learning and validation curves; a test-set evaluation."""
+    root = tmp_path_factory.mktemp("loop_export")
+    rng = np.random.default_rng(0)
+    n = 160
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    y = np.where(a + 0.5 * b + rng.normal(scale=0.5, size=n) > 0, "yes", "no")
+    frame = pd.DataFrame({EVIL_COLUMN: a.round(3), EVIL_FEATURE: b.round(3), "always one": 1, "label": y})
+    pd.concat([frame, frame.iloc[:6]], ignore_index=True).to_csv(root / "loop.csv", index=False)
+    store = Store(root / "store.duckdb")
+    import_dataset(store, root / "loop.csv", "label", name=EVIL_DATASET)
+    dummy, linear, tree = run_baselines(store, EVIL_DATASET, "dummy,linear,tree", folds=3, seed=0, jobs=1)
+    learning_curve(store, tree)
+    validation_curve(store, tree, values=[1, 2, 4, None])
+    evaluation = evaluate_on_test(store, tree)
+    return dict(store=store, dummy=dummy, linear=linear, tree=tree, evaluation=evaluation)
 
 
 class _Html(HTMLParser):
@@ -101,6 +133,24 @@ def _render_markdown(text: str) -> str:
     return markdown_it.MarkdownIt("commonmark").enable("table").render(text)
 
 
+def _svgs(page: str) -> list[ET.Element]:
+    """Every inline chart of a page, parsed as XML (which fails on anything not well-formed)."""
+    return [ET.fromstring(svg) for svg in re.findall(r"<svg\b.*?</svg>", page, flags=re.S)]
+
+
+def _svg_texts(root: ET.Element) -> list[str]:
+    return ["".join(e.itertext()) for e in root.iter() if e.tag in (f"{SVG}text", f"{SVG}title")]
+
+
+def _table_line(md: str, first_cells: str) -> str:
+    (line,) = [x for x in md.splitlines() if x.startswith(f"| {first_cells} |")]
+    return line
+
+
+def _ms(mean: float, std: float) -> str:
+    return f"{mean:.4f} ± {std:.4f}"
+
+
 # --------------------------------------------------------------------------- one run
 
 
@@ -126,7 +176,9 @@ def test_run_summary_in_every_format_has_the_numbers(world):
 
     data = _strict_json(export_runs(store, [run.id], "json"))
     assert data["kind"] == "run" and data["mlloop_version"]
-    assert data["run"] == json.loads(json.dumps(run_to_dict(run)))
+    extra = {"curves", "diagnosis", "diagnosis_error", "test_evaluations"}  # additive: run_to_dict's keys stay
+    assert {k: v for k, v in data["run"].items() if k not in extra} == json.loads(json.dumps(run_to_dict(run)))
+    assert set(data["run"]) - set(run_to_dict(run)) == extra
     assert data["dataset"] == json.loads(json.dumps(dataset_to_dict(get_dataset(store, "evil"))))
     assert data["run"]["folds"][0]["validation"]["accuracy"] == run.fold_scores[0].validation["accuracy"]
     assert data["run"]["glm"]["coefficients"][1]["term"] == f"cat_{EVIL_CATEGORY}"
@@ -179,6 +231,63 @@ def test_markdown_escapes_markup_and_keeps_table_shapes(world):
         assert "a" not in doc.tags and "img" not in doc.tags
 
 
+def test_run_summary_has_its_curves_diagnosis_and_test_evaluations(loop_world):
+    store, tree, evaluation = loop_world["store"], loop_world["tree"], loop_world["evaluation"]
+    learning, validation = load_curve(store, tree, "learning"), load_curve(store, tree, "validation")
+    d = diagnose(store, tree)
+    assert learning.complete and validation.complete and validation.best is not None and d.advice
+    needles = [d.reason, f"Diagnosis: bottleneck {d.bottleneck}", f"{d.validation_error:.4f}",
+               f"{d.avoidable_bias:.4f}", *(a.text for a in d.advice), f"{evaluation.scores['accuracy']:.4f}"]
+
+    md = export_runs(store, [tree], "md")
+    assert "### Learning curve" in md and "### Validation curve over max\\_depth" in md
+    for c in (learning, validation):
+        for i, row in enumerate(c.rows()):
+            line = _table_line(md, f"{row.label} | {row.n}/3")
+            assert _ms(row.train_mean, row.train_std) in line and _ms(row.val_mean, row.val_std) in line
+            assert line.endswith("| best |" if i == c.best and i != c.current else "|")
+    assert _table_line(md, f"{validation.best_setting.label} | 3/3").split("|")[-2].strip().startswith("best")
+    assert "this run" in _table_line(md, "None | 3/3")  # the tree's own max_depth
+    assert "the locked test rows were used only by the test-set evaluations" in md
+    rendered = "".join(_parse_html(_render_markdown(md)).text)
+    for needle in needles:
+        assert needle in rendered, needle
+
+    page = export_runs(store, [tree], "html")
+    doc = _parse_html(page)
+    text = "".join(doc.text)
+    for needle in needles + [_ms(r.val_mean, r.val_std) for r in validation.rows()]:
+        assert needle in text, needle
+    assert "<script" not in page.lower() and set(doc.tags) <= HTML_TAGS | SVG_TAGS
+    assert not [a for a in doc.attrs if a[0] in ("href", "src", "style") or a[0].startswith("on")]
+    learning_svg, validation_svg = _svgs(page)
+    for svg, curve in ((learning_svg, learning), (validation_svg, validation)):
+        texts = _svg_texts(svg)
+        assert any(EVIL_DATASET in t for t in texts)  # in the chart's <title>, as text
+        assert {"train (mean ± std)", "validation (mean ± std)"} <= set(texts)
+        assert f"best: {curve.best_setting.label}" in texts
+        assert len(list(svg.iter(f"{SVG}circle"))) == 2 * len(curve.settings)  # a point per setting and line
+    assert "training rows" in _svg_texts(learning_svg)
+    assert {"1", "2", "4", "None", "max_depth"} <= set(_svg_texts(validation_svg))  # settings as tick labels
+
+    data = _strict_json(export_runs(store, [tree], "json"))["run"]
+    assert data["curves"] == json.loads(json.dumps([curve_to_dict(learning), curve_to_dict(validation)]))
+    assert data["diagnosis"] == json.loads(json.dumps(diagnosis_to_dict(d))) and data["diagnosis_error"] is None
+    assert [e["id"] for e in data["test_evaluations"]] == [evaluation.id]
+    assert data["test_evaluations"][0]["scores"]["accuracy"] == evaluation.scores["accuracy"]
+
+
+def test_a_run_without_curves_or_a_diagnosis_says_so_in_one_line(world):
+    store, partial = world["store"], world["partial"]
+    md = export_runs(store, [partial], "md")
+    (line,) = [x for x in md.splitlines() if x.startswith("No diagnosis:")]
+    assert f"run {partial} has no finished folds" in line
+    assert "curve" not in md.lower() and "Test-set evaluations" not in md
+    data = _strict_json(export_runs(store, [partial], "json"))["run"]
+    assert data["curves"] == [] and data["diagnosis"] is None and data["test_evaluations"] == []
+    assert f"run {partial} has no finished folds" in data["diagnosis_error"]
+
+
 # --------------------------------------------------------------------------- comparisons
 
 
@@ -217,6 +326,87 @@ def test_comparison_summary_in_every_format(world):
     assert comp["differing_params"] == ["max_depth", "model"]
 
 
+def test_comparison_summary_carries_every_runs_curves_and_diagnosis(loop_world):
+    store, linear, tree = loop_world["store"], loop_world["linear"], loop_world["tree"]
+    md = export_runs(store, [linear, tree], "md")
+    assert md.count("### Learning curve") == 1 and md.count("### Diagnosis: bottleneck") == 2
+    runs = {r["id"]: r for r in _strict_json(export_runs(store, [linear, tree], "json"))["comparison"]["runs"]}
+    assert runs[linear]["curves"] == [] and [c["kind"] for c in runs[tree]["curves"]] == ["learning", "validation"]
+    assert runs[linear]["diagnosis"]["run"] == linear and runs[tree]["test_evaluations"]
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+def test_dataset_summary_has_the_planted_findings_and_the_curse_stats(loop_world):
+    store = loop_world["store"]
+    findings = check_quality(store, EVIL_DATASET, mislabeled=False)
+    curse = curse_stats(store, EVIL_DATASET)
+    by_kind = {f.kind: f for f in findings}
+    dup, const = by_kind["duplicates"], by_kind["constant"]
+    assert const.columns == ("always one",) and dup.n_rows == 12  # six rows, each twice
+    rows = f"{', '.join(map(str, dup.rows[:5]))} … (12 rows)"
+    needles = [dup.message, dup.action, const.message, const.action, rows, f"{curse.samples_per_feature:.2f}",
+               EVIL_DATASET, EVIL_COLUMN, EVIL_FEATURE]
+
+    md = export_dataset(store, EVIL_DATASET, "md", findings=findings, curse=curse)
+    assert EVIL_DATASET not in md and EVIL_FEATURE not in md  # escaped, not markup
+    assert md.startswith("# mlloop dataset ") and "## Data quality" in md and "## Curse of dimensionality" in md
+    assert "Feature selection" not in md  # only when the caller has computed the curves
+    doc = _parse_html(_render_markdown(md))
+    text = "".join(doc.text)
+    for needle in needles:
+        assert needle in text, needle
+    assert "<script" not in _render_markdown(md) and all(len(set(t)) == 1 for t in doc.tables)
+
+    page = export_dataset(store, EVIL_DATASET, "html", findings=findings, curse=curse)
+    doc = _parse_html(page)
+    text = "".join(doc.text)
+    for needle in needles:
+        assert needle in text, needle
+    assert "<script" not in page.lower() and "<svg" not in page and set(doc.tags) <= HTML_TAGS
+    assert all(len(set(t)) == 1 for t in doc.tables)
+
+    data = _strict_json(export_dataset(store, EVIL_DATASET, "json", findings=findings, curse=curse))
+    assert data["kind"] == "dataset" and data["mlloop_version"] and data["dataset"]["name"] == EVIL_DATASET
+    assert data["quality"] == json.loads(json.dumps([finding_to_dict(f) for f in findings]))
+    assert data["curse"] == json.loads(json.dumps(curse_to_dict(curse))) and data["features"] is None
+
+
+def test_dataset_summary_computes_what_it_is_not_given(loop_world):
+    store = loop_world["store"]
+    data = _strict_json(export_dataset(store, EVIL_DATASET, "json"))
+    assert {"constant", "duplicates"} <= {f["kind"] for f in data["quality"]}
+    assert data["curse"] == json.loads(json.dumps(curse_to_dict(curse_stats(store, EVIL_DATASET))))
+
+
+def test_dataset_summary_with_feature_curves(loop_world):
+    store = loop_world["store"]
+    curves = feature_curve(store, EVIL_DATASET, "linear", ("univariate", "importance"), folds=3, jobs=1)
+    uni = curves.method("univariate")
+    assert uni.best_k and uni.chosen
+
+    md = export_dataset(store, EVIL_DATASET, "md", findings=(), feature_curves=curves)
+    assert "No data-quality findings." in md and "### Method univariate" in md
+    section = md.split("### Method univariate")[1].split("### Method")[0]
+    for p in uni.points:
+        marks = [m for m, on in (("best", p.k == uni.best_k), ("one-SE", p.k == uni.one_se_k)) if on]
+        assert _table_line(section, f"{p.k} | {_ms(p.mean, p.std)} | 3").endswith(f"| {', '.join(marks)} |")
+    text = "".join(_parse_html(_render_markdown(md)).text)
+    for f in uni.chosen:
+        assert f"{f.name}\n{f.frequency:.0%}\n{f.importance:.4f}" in text  # one table row
+
+    page = export_dataset(store, EVIL_DATASET, "html", findings=(), feature_curves=curves)
+    (chart,) = _svgs(page)
+    texts = _svg_texts(chart)
+    assert {"univariate", "importance", "features selected (k) (log scale)"} <= set(texts)
+    assert {str(k) for k in curves.ks} <= set(texts) and any(EVIL_DATASET in t for t in texts)
+    assert "<script" not in page.lower() and set(_parse_html(page).tags) <= HTML_TAGS | SVG_TAGS
+
+    data = _strict_json(export_dataset(store, EVIL_DATASET, "json", findings=(), feature_curves=curves))
+    assert data["features"] == json.loads(json.dumps(curves_to_dict(curves))) and data["quality"] == []
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -252,6 +442,20 @@ def test_write_export_is_atomic_and_refuses_to_overwrite(world, tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.md"]  # no temp files, nothing half-written
 
 
+def test_write_dataset_export_is_atomic_and_refuses_to_overwrite(loop_world, tmp_path: Path):
+    store = loop_world["store"]
+    curse = curse_stats(store, EVIL_DATASET)
+    out = write_dataset_export(store, EVIL_DATASET, tmp_path / "data.md", findings=(), curse=curse)
+    assert out.read_text(encoding="utf-8") == export_dataset(store, EVIL_DATASET, "md", findings=(), curse=curse)
+    with pytest.raises(InputError, match="already exists"):
+        write_dataset_export(store, EVIL_DATASET, out, findings=(), curse=curse)
+    write_dataset_export(store, EVIL_DATASET, out, fmt="json", overwrite=True, findings=(), curse=curse)
+    assert _strict_json(out.read_text(encoding="utf-8"))["kind"] == "dataset"
+    with pytest.raises(NotFoundError):
+        write_dataset_export(store, "no such dataset", tmp_path / "other.html")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.md"]
+
+
 # --------------------------------------------------------------------------- the command line
 
 
@@ -281,6 +485,19 @@ def test_cli_compare_and_export(world, tmp_path: Path):
     assert _strict_json((tmp_path / "run.out").read_text(encoding="utf-8"))["run"]["id"] == linear
 
 
+def test_cli_exports_a_dataset_with_feature_curves(loop_world, tmp_path: Path):
+    out = tmp_path / "data.json"
+    res = run_mlloop("export", "--dataset", EVIL_DATASET, "--features", "--model", "tree", "-o", str(out),
+                     store=loop_world["store"].path)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == str(out)
+    data = _strict_json(out.read_text(encoding="utf-8"))
+    assert data["kind"] == "dataset" and data["dataset"]["name"] == EVIL_DATASET
+    assert {"constant", "duplicates"} <= {f["kind"] for f in data["quality"]}
+    assert data["features"]["model"] == "tree"
+    assert set(data["features"]["methods"]) == {"univariate", "l1", "importance"}
+
+
 @pytest.mark.parametrize("args", [
     ["compare", "{a}"],
     ["compare", "{a}", "999"],
@@ -290,6 +507,14 @@ def test_cli_compare_and_export(world, tmp_path: Path):
     ["export", "{a}", "--format", "pdf", "-o", "{dir}/a.md"],
     ["export", "{a}", "-o", "{dir}/missing/a.md"],
     ["export", "{a}", "{b}", "-o", "{dir}/existing.md"],
+    ["export", "-o", "{dir}/a.md"],
+    ["export", "{a}", "--dataset", "evil", "-o", "{dir}/a.md"],
+    ["export", "{a}", "--features", "-o", "{dir}/a.md"],
+    ["export", "--dataset", "evil", "--reference", "{a}", "-o", "{dir}/a.md"],
+    ["export", "--dataset", "evil", "--model", "tree", "-o", "{dir}/a.md"],
+    ["export", "--dataset", "nope", "-o", "{dir}/a.md"],
+    ["export", "--dataset", "evil", "-o", "{dir}/a.txt"],
+    ["export", "--dataset", "evil", "--features", "-o", "{dir}/existing.md"],
 ])
 def test_cli_bad_input_exits_2_with_one_line_and_writes_nothing(world, tmp_path: Path, args):
     (tmp_path / "existing.md").write_text("keep")
