@@ -1,11 +1,20 @@
-"""One run in full: its spec, its dataset, train vs validation scores, every fold, the GLM.
+"""One run in full: its spec, its dataset, train vs validation scores, the diagnosis, its curves, every fold.
 
 The screen reads the run (:func:`core.runs.get_run`) in a thread worker whenever the app's
 ``stamp`` says the store changed, so a running run's folds appear as they finish. The page is
 one scrolling column, read top to bottom: what was run and on what; the summary of scores with
 the train − validation gap (judged by each metric's direction, the first sign of over- or
-underfitting); the per-fold table; for a GLM its coefficient table and fit statistics; and
-the provenance (library versions, dataset and folds hashes) that makes a run comparable.
+underfitting) and the locked test score once evaluated; the bias/variance diagnosis and its
+advice (:func:`core.diagnosis.diagnose`); the learning and validation curves; the search the
+run belongs to (or started); the per-fold table; for a GLM its coefficient table and fit
+statistics; and the provenance (library versions, dataset and folds hashes) that makes a run
+comparable.
+
+The loop's work runs as ``mlloop`` child processes (:mod:`mlloop_tui.runner`), never in the
+app: ``l``/``v`` compute a curve, ``t`` a search, ``T`` the test evaluation. The app's stamp
+does not see curve points or test evaluations land, so while one of this run's children works
+a timer asks the store for :func:`core.curves.curve_stamp` twice a second and the plots grow
+point by point; the diagnosis is recomputed whenever the run, the curves or the test score change.
 
 Every text that comes from data (dataset, target and term names, params, errors, warnings)
 is rendered through :func:`~mlloop_tui.widgets.literal.literal`.
@@ -16,10 +25,12 @@ from __future__ import annotations
 import json
 import math
 import time
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 from textual import work
+from textual.worker import Worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -29,6 +40,9 @@ from textual.widgets import Footer, ProgressBar, Static
 from core.errors import MlloopError, NotFoundError
 from core.runs import ACTIVE
 from core.types import DatasetInfo, RunRecord
+from mlloop_tui.runner import CurveRequest, Launched, Request, TestRequest, TuneRequest
+from mlloop_tui.widgets.curve_panel import CurvePanel, with_plan
+from mlloop_tui.widgets.diagnosis_panel import DiagnosisPanel
 from mlloop_tui.widgets.fold_table import FoldTable, ScoreSummaryTable
 from mlloop_tui.widgets.glm_table import GlmTable, glm_stats_text, glm_warnings_text
 from mlloop_tui.widgets.literal import literal
@@ -135,6 +149,59 @@ def provenance_table(run: RunRecord) -> Table:
     return grid
 
 
+def holdout_text(evaluations: list, record: RunRecord | None) -> Text:
+    """The run's latest locked-test score next to its validation score, and the warning from the 2nd evaluation on."""
+    from core.evaluation import METRICS, key_metrics
+
+    if not evaluations:
+        return Text("")
+    latest = evaluations[-1]
+    metric = key_metrics(record.task)[0].name if record is not None else next(iter(latest.scores), "")
+    label = METRICS[metric].label if metric in METRICS else metric
+    value = latest.scores.get(metric, math.nan)
+    text = Text.assemble(("test ", "bold"), (f"{label} {value:.3f}" if math.isfinite(value) else f"{label} -", "bold"))
+    if record is not None and metric in record.summaries:
+        s = record.summaries[metric]
+        text.append(f" (validation {s.val_mean:.3f} ± {s.val_std:.3f})", style="dim")
+    text.append(f" · evaluation {latest.ordinal} on this dataset's test set · fitted on {latest.n_train:,} "
+                f"development rows, scored on {latest.n_test:,} test rows")
+    if len(evaluations) > 1:
+        text.append(f" · this run evaluated {len(evaluations)} times", style="dim")
+    if latest.warning:
+        text.append("\n⚠ ", style="bold yellow")
+        text.append_text(literal(latest.warning, style="yellow"))
+    text.no_wrap = False
+    return text
+
+
+def search_table(search: Any, run_id: int) -> Table:
+    """The candidates of a search: the grid's parameters, status, validation mean ± std; the best marked."""
+    best = search.best
+    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold dim")
+    table.add_column("run", justify="right", no_wrap=True)
+    for name in search.grid:
+        table.add_column(literal(name), no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("status", no_wrap=True)
+    table.add_column(f"validation {search.metric}", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    for c in search.candidates:
+        mark = []
+        if best is not None and c.run_id == best.run_id:
+            mark.append(Text("★ best", style="bold green"))
+        if c.run_id == run_id:
+            mark.append(Text("this run", style="bold"))
+        folds = f" {c.folds_done}/{c.folds_total}" if c.status in ACTIVE or c.folds_done < c.folds_total else ""
+        score = f"{c.val_mean:.3f} ± {c.val_std:.3f}" if math.isfinite(c.val_mean) else "-"
+        table.add_row(
+            str(c.run_id),
+            *(literal(json.dumps(c.params.get(name), ensure_ascii=False)) for name in search.grid),
+            Text(c.status + folds, style=STATUS_STYLE.get(c.status, "")),
+            Text(score, style="bold green" if best is not None and c.run_id == best.run_id else ""),
+            Text(" ").join(mark),
+        )
+    return table
+
+
 class RunDetailScreen(Screen):
     """One run: spec, dataset, score summary, folds, GLM table, provenance; live while running."""
 
@@ -142,9 +209,18 @@ class RunDetailScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="run.back", tooltip="Back to the previous screen"),
-        Binding("e", "export", "Export", id="run.export", tooltip="Export this run (Markdown, HTML or JSON)"),
-        Binding("x", "cancel_run", "Cancel run", id="run.cancel",
-                tooltip="Stop this run (its group stops; finished folds are kept)"),
+        Binding("e", "export", "Export", show=False, id="run.export",
+                tooltip="Export this run (Markdown, HTML or JSON)"),
+        Binding("l", "curve('learning')", "Learning", id="run.learning_curve",
+                tooltip="Compute the learning curve in a child process (stored points are reused); again cancels"),
+        Binding("v", "curve('validation')", "Validation", id="run.validation_curve",
+                tooltip="Compute the validation curve over the model's complexity knob; again cancels"),
+        Binding("t", "tune", "Tune", id="run.tune",
+                tooltip="Search hyper-parameters from this run (every candidate is a run)"),
+        Binding("T", "test", "Test", show=False, id="run.test",
+                tooltip="Evaluate on the locked test set (asks first; every evaluation is counted)"),
+        Binding("x", "cancel_run", "Cancel", id="run.cancel",
+                tooltip="Stop this run (its group stops; finished folds are kept), or its curve, search or test"),
         Binding("f", "focus_table('#folds', '#folds-title')", "Folds", show=False, id="run.folds",
                 tooltip="Move to the per-fold table"),
         Binding("g", "focus_table('#glm-table', '#glm')", "GLM", show=False, id="run.glm",
@@ -165,7 +241,11 @@ class RunDetailScreen(Screen):
     RunDetailScreen #glm-stats, RunDetailScreen #glm-warnings { height: auto; }
     RunDetailScreen #provenance { height: auto; }
     RunDetailScreen #message { height: auto; padding: 1 0; }
+    RunDetailScreen #test-result { height: auto; margin-top: 1; }
+    RunDetailScreen #search, RunDetailScreen #search-table { height: auto; }
     """
+
+    CHILD_POLL_S = 0.5  # how often the store is asked for new curve points while a child works
 
     def __init__(self, run_id: int) -> None:
         super().__init__()
@@ -174,6 +254,13 @@ class RunDetailScreen(Screen):
         self.dataset: DatasetInfo | None = None
         self.loaded = False  # the first read has been shown (or failed)
         self.missing = False
+        self.evaluations: list = []  # this run's locked-test evaluations, oldest first
+        self.extras_loaded = False  # curves, test scores and search shown at least once
+        self._fingerprint: tuple | None = None  # what the curves shown were read at
+        self._plans: dict[str, Any] = {}  # kind -> the curve the key would compute (settings only)
+        self._watching = False  # a child of this run was active at the last tick
+        self._workers: dict[str, Worker] = {}  # "extras" / "diagnosis" -> the latest read
+        self._again: dict[str, bool] = {}  # reads asked for while one was running (-> force)
 
     def compose(self) -> ComposeResult:
         yield TitleBar(f"Run {self.run_id}")
@@ -187,6 +274,16 @@ class RunDetailScreen(Screen):
                 yield Static(id="scores-title", classes="section")
                 yield ScoreSummaryTable(id="summary")
                 yield Static(GAP_LEGEND, id="legend", classes="legend", markup=False)
+                yield Static(id="test-result", classes="hidden")
+                yield Static("Diagnosis · where the error comes from, what to try next", classes="section",
+                             markup=False)
+                yield DiagnosisPanel(id="diagnosis")
+                yield Static(id="curves-title", classes="section")
+                yield CurvePanel("learning", id="learning")
+                yield CurvePanel("validation", id="validation")
+                with Vertical(id="search", classes="hidden"):
+                    yield Static(id="search-title", classes="section")
+                    yield Static(id="search-table")
                 yield Static(id="folds-title", classes="section")
                 yield FoldTable(id="folds")
                 with Vertical(id="glm", classes="hidden"):
@@ -200,10 +297,102 @@ class RunDetailScreen(Screen):
 
     def on_mount(self) -> None:
         self.watch(self.app, "stamp", self.reload, init=True)
+        self.set_interval(self.CHILD_POLL_S, self._tick)
 
     # -- loading ------------------------------------------------------------------------
     def reload(self, _stamp: object = None) -> None:
-        self.load_run()
+        self.load_run()  # its result reloads the curves and the diagnosis, which depend on the run
+
+    def _tick(self) -> None:
+        """While this run's children work, read the curve points they store (and once more when they end)."""
+        active = bool(self.children_active())
+        if active or self._watching:
+            self.reread("extras", force=not active)
+        if active != self._watching:
+            self.refresh_bindings()
+        self._watching = active
+
+    def children_active(self, kind: type[Request] | None = None) -> list[Launched]:
+        """This run's curve, search and test processes that are still working."""
+        return [c for c in self.app.launcher.active()
+                if getattr(c.request, "run_id", None) == self.run_id and (kind is None or isinstance(c.request, kind))]
+
+    def _computing(self) -> frozenset[str]:
+        return frozenset(c.request.kind for c in self.children_active(CurveRequest))
+
+    def _keys(self) -> dict[str, str]:
+        """Binding id -> the key shown for it (after the user's remapping)."""
+        return {a.binding.id: self.app.get_key_display(a.binding)
+                for a in reversed(list(self.active_bindings.values())) if a.binding.id}
+
+    def reread(self, name: str, force: bool = True) -> None:
+        """Start the ``extras`` read (curves, test scores, search) or the ``diagnosis``; while one runs, again after it.
+
+        Ticks come every ``CHILD_POLL_S``, and a read can take longer while a child writes; dropping
+        the running read for a new one each tick would starve the plots of updates.
+        """
+        worker = self._workers.get(name)
+        if worker is not None and not worker.is_finished:
+            self._again[name] = self._again.get(name, False) or force
+            return
+        self._workers[name] = self.load_extras(self._computing(), force) if name == "extras" else self.load_diagnosis()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        for name, worker in list(self._workers.items()):
+            if worker is event.worker and worker.is_finished and name in self._again:
+                self.reread(name, self._again.pop(name))
+
+    @work(thread=True, group="run-extras", exit_on_error=False, description="reading curves and test scores")
+    def load_extras(self, computing: frozenset[str], force: bool = True) -> None:
+        from core.curves import curve_stamp
+        from core.holdout import list_test_evaluations
+        from core.tuning import search_of_run, searches_from_run
+
+        store = self.app.store
+        try:
+            evaluations = list_test_evaluations(store, run_id=self.run_id)
+            fingerprint = (curve_stamp(store, self.run_id), len(evaluations), computing)
+            if not force and fingerprint == self._fingerprint:
+                return
+            curves = {kind: self._read_curve(kind, kind in computing) for kind in ("learning", "validation")}
+            search = search_of_run(store, self.run_id)
+            if search is None:
+                started = searches_from_run(store, self.run_id)
+                search = started[-1] if started else None
+        except NotFoundError:
+            return  # the run is gone: load_run says so
+        except MlloopError as e:
+            self.app.call_from_thread(self.notify, str(e), severity="error", markup=False)
+            return
+        self.app.call_from_thread(self._show_extras, fingerprint, curves, evaluations, search)
+
+    @work(thread=True, group="run-diagnosis", exit_on_error=False, description="diagnosing the run")
+    def load_diagnosis(self) -> None:
+        """May fit the dummy baseline on the run's folds (when no dummy run is stored): small, and in a thread."""
+        from core.diagnosis import diagnose
+
+        try:
+            diagnosis: Any = diagnose(self.app.store, self.run_id)
+        except NotFoundError:
+            return
+        except MlloopError as e:
+            diagnosis = str(e)
+        self.app.call_from_thread(self._show_diagnosis, diagnosis)
+
+    def _read_curve(self, kind: str, computing: bool) -> Any:
+        """The stored curve over the settings its key computes (see :func:`with_plan`); ``None`` if none."""
+        from core.curves import learning_curve, load_curve, validation_curve
+
+        stored = load_curve(self.app.store, self.run_id, kind)
+        if stored is None and not computing:
+            return None
+        if kind not in self._plans:  # reads the run's rows and folds once; fits nothing
+            try:
+                compute = learning_curve if kind == "learning" else validation_curve
+                self._plans[kind] = compute(self.app.store, self.run_id, should_stop=lambda: True)
+            except MlloopError:
+                self._plans[kind] = None
+        return with_plan(stored, self._plans[kind])
 
     @work(thread=True, exclusive=True, group="run-detail", exit_on_error=False, description="reading a run")
     def load_run(self) -> None:
@@ -237,6 +426,7 @@ class RunDetailScreen(Screen):
     def _show(self, record: RunRecord, dataset: DatasetInfo) -> None:
         if not self.is_attached:  # closed while the worker read
             return
+        self.reread("extras")  # other runs, a target or the run itself may have changed
         if self.loaded and record == self.record and dataset == self.dataset:
             return
         first = not self.loaded
@@ -287,10 +477,73 @@ class RunDetailScreen(Screen):
         if first or was_active != (record.status in ACTIVE):
             self.refresh_bindings()
 
+    def _show_extras(self, fingerprint: tuple, curves: dict, evaluations: list, search: Any) -> None:
+        if not self.is_attached:
+            return
+        computing = fingerprint[2]
+        keys = self._keys()
+        new = [e for e in evaluations if e.id not in {old.id for old in self.evaluations}]
+        if self.extras_loaded and new:
+            latest = new[-1]
+            self.notify(latest.warning or f"run {self.run_id} evaluated on the locked test set",
+                        title="test evaluation", severity="warning" if latest.warning else "information",
+                        timeout=8, markup=False)
+        self._fingerprint, self.evaluations, self.extras_loaded = fingerprint, evaluations, True
+        self.reread("diagnosis")
+        test = self.query_one("#test-result", Static)
+        test.update(holdout_text(evaluations, self.record))
+        test.set_class(not evaluations, "hidden")
+
+        from core.evaluation import METRICS, key_metrics
+
+        metric = key_metrics(self.record.task)[0] if self.record is not None else None
+        title = "Curves" + (f" · {METRICS[metric.name].label} on the run's folds" if metric else "")
+        self.query_one("#curves-title", Static).update(Text(title))
+        knob = None
+        if self.record is not None:
+            from core.models import BASELINES
+
+            baseline = BASELINES.get(self.record.model)
+            knob = baseline.knob_for(self.record.task)[0] if baseline else None
+        learning_key, validation_key = keys.get("run.learning_curve", "l"), keys.get("run.validation_curve", "v")
+        self.query_one("#learning", CurvePanel).show_curve(
+            curves["learning"], "learning" in computing, learning_key,
+            f"No learning curve yet: {learning_key} computes it on the run's folds (train and validation score "
+            "against the training rows: does more data help?).")
+        no_validation = (f"No validation curve yet: {validation_key} computes it over the complexity knob {knob}."
+                         if knob else "This model has no complexity knob: no validation curve (t tunes a parameter).")
+        self.query_one("#validation", CurvePanel).show_curve(
+            curves["validation"], "validation" in computing, validation_key, no_validation)
+
+        box = self.query_one("#search")
+        box.set_class(search is None, "hidden")
+        if search is not None:
+            role = "a candidate" if self.run_id in search.run_ids else "started from this run"
+            best = search.best
+            title = (f"Search · {role} · {len(search.candidates)} candidates of {search.model}"
+                     + (f" · best run {best.run_id}" if best else ""))
+            self.query_one("#search-title", Static).update(literal(title))
+            self.query_one("#search-table", Static).update(search_table(search, self.run_id))
+
+    def _show_diagnosis(self, diagnosis: Any) -> None:
+        if not self.is_attached:
+            return
+        panel = self.query_one(DiagnosisPanel)
+        if isinstance(diagnosis, str):
+            panel.show_message(diagnosis)
+        else:
+            panel.show_diagnosis(diagnosis, self._keys())
+
     # -- actions ------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_run":
-            return self.record is not None and self.record.status in ACTIVE
+            return self.record is not None and (self.record.status in ACTIVE or bool(self.children_active()))
+        if action == "curve":
+            if self.record is None:
+                return None
+            return self.record.status not in ACTIVE or bool(self.children_active(CurveRequest))
+        if action in ("tune", "test"):
+            return None if self.record is None else self.record.status == "done"
         if action == "export":
             return True if self.record is not None else None
         if action == "focus_table" and parameters[:1] == ("#glm-table",):
@@ -305,8 +558,111 @@ class RunDetailScreen(Screen):
             self.app.export_runs([self.run_id])
 
     def action_cancel_run(self) -> None:
-        if self.record is not None:
+        if self.record is None:
+            return
+        if self.record.status in ACTIVE:
             self.app.cancel_run(self.record)
+            return
+        children = self.children_active()
+        for child in children:
+            self.app.launcher.cancel(child.pid)
+        if children:
+            what = ", ".join(dict.fromkeys(c.request.what for c in children))
+            self.notify(f"cancelling the {what} of run {self.run_id} (finished points and folds are kept)")
+
+    def action_curve(self, kind: str) -> None:
+        """Start the curve's child process; when it is already computing, cancel it."""
+        if self.record is None or not self.check_action("curve", (kind,)):
+            return
+        running = [c for c in self.children_active(CurveRequest) if c.request.kind == kind]
+        if running:
+            for child in running:
+                self.app.launcher.cancel(child.pid)
+            self.notify(f"cancelling the {kind} curve (its finished points are kept)")
+            return
+        panel = self.query_one(f"#{kind}", CurvePanel)
+        self._scroll_to_curves()
+        if panel.curve is not None and panel.curve.complete:
+            self.notify(f"the {kind} curve is complete (stored)", timeout=3)
+            return
+        self.app.launcher.start(CurveRequest(self.run_id, kind))
+        self.notify(f"computing the {kind} curve of run {self.run_id}; the plot grows as points finish", timeout=3)
+        self.reread("extras")
+
+    def _scroll_to_curves(self) -> None:
+        self.query_one("#body", VerticalScroll).scroll_to_widget(self.query_one("#curves-title"), top=True,
+                                                                 animate=False)
+
+    def action_tune(self) -> None:
+        if self.record is not None and self.record.status == "done":
+            self.open_tune_dialog(self.record)
+
+    @work(thread=True, exclusive=True, group="run-tune", exit_on_error=False, description="reading parameters")
+    def open_tune_dialog(self, record: RunRecord) -> None:
+        """The model's parameter names are read here: building an estimator imports scikit-learn."""
+        from core.models import BASELINES
+
+        baseline = BASELINES.get(record.model)
+        if baseline is None:
+            self.app.call_from_thread(self.notify, f"this mlloop does not know the model {record.model!r}",
+                                      severity="error", markup=False)
+            return
+        names = sorted(baseline.estimator(record.task, {}, record.seed).get_params(deep=False))
+        self.app.call_from_thread(self._push_tune_dialog, record, baseline.knob_for(record.task), names)
+
+    def _push_tune_dialog(self, record: RunRecord, knob: tuple, names: list[str]) -> None:
+        from mlloop_tui.dialogs.tune import TuneDialog, candidates, knob_grid
+
+        def start(request: TuneRequest | None) -> None:
+            if request is None:
+                return
+            self.app.launcher.start(request)
+            self.notify(f"searching {candidates(request)} candidates from run {record.id}; they appear in the runs "
+                        "table and below as they finish", timeout=4)
+            self.app.poll_store()
+
+        if self.is_attached:
+            self.app.push_screen(TuneDialog(record.id, record.model, knob_grid(*knob), names), start)
+
+    def action_test(self) -> None:
+        if self.record is None or self.record.status != "done":
+            return
+        if self.children_active(TestRequest):
+            self.notify("the test evaluation of this run is still working", severity="warning")
+            return
+        self.ask_test(self.record, self.dataset)
+
+    @work(thread=True, exclusive=True, group="run-test", exit_on_error=False, description="counting test evaluations")
+    def ask_test(self, record: RunRecord, dataset: DatasetInfo) -> None:
+        from core.holdout import count_test_evaluations
+
+        try:
+            used = count_test_evaluations(self.app.store, record.dataset_id)
+        except MlloopError as e:
+            self.app.call_from_thread(self.notify, str(e), severity="error", markup=False)
+            return
+        self.app.call_from_thread(self._confirm_test, record, dataset, used)
+
+    def _confirm_test(self, record: RunRecord, dataset: DatasetInfo, used: int) -> None:
+        from mlloop_tui.dialogs.confirm import ConfirmDialog
+
+        question = (f"Evaluate run {record.id} ({record.model}) on the locked test set of {record.dataset}? It is "
+                    f"fitted on the {dataset.n_dev:,} development rows and scored on the {dataset.n_test:,} test "
+                    "rows.\n\n")
+        if used:
+            question += (f"This test set has been used {used} time{'s' if used != 1 else ''} already: from the second "
+                         "evaluation on, the test score is no longer an unbiased estimate of the error on new data.")
+        else:
+            question += ("This test set has not been used yet: this first evaluation is an unbiased estimate. "
+                         "Spend it on the model you have chosen.")
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.app.launcher.start(TestRequest(record.id))
+                self.notify(f"evaluating run {record.id} on the locked test set", timeout=3)
+
+        if self.is_attached:
+            self.app.push_screen(ConfirmDialog(question, "Evaluate"), answer)
 
     def action_focus_table(self, selector: str, section: str) -> None:
         """Focus a table and scroll its section's title to the top of the page."""
