@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from core.datasets import get_dataset, load_split
-from core.errors import InputError
+from core.errors import InputError, RunCancelled
 from core.store import Store
 from core.types import DatasetInfo
 
@@ -86,10 +87,20 @@ def finding_to_dict(f: Finding) -> dict:
 
 
 def check_quality(
-    store: Store, dataset_ref: str | int | DatasetInfo, *, mislabeled: bool = True, jobs: int = 1
+    store: Store, dataset_ref: str | int | DatasetInfo, *, mislabeled: bool = True, jobs: int = 1,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[Finding, ...]:
-    """Every finding on the dataset, most severe first (then by kind, then by column)."""
+    """Every finding on the dataset, most severe first (then by kind, then by column).
+
+    ``stop`` is asked before each of the costly checks (leakage, shift, mislabeled rows); when
+    it answers True, :class:`~core.errors.RunCancelled` is raised, so a screen the user left
+    does not keep the worker processes busy for the rest of the check.
+    """
     import pandas as pd
+
+    def go_on() -> None:
+        if stop is not None and stop():
+            raise RunCancelled("data-quality check stopped")
 
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     X_dev, y_dev = load_split(store, dataset, "dev")
@@ -120,10 +131,13 @@ def check_quality(
                 findings += _conflicts(X_rows, y, is_test)
         if dataset.is_classification:
             findings += _imbalance(y, dataset)
+        go_on()
         findings += _leakage(X_dev, y_dev, dataset, jobs)
         if len(X_test) >= 5 and len(X_dev) >= 5:
+            go_on()
             findings += _shift(X_dev, X_test, dataset, jobs)
         if mislabeled and dataset.is_classification:
+            go_on()
             findings += _mislabeled(X_dev, y_dev, dataset, jobs)
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     kind_rank = {k: i for i, k in enumerate(KINDS)}

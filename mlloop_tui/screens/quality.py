@@ -2,7 +2,7 @@
 
 :func:`core.quality.check_quality` runs in a thread worker with ``jobs=-1`` (its model fits,
 leakage, shift and mislabeled rows, go to joblib worker processes), so the screen stays
-responsive; leaving it before the check ends just drops the result. The findings are a
+responsive; leaving it cancels the worker, and the check stops before its next costly step. The findings are a
 sortable table (``s`` / ``S`` or a click on a header); the highlighted one's full message,
 suggested action and rows are shown below it, and Enter opens the rows it points at
 (:class:`~mlloop_tui.screens.data_rows.DataRowsScreen`). Messages name columns from the
@@ -21,8 +21,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+from textual.worker import get_current_worker
 
-from core.errors import MlloopError
+from core.errors import MlloopError, RunCancelled
 from core.quality import SEVERITIES, Finding
 from mlloop_tui.parallel import allow_worker_processes
 from mlloop_tui.widgets.literal import literal
@@ -147,9 +148,12 @@ class QualityScreen(Screen):
     def check(self) -> None:
         from core.quality import check_quality
 
+        worker = get_current_worker()
         try:
             self.app.call_from_thread(allow_worker_processes)
-            findings = check_quality(self.app.store, self.dataset, jobs=-1)
+            findings = check_quality(self.app.store, self.dataset, jobs=-1, stop=lambda: worker.is_cancelled)
+        except RunCancelled:
+            return  # the screen is gone
         except Exception as e:  # noqa: BLE001 - shown on the screen, never a crash
             message = str(e) if isinstance(e, MlloopError) else f"internal error: {type(e).__name__}: {e}"
             self.app.call_from_thread(self._failed, message)

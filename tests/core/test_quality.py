@@ -143,3 +143,15 @@ def test_cli_quality(tmp_path):
     assert any(d["kind"] == "constant" and d["columns"] == ["const"] for d in data)
     r = run_mlloop("quality", "nope", store=db)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "nope" in r.stderr
+
+
+def test_stop_ends_the_check_before_its_costly_steps(store, tmp_path):
+    from core.errors import RunCancelled
+
+    import_dataset(store, write_csv(tmp_path / "clean.csv", _clean()), "label")
+    asked = []
+    with pytest.raises(RunCancelled):
+        check_quality(store, "clean", stop=lambda: asked.append(1) or True)
+    assert asked == [1]  # asked once, before the leakage fits
+    assert check_quality(store, "clean", mislabeled=False, stop=lambda: False) == check_quality(
+        store, "clean", mislabeled=False)
