@@ -4,8 +4,8 @@
 ``on_point`` callback hands each finished (method, k) point to the event loop with
 ``call_from_thread``, so the curve grows on screen while the fits run. Leaving the screen
 cancels the worker, and the next ``on_point`` raises to stop the computation (joblib then
-drops the remaining fits). :func:`core.dimensionality.curse_stats` is quick and has its own
-worker.
+drops the remaining fits). :func:`core.dimensionality.curse_stats` has its own worker, started
+with the first point so that it does not delay it.
 
 The page is one scrolling column: the score against the number of selected features (one line
 per method, ± std over folds, log x, the best k of the method in view marked); each method's
@@ -120,6 +120,7 @@ class FeaturesScreen(Screen):
         self.curves: FeatureCurves | None = None
         self.curse: CurseStats | None = None
         self.failed: str | None = None
+        self._curse_started = False
         self._started = time.monotonic()
 
     def compose(self) -> ComposeResult:
@@ -131,7 +132,7 @@ class FeaturesScreen(Screen):
             yield Static(id="chosen-title", classes="section")
             yield DataTable(id="chosen", cursor_type="row", show_cursor=False)
             yield Static("Curse of dimensionality", classes="section", markup=False)
-            yield Static(Text("computing…", style="dim"), id="curse")
+            yield Static(Text("computed after the first point of the curves…", style="dim"), id="curse")
             yield ScorePlot(id="contrast")
             yield Static(id="notes")
         yield Footer(compact=True)
@@ -147,7 +148,6 @@ class FeaturesScreen(Screen):
         self._show_curve()
         self._show_chosen()
         self.compute_curves()
-        self.compute_curse()
 
     # -- workers ------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="features", exit_on_error=False, description="feature curves")
@@ -179,6 +179,13 @@ class FeaturesScreen(Screen):
         if not worker.is_cancelled:
             self.app.call_from_thread(self._finished, curves)
 
+    def _start_curse(self) -> None:
+        """Once the first point is in: on wide data both would share the cores and the curve's
+        first point would come seconds later."""
+        if not self._curse_started:
+            self._curse_started = True
+            self.compute_curse()
+
     @work(thread=True, exclusive=True, group="curse", exit_on_error=False, description="curse statistics")
     def compute_curse(self) -> None:
         from core.dimensionality import curse_stats
@@ -201,6 +208,7 @@ class FeaturesScreen(Screen):
             return
         self.points[progress.method][progress.k] = progress.point
         self.done, self.total = progress.done, progress.total
+        self._start_curse()
         self._show_progress(progress)
         self._show_curve()
 
@@ -209,6 +217,7 @@ class FeaturesScreen(Screen):
             return
         self.curves = curves
         self._ticker.stop()
+        self._start_curse()
         for m in curves.methods:
             self.points[m.method] = {p.k: p for p in m.points}
         self.metric, self.greater_is_better = curves.metric, curves.greater_is_better
@@ -226,6 +235,7 @@ class FeaturesScreen(Screen):
         if self.is_attached:
             self.failed = message
             self._ticker.stop()
+            self._start_curse()
             self._show_progress()
 
     def _show_curse(self, stats: CurseStats) -> None:
