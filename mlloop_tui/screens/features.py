@@ -94,6 +94,8 @@ class FeaturesScreen(Screen):
         Binding("escape", "back", "Back", id="features.back", tooltip="Back (stops a computation in progress)"),
         Binding("m", "next_method", "Method", id="features.method",
                 tooltip="Show the next method's chosen features and best k"),
+        Binding("e", "export", "Export", id="features.export",
+                tooltip="Export the dataset's summary with these curves (Markdown, HTML or JSON)"),
     ]
 
     DEFAULT_CSS = """
@@ -218,6 +220,7 @@ class FeaturesScreen(Screen):
         self.curves = curves
         self._ticker.stop()
         self._start_curse()
+        self.refresh_bindings()
         for m in curves.methods:
             self.points[m.method] = {p.k: p for p in m.points}
         self.metric, self.greater_is_better = curves.metric, curves.greater_is_better
@@ -315,6 +318,17 @@ class FeaturesScreen(Screen):
         self._show_chosen()
         if self.curves is not None:
             self._show_curve()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "export":
+            return True if self.curves is not None else None
+        return True
+
+    def action_export(self) -> None:
+        from mlloop_tui.dialogs.export_dataset import DatasetExportDialog
+
+        if self.curves is not None:
+            self.app.push_screen(DatasetExportDialog(self.dataset, feature_curves=self.curves, curse=self.curse))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -106,7 +106,9 @@ class QualityScreen(Screen):
     AUTO_FOCUS = "FindingsTable"
 
     BINDINGS = [
-        Binding("escape", "back", "Back", id="quality.back", tooltip="Back (a check still running is dropped)"),
+        Binding("escape", "back", "Back", id="quality.back", tooltip="Back (a check still running is stopped)"),
+        Binding("e", "export", "Export", id="quality.export",
+                tooltip="Export the dataset's summary with these findings (Markdown, HTML or JSON)"),
     ]
 
     DEFAULT_CSS = """
@@ -122,7 +124,8 @@ class QualityScreen(Screen):
         self.order: list[int] = []  # finding indexes in table order
         self.sort_column = 0
         self.reverse = False
-        self.done = False
+        self.done = False  # the check has ended, one way or the other
+        self.checked = False  # ... and these are its findings
         self._started = time.monotonic()
 
     def compose(self) -> ComposeResult:
@@ -191,7 +194,7 @@ class QualityScreen(Screen):
             return
         self._ticker.stop()
         self.findings = findings
-        self.done = True
+        self.done = self.checked = True
         self.query_one(FindingsTable).loading = False
         self._fill()
         self.refresh_bindings()
@@ -262,6 +265,16 @@ class QualityScreen(Screen):
             caption.append(f"\nthe first {len(f.rows)} of {f.n_rows:,} rows", style="dim")
         scores = ("p(own label)", dict(zip(f.rows, f.scores))) if f.scores else None
         self.app.push_screen(DataRowsScreen(self.dataset, f.rows or None, f.columns, caption, scores))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "export":
+            return True if self.checked else None
+        return True
+
+    def action_export(self) -> None:
+        from mlloop_tui.dialogs.export_dataset import DatasetExportDialog
+
+        self.app.push_screen(DatasetExportDialog(self.dataset, findings=self.findings))
 
     def action_back(self) -> None:
         self.app.pop_screen()

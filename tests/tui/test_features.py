@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,8 @@ def plotted(screen: FeaturesScreen) -> int:
     return sum(len(points) for points in screen.points.values())
 
 
-async def test_the_curve_grows_while_computing_keys_respond_and_best_k_is_shown(tmp_path):
+async def test_the_curve_grows_while_computing_keys_respond_and_best_k_is_shown(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where e's export goes
     app = MlloopApp(features_store(tmp_path), poll_interval=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_features(pilot)
@@ -83,8 +85,17 @@ async def test_the_curve_grows_while_computing_keys_respond_and_best_k_is_shown(
         names = [table.get_cell(key, "name").plain for key in table.rows]
         assert len(names) >= best["l1"] and set(names) <= {"[bold]evil", *(f"f{i}" for i in range(1, 20))}
         assert "samples per feature" in str(screen.query_one("#curse").render())
+        # e exports the dataset's summary with these curves
+        await pilot.press("e")
+        dialog = app.screen
+        assert dialog.query_one("#path").value == "mlloop-dataset-wide.md"
+        await pilot.press("f4", "enter")
+        await wait_for(pilot, lambda: app.screen is screen, timeout=60)
         await pilot.press("escape")
         assert isinstance(app.screen, DatasetsScreen)
+    data = json.loads((tmp_path / "mlloop-dataset-wide.json").read_text(encoding="utf-8"))
+    assert {m: v["best_k"] for m, v in data["features"]["methods"].items()} == best
+    assert data["curse"]["n_features"] == 20
 
 
 @pytest.mark.filterwarnings("ignore:.*tasks have been successfully executed:UserWarning")  # joblib, on the stop

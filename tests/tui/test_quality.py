@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from sklearn.datasets import make_classification
 from core.datasets import import_dataset
 from core.store import Store
 from mlloop_tui.app import MlloopApp
+from mlloop_tui.dialogs.export_dataset import DatasetExportDialog, propose_dataset_name
 from mlloop_tui.screens.data_rows import DataRowsScreen, column_order
 from mlloop_tui.screens.datasets import DatasetsScreen
 from mlloop_tui.screens.quality import FindingsTable, QualityScreen
@@ -79,9 +81,8 @@ async def test_planted_problems_are_listed_literally_and_enter_shows_their_rows(
         assert "→ remove duplicates" in detail and "rows 0, 1, 2, 150, 151, 152" in detail
 
         await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DataRowsScreen) and app.screen.loaded)
         rows_screen = app.screen
-        assert isinstance(rows_screen, DataRowsScreen)
-        await wait_for(pilot, lambda: rows_screen.loaded)
         shown = rows_screen.query_one("DataTable")
         assert [int(k.value) for k in shown.rows] == [0, 1, 2, 150, 151, 152]
         assert shown.get_cell("150", "c0").plain == shown.get_cell("0", "c0").plain  # a copy of row 0
@@ -92,8 +93,8 @@ async def test_planted_problems_are_listed_literally_and_enter_shows_their_rows(
         table.move_cursor(row=next(i for i, key in enumerate(table.rows)
                                    if table.get_cell(key, "columns").plain == EVIL))
         await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DataRowsScreen) and app.screen.loaded)
         rows_screen = app.screen
-        await wait_for(pilot, lambda: rows_screen.loaded)
         labels = [c.label.plain for c in rows_screen.query_one("DataTable").columns.values()]
         assert labels[:4] == ["row", "part", EVIL, "label"]
         assert "null" in screen_text(app)
@@ -114,6 +115,30 @@ async def test_shift_q_on_the_runs_screen_checks_the_selected_runs_dataset(runs_
         assert isinstance(app.screen, RunsScreen)
         await pilot.pause(0.5)
         assert app.is_running
+
+
+async def test_e_exports_the_dataset_summary_with_these_findings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the dialog proposes a name in the current folder
+    app = MlloopApp(planted_store(tmp_path), poll_interval=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_quality(pilot)
+        await pilot.press("e")
+        dialog = app.screen
+        assert isinstance(dialog, DatasetExportDialog)
+        assert dialog.query_one("#path").value == "mlloop-dataset-planted.md"
+        await pilot.press("f4", "enter")
+        await wait_for(pilot, lambda: app.screen is screen, timeout=30)
+    data = json.loads((tmp_path / "mlloop-dataset-planted.json").read_text(encoding="utf-8"))
+    assert data["kind"] == "dataset" and data["dataset"]["name"] == "planted"
+    assert [f["kind"] for f in data["quality"]] == [f.kind for f in screen.findings]  # these, not a re-check
+    assert EVIL in {c for f in data["quality"] for c in f["columns"]}
+
+
+def test_dataset_export_names_are_safe_and_free(tmp_path):
+    assert propose_dataset_name("[b]evil/../x y", "md", tmp_path) == "mlloop-dataset-b-evil-..-x-y.md"
+    (tmp_path / "mlloop-dataset-shop.html").write_text("taken")
+    assert propose_dataset_name("shop", "html", tmp_path) == "mlloop-dataset-shop-2.html"
+    assert propose_dataset_name("???", "json", tmp_path) == "mlloop-dataset-dataset.json"
 
 
 def test_column_order_puts_the_finding_first_then_the_target():
@@ -148,6 +173,6 @@ class TestSnapshots:
             table = screen.query_one(FindingsTable)
             table.move_cursor(row=kinds_shown(screen).index("duplicates"))
             await pilot.press("enter")
-            await wait_for(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, DataRowsScreen) and pilot.app.screen.loaded)
 
         assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
