@@ -34,7 +34,7 @@ from textual.worker import get_current_worker
 
 from core.dimensionality import DEFAULT_METHODS, CurseStats, FeatureCurves, FeaturePoint, FeatureProgress
 from core.errors import MlloopError
-from mlloop_tui.parallel import allow_worker_processes
+from mlloop_tui.parallel import allow_worker_processes, stop_worker_processes
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.score_plot import Mark, ScorePlot, Series
 from mlloop_tui.widgets.title_bar import TitleBar
@@ -329,6 +329,10 @@ class FeaturesScreen(Screen):
 
         if self.curves is not None:
             self.app.push_screen(DatasetExportDialog(self.dataset, feature_curves=self.curves, curse=self.curse))
+
+    def on_unmount(self) -> None:
+        if not self.app.is_running and self.curves is None and self.failed is None:
+            stop_worker_processes()  # the app is quitting: do not let its exit wait for the fits
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -25,7 +25,7 @@ from textual.worker import get_current_worker
 
 from core.errors import MlloopError, RunCancelled
 from core.quality import SEVERITIES, Finding
-from mlloop_tui.parallel import allow_worker_processes
+from mlloop_tui.parallel import allow_worker_processes, stop_worker_processes
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.title_bar import TitleBar
 
@@ -275,6 +275,10 @@ class QualityScreen(Screen):
         from mlloop_tui.dialogs.export_dataset import DatasetExportDialog
 
         self.app.push_screen(DatasetExportDialog(self.dataset, findings=self.findings))
+
+    def on_unmount(self) -> None:
+        if not self.app.is_running and not self.done:
+            stop_worker_processes()  # the app is quitting: do not let its exit wait for the fits
 
     def action_back(self) -> None:
         self.app.pop_screen()
