@@ -92,11 +92,12 @@ class TuneDialog(ModalScreen[TuneRequest | None]):
         border: thick $accent; background: $surface; padding: 0 1; overflow-y: auto;
     }
     TuneDialog #title, TuneDialog #params { height: auto; }
-    TuneDialog #grid { height: 6; }
-    TuneDialog Label { height: 1; margin-top: 1; }
+    TuneDialog #grid { height: 4; }
+    TuneDialog Label { height: 1; }
+    TuneDialog #title { margin-bottom: 1; }
     TuneDialog #random { width: 24; }
     TuneDialog #error { height: auto; max-height: 2; color: $error; }
-    TuneDialog #buttons { height: 3; margin-top: 1; }
+    TuneDialog #buttons { height: 3; }
     TuneDialog Button { margin-right: 2; }
     """
 

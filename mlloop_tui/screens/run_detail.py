@@ -524,6 +524,7 @@ class RunDetailScreen(Screen):
                      + (f" · best run {best.run_id}" if best else ""))
             self.query_one("#search-title", Static).update(literal(title))
             self.query_one("#search-table", Static).update(search_table(search, self.run_id))
+        self._keep_focus_in_view()
 
     def _show_diagnosis(self, diagnosis: Any) -> None:
         if not self.is_attached:
@@ -533,6 +534,13 @@ class RunDetailScreen(Screen):
             panel.show_message(diagnosis)
         else:
             panel.show_diagnosis(diagnosis, self._keys())
+        self._keep_focus_in_view()
+
+    def _keep_focus_in_view(self) -> None:
+        """The diagnosis and curves above the tables arrive late and change height: keep a focused table in view."""
+        focused = self.app.focused
+        if isinstance(focused, (FoldTable, GlmTable)) and focused.screen is self:
+            self.call_after_refresh(focused.scroll_visible, animate=False)
 
     # -- actions ------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -648,7 +656,7 @@ class RunDetailScreen(Screen):
 
         question = (f"Evaluate run {record.id} ({record.model}) on the locked test set of {record.dataset}? It is "
                     f"fitted on the {dataset.n_dev:,} development rows and scored on the {dataset.n_test:,} test "
-                    "rows.\n\n")
+                    "rows. ")
         if used:
             question += (f"This test set has been used {used} time{'s' if used != 1 else ''} already: from the second "
                          "evaluation on, the test score is no longer an unbiased estimate of the error on new data.")

@@ -119,8 +119,8 @@ class CurvePanel(Vertical):
         self.caption = curve_caption(curve, computing, key, empty)
         self.query_one(".caption", Static).update(self.caption)
         plot = self.query_one(ScorePlot)
-        plot.set_class(curve is None, "hidden")
-        if curve is None:
+        plot.set_class(curve is None or not curve.points, "hidden")  # an empty frame says nothing
+        if curve is None or not curve.points:
             return
         metric = METRICS[curve.key_metric].label if curve.key_metric in METRICS else curve.key_metric
         arrow = "↑" if curve.greater_is_better else "↓"

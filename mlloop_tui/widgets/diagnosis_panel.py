@@ -123,10 +123,11 @@ class DiagnosisPanel(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Text("diagnosing…", style="dim"), id=id)
         self.diagnosis: Diagnosis | None = None
+        self.message: str | None = None  # why there is no diagnosis
 
     def show_diagnosis(self, d: Diagnosis, keys: dict[str, str]) -> None:
         """``keys`` maps binding ids to the keys shown (``run.tune`` -> ``t``) for the advice's in-app hints."""
-        self.diagnosis = d
+        self.diagnosis, self.message = d, None
         gap, style = BOTTLENECK_WORDS[d.bottleneck]
         head = Text.assemble(("bottleneck: ", "bold"), (d.bottleneck, style), (f" ({gap})", style.replace("bold ", "")))
         parts: list = [head, _wrapped(d.reason, "dim"),
@@ -144,5 +145,5 @@ class DiagnosisPanel(Static):
 
     def show_message(self, message: str) -> None:
         """Why there is no diagnosis (e.g. the run has no finished folds yet)."""
-        self.diagnosis = None
+        self.diagnosis, self.message = None, message
         self.update(_wrapped(message, "dim"))

@@ -20,6 +20,7 @@ from core.store import Store
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.screens.run_detail import RunDetailScreen
 from mlloop_tui.screens.runs import RunsScreen
+from mlloop_tui.widgets.diagnosis_panel import DiagnosisPanel
 from mlloop_tui.widgets.fold_table import FoldTable, ScoreSummaryTable
 from mlloop_tui.widgets.glm_table import GlmTable
 from mlloop_tui.widgets.runs_table import RunsTable
@@ -57,7 +58,11 @@ async def open_from_runs_table(pilot, run_id: int) -> RunDetailScreen:
     table.move_cursor(row=table.shown_ids.index(run_id))
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.loaded)
-    return app.screen
+    screen = app.screen
+    if not screen.missing:  # the diagnosis and curves above the tables: wait, so the page stops moving
+        panel = screen.query_one(DiagnosisPanel)
+        await wait_for(pilot, lambda: screen.extras_loaded and (panel.diagnosis is not None or panel.message))
+    return screen
 
 
 def plain_column(table, key: str) -> list[str]:
