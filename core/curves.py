@@ -247,7 +247,7 @@ def validation_curve(
         if param != knob:
             raise InputError(f"give the values of {param!r} to try (only the knob {knob!r} has a default grid)")
         values = _with_current(list(knob_values), current)
-    values = _unique_values(values, param)
+    values = _ordered(_unique_values(values, param), knob_values if param == knob else None)
     pipelines = [ctx.pipeline({**ctx.run.params, param: v}) for v in values]
     ctx.check_params(pipelines, param, values)
     settings = _settings(values)
@@ -287,6 +287,10 @@ def load_curve(store: Store, run_id: int | str, kind: CurveKind, param: str | No
     for p in stored.values():
         by_value.setdefault(_value_key(p.value), Setting(p.x, p.label, p.value))
     settings = tuple(sorted(by_value.values(), key=lambda s: s.x))
+    knob, knob_values = baseline.knob_for(run.task) if baseline is not None else (None, ())
+    if kind == "validation" and param == knob:  # in the order validation_curve computes them
+        order = _ordered([s.value for s in settings], knob_values)
+        settings = tuple(sorted(settings, key=lambda s: next(i for i, v in enumerate(order) if _same_value(v, s.value))))
     current = None
     if kind == "validation" and baseline is not None:
         value = _current_value(run, baseline, param)
@@ -352,6 +356,22 @@ def default_sizes(dataset: DatasetInfo, y: Any, splits: Sequence[tuple[Any, Any]
     if len(sizes) < 2:
         raise InputError(f"too few rows for a learning curve: the folds train on {n_max} rows")
     return sizes
+
+
+def knob_rank(values: Sequence[Any], value: Any) -> float:
+    """Where ``value`` sits on a knob's simple → complex scale (``knob_for`` orders its values
+    that way); a value between two of them ranks between, ``None`` (no limit) last."""
+    for i, v in enumerate(values):
+        if _same_value(v, value):
+            return float(i)
+    numbers = [(i, v) for i, v in enumerate(values) if _is_number(v)]
+    if not _is_number(value) or not numbers:
+        return math.inf if value is None else -1.0
+    ascending = numbers[0][1] <= numbers[-1][1]
+    for i, v in numbers:
+        if (value < v) if ascending else (value > v):
+            return i - 0.5
+    return numbers[-1][0] + 0.5
 
 
 def value_label(value: Any) -> str:
@@ -632,6 +652,17 @@ def _with_current(values: list[Any], current: Any) -> list[Any]:
             return values[:i] + [current] + values[i:]
     last = max((i for i, v in enumerate(values) if _is_number(v)), default=len(values) - 1)
     return values[: last + 1] + [current] + values[last + 1:]
+
+
+def _ordered(values: list[Any], knob_values: Sequence[Any] | None) -> list[Any]:
+    """A validation curve's settings in one order, computed or loaded: the knob's simple →
+    complex order (so a tie for the best goes to the simplest model), else ascending numbers,
+    else as given."""
+    if knob_values is not None:
+        return sorted(values, key=lambda v: knob_rank(knob_values, v))
+    if all(_is_number(v) for v in values):
+        return sorted(values)
+    return values
 
 
 def _unique_values(values: Sequence[Any], param: str) -> list[Any]:

@@ -642,7 +642,7 @@ def _none_advice(f: _Facts) -> list[Advice]:
 
 def _knob_advice(f: _Facts, want: Literal["simple", "complex"]) -> Advice | None:
     """Move the complexity knob: from a stored validation curve if there is one, else suggest a search."""
-    from core.curves import load_curve, value_label
+    from core.curves import knob_rank, load_curve, value_label
     from core.models import BASELINES
 
     run = f.run
@@ -660,9 +660,9 @@ def _knob_advice(f: _Facts, want: Literal["simple", "complex"]) -> Advice | None
         best_err = error_of(f.metric, rows[curve.best].val_mean)
         here = rows[curve.current].val_mean if curve.current is not None else math.nan
         here_err = error_of(f.metric, here) if math.isfinite(here) else f.val_err
-        if _rank(values, best.value) == _rank(values, current) or here_err - best_err <= f.threshold / 2:
+        if knob_rank(values, best.value) == knob_rank(values, current) or here_err - best_err <= f.threshold / 2:
             return None  # the curve shows nothing worth moving the knob for
-        direction = "simple" if _rank(values, best.value) < _rank(values, current) else "complex"
+        direction = "simple" if knob_rank(values, best.value) < knob_rank(values, current) else "complex"
         kind = "regularise" if direction == "simple" else "less_regularisation"
         verb = "regularise" if direction == "simple" else "a more flexible setting"
         return Advice(
@@ -672,8 +672,8 @@ def _knob_advice(f: _Facts, want: Literal["simple", "complex"]) -> Advice | None
             f"mlloop tune {run.id} --param {knob}={_json(best.value)}",
             {knob: best.value, "validation_error": best_err, "current": current, "current_error": here_err},
         )
-    rank = _rank(values, current)
-    side = [v for v in values if (_rank(values, v) < rank if want == "simple" else _rank(values, v) > rank)]
+    rank = knob_rank(values, current)
+    side = [v for v in values if (knob_rank(values, v) < rank if want == "simple" else knob_rank(values, v) > rank)]
     if not side:
         return None
     word = "simpler" if want == "simple" else "more complex"
@@ -685,23 +685,6 @@ def _knob_advice(f: _Facts, want: Literal["simple", "complex"]) -> Advice | None
         f"mlloop tune {run.id} --param {knob}={','.join(_json(v) for v in side)}",
         {knob: current},
     )
-
-
-def _rank(values: tuple, value: Any) -> float:
-    """Where a value sits on the knob's simple → complex scale (knob values are ordered that way)."""
-    from core.curves import _is_number, _same_value
-
-    for i, v in enumerate(values):
-        if _same_value(v, value):
-            return float(i)
-    numbers = [(i, v) for i, v in enumerate(values) if _is_number(v)]
-    if not _is_number(value) or not numbers:
-        return math.inf if value is None else -1.0
-    ascending = numbers[0][1] <= numbers[-1][1]
-    for i, v in numbers:
-        if (value < v) if ascending else (value > v):
-            return i - 0.5
-    return numbers[-1][0] + 0.5
 
 
 def _convergence_warning(run: RunRecord) -> str | None:

@@ -186,3 +186,19 @@ def test_bad_curve_requests_are_input_errors_and_store_nothing(store, binary_csv
         learning_curve(store, 999)
     with store.read() as con:
         assert con.execute("SELECT count(*) FROM curve_points").fetchone()[0] == 0
+
+
+def test_a_tie_for_the_best_setting_goes_to_the_simplest_computed_or_loaded(store, tmp_path):
+    # one feature separates the classes: every min_samples_leaf scores 1.0, so all settings tie
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=120)
+    csv = tmp_path / "separable.csv"
+    csv.write_text("x,y\n" + "".join(f"{v:.4f},{int(v > 0)}\n" for v in x))
+    import_dataset(store, csv, "y")
+    (run_id,) = run_baselines(store, "separable", "forest", folds=3, jobs=1, params={"forest": {"n_estimators": 10}})
+    # values given from complex to simple: the forest's knob is simple → complex from 50 down to 1
+    computed = validation_curve(store, run_id, "min_samples_leaf", [1, 2, 5, 10])
+    loaded = load_curve(store, run_id, "validation", "min_samples_leaf")
+    assert len({round(r.val_mean, 10) for r in computed.rows()}) == 1  # a four-way tie
+    assert [s.value for s in computed.settings] == [s.value for s in loaded.settings] == [10, 5, 2, 1]
+    assert computed.best_setting.value == loaded.best_setting.value == 10
