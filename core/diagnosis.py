@@ -209,6 +209,13 @@ def diagnose(store: Store, run_id: int | str, *, compute_curve: bool = False, jo
     The learning curve is read from the store (``mlloop curve RUN``); with ``compute_curve``
     it is computed first when missing or incomplete.
     """
+    if compute_curve:  # writes curve points: no shared read connection
+        return _diagnose(store, run_id, compute_curve, jobs)
+    with store.reading():
+        return _diagnose(store, run_id, compute_curve, jobs)
+
+
+def _diagnose(store: Store, run_id: int | str, compute_curve: bool, jobs: int) -> Diagnosis:
     from core.curves import load_curve
     from core.datasets import get_dataset
     from core.holdout import list_test_evaluations

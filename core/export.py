@@ -95,6 +95,12 @@ def export_runs(
     metric: str | None = None,
 ) -> str:
     """One run -> a run summary; two or more -> a comparison summary. Returns the document text."""
+    with store.reading():  # every run's record, dataset, curves and diagnosis: one connection
+        return _export_runs(store, run_ids, fmt, reference, metric)
+
+
+def _export_runs(store: Store, run_ids: Sequence[int | str], fmt: str, reference: int | str | None,
+                 metric: str | None) -> str:
     kind = _check_format(fmt)
     ids = list(dict.fromkeys(parse_run_id(r) for r in run_ids))
     if not ids:

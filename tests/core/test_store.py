@@ -96,3 +96,35 @@ def test_a_failed_write_leaves_nothing_behind(store):
             raise RuntimeError("boom")
     with store.read() as con:
         assert con.execute("SELECT count(*) FROM meta WHERE key = 'x'").fetchone()[0] == 0
+
+
+WRITE_ONCE = """
+import sys
+from core.store import Store
+with Store(sys.argv[1]).write() as con:
+    con.execute("INSERT INTO meta VALUES ('from another process', 'x')")
+"""
+
+
+def test_reads_in_a_reading_block_share_one_connection_and_release_it_after(store, monkeypatch):
+    store.schema_version()
+    opened = []
+    connect = duckdb.connect
+    monkeypatch.setattr(duckdb, "connect", lambda *a, **k: opened.append(k.get("read_only")) or connect(*a, **k))
+    with store.reading():
+        for _ in range(5):
+            with store.read() as con:
+                con.execute("SELECT 1").fetchone()
+        assert opened == [True]
+        # a write inside the block closes the shared connection, and later reads see the write
+        with store.write() as con:
+            con.execute("INSERT INTO meta VALUES ('k', 'v')")
+        with store.read() as con:
+            assert con.execute("SELECT value FROM meta WHERE key = 'k'").fetchone() == ("v",)
+        assert opened == [True, False, True]
+    # the block ended: another process can write at once, without waiting for a lock
+    done = subprocess.run([sys.executable, "-c", WRITE_ONCE, str(store.path)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    with store.read() as con:
+        assert con.execute("SELECT count(*) FROM meta WHERE key = 'from another process'").fetchone() == (1,)
