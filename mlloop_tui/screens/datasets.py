@@ -166,7 +166,7 @@ class ProfileTable(DataTable):
 
 class DatasetsScreen(Screen):
     """Imported datasets with their profiles; i imports, n starts a run on the selected one,
-    q checks its data quality, f shows its feature-selection curves."""
+    Q checks its data quality, F shows its feature-selection curves."""
 
     BINDINGS = [
         Binding("L", "load_samples", "Samples", id="datasets.load_samples",
@@ -174,9 +174,9 @@ class DatasetsScreen(Screen):
         Binding("i", "import_file", "Import", id="datasets.import", tooltip="Import a CSV, TSV or Parquet file"),
         Binding("n", "new_run", "New run", id="datasets.new_run",
                 tooltip="Cross-validate baselines on the selected dataset"),
-        Binding("q", "quality", "Quality", id="datasets.quality",
-                tooltip="Check the selected dataset's data quality (quit with ctrl+q here)"),
-        Binding("f", "features", "Features", id="datasets.features",
+        Binding("Q", "quality", "Quality", id="datasets.quality",
+                tooltip="Check the selected dataset's data quality"),
+        Binding("F", "features", "Features", id="datasets.features",
                 tooltip="Feature-selection curves and the curse of dimensionality on the selected dataset"),
     ]
 

@@ -98,7 +98,7 @@ class ScorePlot(PlotextPlot):
             plt.xticks(*_log_ticks(10 ** min(xs), 10 ** max(xs)))
         if mark is not None and drawn and (not log_x or mark.x > 0):
             plt.vline(scale(mark.x), "gray")
-            plt.text(mark.label, scale(mark.x), _top(series), color="gray")
+            plt.text(mark.label, scale(mark.x), _bottom(series), color="gray")
         self.refresh()
 
 
@@ -120,8 +120,8 @@ def _finite(x: float | None) -> bool:
     return x is not None and math.isfinite(x)
 
 
-def _top(series: Sequence[Series]) -> float:
-    """The highest drawn value, where the mark's label goes."""
-    tops = [m + (sd if s.std is not None and _finite(sd) else 0.0)
+def _bottom(series: Sequence[Series]) -> float:
+    """The lowest drawn value, where the mark's label goes (the legend is at the top left)."""
+    lows = [m - (sd if s.std is not None and _finite(sd) else 0.0)
             for s in series for m, sd in zip(s.mean, s.std or [0.0] * len(s.mean)) if _finite(m)]
-    return max(tops) if tops else 0.0
+    return min(lows) if lows else 0.0

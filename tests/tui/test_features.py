@@ -40,7 +40,7 @@ def features_store(tmp_path: Path) -> Store:
 async def open_features(pilot) -> FeaturesScreen:
     await pilot.press("d")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, DatasetsScreen) and pilot.app.screen.profile)
-    await pilot.press("f")
+    await pilot.press("F")
     screen = pilot.app.screen
     assert isinstance(screen, FeaturesScreen)
     return screen

@@ -43,7 +43,7 @@ def planted_store(tmp_path: Path) -> Store:
 async def open_quality(pilot) -> QualityScreen:
     await pilot.press("d")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, DatasetsScreen) and pilot.app.screen.profile)
-    await pilot.press("q")
+    await pilot.press("Q")
     screen = pilot.app.screen
     assert isinstance(screen, QualityScreen)
     await wait_for(pilot, lambda: screen.done, timeout=60)
