@@ -51,9 +51,13 @@ def file_stem(run_ids: Sequence[int]) -> str:
 
 
 def propose_name(run_ids: Sequence[int], fmt: str = "md", folder: Path | None = None) -> str:
-    """A file name that does not exist yet in ``folder`` (default: the current folder)."""
+    """A file name for these runs that does not exist yet in ``folder`` (default: the current folder)."""
+    return free_name(file_stem(run_ids), fmt, folder)
+
+
+def free_name(stem: str, fmt: str, folder: Path | None = None) -> str:
+    """``stem.fmt``, or ``stem-2.fmt`` … : the first that does not exist yet in ``folder``."""
     folder = Path(".") if folder is None else folder
-    stem = file_stem(run_ids)
     for n in range(1, 1000):
         name = f"{stem}.{fmt}" if n == 1 else f"{stem}-{n}.{fmt}"
         candidate = folder / name
@@ -118,7 +122,7 @@ class ExportDialog(ModalScreen[Path | None]):
         self.run_ids = list(dict.fromkeys(int(r) for r in run_ids))
         self.reference = reference
         self.metric = metric
-        self._proposed = propose_name(self.run_ids, "md")
+        self._proposed = ""
         self.busy = False
 
     @property
@@ -127,7 +131,20 @@ class ExportDialog(ModalScreen[Path | None]):
             return f"run {self.run_ids[0]}"
         return f"the comparison of runs {', '.join(map(str, self.run_ids))}"
 
+    def propose(self, fmt: str, folder: Path | None = None) -> str:
+        """A free file name for this export (a subclass names what it exports)."""
+        return propose_name(self.run_ids, fmt, folder)
+
+    def export_to(self, target: Path, overwrite: bool) -> Path:
+        """Write the summary (in the dialog's thread worker); errors are the worker's to show."""
+        from core.export import write_export
+
+        several = len(self.run_ids) > 1
+        return write_export(self.app.store, self.run_ids, target, overwrite=overwrite,
+                            reference=self.reference if several else None, metric=self.metric if several else None)
+
     def compose(self) -> ComposeResult:
+        self._proposed = self.propose("md")
         with Vertical():
             title = Text.assemble(("Export ", "bold"), (self.what, "bold"), ("  Enter writes · Esc closes", "dim"))
             yield Static(title, id="title")
@@ -173,12 +190,12 @@ class ExportDialog(ModalScreen[Path | None]):
     def action_set_format(self, fmt: str) -> None:
         box = self.query_one("#path", Input)
         if box.value == self._proposed:  # untouched: propose a free name with the new extension
-            self._proposed = propose_name(self.run_ids, fmt)
+            self._proposed = self.propose(fmt)
             box.value = self._proposed
         elif box.value.endswith(("/", os.sep)):  # a folder: a free name in it
-            box.value += propose_name(self.run_ids, fmt, Path(box.value).expanduser())
+            box.value += self.propose(fmt, Path(box.value).expanduser())
         else:
-            box.value = with_format(box.value, fmt) or propose_name(self.run_ids, fmt)
+            box.value = with_format(box.value, fmt) or self.propose(fmt)
         box.cursor_position = len(box.value)
         box.focus()
 
@@ -219,14 +236,10 @@ class ExportDialog(ModalScreen[Path | None]):
     @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="exporting")
     def write(self, value: str, overwrite: bool) -> None:
         from core.errors import InputError
-        from core.export import write_export
 
         target = Path(value).expanduser()
-        several = len(self.run_ids) > 1
         try:
-            path = write_export(self.app.store, self.run_ids, target, overwrite=overwrite,
-                                reference=self.reference if several else None,
-                                metric=self.metric if several else None)
+            path = self.export_to(target, overwrite)
         except InputError as e:
             if not overwrite and _is_existing_file(target):
                 self.app.call_from_thread(self._ask_overwrite, value)

@@ -10,31 +10,21 @@ computed here with ``jobs=-1``, after the path has been checked, so a bad name f
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 from rich.text import Text
-from textual import work
-from textual.widgets import Input
 
 from core.dimensionality import CurseStats, FeatureCurves
-from core.errors import InputError, MlloopError
 from core.quality import Finding
-from mlloop_tui.dialogs.export import ExportDialog, with_format
+from mlloop_tui.dialogs.export import ExportDialog, free_name
 from mlloop_tui.parallel import allow_worker_processes
 
 
 def propose_dataset_name(dataset: str, fmt: str = "md", folder: Path | None = None) -> str:
     """``mlloop-dataset-NAME.md`` (NAME reduced to safe characters), ``-2`` … when taken."""
-    folder = Path(".") if folder is None else folder
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", dataset).strip("-.")[:40] or "dataset"
-    stem = f"mlloop-dataset-{slug}"
-    for n in range(1, 1000):
-        name = f"{stem}.{fmt}" if n == 1 else f"{stem}-{n}.{fmt}"
-        if not ((folder / name).exists() or (folder / name).is_symlink()):
-            return name
-    return f"{stem}-{os.getpid()}.{fmt}"
+    return free_name(f"mlloop-dataset-{slug}", fmt, folder)
 
 
 class DatasetExportDialog(ExportDialog):
@@ -47,46 +37,23 @@ class DatasetExportDialog(ExportDialog):
         self.findings = findings
         self.feature_curves = feature_curves
         self.curse = curse
-        self._proposed = propose_dataset_name(dataset, "md")
 
     @property
     def what(self) -> str:
         return f"dataset {self.dataset}"
 
-    def action_set_format(self, fmt: str) -> None:
-        box = self.query_one("#path", Input)
-        if box.value == self._proposed:
-            self._proposed = box.value = propose_dataset_name(self.dataset, fmt)
-        elif box.value.endswith(("/", os.sep)):
-            box.value += propose_dataset_name(self.dataset, fmt, Path(box.value).expanduser())
-        else:
-            box.value = with_format(box.value, fmt) or propose_dataset_name(self.dataset, fmt)
-        box.cursor_position = len(box.value)
-        box.focus()
+    def propose(self, fmt: str, folder: Path | None = None) -> str:
+        return propose_dataset_name(self.dataset, fmt, folder)
 
-    @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="exporting a dataset")
-    def write(self, value: str, overwrite: bool) -> None:
+    def export_to(self, target: Path, overwrite: bool) -> Path:
         from core.export import check_export_path, write_dataset_export
         from core.quality import check_quality
 
-        target = Path(value).expanduser()
-        try:
-            check_export_path(target, overwrite=overwrite)
-            findings = self.findings
-            if findings is None:
-                self.app.call_from_thread(self._set_status, Text("checking data quality for the summary…"))
-                self.app.call_from_thread(allow_worker_processes)
-                findings = check_quality(self.app.store, self.dataset, jobs=-1)
-            path = write_dataset_export(self.app.store, self.dataset, target, overwrite=overwrite,
-                                        findings=findings, feature_curves=self.feature_curves, curse=self.curse)
-        except InputError as e:
-            if not overwrite and (target.is_symlink() or (target.exists() and not target.is_dir())):
-                self.app.call_from_thread(self._ask_overwrite, value)
-            else:
-                self.app.call_from_thread(self._failed, str(e))
-        except MlloopError as e:
-            self.app.call_from_thread(self._failed, str(e))
-        except Exception as e:  # noqa: BLE001 - never crash the app on a bad path
-            self.app.call_from_thread(self._failed, f"internal error: {type(e).__name__}: {e}")
-        else:
-            self.app.call_from_thread(self._written, Path(os.path.abspath(path)))
+        check_export_path(target, overwrite=overwrite)  # a bad name fails before the quality check
+        findings = self.findings
+        if findings is None:
+            self.app.call_from_thread(self._set_status, Text("checking data quality for the summary…"))
+            self.app.call_from_thread(allow_worker_processes)
+            findings = check_quality(self.app.store, self.dataset, jobs=-1)
+        return write_dataset_export(self.app.store, self.dataset, target, overwrite=overwrite,
+                                    findings=findings, feature_curves=self.feature_curves, curse=self.curse)
