@@ -547,11 +547,11 @@ def _adversarial_auc(X_dev: pd.DataFrame, X_test: pd.DataFrame, jobs: int) -> fl
     # random forest on thousands of columns (500 x 5,000: 2 s for the five folds) at the same AUC.
     model = make_pipeline(prep, ExtraTreesClassifier(
         n_estimators=100, min_samples_leaf=3, max_features="sqrt", random_state=0))
-    try:
-        proba = cross_val_predict(model, X, label, cv=StratifiedKFold(folds, shuffle=True, random_state=0),
-                                  method="predict_proba", n_jobs=jobs)
+    try:  # only a split too small to fold means "no answer"; a failing fit is an error
+        splits = list(StratifiedKFold(folds, shuffle=True, random_state=0).split(X, label))
     except ValueError:
         return None
+    proba = cross_val_predict(model, X, label, cv=splits, method="predict_proba", n_jobs=jobs)
     return float(roc_auc_score(label, proba[:, 1]))
 
 
@@ -570,11 +570,11 @@ def _mislabeled(X: pd.DataFrame, y: pd.Series, dataset: DatasetInfo, jobs: int) 
     if len(counts) < 2 or counts.min() < 5 or len(X) < 30:
         return []
     pipe = build_pipeline(BASELINES["linear"], dataset, X, {}, 0)
-    try:
-        proba = cross_val_predict(pipe, X, y, cv=make_splitter(dataset.task, 5, 1, 0), method="predict_proba",
-                                  n_jobs=jobs)
+    try:  # only a class too small to fold means "no answer"; a failing fit is an error
+        splits = list(make_splitter(dataset.task, 5, 1, 0).split(X, y))
     except ValueError:
         return []
+    proba = cross_val_predict(pipe, X, y, cv=splits, method="predict_proba", n_jobs=jobs)
     classes = sorted(y.unique())  # predict_proba columns follow the sorted labels
     pos = y.map({c: i for i, c in enumerate(classes)}).to_numpy().astype(int)
     own = proba[np.arange(len(y)), pos]
