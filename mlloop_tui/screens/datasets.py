@@ -176,6 +176,8 @@ class DatasetsScreen(Screen):
                 tooltip="Cross-validate baselines on the selected dataset"),
         Binding("Q", "quality", "Quality", id="datasets.quality",
                 tooltip="Check the selected dataset's data quality"),
+        Binding("g", "target", "Target score", id="datasets.target",
+                tooltip="Set the dataset's target score (human-level, an existing system's) for the diagnosis"),
         Binding("F", "features", "Features", id="datasets.features",
                 tooltip="Feature-selection curves and the curse of dimensionality on the selected dataset"),
     ]
@@ -327,7 +329,7 @@ class DatasetsScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "load_samples":
             return self.loaded and not self.infos  # shown (and taken) only on an empty store
-        if action in ("new_run", "quality", "features"):
+        if action in ("new_run", "quality", "features", "target"):
             return True if self.selected_name() is not None else None
         return True
 
@@ -369,3 +371,15 @@ class DatasetsScreen(Screen):
         name = self.selected_name()
         if name is not None:
             self.app.push_screen(FeaturesScreen(name))
+
+    def action_target(self) -> None:
+        from mlloop_tui.dialogs.target import TargetDialog
+
+        if self.profile is None or self.profile.name != self.selected_name():
+            return
+
+        def saved(changed: bool | None) -> None:
+            if changed:
+                self.notify("target score saved: the diagnosis of this dataset's runs uses it", markup=False)
+
+        self.app.push_screen(TargetDialog(self.profile), saved)

@@ -211,6 +211,42 @@ def make_tree(root: Path) -> Path:
     return data
 
 
+async def test_g_sets_checks_and_clears_the_datasets_target_score(runs_store):
+    from core.diagnosis import get_target
+    from mlloop_tui.dialogs.target import TargetDialog
+
+    app = MlloopApp(runs_store, poll_interval=3600)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_datasets(pilot)
+        await wait_for(pilot, lambda: pilot.app.screen.profile is not None)
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, TargetDialog))
+        dialog = app.screen
+        await wait_for(pilot, lambda: "no target" in str(dialog.query_one("#current").render()))
+        await type_text(pilot, "1.5")  # an accuracy above 1: refused in one line, nothing stored
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "at most 1" in str(dialog.query_one("#status").render()))
+        assert app.screen is dialog and get_target(runs_store, "binary") is None
+        dialog.query_one("#score").value = ""
+        await type_text(pilot, "0.9")
+        await pilot.press("tab", "tab")
+        await type_text(pilot, "[bold]a panel of 3 people")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, TargetDialog))
+        target = get_target(runs_store, "binary")
+        assert (target.metric, target.score, target.note) == ("accuracy", 0.9, "[bold]a panel of 3 people")
+        # opened again it shows the target literally; an empty score clears it
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, TargetDialog))
+        dialog = app.screen
+        await wait_for(pilot, lambda: "[bold]a panel" in str(dialog.query_one("#current").render()))
+        assert dialog.query_one("#score").value == "0.9"
+        dialog.query_one("#score").value = ""
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, TargetDialog))
+        assert get_target(runs_store, "binary") is None
+
+
 def test_complete_path_completes_directories_and_files(tmp_path, monkeypatch):
     make_tree(tmp_path)
     base = str(tmp_path)
