@@ -219,6 +219,10 @@ class RunDetailScreen(Screen):
                 tooltip="Search hyper-parameters from this run (every candidate is a run)"),
         Binding("T", "test", "Test", show=False, id="run.test",
                 tooltip="Evaluate on the locked test set (asks first; every evaluation is counted)"),
+        Binding("Q", "quality", "Quality", show=False, id="run.quality",
+                tooltip="Check the data quality of this run's dataset"),
+        Binding("F", "features", "Features", show=False, id="run.features",
+                tooltip="Feature-selection curves of this run's model on its dataset"),
         Binding("x", "cancel_run", "Cancel", id="run.cancel",
                 tooltip="Stop this run (its group stops; finished folds are kept), or its curve, search or test"),
         Binding("f", "focus_table('#folds', '#folds-title')", "Folds", show=False, id="run.folds",
@@ -552,7 +556,7 @@ class RunDetailScreen(Screen):
             return self.record.status not in ACTIVE or bool(self.children_active(CurveRequest))
         if action in ("tune", "test"):
             return None if self.record is None else self.record.status == "done"
-        if action == "export":
+        if action in ("export", "quality", "features"):
             return True if self.record is not None else None
         if action == "focus_table" and parameters[:1] == ("#glm-table",):
             return self.record is not None and self.record.glm is not None
@@ -564,6 +568,18 @@ class RunDetailScreen(Screen):
     def action_export(self) -> None:
         if self.record is not None:
             self.app.export_runs([self.run_id])
+
+    def action_quality(self) -> None:
+        from mlloop_tui.screens.quality import QualityScreen
+
+        if self.record is not None:
+            self.app.push_screen(QualityScreen(self.record.dataset))
+
+    def action_features(self) -> None:
+        from mlloop_tui.screens.features import FeaturesScreen
+
+        if self.record is not None:
+            self.app.push_screen(FeaturesScreen(self.record.dataset, self.record.model))
 
     def action_cancel_run(self) -> None:
         if self.record is None:

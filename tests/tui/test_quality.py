@@ -117,6 +117,27 @@ async def test_shift_q_on_the_runs_screen_checks_the_selected_runs_dataset(runs_
         assert app.is_running
 
 
+async def test_shift_q_and_f_on_a_runs_detail_open_its_datasets_views(runs_store):
+    from mlloop_tui.screens.features import FeaturesScreen
+    from mlloop_tui.screens.run_detail import RunDetailScreen
+
+    app = MlloopApp(runs_store, poll_interval=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and "3/3 runs" in screen_text(app))
+        run = app.screen.query_one("RunsTable").selected()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.record is not None)
+        await pilot.press("Q")
+        assert isinstance(app.screen, QualityScreen) and app.screen.dataset == "binary"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        await pilot.press("F")
+        screen = app.screen
+        assert isinstance(screen, FeaturesScreen) and (screen.dataset, screen.model) == ("binary", run.model)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+
+
 async def test_e_exports_the_dataset_summary_with_these_findings(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the dialog proposes a name in the current folder
     app = MlloopApp(planted_store(tmp_path), poll_interval=0.2)
