@@ -58,7 +58,7 @@ def numbers_table(d: Diagnosis, learning_key: str) -> Table:
     dummy = f"{_f(d.dummy_error)} ({f'run {d.dummy_run_id}' if d.dummy_run_id is not None else 'on these folds'})"
     bias = Text(_f(d.avoidable_bias), style="bold yellow" if d.avoidable_bias > limit else "")
     if d.avoidable_bias < 0:  # train error below the reference: the reference is no floor for it
-        bias.append(" (none: train below reference)", style="dim")
+        bias.append(" (none)", style="dim")
     variance = Text(_f(d.variance), style="bold magenta" if d.variance > limit else "")
     if d.test_error is None:
         test, gap = Text("not evaluated", style="dim"), Text("-", style="dim")
