@@ -318,6 +318,17 @@ async def test_a_tiny_terminal_with_curves_and_a_diagnosis_does_not_crash(loop_s
         assert app.is_running and app.screen is screen
 
 
+async def settled(pilot, screen) -> None:
+    """Until both curves and the diagnosis that reads them are on screen and nothing is loading:
+    a diagnosis landing after the scroll would move the page under the snapshot."""
+    def ready() -> bool:
+        d = screen.query_one(DiagnosisPanel).diagnosis
+        return (screen.query_one("#validation", CurvePanel).curve is not None and d is not None
+                and d.more_data_helps is not None and not any(w.is_running for w in screen.workers))
+
+    await wait_for(pilot, ready)
+
+
 def _curve_store(store: Store) -> Store:
     forest = run_id_of(store, "forest")
     learning_curve(store, forest)
@@ -332,7 +343,7 @@ class TestSnapshots:
 
         async def run_before(pilot) -> None:
             screen = await open_run(pilot, run_id_of(store, "forest"))
-            await wait_for(pilot, lambda: screen.query_one("#validation", CurvePanel).curve is not None)
+            await settled(pilot, screen)
             screen.query_one("#body").scroll_to_widget(screen.query_one(DiagnosisPanel), top=True, animate=False)
             await pilot.pause(0.3)
 
@@ -344,7 +355,7 @@ class TestSnapshots:
 
         async def run_before(pilot) -> None:
             screen = await open_run(pilot, run_id_of(store, "forest"))
-            await wait_for(pilot, lambda: screen.query_one("#validation", CurvePanel).curve is not None)
+            await settled(pilot, screen)
             screen.query_one("#body").scroll_to_widget(screen.query_one("#learning"), top=True, animate=False)
             await pilot.pause(0.3)
 
@@ -356,7 +367,7 @@ class TestSnapshots:
 
         async def run_before(pilot) -> None:
             screen = await open_run(pilot, run_id_of(store, "forest"))
-            await wait_for(pilot, lambda: screen.query_one("#validation", CurvePanel).curve is not None)
+            await settled(pilot, screen)
             screen.query_one("#body").scroll_to_widget(screen.query_one("#validation"), top=True, animate=False)
             await pilot.pause(0.3)
 
