@@ -90,6 +90,13 @@ class MlloopApp(App):
                             markup=False)
         self.stamp = stamp
 
+    async def action_switch_mode(self, mode: str) -> None:
+        await super().action_switch_mode(mode)
+        # Textual masks a switch with a 50 ms delayed update; once that has passed, repaint the
+        # whole screen: after rapid resizes the resumed screen was sometimes never written,
+        # leaving the previous mode on the terminal until something changed.
+        self.set_timer(0.1, lambda: self.refresh(layout=True))
+
     def freeze_heap(self) -> None:
         """Keep what is alive now (modules, the app, a big runs table) out of the garbage
         collector's full passes, which otherwise rescan it all and stall the screen for ~0.5 s
