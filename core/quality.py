@@ -92,9 +92,10 @@ def check_quality(
 ) -> tuple[Finding, ...]:
     """Every finding on the dataset, most severe first (then by kind, then by column).
 
-    ``stop`` is asked before each of the costly checks (leakage, shift, mislabeled rows); when
-    it answers True, :class:`~core.errors.RunCancelled` is raised, so a screen the user left
-    does not keep the worker processes busy for the rest of the check.
+    ``stop`` is asked before each of the costly checks (leakage, shift, mislabeled rows) and
+    between the columns of the shift test; when it answers True,
+    :class:`~core.errors.RunCancelled` is raised, so a screen the user left does not keep the
+    worker processes (or its own thread) busy for the rest of the check.
     """
     import pandas as pd
 
@@ -135,7 +136,7 @@ def check_quality(
         findings += _leakage(X_dev, y_dev, dataset, jobs)
         if len(X_test) >= 5 and len(X_dev) >= 5:
             go_on()
-            findings += _shift(X_dev, X_test, dataset, jobs)
+            findings += _shift(X_dev, X_test, dataset, jobs, go_on)
         if mislabeled and dataset.is_classification:
             go_on()
             findings += _mislabeled(X_dev, y_dev, dataset, jobs)
@@ -483,10 +484,12 @@ def _column_test(a: pd.Series, b: pd.Series) -> tuple[str, float, float] | None:
     return "chi-square", float(chi2), float(p)
 
 
-def _shift(X_dev: pd.DataFrame, X_test: pd.DataFrame, dataset: DatasetInfo, jobs: int) -> list[Finding]:
+def _shift(X_dev: pd.DataFrame, X_test: pd.DataFrame, dataset: DatasetInfo, jobs: int,
+           go_on: Callable[[], None]) -> list[Finding]:
     out: list[Finding] = []
     tested = []
-    for col in X_dev.columns:
+    for col in X_dev.columns:  # thousands of columns take seconds: stop between them when asked
+        go_on()
         r = _column_test(X_dev[col], X_test[col])
         if r is not None:
             tested.append((col, *r))
