@@ -280,8 +280,9 @@ async def test_the_locked_test_set_asks_first_and_warns_from_the_second_evaluati
         assert evaluation.run_id == linear and evaluation.ordinal == 1 and evaluation.warning is None
         shown = screen.query_one("#test-result")
         assert not shown.has_class("hidden")
-        text = flat(app)
-        assert f"test accuracy {evaluation.scores['accuracy']:.3f}" in text and "evaluation 1 on this" in text
+        # the section is drawn on the next refresh after the evaluation is read
+        await wait_for(pilot, lambda: f"test accuracy {evaluation.scores['accuracy']:.3f}" in flat(app)
+                       and "evaluation 1 on this" in flat(app))
         await wait_for(pilot, lambda: screen.query_one(DiagnosisPanel).diagnosis.test_error is not None)
 
         # another run on the same dataset: the dialog says the test set is used, and the result warns
@@ -295,8 +296,8 @@ async def test_the_locked_test_set_asks_first_and_warns_from_the_second_evaluati
         await wait_for(pilot, lambda: len(screen.evaluations) == 1, timeout=60)
         second = list_test_evaluations(loop_store, run_id=forest)[-1]
         assert second.ordinal == 2 and second.warning
-        text = flat(app)
-        assert "evaluation 2 on this dataset" in text and "⚠ this is evaluation 2 on the test set" in text
+        await wait_for(pilot, lambda: "evaluation 2 on this dataset" in flat(app)
+                       and "⚠ this is evaluation 2 on the test set" in flat(app))
         d = screen.query_one(DiagnosisPanel)
         await wait_for(pilot, lambda: d.diagnosis.test_error is not None)
         assert d.diagnosis == diagnose(loop_store, forest)
