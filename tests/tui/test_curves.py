@@ -171,12 +171,9 @@ async def test_the_diagnosis_panel_shows_the_bottleneck_the_engine_computes(tmp_
         shown = screen.query_one(DiagnosisPanel).diagnosis
         assert shown.bottleneck == "training" and shown.advice == expected.advice
         screen.query_one("#body").scroll_to_widget(screen.query_one(DiagnosisPanel), top=True, animate=False)
-        await pilot.pause(0.2)
-        text = screen_text(app)
-        assert "bottleneck: training (the avoidable bias)" in text
-        assert f"{expected.avoidable_bias:.3f}" in text and f"(best run {tree})" in text
-        assert "1. a more expressive model: tree reached" in text
-        assert f"mlloop compare {linear} {tree}" in text
+        wanted = ("bottleneck: training (the avoidable bias)", f"{expected.avoidable_bias:.3f}", f"(best run {tree})",
+                  "1. a more expressive model: tree reached", f"mlloop compare {linear} {tree}")
+        await wait_for(pilot, lambda: all(w in screen_text(app) for w in wanted))
 
         # a run without finished folds cannot be diagnosed: one dim line says why
         with store.write() as con:
@@ -237,10 +234,9 @@ async def test_tune_from_the_dialog_creates_candidate_runs(loop_store):
         screen.query_one("#body").scroll_to_widget(box, top=True, animate=False)
         await wait_for(pilot, lambda: all(c.status == "done" for c in search_of_run(loop_store, search.run_ids[0])
                                           .candidates))
-        await pilot.pause(0.5)
-        text = screen_text(app)
-        assert "started from this run · 2 candidates of linear" in text
-        assert all(str(run_id) in text for run_id in search.run_ids) and "★ best" in text
+        await wait_for(pilot, lambda: "started from this run · 2 candidates of linear" in screen_text(app)
+                       and all(str(run_id) in screen_text(app) for run_id in search.run_ids)
+                       and "★ best" in screen_text(app))
 
         # the candidates are ordinary runs: the runs table lists them
         await pilot.press("escape")
@@ -252,8 +248,7 @@ async def test_tune_from_the_dialog_creates_candidate_runs(loop_store):
         candidate = app.screen
         await wait_for(pilot, lambda: not candidate.query_one("#search").has_class("hidden"))
         candidate.query_one("#body").scroll_to_widget(candidate.query_one("#search"), top=True, animate=False)
-        await pilot.pause(0.2)
-        assert "a candidate · 2 candidates" in screen_text(app) and "this run" in screen_text(app)
+        await wait_for(pilot, lambda: "a candidate · 2 candidates" in screen_text(app) and "this run" in screen_text(app))
 
 
 # --------------------------------------------------------------------------- the locked test set
