@@ -67,18 +67,6 @@ class DatasetInfo:
 
 
 @dataclass(frozen=True)
-class RunSpec:
-    """What to run: one model on one dataset with one cross-validation scheme."""
-
-    dataset: str
-    model: str
-    params: dict = field(default_factory=dict)
-    folds: int = 5
-    repeats: int = 1
-    seed: int = 0
-
-
-@dataclass(frozen=True)
 class FoldScore:
     """One fold's scores: ``train`` and ``validation`` map metric name to value."""
 

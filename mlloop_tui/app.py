@@ -14,7 +14,6 @@ import signal
 import socket
 import time
 from collections.abc import Iterable
-from pathlib import Path
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -218,9 +217,3 @@ class MlloopApp(App):
             key = self.get_key_display(b)
             yield SystemCommand(f"{b.description} ({key})", b.tooltip or b.description,
                                 lambda action=b.action, node=active.node: self.run_action(action, node))
-
-
-def run_app(store_path: Path | None = None) -> None:
-    from core.store import default_store_path
-
-    MlloopApp(Store(store_path or default_store_path())).run()
