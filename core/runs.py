@@ -143,12 +143,10 @@ def list_runs(store: Store, dataset_id: int | None = None, with_folds: bool = Fa
     """All runs (or the newest ``limit``), newest first, with mean ± std per metric; fold scores
     only if asked for."""
     where, args = ("WHERE r.dataset_id = ?", [dataset_id]) if dataset_id is not None else ("", [])
-    if limit is not None:
-        where, args = f"{where} ORDER BY r.id DESC LIMIT ?", [*args, limit]
-    else:
-        where += " ORDER BY r.id DESC"
+    cut = "" if limit is None else "LIMIT ?"
     with store.read() as con:
-        rows = con.execute(f"SELECT {_RUN_COLUMNS} FROM {_RUN_FROM} {where}", args).fetchall()
+        rows = con.execute(f"SELECT {_RUN_COLUMNS} FROM {_RUN_FROM} {where} ORDER BY r.id DESC {cut}",
+                           args if limit is None else [*args, limit]).fetchall()
         ids = [r[0] for r in rows]
         summaries = _summaries(con, None if dataset_id is None and limit is None else ids)
         folds = _folds(con, ids) if with_folds else {}
