@@ -34,6 +34,7 @@ from typing import Any, Literal
 from core.errors import InputError, RunCancelled
 from core.evaluation import METRICS, key_metrics
 from core.store import Store
+from core.svg_plot import LOG_X_RATIO  # one rule for log axes, in the terminal and in exports
 from core.types import DatasetInfo, RunRecord, Task
 
 __all__ = [
@@ -59,7 +60,6 @@ DEFAULT_POINTS = 6  # learning-curve sizes (5-8 is what people read comfortably)
 MAX_POINTS = 8
 MIN_ROWS = 10  # the smallest training subset
 MIN_PER_CLASS = 3  # ... holds about this many rows of the rarest class (and always at least one)
-LOG_X_RATIO = 20.0  # numeric settings spanning this ratio or more are best plotted on a log axis
 
 
 @dataclass(frozen=True)
