@@ -208,15 +208,16 @@ class RunDetailScreen(Screen):
 
         store = self.app.store
         try:
-            evaluations = list_test_evaluations(store, run_id=self.run_id)
-            fingerprint = (curve_stamp(store, self.run_id), len(evaluations), computing)
-            if not force and fingerprint == self._fingerprint:
-                return
-            curves = {kind: self._read_curve(kind, kind in computing) for kind in ("learning", "validation")}
-            search = search_of_run(store, self.run_id)
-            if search is None:
-                started = searches_from_run(store, self.run_id)
-                search = started[-1] if started else None
+            with store.reading():  # twice a second while a child works: one connection, not ten
+                evaluations = list_test_evaluations(store, run_id=self.run_id)
+                fingerprint = (curve_stamp(store, self.run_id), len(evaluations), computing)
+                if not force and fingerprint == self._fingerprint:
+                    return
+                curves = {kind: self._read_curve(kind, kind in computing) for kind in ("learning", "validation")}
+                search = search_of_run(store, self.run_id)
+                if search is None:
+                    started = searches_from_run(store, self.run_id)
+                    search = started[-1] if started else None
         except NotFoundError:
             return  # the run is gone: load_run says so
         except MlloopError as e:
