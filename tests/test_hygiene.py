@@ -40,3 +40,31 @@ def test_ci_runs_exactly_the_readme_test_command():
 def test_no_stores_or_virtualenvs_are_tracked():
     files = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=REPO).stdout.split()
     assert not [f for f in files if f.endswith(".duckdb") or Path(f).parts[0] in {".venv", "venv"}]
+
+
+def test_constraints_pin_every_dependency_inside_its_pyproject_range():
+    # CI installs .ci/constraints.txt (made by .ci/lock); pip install -e . uses pyproject's ranges,
+    # whose floors must not be below what is locked, tested and trusted.
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    required = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]
+    pinned: dict[str, Version] = {}
+    for line in (REPO / ".ci" / "constraints.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, sep, version = line.partition("==")
+            assert sep, f"not an exact pin: {line!r}"
+            pinned[canonicalize_name(name)] = Version(version)
+    assert not {"mlloop-tui", "pip", "setuptools", "wheel"} & set(pinned)
+    for req in required:
+        version = pinned.get(canonicalize_name(req.name))
+        assert version is not None, f"{req.name} is not pinned in .ci/constraints.txt"
+        assert req.specifier.contains(version, prereleases=True), f"{req.name}=={version} is outside {req}"
+        floors = [Version(s.version) for s in req.specifier if s.operator in (">=", "==", "~=")]
+        assert floors, f"{req} has no lower bound"
+        assert max(floors) <= version, f"{req}: floor above the pinned {version}"
