@@ -4,7 +4,9 @@ DuckDB lets one process write *or* many processes read, and an open reader block
 writer. So nothing here holds a connection while idle: every unit of work opens a
 connection, does its work, and closes it; lock conflicts are retried with a short jittered
 backoff. Inside one process, DuckDB refuses a read-only and a read-write connection to the
-same file at once, so access is serialised by a per-file lock.
+same file at once, so a per-file gate lets in many readers or one writer. A block of reads
+may share one connection (:meth:`Store.reading`), which closes itself when idle: no reader
+holds the store while it computes.
 """
 
 from __future__ import annotations
@@ -188,8 +190,10 @@ MIGRATIONS: tuple[str, ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_process_locks: dict[str, threading.RLock] = {}
-_process_locks_guard = threading.Lock()
+IDLE_CLOSE_S = 0.1  # a shared read connection unused this long is closed: a writer may be waiting
+
+_gates: dict[str, _FileGate] = {}
+_gates_guard = threading.Lock()
 
 
 def default_store_path() -> Path:
@@ -197,10 +201,84 @@ def default_store_path() -> Path:
     return Path(os.environ.get(STORE_ENV) or DEFAULT_STORE)
 
 
-def _process_lock(path: Path) -> threading.RLock:
-    key = str(path)
-    with _process_locks_guard:
-        return _process_locks.setdefault(key, threading.RLock())
+class _FileGate:
+    """This process's connections to one file: any number of read-only ones, or one read-write.
+
+    DuckDB refuses a read-only and a read-write connection to the same file in one process.
+    Unlike a lock, a read share may be released by another thread: a shared read connection
+    is closed by its idle timer.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer: int | None = None  # the writing thread's ident
+        self._depth = 0  # nested write connections of that thread
+
+    def acquire(self, read_only: bool) -> None:
+        me = threading.get_ident()
+        with self._cond:
+            if read_only:
+                self._cond.wait_for(lambda: self._writer is None)
+                self._readers += 1
+            elif self._writer == me:
+                self._depth += 1
+            else:
+                self._cond.wait_for(lambda: self._writer is None and not self._readers)
+                self._writer, self._depth = me, 1
+
+    def release(self, read_only: bool) -> None:
+        with self._cond:
+            if read_only:
+                self._readers -= 1
+            else:
+                self._depth -= 1
+                if not self._depth:
+                    self._writer = None
+            self._cond.notify_all()
+
+
+def _gate(path: Path) -> _FileGate:
+    with _gates_guard:
+        return _gates.setdefault(str(path), _FileGate())
+
+
+class _SharedRead:
+    """One thread's read connection inside :meth:`Store.reading`: reused by back-to-back reads,
+    closed as soon as it has been idle for ``IDLE_CLOSE_S`` (a block may compute for minutes
+    between two reads, and an open reader blocks every writer)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._mutex = threading.RLock()  # a read nested in a read reuses the connection
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._timer: threading.Timer | None = None
+
+    @contextmanager
+    def use(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._mutex:
+            self._cancel_timer()
+            if self._con is None:
+                self._con = self._store._open_gated(read_only=True)
+            try:
+                yield self._con
+            finally:
+                self._timer = threading.Timer(IDLE_CLOSE_S, self.close)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def close(self) -> None:
+        with self._mutex:
+            self._cancel_timer()
+            con, self._con = self._con, None
+            if con is not None:
+                con.close()
+                _gate(self._store.path).release(read_only=True)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 def _is_lock_conflict(exc: duckdb.Error) -> bool:
@@ -224,47 +302,47 @@ class Store:
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection for one unit of work (inside :meth:`reading`, the shared one)."""
         self._ensure_schema()
-        if getattr(self._session, "depth", 0):
-            if self._session.con is None:
-                self._session.con = self._open_with_retry(read_only=True)
-            yield self._session.con
+        shared: _SharedRead | None = getattr(self._session, "shared", None)
+        if shared is not None:
+            with shared.use() as con:
+                yield con
             return
         with self._connect(read_only=True) as con:
             yield con
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        """Let this thread's reads share one connection until the block ends.
+        """Let this thread's back-to-back reads share one connection until the block ends.
 
         Opening a connection costs ~10 ms, and a computation that reads a run, its dataset, its
-        curves and its neighbours opens twenty. Other threads of this process wait for the
-        block; other processes' writers retry as they do for any reader. A write inside the
-        block closes the shared connection first (DuckDB allows one configuration per file).
+        curves and its neighbours opens twenty. The shared connection closes itself whenever it
+        sits idle for ``IDLE_CLOSE_S``, so the computing between reads (a dummy fit, a whole
+        export) never holds the store: another process's writer waits for reads, not for work.
+        A write inside the block closes the shared connection first (DuckDB allows one
+        configuration per file).
         """
-        lock = _process_lock(self.path)
-        with lock:
-            session = self._session
-            outer = getattr(session, "depth", 0)
-            if not outer:
-                session.con = None
-            session.depth = outer + 1
-            try:
-                yield
-            finally:
-                session.depth = outer
-                if not outer:
-                    self._close_session()
+        if getattr(self._session, "shared", None) is not None:
+            yield
+            return
+        self._session.shared = _SharedRead(self)
+        try:
+            yield
+        finally:
+            self._close_session()
 
     def _close_session(self) -> None:
-        con, self._session.con = getattr(self._session, "con", None), None
-        if con is not None:
-            con.close()
+        shared: _SharedRead | None = getattr(self._session, "shared", None)
+        if shared is not None:
+            shared.close()
+            self._session.shared = None
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection inside one transaction: all of it lands, or none."""
         self._ensure_schema()
-        self._close_session()
+        shared: _SharedRead | None = getattr(self._session, "shared", None)
+        if shared is not None:
+            shared.close()  # the block goes on; its next read opens a new connection
         with self._connect(read_only=False) as con:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -315,13 +393,27 @@ class Store:
 
     @contextmanager
     def _connect(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
-        lock = _process_lock(self.path)
-        with lock:
-            con = self._open_with_retry(read_only)
-            try:
-                yield con
-            finally:
-                con.close()
+        held = getattr(self._session, "reads_held", 0)
+        if not read_only and held:
+            raise RuntimeError("a write inside a read of the same store would wait for itself")
+        con = self._open_gated(read_only)
+        self._session.reads_held = held + read_only
+        try:
+            yield con
+        finally:
+            self._session.reads_held = held
+            con.close()
+            _gate(self.path).release(read_only)
+
+    def _open_gated(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Take this process's gate for the file, then open; the caller closes and releases."""
+        gate = _gate(self.path)
+        gate.acquire(read_only)
+        try:
+            return self._open_with_retry(read_only)
+        except BaseException:
+            gate.release(read_only)
+            raise
 
     def _open_with_retry(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from core.errors import StoreError
 from core.store import SCHEMA_VERSION, Store
+from tests.concurrency import make_slow_diagnosis_store, start_writer, stop_writer
 
 HOLD_WRITE_LOCK = """
 import duckdb, sys, time
@@ -128,3 +131,47 @@ def test_reads_in_a_reading_block_share_one_connection_and_release_it_after(stor
     assert done.returncode == 0, done.stderr
     with store.read() as con:
         assert con.execute("SELECT count(*) FROM meta WHERE key = 'from another process'").fetchone() == (1,)
+
+
+
+def test_a_reading_block_that_computes_between_reads_never_blocks_a_writer(store, tmp_path):
+    store.schema_version()
+    stop = tmp_path / "stop"
+    writer = start_writer(store, stop, lock_timeout=0.5)
+    try:
+        with store.reading():
+            with store.read() as con:
+                con.execute("SELECT count(*) FROM runs").fetchone()
+            time.sleep(2.0)  # four lock timeouts of computing with nothing to read
+            with store.read() as con:
+                seen = con.execute("SELECT value FROM meta WHERE key = 'writer'").fetchone()
+    finally:
+        writes = stop_writer(writer, stop)
+    assert seen is not None and int(seen[0]) > 5 and writes > 5  # it wrote on while the block computed
+
+
+@pytest.fixture(scope="module")
+def slow_diagnosis_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_slow_diagnosis_store(tmp_path_factory.mktemp("slow") / "base.duckdb")
+
+
+@pytest.mark.parametrize("reader", ["diagnose", "export"])
+def test_a_long_diagnosis_or_export_never_makes_a_concurrent_writer_fail(reader, slow_diagnosis_base, tmp_path):
+    from core.diagnosis import diagnose
+    from core.export import export_runs
+
+    shutil.copy(slow_diagnosis_base, tmp_path / "s.duckdb")
+    store = Store(tmp_path / "s.duckdb")
+    stop = tmp_path / "stop"
+    writer = start_writer(store, stop, lock_timeout=0.5)
+    try:
+        start = time.monotonic()
+        if reader == "diagnose":
+            assert diagnose(store, 1).dummy_run_id is None  # the dummy was fitted on the run's folds
+        else:
+            assert "dummy" in export_runs(store, [1], "md")
+        took = time.monotonic() - start
+    finally:
+        writes = stop_writer(writer, stop)
+    assert took > 1.0, "too quick to hold the store past the writer's lock timeout"
+    assert writes > 5

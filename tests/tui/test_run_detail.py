@@ -24,6 +24,7 @@ from mlloop_tui.widgets.diagnosis_panel import DiagnosisPanel
 from mlloop_tui.widgets.fold_table import FoldTable, ScoreSummaryTable
 from mlloop_tui.widgets.glm_table import GlmTable
 from mlloop_tui.widgets.runs_table import RunsTable
+from tests.concurrency import make_slow_diagnosis_store, start_writer, stop_writer
 from tests.conftest import SAMPLES, make_runs_store
 from tests.tui.conftest import screen_text, wait_for
 
@@ -279,3 +280,21 @@ class TestSnapshots:
             await pilot.pause(0.2)
 
         assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_the_detail_screen_diagnosing_a_large_run_never_makes_a_writer_fail(tmp_path):
+    """Fitting the dummy for the diagnosis takes seconds; the screen must not hold the store meanwhile."""
+    store = Store(make_slow_diagnosis_store(tmp_path / "slow.duckdb"))
+    stop = tmp_path / "stop"
+    writer = start_writer(store, stop, lock_timeout=0.5)
+    try:
+        app = MlloopApp(store)
+        async with app.run_test(size=(80, 24)) as pilot:
+            start = time.monotonic()
+            screen = await open_from_runs_table(pilot, 1)
+            took = time.monotonic() - start
+            assert screen.query_one(DiagnosisPanel).diagnosis is not None
+    finally:
+        writes = stop_writer(writer, stop)
+    assert took > 1.0, "too quick to hold the store past the writer's lock timeout"
+    assert writes > 5

@@ -1,0 +1,69 @@
+"""Another process writing to a store, and a store whose diagnosis computes for seconds: for
+tests that readers (a diagnosis, an export, the app) never make a writer (a run) fail."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.store import Store
+
+WRITE_UNTIL_STOPPED = """
+import sys, time
+from pathlib import Path
+from core.errors import StoreError
+from core.store import Store
+store, stop = Store(sys.argv[1], lock_timeout=float(sys.argv[2])), Path(sys.argv[3])
+print("writing", flush=True)
+writes = 0
+while not stop.exists():
+    try:
+        with store.write() as con:
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('writer', ?)", [str(writes)])
+    except StoreError as e:
+        print(f"failed after {writes} writes: {e}", flush=True)
+        sys.exit(1)
+    writes += 1
+    time.sleep(0.05)
+print(writes, flush=True)
+"""
+
+
+def start_writer(store: Store, stop: Path, lock_timeout: float) -> subprocess.Popen:
+    """A process that writes every 50 ms, giving up (exit 1) when the store stays locked for ``lock_timeout``."""
+    store.schema_version()
+    proc = subprocess.Popen([sys.executable, "-c", WRITE_UNTIL_STOPPED, str(store.path), str(lock_timeout), str(stop)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
+    return proc
+
+
+def stop_writer(proc: subprocess.Popen, stop: Path) -> int:
+    """Stop the writer; assert it never failed, and return how many writes it made."""
+    stop.touch()
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    return int(out.split()[-1])
+
+
+def make_slow_diagnosis_store(path: Path) -> Path:
+    """A 25,000-row binary dataset with one linear run (run 1) and no dummy run: diagnosing it fits
+    the dummy on the run's five folds, which takes seconds."""
+    from core.datasets import import_dataset
+    from core.evaluation import run_baselines
+
+    rng = np.random.default_rng(0)
+    n = 25_000
+    x = rng.normal(size=(n, 4))
+    frame = pd.DataFrame(x, columns=["a", "b", "c", "d"])
+    frame["y"] = np.where(x[:, 0] + rng.normal(size=n) > 0, "yes", "no")
+    csv = path.with_suffix(".csv")
+    frame.to_csv(csv, index=False)
+    store = Store(path)
+    import_dataset(store, csv, "y", name="big")
+    assert run_baselines(store, "big", "linear", folds=5, jobs=1) == [1]
+    return path
