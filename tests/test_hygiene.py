@@ -68,3 +68,12 @@ def test_constraints_pin_every_dependency_inside_its_pyproject_range():
         floors = [Version(s.version) for s in req.specifier if s.operator in (">=", "==", "~=")]
         assert floors, f"{req} has no lower bound"
         assert max(floors) <= version, f"{req}: floor above the pinned {version}"
+
+
+def test_license_file_is_the_mit_license_pyproject_names():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    text = (REPO / "LICENSE").read_text()
+    assert project["license"] == "MIT" and "LICENSE" in project["license-files"]
+    assert text.startswith("MIT License") and "Permission is hereby granted, free of charge" in text
