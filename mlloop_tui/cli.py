@@ -22,7 +22,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line and exit 2 like every other bad input."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"mlloop: error: {message} (see `{self.prog} --help`)\n")
+        from core.text import printable
+
+        self.exit(2, printable(f"mlloop: error: {message} (see `{self.prog} --help`)") + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,9 +177,8 @@ def _fail(exc: BaseException, line: str, code: int) -> NoReturn:
         import traceback
 
         traceback.print_exception(exc)
-    from core.text import printable
 
-    print(printable(line), file=sys.stderr)
+    _out(line, err=True)
     raise SystemExit(code)
 
 
@@ -220,7 +221,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         _print_json([dataset_to_dict(d, columns=False) for d in infos])
         return 0
     if not infos:
-        print("no datasets yet: `mlloop import FILE --target COLUMN`, or `mlloop demo`")
+        _out("no datasets yet: `mlloop import FILE --target COLUMN`, or `mlloop demo`")
         return 0
     _print_table(
         ["id", "name", "rows", "cols", "task", "target", "dev", "test"],
@@ -264,7 +265,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
         _print_json([run_to_dict(r) for r in records])
     elif not records:
-        print("no runs yet: `mlloop run DATASET`")
+        _out("no runs yet: `mlloop run DATASET`")
     else:
         _print_runs(records)
     return 0
@@ -292,23 +293,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         _print_json(comparison_to_dict(comparison))
         return 0
-    from core.text import printable
 
     ids = ", ".join(str(r.id) for r in comparison.runs)
-    print(f"runs {ids}; reference: run {comparison.reference_id}; Δ = run − reference (mean validation score)")
-    print()
+    _out(f"runs {ids}; reference: run {comparison.reference_id}; Δ = run − reference (mean validation score)")
+    _out()
     _print_table(*comparison_table(comparison))
-    print()
-    print(f"{comparison.metric}: {TEST_NAME} on shared validation folds (Nadeau & Bengio 2003)")
+    _out()
+    _out(f"{comparison.metric}: {TEST_NAME} on shared validation folds (Nadeau & Bengio 2003)")
     for p in comparison.pairs:
-        print(printable(f"  run {p.a_id} vs run {p.b_id}: {p.explanation}"))
+        _out(f"  run {p.a_id} vs run {p.b_id}: {p.explanation}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from core.errors import InputError
     from core.export import check_export_path, write_dataset_export, write_export
-    from core.text import printable
 
     if args.dataset is None:
         if not args.runs:
@@ -333,7 +332,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             curves = feature_curve(store, args.dataset, args.model or "linear", jobs=-1)  # univariate, l1, importance
         path = write_dataset_export(store, args.dataset, args.output, fmt=args.format, overwrite=args.force,
                                     feature_curves=curves)
-    print(printable(path))
+    _out(path)
     return 0
 
 
@@ -348,9 +347,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from core.runs import list_runs
 
     store = _store(args)
-    print(f"store: {store.path}")
+    _out(f"store: {store.path}")
     for info in load_samples(store):
-        print(f"dataset {info.name}: {info.n_rows} rows, {info.n_cols} columns, {info.task} on {info.target!r}")
+        _out(f"dataset {info.name}: {info.n_rows} rows, {info.n_cols} columns, {info.task} on {info.target!r}")
         progress = _ProgressPrinter()
         run_baselines(store, info.id, "all", folds=5, seed=0, jobs=-1, on_created=progress.created,
                       on_progress=progress.update)
@@ -437,7 +436,6 @@ def cmd_test(args: argparse.Namespace) -> int:
     from core.errors import InputError, RunCancelled
     from core.holdout import count_test_evaluations, evaluate_on_test
     from core.runs import get_run
-    from core.text import printable
 
     store = _store(args)
     run = get_run(store, args.run)
@@ -446,13 +444,12 @@ def cmd_test(args: argparse.Namespace) -> int:
             raise InputError("evaluating on the locked test set needs a confirmation: confirm with --yes")
         dataset = get_dataset(store, run.dataset_id)
         used = count_test_evaluations(store, dataset.id)
-        print(printable(f"run {run.id} ({run.model}) will be fitted on the {dataset.n_dev} development rows of "
-                        f"{dataset.name} and scored on its {dataset.n_test} locked test rows."), file=sys.stderr)
+        _out(f"run {run.id} ({run.model}) will be fitted on the {dataset.n_dev} development rows of "
+                        f"{dataset.name} and scored on its {dataset.n_test} locked test rows.", err=True)
         if used:
-            print(f"the test set has been evaluated {used} time{'s' if used > 1 else ''} already: the score will "
-                  "no longer be an unbiased estimate.", file=sys.stderr)
-        sys.stderr.write("evaluate on the test set? [y/N] ")
-        sys.stderr.flush()
+            _out(f"the test set has been evaluated {used} time{'s' if used > 1 else ''} already: the score will "
+                  "no longer be an unbiased estimate.", err=True)
+        _write("evaluate on the test set? [y/N] ", err=True)
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             raise RunCancelled("not evaluated")
     evaluation = evaluate_on_test(store, run.id)
@@ -461,21 +458,20 @@ def cmd_test(args: argparse.Namespace) -> int:
 
         _print_json(evaluation_to_dict(evaluation))
         return 0
-    print(printable(f"run {evaluation.run_id} ({evaluation.model}) on the locked test set of {evaluation.dataset}: "
+    _out(f"run {evaluation.run_id} ({evaluation.model}) on the locked test set of {evaluation.dataset}: "
                     f"fitted on {evaluation.n_train} development rows, scored on {evaluation.n_test} test rows "
-                    f"(evaluation {evaluation.ordinal} on this dataset)"))
+                    f"(evaluation {evaluation.ordinal} on this dataset)")
     _print_table(["metric", "test", "validation"],
                  [[m, _fmt(v), _fmt(run.summaries[m].val_mean) if m in run.summaries else "-"]
                   for m, v in evaluation.scores.items()])
     if evaluation.warning:
-        print(printable(f"warning: {evaluation.warning}"), file=sys.stderr)
+        _out(f"warning: {evaluation.warning}", err=True)
     return 0
 
 
 def cmd_target(args: argparse.Namespace) -> int:
     from core.diagnosis import clear_target, get_target, set_target
     from core.errors import InputError
-    from core.text import printable
 
     store = _store(args)
     if args.clear:
@@ -485,7 +481,7 @@ def cmd_target(args: argparse.Namespace) -> int:
         if args.json:
             _print_json({"cleared": had})
         else:
-            print("target removed" if had else "no target was set")
+            _out("target removed" if had else "no target was set")
         return 0
     if args.score is None:
         if args.metric or args.note:
@@ -502,24 +498,23 @@ def cmd_target(args: argparse.Namespace) -> int:
 
         _print_json(None if target is None else target_to_dict(target))
     elif target is None:
-        print(printable(f"no target set for {args.dataset}: `mlloop target {args.dataset} SCORE [--metric M]`"))
+        _out(f"no target set for {args.dataset}: `mlloop target {args.dataset} SCORE [--metric M]`")
     else:
         note = f" ({target.note})" if target.note else ""
-        print(printable(f"target for {target.dataset}: {target.metric} {target.score:g} "
-                        f"(error {target.error:.4g}){note}"))
+        _out(f"target for {target.dataset}: {target.metric} {target.score:g} "
+                        f"(error {target.error:.4g}){note}")
     return 0
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
     from core.quality import check_quality, finding_to_dict
-    from core.text import printable
 
     findings = check_quality(_store(args), args.dataset, mislabeled=not args.no_mislabeled, jobs=args.jobs)
     if args.json:
         _print_json([finding_to_dict(f) for f in findings])
         return 0
     if not findings:
-        print(printable(f"no data-quality findings on {args.dataset}"))
+        _out(f"no data-quality findings on {args.dataset}")
         return 0
 
     def where(f) -> str:
@@ -532,16 +527,15 @@ def cmd_quality(args: argparse.Namespace) -> int:
         return "; ".join(parts) or "-"
 
     _print_table(["severity", "kind", "where", "finding"], [[f.severity, f.kind, where(f), f.message] for f in findings])
-    print()
-    print("suggested actions:")
+    _out()
+    _out("suggested actions:")
     for kind, action in dict.fromkeys((f.kind, f.action) for f in findings):
-        print(printable(f"  {kind}: {action}"))
+        _out(f"  {kind}: {action}")
     return 0
 
 
 def cmd_features(args: argparse.Namespace) -> int:
     from core.dimensionality import curse_stats, curse_to_dict, curves_to_dict, feature_curve
-    from core.text import printable
 
     store = _store(args)
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
@@ -549,26 +543,24 @@ def cmd_features(args: argparse.Namespace) -> int:
 
     def progress(p) -> None:
         if tty:
-            sys.stderr.write(f"\r\x1b[2Kfeatures: {p.done}/{p.total} points ({p.method}, k={p.k})")
-            sys.stderr.flush()
+            _status(f"features: {p.done}/{p.total} points ({p.method}, k={p.k})")
 
     curves = feature_curve(store, args.dataset, args.model, methods, folds=args.cv, jobs=args.jobs,
                            on_point=progress)
     if tty:
-        sys.stderr.write("\r\x1b[2K")
-        sys.stderr.flush()
+        _status("")
     curse = curse_stats(store, args.dataset)
     if args.json:
         _print_json({"curves": curves_to_dict(curves), "curse": curse_to_dict(curse)})
         return 0
     c = curves
-    print(printable(f"{c.model} on {c.dataset}: {c.metric} ({'higher' if c.greater_is_better else 'lower'} is "
+    _out(f"{c.model} on {c.dataset}: {c.metric} ({'higher' if c.greater_is_better else 'lower'} is "
                     f"better) against the number of features selected inside each of {c.folds} folds; "
-                    f"{c.n_features} features after preprocessing ({c.n_raw_features} columns), {c.n_samples} rows"))
+                    f"{c.n_features} features after preprocessing ({c.n_raw_features} columns), {c.n_samples} rows")
     for m in c.methods:
-        print()
-        print(printable(f"{m.method}: best k={m.best_k}, one-standard-error k={m.one_se_k}"
-                        + (f" ({m.note})" if m.note else "")))
+        _out()
+        _out(f"{m.method}: best k={m.best_k}, one-standard-error k={m.one_se_k}"
+                        + (f" ({m.note})" if m.note else ""))
         if m.points:
             _print_table(["k", f"validation {c.metric}", ""],
                          [[p.k, _mean_std(p.mean, p.std),
@@ -576,21 +568,21 @@ def cmd_features(args: argparse.Namespace) -> int:
                           for p in m.points])
         if m.chosen:
             shown = m.chosen[:15]
-            print(printable(f"chosen at k={m.best_k} (selection frequency over folds, importance):"))
-            print(printable("  " + ", ".join(f"{f.name} ({f.frequency:.0%}, {f.importance:.3g})" for f in shown)
-                            + (f" … +{len(m.chosen) - len(shown)}" if len(m.chosen) > len(shown) else "")))
+            _out(f"chosen at k={m.best_k} (selection frequency over folds, importance):")
+            _out("  " + ", ".join(f"{f.name} ({f.frequency:.0%}, {f.importance:.3g})" for f in shown)
+                            + (f" … +{len(m.chosen) - len(shown)}" if len(m.chosen) > len(shown) else ""))
     for n in c.notes:
-        print(printable(f"note: {n}"))
+        _out(f"note: {n}")
     k = curse
-    print()
-    print(printable(f"samples per feature: {k.samples_per_feature:.2f} ({k.n_samples} rows / {k.n_features} features)"
-                    + (f" — {k.warning}" if k.warning else "")))
-    print("PCA on standardised features: " + ", ".join(f"{int(t * 100)}% variance in {n} components"
+    _out()
+    _out(f"samples per feature: {k.samples_per_feature:.2f} ({k.n_samples} rows / {k.n_features} features)"
+                    + (f" — {k.warning}" if k.warning else ""))
+    _out("PCA on standardised features: " + ", ".join(f"{int(t * 100)}% variance in {n} components"
                                                        for t, n in k.components_for.items()))
     _print_table(["features", "relative contrast (max-min)/min"],
                  [[d, _fmt(rc, 3)] for d, rc in zip(k.contrast_dims, k.relative_contrast)])
     for n in k.notes:
-        print(printable(f"note: {n}"))
+        _out(f"note: {n}")
     return 0
 
 
@@ -678,13 +670,11 @@ class _CurvePrinter:
 
     def update(self, p) -> None:
         if self.tty:
-            sys.stderr.write(f"\r{p.kind} curve of run {p.run_id}: {p.done}/{p.total} points")
-            sys.stderr.flush()
+            _status(f"{p.kind} curve of run {p.run_id}: {p.done}/{p.total} points")
 
     def close(self) -> None:
         if self.tty:
-            sys.stderr.write("\r\x1b[2K")
-            sys.stderr.flush()
+            _status("")
 
 
 def _curve_metric(metric: str | None, task: str) -> str | None:
@@ -701,12 +691,11 @@ def _curve_metric(metric: str | None, task: str) -> str | None:
 
 
 def _print_curve(c, metric: str | None) -> None:
-    from core.text import printable
 
     name = metric or c.key_metric
     what = "training rows" if c.kind == "learning" else c.param
-    print(printable(f"{c.kind} curve of run {c.run_id}: {name} against {what}; {len(c.points)}/{c.n_expected} "
-                    f"points ({c.n_folds} folds){'' if c.n_computed else ', all read from the store'}"))
+    _out(f"{c.kind} curve of run {c.run_id}: {name} against {what}; {len(c.points)}/{c.n_expected} "
+                    f"points ({c.n_folds} folds){'' if c.n_computed else ', all read from the store'}")
     rows = []
     for i, r in enumerate(c.rows(name)):
         mark = []
@@ -718,20 +707,19 @@ def _print_curve(c, metric: str | None) -> None:
                      _mean_std(r.val_mean, r.val_std), ", ".join(mark)])
     _print_table([c.param, "folds", f"train {name}", f"validation {name}", ""], rows)
     for e in c.errors:
-        print(printable(f"error: {e}"), file=sys.stderr)
+        _out(f"error: {e}", err=True)
     for n in c.notes:
-        print(printable(f"note: {n}"))
+        _out(f"note: {n}")
 
 
 def _print_diagnosis(d) -> None:
-    from core.text import printable
 
     def f(x) -> str:
         return "-" if x is None else _fmt(x, 3)
 
-    print(printable(f"run {d.run_id} ({d.model} on {d.dataset}): bottleneck {d.bottleneck}"))
-    print(printable(f"  {d.reason}"))
-    print()
+    _out(f"run {d.run_id} ({d.model} on {d.dataset}): bottleneck {d.bottleneck}")
+    _out(f"  {d.reason}")
+    _out()
     ref = "target" if d.reference_source == "target" else f"best validation error, run {d.reference_run_id}"
     dummy = f"run {d.dummy_run_id}" if d.dummy_run_id is not None else "computed on this run's folds"
     rows = [["reference", f(d.reference_error), ref],
@@ -742,35 +730,34 @@ def _print_diagnosis(d) -> None:
                                                f"{d.test_evaluations} on this dataset)"])
     rows.append(["dummy", f(d.dummy_error), dummy])
     _print_table([f"error ({d.error_definition})", "value", ""], rows)
-    print(f"a gap is large above {f(max(d.threshold, d.noise))}: the larger of 10% of the dummy's error "
+    _out(f"a gap is large above {f(max(d.threshold, d.noise))}: the larger of 10% of the dummy's error "
           f"({f(d.threshold)}) and twice the validation standard error ({f(d.noise)})")
     if d.curve_size is not None:
         helps = {True: "more data is likely to help", False: "more data is unlikely to help",
                  None: "too few sizes to tell whether more data helps"}[d.more_data_helps]
-        print(f"learning curve at {d.curve_size:g} rows: gap {f(d.curve_gap)}, "
+        _out(f"learning curve at {d.curve_size:g} rows: gap {f(d.curve_gap)}, "
               f"slope {'-' if d.curve_slope is None else format(d.curve_slope, '+.3f')} per doubling: {helps}")
     else:
-        print(f"no learning curve stored: `mlloop curve {d.run_id}` (or `diagnose --compute`) tells whether more "
+        _out(f"no learning curve stored: `mlloop curve {d.run_id}` (or `diagnose --compute`) tells whether more "
               "data would help")
     for n in d.notes:
-        print(printable(f"note: {n}"))
+        _out(f"note: {n}")
     if d.advice:
-        print()
-        print("next steps:")
+        _out()
+        _out("next steps:")
         for i, a in enumerate(d.advice, 1):
-            print(printable(f"  {i}. {a.text}"))
+            _out(f"  {i}. {a.text}")
             if a.command:
-                print(printable(f"     $ {a.command}"))
+                _out(f"     $ {a.command}")
 
 
 def _print_search(s) -> None:
-    from core.text import printable
 
     best = s.best
     names = list(s.grid)
-    print(printable(f"search: group {s.group_id}, {len(s.candidates)} candidates from run {s.base_run_id} "
+    _out(f"search: group {s.group_id}, {len(s.candidates)} candidates from run {s.base_run_id} "
                     f"({s.model} on {s.dataset}); best by mean validation {s.metric} "
-                    f"({'higher' if s.greater_is_better else 'lower'} is better)"))
+                    f"({'higher' if s.greater_is_better else 'lower'} is better)")
     rows = []
     for c in s.candidates:
         rows.append([c.run_id, *[json.dumps(c.params.get(n)) for n in names], c.status,
@@ -778,7 +765,7 @@ def _print_search(s) -> None:
                      "best" if best and c.run_id == best.run_id else ""])
     _print_table(["run", *names, "status", f"train {s.metric}", f"validation {s.metric}", ""], rows)
     if best:
-        print(printable(f"best: run {best.run_id} ({', '.join(f'{n}={json.dumps(best.params.get(n))}' for n in names)})"))
+        _out(f"best: run {best.run_id} ({', '.join(f'{n}={json.dumps(best.params.get(n))}' for n in names)})")
 
 
 class _ProgressPrinter:
@@ -791,29 +778,25 @@ class _ProgressPrinter:
 
     def created(self, group_id: int, run_ids: list[int]) -> None:
         self.run_ids = run_ids
-        print(f"group {group_id}: runs {', '.join(map(str, run_ids))}", file=sys.stderr)
+        _out(f"group {group_id}: runs {', '.join(map(str, run_ids))}", err=True)
 
     def update(self, p) -> None:
         self.total = p.total * len(self.run_ids)
         self.done[p.run_id] = p.done
         if p.status != "running":
             if self.tty:
-                sys.stderr.write("\r\x1b[2K")
+                _status("")
             detail = f": {p.error}" if p.error else ""
-            from core.text import printable
-
-            print(printable(f"run {p.run_id} {p.model}: {p.status}{detail}"), file=sys.stderr)
+            _out(f"run {p.run_id} {p.model}: {p.status}{detail}", err=True)
         if self.tty:
             n = sum(self.done.values())
             width = 30
             filled = int(width * n / max(self.total, 1))
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {n}/{self.total} folds")
-            sys.stderr.flush()
+            _status(f"[{'#' * filled}{'.' * (width - filled)}] {n}/{self.total} folds")
 
     def close(self) -> None:
         if self.tty:
-            sys.stderr.write("\r\x1b[2K")
-            sys.stderr.flush()
+            _status("")
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -839,9 +822,9 @@ def _print_table(headers: list[str], rows: list[list[Any]]) -> None:
 
     cells = [[printable(_fmt(c)) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    _out("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     for row in cells:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        _out("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
 
 
 def _print_runs(records) -> None:
@@ -861,16 +844,15 @@ def _print_runs(records) -> None:
 
 
 def _print_dataset(d) -> None:
-    from core.text import printable
 
-    print(printable(f"dataset {d.id} {d.name!s}: {d.n_rows} rows × {d.n_cols} columns from {d.source}"))
-    print(printable(f"target {d.target!s} ({d.task}{': ' + ', '.join(d.classes) if d.classes else ''})"))
-    print(f"split: {d.n_dev} development rows, {d.n_test} locked test rows (test size {d.test_size}, "
+    _out(f"dataset {d.id} {d.name!s}: {d.n_rows} rows × {d.n_cols} columns from {d.source}")
+    _out(f"target {d.target!s} ({d.task}{': ' + ', '.join(d.classes) if d.classes else ''})")
+    _out(f"split: {d.n_dev} development rows, {d.n_test} locked test rows (test size {d.test_size}, "
           f"seed {d.split_seed}), {d.n_unlabeled} unlabeled")
     for note in d.notes:
-        print(printable(f"note: {note}"))
+        _out(f"note: {note}")
     if d.columns:
-        print()
+        _out()
         _print_table(
             ["#", "column", "type", "kind", "missing", "distinct", "min", "max", "mean", "top values"],
             [[c.position, c.name, c.sql_type, c.kind, c.n_missing, c.n_distinct, c.min, c.max,
@@ -879,19 +861,18 @@ def _print_dataset(d) -> None:
 
 
 def _print_run(r) -> None:
-    from core.text import printable
 
-    print(printable(f"run {r.id} (group {r.group_id}): {r.model} on {r.dataset} [{r.task}] — {r.status}"))
-    print(f"cv: {r.folds} folds × {r.repeats} repeats, seed {r.seed}; folds done {r.n_folds_done}/{r.n_folds_total}"
+    _out(f"run {r.id} (group {r.group_id}): {r.model} on {r.dataset} [{r.task}] — {r.status}")
+    _out(f"cv: {r.folds} folds × {r.repeats} repeats, seed {r.seed}; folds done {r.n_folds_done}/{r.n_folds_total}"
           + (f"; {r.duration_s:.2f} s" if r.duration_s is not None else ""))
-    print(printable(f"params: {json.dumps(r.params, sort_keys=True) if r.params else '(defaults)'}"))
+    _out(f"params: {json.dumps(r.params, sort_keys=True) if r.params else '(defaults)'}")
     if r.error:
-        print(printable(f"error: {r.error}"))
+        _out(f"error: {r.error}")
     for w in r.warnings:
-        print(printable(f"warning: {w}"))
+        _out(f"warning: {w}")
     metrics = list(r.summaries)
     if r.fold_scores:
-        print()
+        _out()
         rows = [[f.index, f.n_train, f.n_val, *[f"{_fmt(f.train.get(m))} / {_fmt(f.validation.get(m))}" for m in metrics]]
                 for f in r.fold_scores]
         rows.append(["mean", "", "", *[f"{_fmt(r.summaries[m].train_mean)} / {_fmt(r.summaries[m].val_mean)}"
@@ -899,25 +880,47 @@ def _print_run(r) -> None:
         _print_table(["fold", "n_train", "n_val", *[f"{m} train/val" for m in metrics]], rows)
     if r.glm:
         g = r.glm
-        print()
-        print(f"GLM ({g.family}, {g.link} link) on the whole development set: n={g.n_obs}, "
+        _out()
+        _out(f"GLM ({g.family}, {g.link} link) on the whole development set: n={g.n_obs}, "
               f"deviance {_fmt(g.deviance, 3)} (null {_fmt(g.null_deviance, 3)}), AIC {_fmt(g.aic, 3)}, "
               f"converged {g.converged}")
         for w in g.warnings:
-            print(printable(f"GLM warning: {w}"))
+            _out(f"GLM warning: {w}")
         _print_table(
             ["class", "term", "coef", "std err", "z", "p", "[0.025", "0.975]"],
             [[c.label, c.term, _fmt(c.coef), _fmt(c.std_err), _fmt(c.z, 3), _fmt(c.p, 4), _fmt(c.ci_low),
               _fmt(c.ci_high)] for c in g.coefficients],
         )
-    print()
-    print(printable("versions: " + ", ".join(f"{k} {v}" for k, v in r.versions.items())))
-    print(f"dataset hash: {r.dataset_hash}  folds hash: {r.folds_hash or '-'}")
+    _out()
+    _out("versions: " + ", ".join(f"{k} {v}" for k, v in r.versions.items()))
+    _out(f"dataset hash: {r.dataset_hash}  folds hash: {r.folds_hash or '-'}")
 
 
 def _print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
-    sys.stdout.write("\n")
+    from core.text import json_printable
+
+    _write(json_printable(json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)) + "\n")
+
+
+def _out(*values: object, err: bool = False) -> None:
+    """The one way the CLI prints a line: through :func:`core.text.printable`, so no name or value from
+    a user's file reaches the terminal as a control sequence (a clipboard write, a cleared screen)."""
+    from core.text import printable
+
+    _write(printable(" ".join(map(str, values))) + "\n", err)
+
+
+def _status(text: str) -> None:
+    """Redraw the progress line on a terminal: our own carriage return and erase, the text made printable."""
+    from core.text import printable
+
+    _write("\r\x1b[2K" + printable(text), err=True)
+
+
+def _write(text: str, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text)
+    stream.flush()
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from mlloop_tui.dialogs.new_run import NewRunDialog
 from mlloop_tui.screens.datasets import DatasetsScreen, DatasetsTable, ProfileTable
 from tests.tui.conftest import screen_text, wait_for
 
-EVIL = ("[bold]x", "[@click=app.quit]y", "\x1b[31mz")
-EVIL_SHOWN = ("[bold]x", "[@click=app.quit]y", "\\x1b[31mz")  # control characters made visible
+EVIL = ("[bold]x", "[@click=app.quit]y", "\x1b[31mz\u202e")  # an escape and a right-to-left override
+EVIL_SHOWN = ("[bold]x", "[@click=app.quit]y", "\\x1b[31mz\\u202e")  # control characters made visible
 
 
 def write_rows(path: Path, header: list[str], rows: list[list[object]]) -> Path:
@@ -182,7 +182,7 @@ async def test_markup_and_escapes_in_names_and_values_are_shown_literally(tmp_pa
         assert cell_texts(table, "target") == [EVIL[1]]
         assert cell_texts(profile, "column") == [*EVIL_SHOWN, "label"]
         tops = cell_texts(profile, "top")
-        assert EVIL_SHOWN[0] in tops[0] or EVIL_SHOWN[1] in tops[0]
+        assert any(shown in tops[0] for shown in EVIL_SHOWN)
         # navigate and click over every cell: nothing is an action, nothing reaches the terminal raw
         await pilot.click(DatasetsTable, offset=(3, 1))
         await pilot.press("enter")
@@ -194,7 +194,7 @@ async def test_markup_and_escapes_in_names_and_values_are_shown_literally(tmp_pa
         await pilot.pause()
         assert app.is_running
         shown = screen_text(app)
-        assert "[b]evil[/b]" in shown and EVIL[1] in shown and "\\x1b[31mz" in shown and "\x1b" not in shown
+        assert "[b]evil[/b]" in shown and EVIL[1] in shown and "\\x1b[31mz\\u202e" in shown and "\x1b" not in shown and "\u202e" not in shown
         svg = app.export_screenshot()
         assert "\x1b" not in svg
 

@@ -28,8 +28,8 @@ from tests.concurrency import make_slow_diagnosis_store, start_writer, stop_writ
 from tests.conftest import SAMPLES, make_runs_store
 from tests.tui.conftest import screen_text, wait_for
 
-EVIL = ("[bold]x", "[@click=app.quit]y", "\x1b[31mz")
-EVIL_SHOWN = ("[bold]x", "[@click=app.quit]y", "\\x1b[31mz")  # control characters made visible
+EVIL = ("[bold]x", "[@click=app.quit]y", "\x1b[31mz\u202e")  # an escape and a right-to-left override
+EVIL_SHOWN = ("[bold]x", "[@click=app.quit]y", "\\x1b[31mz\\u202e")  # control characters made visible
 
 
 @pytest.fixture(scope="module")
