@@ -169,9 +169,9 @@ class MlloopApp(App):
     @work(thread=True, exclusive=True, group="samples", exit_on_error=False, description="loading samples")
     def action_load_samples(self) -> None:
         """Import the samples that are missing; run the baselines on those never run yet."""
-        from core.demo import load_samples
+        from core.data.demo import load_samples
         from core.errors import MlloopError
-        from core.runs import list_runs
+        from core.store.runs import list_runs
 
         try:
             infos = load_samples(self.store)

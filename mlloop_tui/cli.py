@@ -189,14 +189,14 @@ def _store(args: argparse.Namespace):
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from core.datasets import import_dataset
+    from core.data.datasets import import_dataset
 
     info = import_dataset(
         _store(args), args.file, args.target, name=args.name, task=args.task, test_size=args.test_size,
         seed=args.seed, encoding=args.encoding, delimiter=args.delimiter,
     )
     if args.json:
-        from core.serialize import dataset_to_dict
+        from core.report.serialize import dataset_to_dict
 
         _print_json(dataset_to_dict(info))
     else:
@@ -205,8 +205,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from core.datasets import get_dataset, list_datasets
-    from core.serialize import dataset_to_dict
+    from core.data.datasets import get_dataset, list_datasets
+    from core.report.serialize import dataset_to_dict
 
     store = _store(args)
     if args.dataset:
@@ -231,8 +231,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from core.evaluation import run_baselines
-    from core.runs import get_run
+    from core.modeling.evaluation import run_baselines
+    from core.store.runs import get_run
 
     store = _store(args)
     progress = _ProgressPrinter()
@@ -244,7 +244,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress.close()
     records = [get_run(store, r) for r in run_ids]
     if args.json:
-        from core.serialize import run_to_dict
+        from core.report.serialize import run_to_dict
 
         _print_json([run_to_dict(r) for r in records])
     else:
@@ -254,14 +254,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from core.datasets import get_dataset
-    from core.runs import list_runs
+    from core.data.datasets import get_dataset
+    from core.store.runs import list_runs
 
     store = _store(args)
     dataset_id = get_dataset(store, args.dataset).id if args.dataset else None
     records = list_runs(store, dataset_id, with_folds=args.json)
     if args.json:
-        from core.serialize import run_to_dict
+        from core.report.serialize import run_to_dict
 
         _print_json([run_to_dict(r) for r in records])
     elif not records:
@@ -272,11 +272,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from core.runs import get_run
+    from core.store.runs import get_run
 
     record = get_run(_store(args), args.run)
     if args.json:
-        from core.serialize import run_to_dict
+        from core.report.serialize import run_to_dict
 
         _print_json(run_to_dict(record))
     else:
@@ -285,11 +285,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from core.compare import TEST_NAME, compare_runs, comparison_table
+    from core.analysis.compare import TEST_NAME, compare_runs, comparison_table
 
     comparison = compare_runs(_store(args), args.runs, reference=args.reference, metric=args.metric)
     if args.json:
-        from core.compare import comparison_to_dict
+        from core.report.serialize import comparison_to_dict
 
         _print_json(comparison_to_dict(comparison))
         return 0
@@ -307,7 +307,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from core.errors import InputError
-    from core.export import check_export_path, write_dataset_export, write_export
+    from core.report.export import check_export_path, write_dataset_export, write_export
 
     if args.dataset is None:
         if not args.runs:
@@ -326,7 +326,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         store = _store(args)
         curves = None
         if args.features:
-            from core.dimensionality import feature_curve
+            from core.analysis.dimensionality import feature_curve
 
             check_export_path(args.output, args.format, args.force)  # before minutes of fitting, not after
             curves = feature_curve(store, args.dataset, args.model or "linear", jobs=-1)  # univariate, l1, importance
@@ -342,9 +342,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         MlloopApp(_store(args), load_samples=True).run()
         return 0
-    from core.demo import load_samples
-    from core.evaluation import run_baselines
-    from core.runs import list_runs
+    from core.data.demo import load_samples
+    from core.modeling.evaluation import run_baselines
+    from core.store.runs import list_runs
 
     store = _store(args)
     _out(f"store: {store.path}")
@@ -370,10 +370,10 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def cmd_curve(args: argparse.Namespace) -> int:
-    from core.curves import learning_curve, validation_curve
+    from core.analysis.curves import learning_curve, validation_curve
     from core.errors import InputError
 
-    from core.runs import get_run
+    from core.store.runs import get_run
 
     store = _store(args)
     metric = _curve_metric(args.metric, get_run(store, args.run).task)
@@ -390,7 +390,7 @@ def cmd_curve(args: argparse.Namespace) -> int:
         curve = learning_curve(store, args.run, sizes, jobs=args.jobs, on_point=progress.update)
     progress.close()
     if args.json:
-        from core.serialize import curve_to_dict
+        from core.report.serialize import curve_to_dict
 
         _print_json(curve_to_dict(curve))
         return 0
@@ -399,11 +399,11 @@ def cmd_curve(args: argparse.Namespace) -> int:
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from core.diagnosis import diagnose
+    from core.analysis.diagnosis import diagnose
 
     d = diagnose(_store(args), args.run, compute_curve=args.compute, jobs=args.jobs)
     if args.json:
-        from core.serialize import diagnosis_to_dict
+        from core.report.serialize import diagnosis_to_dict
 
         _print_json(diagnosis_to_dict(d))
         return 0
@@ -412,8 +412,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from core.runs import get_run
-    from core.tuning import get_search, tune
+    from core.store.runs import get_run
+    from core.analysis.tuning import get_search, tune
 
     store = _store(args)
     grid = _parse_grid(args.param)
@@ -423,7 +423,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     progress.close()
     search = get_search(store, get_run(store, run_ids[0]).group_id)
     if args.json:
-        from core.serialize import search_to_dict
+        from core.report.serialize import search_to_dict
 
         _print_json(search_to_dict(search))
     else:
@@ -432,10 +432,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from core.datasets import get_dataset
+    from core.data.datasets import get_dataset
     from core.errors import InputError, RunCancelled
-    from core.holdout import count_test_evaluations, evaluate_on_test
-    from core.runs import get_run
+    from core.analysis.holdout import count_test_evaluations, evaluate_on_test
+    from core.store.runs import get_run
 
     store = _store(args)
     run = get_run(store, args.run)
@@ -454,7 +454,7 @@ def cmd_test(args: argparse.Namespace) -> int:
             raise RunCancelled("not evaluated")
     evaluation = evaluate_on_test(store, run.id)
     if args.json:
-        from core.serialize import evaluation_to_dict
+        from core.report.serialize import evaluation_to_dict
 
         _print_json(evaluation_to_dict(evaluation))
         return 0
@@ -470,7 +470,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_target(args: argparse.Namespace) -> int:
-    from core.diagnosis import clear_target, get_target, set_target
+    from core.analysis.diagnosis import clear_target, get_target, set_target
     from core.errors import InputError
 
     store = _store(args)
@@ -494,7 +494,7 @@ def cmd_target(args: argparse.Namespace) -> int:
             raise InputError(f"a target score must be a number, got {args.score!r}") from None
         target = set_target(store, args.dataset, score, args.metric, args.note)
     if args.json:
-        from core.serialize import target_to_dict
+        from core.report.serialize import target_to_dict
 
         _print_json(None if target is None else target_to_dict(target))
     elif target is None:
@@ -507,7 +507,7 @@ def cmd_target(args: argparse.Namespace) -> int:
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
-    from core.quality import check_quality, finding_to_dict
+    from core.analysis.quality import check_quality, finding_to_dict
 
     findings = check_quality(_store(args), args.dataset, mislabeled=not args.no_mislabeled, jobs=args.jobs)
     if args.json:
@@ -535,7 +535,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def cmd_features(args: argparse.Namespace) -> int:
-    from core.dimensionality import curse_stats, curse_to_dict, curves_to_dict, feature_curve
+    from core.analysis.dimensionality import curse_stats, curse_to_dict, curves_to_dict, feature_curve
 
     store = _store(args)
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
@@ -679,7 +679,7 @@ class _CurvePrinter:
 
 def _curve_metric(metric: str | None, task: str) -> str | None:
     from core.errors import InputError
-    from core.evaluation import metrics_for
+    from core.modeling.evaluation import metrics_for
 
     if metric is None:
         return None
@@ -828,7 +828,7 @@ def _print_table(headers: list[str], rows: list[list[Any]]) -> None:
 
 
 def _print_runs(records) -> None:
-    from core.evaluation import key_metrics
+    from core.modeling.evaluation import key_metrics
 
     metric_names = list(dict.fromkeys(m.name for r in records for m in key_metrics(r.task)))
     rows = []

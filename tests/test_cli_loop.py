@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from core.datasets import import_dataset
-from core.evaluation import run_baselines
+from core.data.datasets import import_dataset
+from core.modeling.evaluation import run_baselines
 from core.store import Store
 from mlloop_tui.cli import main
 from tests.conftest import run_mlloop

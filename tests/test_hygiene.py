@@ -16,15 +16,43 @@ def _modules_after_import(statement: str) -> set[str]:
     return set(out.stdout.split())
 
 
+def _core_modules() -> list[str]:
+    """Every module under core/, dotted (``core.store.runs``)."""
+    return sorted(".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+                  for p in (REPO / "core").rglob("*.py"))
+
+
 def test_core_never_imports_the_ui():
-    modules = [p.stem for p in (REPO / "core").glob("*.py") if p.stem != "__init__"]
-    loaded = _modules_after_import("; ".join(f"import core.{m}" for m in modules))
+    loaded = _modules_after_import("; ".join(f"import {m}" for m in _core_modules()))
     assert not {m for m in loaded if m.split(".")[0] in {"textual", "rich", "mlloop_tui"}}
 
 
+# store <- data <- modeling <- analysis <- report: a subpackage imports only those left of it
+LAYERS = ("store", "data", "modeling", "analysis", "report")
+
+
+def test_core_subpackages_import_only_the_layers_below_them():
+    wrong = []
+    for path in (REPO / "core").rglob("*.py"):
+        layer = path.relative_to(REPO / "core").parts[0]
+        if layer not in LAYERS:
+            continue  # core/errors.py, types.py, text.py: shared by all layers (checked below)
+        allowed = LAYERS[: LAYERS.index(layer) + 1]
+        for used in re.findall(r"^\s*(?:from|import)\s+core\.(\w+)", path.read_text(), flags=re.M):
+            if used in LAYERS and used not in allowed:
+                wrong.append(f"{path.relative_to(REPO)} imports core.{used}")
+    assert not wrong
+
+
+def test_core_shared_modules_import_nothing_of_core_above_them():
+    for name in ("errors", "types", "text"):
+        text = (REPO / "core" / f"{name}.py").read_text()
+        assert not re.findall(r"^\s*(?:from|import)\s+core\.(?!errors|types|text)", text, flags=re.M), name
+
+
 def test_core_modules_do_not_import_model_libraries_at_import_time():
-    # core.glm is imported only when a GLM pipeline is built, so it may import scikit-learn.
-    loaded = _modules_after_import("import core.evaluation, core.models, core.runs, core.datasets")
+    # core.modeling.glm is imported only when a GLM pipeline is built, so it may import scikit-learn.
+    loaded = _modules_after_import("import core.modeling.evaluation, core.modeling.models, core.store.runs, core.data.datasets")
     assert not {m.split(".")[0] for m in loaded} & {"sklearn", "statsmodels", "pandas"}
 
 

@@ -5,7 +5,7 @@ It proposes a file name in the current folder (``mlloop-run-12.md``,
 where Enter accepts it. The format follows the file's extension: type ``.html`` or ``.json``,
 or press F2 / F3 / F4 (Ctrl+T cycles), which rewrites the extension for you.
 
-The file is written by :func:`core.export.write_export` in a thread worker, never over an
+The file is written by :func:`core.report.export.write_export` in a thread worker, never over an
 existing file without a yes in a :class:`~mlloop_tui.dialogs.confirm.ConfirmDialog`. A problem
 (a folder that does not exist, an unknown extension, no permission) is shown as one line in
 the dialog, which stays open; success notifies with the path and dismisses with it.
@@ -26,7 +26,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from core.errors import MlloopError
-from core.export import EXTENSIONS, FORMATS
+from core.report.export import EXTENSIONS, FORMATS
 from core.text import printable
 from mlloop_tui.widgets.literal import literal
 
@@ -137,7 +137,7 @@ class ExportDialog(ModalScreen[Path | None]):
 
     def export_to(self, target: Path, overwrite: bool) -> Path:
         """Write the summary (in the dialog's thread worker); errors are the worker's to show."""
-        from core.export import write_export
+        from core.report.export import write_export
 
         several = len(self.run_ids) > 1
         return write_export(self.app.store, self.run_ids, target, overwrite=overwrite,

@@ -3,7 +3,7 @@ feature curves when they were computed) from the quality or the features screen.
 
 It is the run export dialog (:class:`~mlloop_tui.dialogs.export.ExportDialog`: the file name
 Input, F2 / F3 / F4 formats, asking before overwriting, one-line errors) with a dataset's file
-name and :func:`core.export.write_dataset_export` as the writer. What the calling screen has
+name and :func:`core.report.export.write_dataset_export` as the writer. What the calling screen has
 already computed is passed along, not computed again; findings the screen does not have are
 computed here with ``jobs=-1``, after the path has been checked, so a bad name fails at once.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from rich.text import Text
 
-from core.dimensionality import CurseStats, FeatureCurves
-from core.quality import Finding
+from core.analysis.dimensionality import CurseStats, FeatureCurves
+from core.analysis.quality import Finding
 from mlloop_tui.dialogs.export import ExportDialog, free_name
 from mlloop_tui.parallel import allow_worker_processes
 
@@ -46,8 +46,8 @@ class DatasetExportDialog(ExportDialog):
         return propose_dataset_name(self.dataset, fmt, folder)
 
     def export_to(self, target: Path, overwrite: bool) -> Path:
-        from core.export import check_export_path, write_dataset_export
-        from core.quality import check_quality
+        from core.report.export import check_export_path, write_dataset_export
+        from core.analysis.quality import check_quality
 
         check_export_path(target, overwrite=overwrite)  # a bad name fails before the quality check
         findings = self.findings

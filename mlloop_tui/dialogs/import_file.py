@@ -3,7 +3,7 @@ file's header names as suggestions) and an optional dataset name.
 
 Nothing here blocks the event loop: path completion lists directories in a thread, the header
 is read in a thread worker (only the first line of a CSV, the schema of a Parquet file), and the
-import itself — :func:`core.datasets.import_dataset` on the app's store — runs in a thread
+import itself — :func:`core.data.datasets.import_dataset` on the app's store — runs in a thread
 worker. A failed import shows the engine's one-line message in the dialog, which stays open; a
 successful one dismisses the dialog with the new :class:`~core.types.DatasetInfo`.
 """
@@ -312,7 +312,7 @@ class ImportDialog(ModalScreen[DatasetInfo | None]):
 
     @work(thread=True, exclusive=True, group="import", exit_on_error=False, description="importing a dataset")
     def run_import(self, path: str, target: str, name: str | None) -> None:
-        from core.datasets import import_dataset
+        from core.data.datasets import import_dataset
 
         try:
             info = import_dataset(self.app.store, Path(path).expanduser(), target, name=name)

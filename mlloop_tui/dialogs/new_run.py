@@ -18,7 +18,7 @@ from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from core.errors import MlloopError
-from core.models import BASELINES
+from core.modeling.models import BASELINES
 from mlloop_tui.runner import RunRequest
 from mlloop_tui.widgets.literal import literal
 
@@ -155,7 +155,7 @@ class NewRunDialog(ModalScreen[RunRequest | None]):
 
     @work(thread=True, exclusive=True, group="new-run-datasets", exit_on_error=False, description="listing datasets")
     def load_datasets(self) -> None:
-        from core.datasets import list_datasets
+        from core.data.datasets import list_datasets
 
         try:
             names = [d.name for d in list_datasets(self.app.store)]

@@ -3,7 +3,7 @@
 It dismisses with a :class:`~mlloop_tui.runner.TuneRequest` (the screen starts ``mlloop tune``
 as a child process; every candidate is a run, so they fill the runs table as they finish)
 or ``None``. It opens prefilled with the model's complexity knob and its grid from
-:mod:`core.models`. Names and the number of candidates are checked here, so a typo is a line
+:mod:`core.modeling.models`. Names and the number of candidates are checked here, so a typo is a line
 in the dialog rather than a failed search; values are parsed by the command line as JSON
 where they parse (``null``, ``true``, ``"text"``), else as text.
 """
@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
-from core.tuning import MAX_CANDIDATES
+from core.analysis.tuning import MAX_CANDIDATES
 from mlloop_tui.dialogs.new_run import RequestError
 from mlloop_tui.runner import TuneRequest
 from mlloop_tui.widgets.literal import literal

@@ -1,6 +1,6 @@
 """Two or more runs side by side, relative to a reference run, with an honest significance test.
 
-The screen asks :func:`core.compare.compare_runs` (in a thread worker, whenever the app's
+The screen asks :func:`core.analysis.compare.compare_runs` (in a thread worker, whenever the app's
 ``stamp`` says the store changed, or the reference or metric changes) and shows what it
 returns; nothing is computed here but which value is the best of a row. Read top to bottom:
 
@@ -33,9 +33,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from core.compare import TEST_NAME, Comparison, compare_runs, param_value
+from core.analysis.compare import TEST_NAME, Comparison, compare_runs, param_value
 from core.errors import MlloopError
-from core.evaluation import METRICS, metrics_for
+from core.modeling.evaluation import METRICS, metrics_for
 from core.types import RunRecord
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.title_bar import TitleBar

@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from core.errors import MlloopError
-from core.samples import SAMPLES
+from core.data.samples import SAMPLES
 from core.types import ColumnProfile, DatasetInfo
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.title_bar import TitleBar
@@ -230,7 +230,7 @@ class DatasetsScreen(Screen):
 
     @work(thread=True, exclusive=True, group="datasets-load", exit_on_error=False, description="reading datasets")
     def load_datasets(self, selected: str | None) -> None:
-        from core.datasets import get_dataset, list_datasets
+        from core.data.datasets import get_dataset, list_datasets
 
         try:
             infos = list_datasets(self.app.store)
@@ -245,7 +245,7 @@ class DatasetsScreen(Screen):
 
     @work(thread=True, exclusive=True, group="datasets-profile", exit_on_error=False, description="reading a profile")
     def load_profile(self, name: str) -> None:
-        from core.datasets import get_dataset
+        from core.data.datasets import get_dataset
 
         try:
             detail = get_dataset(self.app.store, name)

@@ -1,10 +1,10 @@
 """Do more features help or hurt? Feature-selection curves and the curse of dimensionality.
 
-:func:`core.dimensionality.feature_curve` runs in a thread worker with ``jobs=-1``; its
+:func:`core.analysis.dimensionality.feature_curve` runs in a thread worker with ``jobs=-1``; its
 ``on_point`` callback hands each finished (method, k) point to the event loop with
 ``call_from_thread``, so the curve grows on screen while the fits run. Leaving the screen
 cancels the worker, and the next ``on_point`` raises to stop the computation (joblib then
-drops the remaining fits). :func:`core.dimensionality.curse_stats` has its own worker, started
+drops the remaining fits). :func:`core.analysis.dimensionality.curse_stats` has its own worker, started
 with the first point so that it does not delay it.
 
 The page is one scrolling column: the score against the number of selected features (one line
@@ -32,7 +32,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from core.dimensionality import DEFAULT_METHODS, CurseStats, FeatureCurves, FeaturePoint, FeatureProgress
+from core.analysis.dimensionality import DEFAULT_METHODS, CurseStats, FeatureCurves, FeaturePoint, FeatureProgress
 from core.errors import MlloopError
 from mlloop_tui.parallel import allow_worker_processes, stop_worker_processes
 from mlloop_tui.widgets.literal import literal
@@ -154,9 +154,9 @@ class FeaturesScreen(Screen):
     # -- workers ------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="features", exit_on_error=False, description="feature curves")
     def compute_curves(self) -> None:
-        from core.datasets import get_dataset
-        from core.dimensionality import feature_curve
-        from core.evaluation import key_metrics
+        from core.data.datasets import get_dataset
+        from core.analysis.dimensionality import feature_curve
+        from core.modeling.evaluation import key_metrics
 
         worker = get_current_worker()
 
@@ -190,7 +190,7 @@ class FeaturesScreen(Screen):
 
     @work(thread=True, exclusive=True, group="curse", exit_on_error=False, description="curse statistics")
     def compute_curse(self) -> None:
-        from core.dimensionality import curse_stats
+        from core.analysis.dimensionality import curse_stats
 
         try:
             stats = curse_stats(self.app.store, self.dataset)

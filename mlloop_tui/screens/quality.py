@@ -1,6 +1,6 @@
 """The data-quality panel: what is wrong with a dataset, most severe first, and where.
 
-:func:`core.quality.check_quality` runs in a thread worker with ``jobs=-1`` (its model fits,
+:func:`core.analysis.quality.check_quality` runs in a thread worker with ``jobs=-1`` (its model fits,
 leakage, shift and mislabeled rows, go to joblib worker processes), so the screen stays
 responsive; leaving it cancels the worker, and the check stops before its next costly step. The findings are a
 sortable table (``s`` / ``S`` or a click on a header); the highlighted one's full message,
@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from core.errors import MlloopError, RunCancelled
-from core.quality import SEVERITIES, Finding
+from core.analysis.quality import SEVERITIES, Finding
 from mlloop_tui.parallel import allow_worker_processes, stop_worker_processes
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.title_bar import TitleBar
@@ -149,7 +149,7 @@ class QualityScreen(Screen):
 
     @work(thread=True, exclusive=True, group="quality", exit_on_error=False, description="checking data quality")
     def check(self) -> None:
-        from core.quality import check_quality
+        from core.analysis.quality import check_quality
 
         worker = get_current_worker()
         try:

@@ -1,11 +1,11 @@
 """One run in full: its spec, its dataset, train vs validation scores, the diagnosis, its curves, every fold.
 
-The screen reads the run (:func:`core.runs.get_run`) in a thread worker whenever the app's
+The screen reads the run (:func:`core.store.runs.get_run`) in a thread worker whenever the app's
 ``stamp`` says the store changed, so a running run's folds appear as they finish. The page is
 one scrolling column, read top to bottom: what was run and on what; the summary of scores with
 the train − validation gap (judged by each metric's direction, the first sign of over- or
 underfitting) and the locked test score once evaluated; the bias/variance diagnosis and its
-advice (:func:`core.diagnosis.diagnose`); the learning and validation curves; the search the
+advice (:func:`core.analysis.diagnosis.diagnose`); the learning and validation curves; the search the
 run belongs to (or started); the per-fold table; for a GLM its coefficient table and fit
 statistics; and the provenance (library versions, dataset and folds hashes) that makes a run
 comparable.
@@ -13,7 +13,7 @@ comparable.
 The loop's work runs as ``mlloop`` child processes (:mod:`mlloop_tui.runner`), never in the
 app: ``l``/``v`` compute a curve, ``t`` a search, ``T`` the test evaluation. The app's stamp
 does not see curve points or test evaluations land, so while one of this run's children works
-a timer asks the store for :func:`core.curves.curve_stamp` twice a second and the plots grow
+a timer asks the store for :func:`core.analysis.curves.curve_stamp` twice a second and the plots grow
 point by point; the diagnosis is recomputed whenever the run, the curves or the test score change.
 
 Every text that comes from data (dataset, target and term names, params, errors, warnings)
@@ -34,7 +34,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
 from core.errors import MlloopError, NotFoundError
-from core.runs import ACTIVE
+from core.store.runs import ACTIVE
 from core.types import DatasetInfo, RunRecord
 from mlloop_tui.runner import CurveRequest, Launched, Request, TestRequest, TuneRequest
 from mlloop_tui.widgets.curve_panel import CurvePanel, with_plan
@@ -202,9 +202,9 @@ class RunDetailScreen(Screen):
 
     @work(thread=True, group="run-extras", exit_on_error=False, description="reading curves and test scores")
     def load_extras(self, computing: frozenset[str], force: bool = True) -> None:
-        from core.curves import curve_stamp
-        from core.holdout import list_test_evaluations
-        from core.tuning import search_of_run, searches_from_run
+        from core.analysis.curves import curve_stamp
+        from core.analysis.holdout import list_test_evaluations
+        from core.analysis.tuning import search_of_run, searches_from_run
 
         store = self.app.store
         try:
@@ -228,7 +228,7 @@ class RunDetailScreen(Screen):
     @work(thread=True, group="run-diagnosis", exit_on_error=False, description="diagnosing the run")
     def load_diagnosis(self) -> None:
         """May fit the dummy baseline on the run's folds (when no dummy run is stored): small, and in a thread."""
-        from core.diagnosis import diagnose
+        from core.analysis.diagnosis import diagnose
 
         try:
             diagnosis: Any = diagnose(self.app.store, self.run_id)
@@ -240,7 +240,7 @@ class RunDetailScreen(Screen):
 
     def _read_curve(self, kind: str, computing: bool) -> Any:
         """The stored curve over the settings its key computes (see :func:`with_plan`); ``None`` if none."""
-        from core.curves import learning_curve, load_curve, validation_curve
+        from core.analysis.curves import learning_curve, load_curve, validation_curve
 
         stored = load_curve(self.app.store, self.run_id, kind)
         if stored is None and not computing:
@@ -255,8 +255,8 @@ class RunDetailScreen(Screen):
 
     @work(thread=True, exclusive=True, group="run-detail", exit_on_error=False, description="reading a run")
     def load_run(self) -> None:
-        from core.datasets import get_dataset
-        from core.runs import get_run
+        from core.data.datasets import get_dataset
+        from core.store.runs import get_run
 
         try:
             record = get_run(self.app.store, self.run_id)
@@ -353,14 +353,14 @@ class RunDetailScreen(Screen):
         test.update(holdout_text(evaluations, self.record))
         test.set_class(not evaluations, "hidden")
 
-        from core.evaluation import METRICS, key_metrics
+        from core.modeling.evaluation import METRICS, key_metrics
 
         metric = key_metrics(self.record.task)[0] if self.record is not None else None
         title = "Curves" + (f" · {METRICS[metric.name].label} on the run's folds" if metric else "")
         self.query_one("#curves-title", Static).update(Text(title))
         knob = None
         if self.record is not None:
-            from core.models import BASELINES
+            from core.modeling.models import BASELINES
 
             baseline = BASELINES.get(self.record.model)
             knob = baseline.knob_for(self.record.task)[0] if baseline else None
@@ -479,7 +479,7 @@ class RunDetailScreen(Screen):
     @work(thread=True, exclusive=True, group="run-tune", exit_on_error=False, description="reading parameters")
     def open_tune_dialog(self, record: RunRecord) -> None:
         """The model's parameter names are read here: building an estimator imports scikit-learn."""
-        from core.models import BASELINES
+        from core.modeling.models import BASELINES
 
         baseline = BASELINES.get(record.model)
         if baseline is None:
@@ -513,7 +513,7 @@ class RunDetailScreen(Screen):
 
     @work(thread=True, exclusive=True, group="run-test", exit_on_error=False, description="counting test evaluations")
     def ask_test(self, record: RunRecord, dataset: DatasetInfo) -> None:
-        from core.holdout import count_test_evaluations
+        from core.analysis.holdout import count_test_evaluations
 
         try:
             used = count_test_evaluations(self.app.store, record.dataset_id)

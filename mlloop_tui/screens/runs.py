@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from core.runs import list_runs
+from core.store.runs import list_runs
 from mlloop_tui.run_filter import FilterError, parse_filter
 from mlloop_tui.widgets.runs_table import RunsTable
 from mlloop_tui.widgets.title_bar import TitleBar

@@ -7,7 +7,7 @@ they are not all numbers) and marks the best setting. The caption says how many 
 done of how many the key computes, and where the curve peaks; it is the only place for text
 that comes from data (parameter values), so it goes through
 :func:`~mlloop_tui.widgets.literal.literal`. The panel never reads the store: the screen
-hands it a :class:`core.curves.Curve` whenever the stored points change.
+hands it a :class:`core.analysis.curves.Curve` whenever the stored points change.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from core.curves import Curve, value_label
-from core.evaluation import METRICS
+from core.analysis.curves import Curve, value_label
+from core.modeling.evaluation import METRICS
 from core.text import printable
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.score_plot import Mark, ScorePlot, Series

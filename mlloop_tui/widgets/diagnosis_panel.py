@@ -1,6 +1,6 @@
 """A run's bias/variance diagnosis in words: the bottleneck, the numbers behind it, what to try next.
 
-:func:`core.diagnosis.diagnose` decides everything; this panel only lays it out: the
+:func:`core.analysis.diagnosis.diagnose` decides everything; this panel only lays it out: the
 bottleneck in words and in its colour, the engine's reason line, the errors and gaps (train,
 validation, reference, dummy, avoidable bias, variance, test), whether more data would help,
 and the ranked advice, each with the command that acts on it and, where the app has one,
@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from core.diagnosis import Diagnosis
+from core.analysis.diagnosis import Diagnosis
 from mlloop_tui.widgets.literal import literal
 
 # bottleneck -> (the gap that makes it, its colour); the engine's reason line says the rest
@@ -116,7 +116,7 @@ def advice_text(d: Diagnosis, keys: dict[str, str]) -> Text:
 
 
 class DiagnosisPanel(Static):
-    """Shows a :class:`~core.diagnosis.Diagnosis`, or one dim line when there is none."""
+    """Shows a :class:`~core.analysis.diagnosis.Diagnosis`, or one dim line when there is none."""
 
     DEFAULT_CSS = """
     DiagnosisPanel { height: auto; }

@@ -20,7 +20,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from core.evaluation import METRICS, metrics_for
+from core.modeling.evaluation import METRICS, metrics_for
 from core.types import FoldScore, MetricSummary, Task
 from mlloop_tui.widgets.literal import literal
 

@@ -16,7 +16,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from core.runs import ACTIVE
+from core.store.runs import ACTIVE
 from core.types import DatasetInfo, RunRecord
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.runs_table import STATUS_STYLE
@@ -120,7 +120,7 @@ def provenance_table(run: RunRecord) -> Table:
 
 def holdout_text(evaluations: list, record: RunRecord | None) -> Text:
     """The run's latest locked-test score next to its validation score, and the warning from the 2nd evaluation on."""
-    from core.evaluation import METRICS, key_metrics
+    from core.modeling.evaluation import METRICS, key_metrics
 
     if not evaluations:
         return Text("")

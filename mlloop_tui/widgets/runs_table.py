@@ -33,7 +33,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
-from core.evaluation import METRICS, key_metrics
+from core.modeling.evaluation import METRICS, key_metrics
 from core.types import MetricSummary, RunRecord
 from mlloop_tui.run_filter import RunFilter
 from mlloop_tui.widgets.literal import literal

@@ -36,9 +36,9 @@ def main(rows: int = 20_000, cols: int = 50, jobs: int = 2) -> None:
     plain.write_text(textwrap.dedent(f"""
         from sklearn.model_selection import cross_validate
         from core.store import Store
-        from core.datasets import get_dataset, load_split
-        from core.evaluation import build_pipeline, make_splitter, scoring
-        from core.models import BASELINES
+        from core.data.datasets import get_dataset, load_split
+        from core.modeling.evaluation import build_pipeline, make_splitter, scoring
+        from core.modeling.models import BASELINES
         store = Store({str(store)!r})
         info = get_dataset(store, "bench")
         X, y = load_split(store, info, "dev")

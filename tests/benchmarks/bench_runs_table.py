@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from textual.coordinate import Coordinate
 
-from core.runs import list_runs
+from core.store.runs import list_runs
 from core.store import Store
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.run_filter import parse_filter

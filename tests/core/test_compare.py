@@ -11,13 +11,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from core import runs as run_store
-from core.compare import compare_runs, comparison_table, comparison_to_dict, pair_test
-from core.datasets import get_dataset, import_dataset
+from core.store import runs as run_store
+from core.analysis.compare import compare_runs, comparison_table, pair_test
+from core.report.serialize import comparison_to_dict
+from core.data.datasets import get_dataset, import_dataset
 from core.errors import InputError, NotFoundError
-from core.evaluation import run_baselines
-from core.runs import get_run
-from core.serialize import run_to_dict
+from core.modeling.evaluation import run_baselines
+from core.store.runs import get_run
+from core.report.serialize import run_to_dict
 from core.store import Store
 from core.types import FoldScore, RunRecord
 
@@ -229,7 +230,7 @@ def test_non_finite_fold_scores_are_dropped_and_said_so():
 
 
 def _comparison_stub(a: RunRecord, b: RunRecord):
-    from core.compare import Comparison
+    from core.analysis.compare import Comparison
 
     return Comparison(runs=(b, a), reference_id=b.id, metric="accuracy", differing_params=frozenset({"model"}),
                       deltas={a.id: {"accuracy": 0.1}, b.id: {"accuracy": 0.0}}, pairs=())

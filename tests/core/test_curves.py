@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from core.curves import (
+from core.analysis.curves import (
     _class_codes,
     _subsample,
     clear_curve,
@@ -18,11 +18,11 @@ from core.curves import (
     load_curve,
     validation_curve,
 )
-from core.datasets import get_dataset, import_dataset, load_split
+from core.data.datasets import get_dataset, import_dataset, load_split
 from core.errors import InputError, RunCancelled
-from core.evaluation import make_splitter, run_baselines
-from core.runs import get_run
-from core.serialize import curve_to_dict
+from core.modeling.evaluation import make_splitter, run_baselines
+from core.store.runs import get_run
+from core.report.serialize import curve_to_dict
 from tests.core import loop_data
 
 

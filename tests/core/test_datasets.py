@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import core.datasets as datasets_mod
-from core.datasets import get_dataset, import_dataset, list_datasets, load_split
+import core.data.datasets as datasets_mod
+from core.data.datasets import get_dataset, import_dataset, list_datasets, load_split
 from core.errors import InputError, NotFoundError
 from core.store import Store
 from tests.badfiles import BadInput, make_bad_inputs
@@ -619,7 +619,7 @@ def test_list_and_get(store: Store, tmp_path: Path) -> None:
 
 
 def test_module_import_is_light() -> None:
-    code = "import sys, core.datasets; print('pandas' in sys.modules, 'sklearn' in sys.modules)"
+    code = "import sys, core.data.datasets; print('pandas' in sys.modules, 'sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])  # fmt: skip
     assert out.stdout.split() == ["False", "False"]

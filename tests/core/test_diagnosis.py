@@ -9,13 +9,13 @@ import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from core.curves import validation_curve
-from core.datasets import import_dataset, load_split
-from core.diagnosis import GAP_FRACTION, clear_target, diagnose, error_of, get_target, set_target
+from core.analysis.curves import validation_curve
+from core.data.datasets import import_dataset, load_split
+from core.analysis.diagnosis import GAP_FRACTION, clear_target, diagnose, error_of, get_target, set_target
 from core.errors import InputError
-from core.evaluation import run_baselines, run_specs
-from core.holdout import evaluate_on_test
-from core.serialize import diagnosis_to_dict
+from core.modeling.evaluation import run_baselines, run_specs
+from core.analysis.holdout import evaluate_on_test
+from core.report.serialize import diagnosis_to_dict
 from tests.core import loop_data
 
 
@@ -190,7 +190,7 @@ def test_a_target_in_another_metric_moves_every_error_to_it(store, regression_cs
     set_target(store, "regression", 0.9, metric="r2")
     d = diagnose(store, linear)
     assert d.metric == "r2" and d.error_definition == "1 − R²" and d.reference_error == pytest.approx(0.1)
-    from core.runs import get_run
+    from core.store.runs import get_run
 
     run = get_run(store, linear)
     assert d.validation_error == pytest.approx(1 - run.summaries["r2"].val_mean)
@@ -204,6 +204,6 @@ def test_a_run_without_scores_cannot_be_diagnosed(store, binary_csv):
 
 
 def _dataset(store, name):
-    from core.datasets import get_dataset
+    from core.data.datasets import get_dataset
 
     return get_dataset(store, name)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 
-from core.datasets import get_dataset, import_dataset, load_split
-from core.dimensionality import curse_stats, curse_to_dict, curves_to_dict, feature_curve, k_grid
+from core.data.datasets import get_dataset, import_dataset, load_split
+from core.analysis.dimensionality import curse_stats, curse_to_dict, curves_to_dict, feature_curve, k_grid
 from core.errors import InputError
 from tests.conftest import run_mlloop, write_csv
 
@@ -73,7 +73,7 @@ def test_selection_is_inside_the_folds_so_noise_stays_at_chance(store, tmp_path)
     from sklearn.model_selection import cross_val_score
     from sklearn.preprocessing import StandardScaler
 
-    from core.evaluation import make_splitter
+    from core.modeling.evaluation import make_splitter
 
     Xd, yd = load_split(store, info, "dev")
     Z = StandardScaler().fit_transform(Xd)
@@ -89,8 +89,8 @@ def test_points_equal_an_explicit_pipeline_in_each_fold(store, tmp_path, binary_
     from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import Pipeline
 
-    from core.evaluation import build_pipeline, make_splitter
-    from core.models import BASELINES
+    from core.modeling.evaluation import build_pipeline, make_splitter
+    from core.modeling.models import BASELINES
 
     info = import_dataset(store, binary_csv, "label")
     curves = feature_curve(store, "binary", methods=("univariate",), ks=(1, 2, 4), seed=0)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from sklearn.model_selection import cross_validate
 
-from core.datasets import get_dataset, import_dataset, load_split
+from core.data.datasets import get_dataset, import_dataset, load_split
 from core.errors import InputError
-from core.evaluation import build_pipeline, make_splitter, run_baselines, scoring
-from core.models import BASELINES
-from core.runs import get_run, list_runs
+from core.modeling.evaluation import build_pipeline, make_splitter, run_baselines, scoring
+from core.modeling.models import BASELINES
+from core.store.runs import get_run, list_runs
 
 
 def _plain_sklearn(store, dataset_name, model, folds=5, repeats=1, seed=0, params=None):

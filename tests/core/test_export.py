@@ -13,19 +13,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import runs as run_store
-from core.compare import compare_runs
-from core.curves import learning_curve, load_curve, validation_curve
-from core.datasets import get_dataset, import_dataset
-from core.diagnosis import diagnose
-from core.dimensionality import curse_stats, curse_to_dict, curves_to_dict, feature_curve
+from core.store import runs as run_store
+from core.analysis.compare import compare_runs
+from core.analysis.curves import learning_curve, load_curve, validation_curve
+from core.data.datasets import get_dataset, import_dataset
+from core.analysis.diagnosis import diagnose
+from core.analysis.dimensionality import curse_stats, curse_to_dict, curves_to_dict, feature_curve
 from core.errors import InputError, NotFoundError
-from core.evaluation import run_baselines
-from core.export import export_dataset, export_runs, format_from_path, write_dataset_export, write_export
-from core.holdout import evaluate_on_test
-from core.quality import check_quality, finding_to_dict
-from core.runs import get_run
-from core.serialize import curve_to_dict, dataset_to_dict, diagnosis_to_dict, run_to_dict
+from core.modeling.evaluation import run_baselines
+from core.report.export import export_dataset, export_runs, format_from_path, write_dataset_export, write_export
+from core.analysis.holdout import evaluate_on_test
+from core.analysis.quality import check_quality, finding_to_dict
+from core.store.runs import get_run
+from core.report.serialize import curve_to_dict, dataset_to_dict, diagnosis_to_dict, run_to_dict
 from core.store import Store
 from core.types import FoldScore, GlmCoefficient, GlmSummary
 from tests.conftest import run_mlloop

@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from core.glm import GLMClassifier, GLMRegressor
+from core.modeling.glm import GLMClassifier, GLMRegressor
 from tests.conftest import REPO
 
 
@@ -212,7 +212,7 @@ def test_pipeline_cross_validation_and_clone():
 def test_importing_the_module_loads_no_statsmodels_and_pickles_resolve_in_a_fresh_process():
     X, y = load_iris(return_X_y=True)
     est = GLMClassifier().fit(X[:, :1], y)
-    code = ("import sys, pickle\nimport core.glm\n"
+    code = ("import sys, pickle\nimport core.modeling.glm\n"
             "assert 'statsmodels' not in sys.modules, sorted(sys.modules)\n"
             "est = pickle.loads(sys.stdin.buffer.read())\n"
             "print(type(est).__name__, *est.predict([[4.5], [7.5]]))")

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, mean_squared_error
 
-from core.datasets import import_dataset, load_split
+from core.data.datasets import import_dataset, load_split
 from core.errors import InputError
-from core.evaluation import build_pipeline, run_baselines
-from core.holdout import count_test_evaluations, evaluate_on_test, list_test_evaluations
-from core.models import BASELINES
-from core.serialize import evaluation_to_dict
+from core.modeling.evaluation import build_pipeline, run_baselines
+from core.analysis.holdout import count_test_evaluations, evaluate_on_test, list_test_evaluations
+from core.modeling.models import BASELINES
+from core.report.serialize import evaluation_to_dict
 from core.store import MIGRATIONS, SCHEMA_VERSION, Store
 
 

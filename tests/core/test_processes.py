@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.datasets import import_dataset
-from core.runs import get_run, list_runs, mark_interrupted
+from core.data.datasets import import_dataset
+from core.store.runs import get_run, list_runs, mark_interrupted
 from core.store import Store
 
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 
-from core.datasets import get_dataset, import_dataset, load_split
-from core.quality import SEVERITIES, check_quality, finding_to_dict
+from core.data.datasets import get_dataset, import_dataset, load_split
+from core.analysis.quality import SEVERITIES, check_quality, finding_to_dict
 from tests.conftest import run_mlloop, write_csv
 
 ALARMS = {"duplicates", "conflicting_labels", "leakage", "constant", "shift", "adversarial_validation"}

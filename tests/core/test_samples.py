@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core import samples
+from core.data import samples
 from core.errors import NotFoundError
-from core.samples import SAMPLES, Sample, get_sample, sample_data_dir, sample_path
+from core.data.samples import SAMPLES, Sample, get_sample, sample_data_dir, sample_path
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "sample_data" / "make_samples.py"
@@ -118,7 +118,7 @@ def test_missing_folder_is_a_one_line_not_found_error(tmp_path: Path, monkeypatc
 
 def test_samples_module_imports_nothing_heavy():
     code = (
-        "import sys, core.samples; "
+        "import sys, core.data.samples; "
         "heavy = [m for m in ('pandas', 'sklearn', 'numpy', 'statsmodels') if m in sys.modules]; "
         "print(','.join(heavy))"
     )

@@ -157,8 +157,8 @@ def slow_diagnosis_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("reader", ["diagnose", "export"])
 def test_a_long_diagnosis_or_export_never_makes_a_concurrent_writer_fail(reader, slow_diagnosis_base, tmp_path):
-    from core.diagnosis import diagnose
-    from core.export import export_runs
+    from core.analysis.diagnosis import diagnose
+    from core.report.export import export_runs
 
     shutil.copy(slow_diagnosis_base, tmp_path / "s.duckdb")
     store = Store(tmp_path / "s.duckdb")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
-from core.svg_plot import Chart, Marker, Series, linear_ticks, log_ticks, render, wants_log_x
+from core.report.svg_plot import Chart, Marker, Series, linear_ticks, log_ticks, render, wants_log_x
 
 NS = "{http://www.w3.org/2000/svg}"
 EVIL = "</svg><script>alert(1)</script>[bold]&amp;\x1b[31m"

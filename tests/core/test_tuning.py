@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from core.compare import compare_runs
-from core.datasets import import_dataset
+from core.analysis.compare import compare_runs
+from core.data.datasets import import_dataset
 from core.errors import InputError
-from core.evaluation import run_baselines, run_specs
-from core.runs import get_run, list_runs
-from core.serialize import search_to_dict
-from core.tuning import get_search, grid_candidates, search_of_run, tune
+from core.modeling.evaluation import run_baselines, run_specs
+from core.store.runs import get_run, list_runs
+from core.report.serialize import search_to_dict
+from core.analysis.tuning import get_search, grid_candidates, search_of_run, tune
 from tests.core import loop_data
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
-from core.compare import compare_runs
+from core.analysis.compare import compare_runs
 from core.store import Store
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.screens.compare import CompareScreen, CompareTable
@@ -29,7 +29,7 @@ EVIL = "[@click=app.quit]x"
 def build_compare_store(path: Path) -> Path:
     """Runs 1-3 (dummy, linear, tree; seed 0), 4 (dummy, seed 9), 5 (tree, max_depth=2; seed 0),
     with fixed timings so that every screen showing them is deterministic."""
-    from core.evaluation import run_baselines
+    from core.modeling.evaluation import run_baselines
 
     store = make_runs_store(path, write_binary_csv(path.parent / "binary.csv"), "label")
     run_baselines(store, "binary", "dummy", folds=3, seed=9)
@@ -207,8 +207,8 @@ async def test_runs_on_other_folds_get_the_reason_instead_of_a_p_value(store):
 
 
 async def test_runs_on_another_dataset_are_not_tested_and_names_stay_literal(store, tmp_path):
-    from core.datasets import import_dataset
-    from core.evaluation import run_baselines
+    from core.data.datasets import import_dataset
+    from core.modeling.evaluation import run_baselines
 
     evil = tmp_path / f"{EVIL}.csv"
     write_binary_csv(evil)

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, TextArea
 
-from core.curves import learning_curve, load_curve, validation_curve
-from core.datasets import import_dataset
-from core.diagnosis import diagnose
-from core.evaluation import run_baselines, run_specs
-from core.holdout import list_test_evaluations
-from core.runs import list_runs
+from core.analysis.curves import learning_curve, load_curve, validation_curve
+from core.data.datasets import import_dataset
+from core.analysis.diagnosis import diagnose
+from core.modeling.evaluation import run_baselines, run_specs
+from core.analysis.holdout import list_test_evaluations
+from core.store.runs import list_runs
 from core.store import Store
-from core.tuning import search_of_run, searches_from_run
+from core.analysis.tuning import search_of_run, searches_from_run
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.dialogs.confirm import ConfirmDialog
 from mlloop_tui.dialogs.tune import TuneDialog, build_tune_request, knob_grid
@@ -215,7 +215,7 @@ async def test_tune_from_the_dialog_creates_candidate_runs(loop_store):
         await wait_for(pilot, lambda: isinstance(app.screen, TuneDialog))
         dialog = app.screen
         area = dialog.query_one("#grid", TextArea)
-        assert area.text == "C=0.001,0.01,0.1,1.0,10.0,100.0"  # the knob and its grid, from core.models
+        assert area.text == "C=0.001,0.01,0.1,1.0,10.0,100.0"  # the knob and its grid, from core.modeling.models
         area.text = "C=0.1,1\nnot_a_param=1"
         await pilot.press("ctrl+s")
         assert app.screen is dialog and "unknown parameter 'not_a_param'" in screen_text(app)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.text import Text
 
-from core.datasets import import_dataset, list_datasets
+from core.data.datasets import import_dataset, list_datasets
 from core.store import Store
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.dialogs.import_file import ImportDialog, complete_path, read_header
@@ -212,7 +212,7 @@ def make_tree(root: Path) -> Path:
 
 
 async def test_g_sets_checks_and_clears_the_datasets_target_score(runs_store):
-    from core.diagnosis import get_target
+    from core.analysis.diagnosis import get_target
     from mlloop_tui.dialogs.target import TargetDialog
 
     app = MlloopApp(runs_store, poll_interval=3600)

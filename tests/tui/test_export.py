@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from core.compare import compare_runs
-from core.runs import get_run
+from core.analysis.compare import compare_runs
+from core.store.runs import get_run
 from core.store import Store
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.dialogs.confirm import ConfirmDialog

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.datasets import import_dataset
-from core.models import BASELINES
+from core.data.datasets import import_dataset
+from core.modeling.models import BASELINES
 from core.store import Store
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.dialogs.new_run import ModelList, NewRunDialog, RequestError, build_request

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
-from core.runs import get_run, list_runs
+from core.store.runs import get_run, list_runs
 from core.store import Store
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.screens.run_detail import RunDetailScreen

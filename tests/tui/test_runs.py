@@ -8,7 +8,7 @@ import time
 
 from rich.text import Text
 
-from core.runs import list_runs
+from core.store.runs import list_runs
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.widgets.runs_table import RunsTable
 from tests.tui.conftest import wait_for

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import InputError
-from core.evaluation import METRICS, Metric, key_metrics, metrics_for
-from core.runs import get_run, parse_run_id
-from core.serialize import _num, run_to_dict
+from core.modeling.evaluation import METRICS, Metric, key_metrics, metrics_for
+from core.store.runs import get_run, parse_run_id
 from core.store import Store
 from core.types import RunRecord
 
@@ -37,7 +36,6 @@ __all__ = [
     "Comparison",
     "PairTest",
     "compare_runs",
-    "comparison_to_dict",
     "comparison_table",
     "pair_test",
     "param_value",
@@ -94,7 +92,7 @@ class Comparison:
 
     @property
     def metrics(self) -> tuple[str, ...]:
-        """Every metric any of the runs has, in the canonical order of ``core.evaluation.METRICS``."""
+        """Every metric any of the runs has, in the canonical order of ``core.modeling.evaluation.METRICS``."""
         present = {m for r in self.runs for m in r.summaries}
         return tuple(m for m in METRICS if m in present) + tuple(sorted(present - set(METRICS)))
 
@@ -234,27 +232,6 @@ def comparison_table(c: Comparison, digits: int = 4) -> tuple[list[str], list[li
             "ref" if r.id == c.reference_id else _signed(c.deltas[r.id].get(m, math.nan), digits) for r in c.runs
         ])
     return headers, rows
-
-
-def comparison_to_dict(c: Comparison) -> dict[str, Any]:
-    """The JSON shape of a comparison, in the style of :mod:`core.serialize` (non-finite -> null)."""
-    info = METRICS.get(c.metric)
-    return {
-        "reference": c.reference_id,
-        "metric": c.metric,
-        "greater_is_better": None if info is None else info.greater_is_better,
-        "test": {"name": TEST_NAME, "reference": TEST_REFERENCE, "alpha": ALPHA},
-        "differing_params": sorted(c.differing_params),
-        "params": {name: {str(r.id): param_value(r, name) for r in c.runs} for name in sorted(c.differing_params)},
-        "deltas": {str(run_id): {m: _num(v) for m, v in d.items()} for run_id, d in c.deltas.items()},
-        "pairs": [
-            {"a": p.a_id, "b": p.b_id, "metric": p.metric, "mean_diff": _num(p.mean_diff), "t": _num(p.t),
-             "p": _num(p.p), "df": p.df if p.pairable else None, "n_folds": p.n_folds, "n_dropped": p.n_dropped,
-             "pairable": p.pairable, "reason": p.reason, "explanation": p.explanation}
-            for p in c.pairs
-        ],
-        "runs": [run_to_dict(r) for r in c.runs],
-    }
 
 
 # --------------------------------------------------------------------------- helpers

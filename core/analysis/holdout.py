@@ -61,10 +61,10 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
     """Fit the run's pipeline on all development rows, score the locked test rows, record it."""
     from sklearn.metrics import check_scoring
 
-    from core.datasets import get_dataset, load_split
-    from core.evaluation import _one_line, _signed, _warning_lines, build_pipeline, scoring
-    from core.models import BASELINES
-    from core.runs import _finite, get_run
+    from core.data.datasets import get_dataset, load_split
+    from core.modeling.evaluation import _one_line, _signed, _warning_lines, build_pipeline, scoring
+    from core.modeling.models import BASELINES
+    from core.store.runs import _finite, get_run
 
     run = get_run(store, run_id)
     baseline = BASELINES.get(run.model)
@@ -108,11 +108,11 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
 def list_test_evaluations(store: Store, dataset: str | int | None = None,
                           run_id: int | str | None = None) -> list[TestEvaluation]:
     """Recorded evaluations, oldest first: all, one dataset's, or one run's."""
-    from core.runs import parse_run_id
+    from core.store.runs import parse_run_id
 
     where, args = [], []
     if dataset is not None:
-        from core.datasets import get_dataset
+        from core.data.datasets import get_dataset
 
         where.append("t.dataset_id = ?")
         args.append(get_dataset(store, dataset).id)
@@ -143,7 +143,7 @@ def list_test_evaluations(store: Store, dataset: str | int | None = None,
 
 def count_test_evaluations(store: Store, dataset: str | int) -> int:
     """How many times the dataset's locked test rows have been evaluated."""
-    from core.datasets import get_dataset
+    from core.data.datasets import get_dataset
 
     dataset_id = get_dataset(store, dataset).id
     with store.read() as con:

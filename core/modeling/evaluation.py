@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from core import runs as run_store
-from core.datasets import get_dataset, load_split
+from core.store import runs as run_store
+from core.data.datasets import get_dataset, load_split
 from core.errors import InputError, RunCancelled
-from core.models import Baseline, make_pipeline, resolve_models
+from core.modeling.models import Baseline, make_pipeline, resolve_models
 from core.store import Store
 from core.types import DatasetInfo, FoldScore, GlmSummary, RunStatus, Task
 
@@ -85,7 +85,7 @@ def make_splitter(task: Task, folds: int, repeats: int = 1, seed: int = 0) -> An
 
 
 def feature_types(X: Any) -> tuple[list[str], list[str]]:
-    """Numeric and categorical columns of a frame from :func:`core.datasets.load_split`."""
+    """Numeric and categorical columns of a frame from :func:`core.data.datasets.load_split`."""
     numeric = [c for c in X.columns if X[c].dtype.kind in "fiub"]
     categorical = [c for c in X.columns if c not in set(numeric)]
     return numeric, categorical

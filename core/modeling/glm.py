@@ -11,7 +11,7 @@ left out of the fit and reported), separation, non-convergence and statsmodels' 
 become one-line strings in ``fit_warnings_`` (also ``summary_.warnings``).
 
 statsmodels is imported inside ``fit``; this module itself is only imported when a GLM
-pipeline is built (``core.models``), so neither library slows the CLI's start.
+pipeline is built (``core.modeling.models``), so neither library slows the CLI's start.
 """
 
 from __future__ import annotations

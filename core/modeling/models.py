@@ -53,7 +53,7 @@ def _dummy(task: Task, params: dict, seed: int) -> Any:
 
 
 def _glm(task: Task, params: dict, seed: int) -> Any:
-    from core.glm import GLMClassifier, GLMRegressor
+    from core.modeling.glm import GLMClassifier, GLMRegressor
 
     return (GLMRegressor if task == "regression" else GLMClassifier)(**params)
 

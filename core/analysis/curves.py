@@ -4,7 +4,7 @@ A *learning curve* refits the run's pipeline on growing, seeded subsets of each 
 training rows (log-spaced sizes; for classification every class is in every subset) and
 scores the subset (train) and the fold's full validation rows (validation). A *validation
 curve* refits it on each fold's full training rows over the values of one parameter, by
-default the model family's complexity knob (``core.models.Baseline.knob_for``).
+default the model family's complexity knob (``core.modeling.models.Baseline.knob_for``).
 
 Both use exactly the run's cross-validation (``make_splitter`` with its folds, repeats and
 seed on the development split), its parameters and its metrics, so a curve's point at the
@@ -32,10 +32,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from core.errors import InputError, RunCancelled
-from core.evaluation import METRICS, key_metrics
+from core.modeling.evaluation import METRICS, key_metrics
 from core.store import Store
-from core.svg_plot import LOG_X_RATIO  # one rule for log axes, in the terminal and in exports
 from core.types import DatasetInfo, RunRecord, Task
+
+LOG_X_RATIO = 20.0  # positive x values spanning this ratio or more read best on a log axis (plots and exports)
 
 __all__ = [
     "Curve",
@@ -228,7 +229,7 @@ def validation_curve(
 ) -> Curve:
     """The run's validation curve over ``param`` (default: its model's complexity knob).
 
-    ``values`` default to the knob's grid (``core.models``), with the run's own value added
+    ``values`` default to the knob's grid (``core.modeling.models``), with the run's own value added
     if missing. Every other parameter stays as the run set it. Streaming, storage, reuse and
     cancelling work as in :func:`learning_curve`.
     """
@@ -266,8 +267,8 @@ def load_curve(store: Store, run_id: int | str, kind: CurveKind, param: str | No
     ``param`` defaults to ``train_size`` for learning curves and, for validation curves, to
     the model's knob (else the parameter of the latest stored validation curve).
     """
-    from core.models import BASELINES
-    from core.runs import get_run
+    from core.modeling.models import BASELINES
+    from core.store.runs import get_run
 
     run = get_run(store, run_id)
     baseline = BASELINES.get(run.model)
@@ -306,14 +307,14 @@ def load_curve(store: Store, run_id: int | str, kind: CurveKind, param: str | No
 
 def stored_curve_params(store: Store, run_id: int | str) -> list[str]:
     """The parameters of a run's stored validation curves, oldest first (for reports that list them all)."""
-    from core.runs import parse_run_id
+    from core.store.runs import parse_run_id
 
     return _stored_params(store, parse_run_id(run_id))
 
 
 def clear_curve(store: Store, run_id: int | str, kind: CurveKind | None = None, param: str | None = None) -> int:
     """Delete stored curve points of a run (all of them, one kind, or one parameter); returns points deleted."""
-    from core.runs import parse_run_id
+    from core.store.runs import parse_run_id
 
     rid = parse_run_id(run_id)
     where, args = ["run_id = ?"], [rid]
@@ -398,10 +399,10 @@ class _Context:
 
     @classmethod
     def load(cls, store: Store, run_id: int | str) -> _Context:
-        from core.datasets import get_dataset, load_split
-        from core.evaluation import _folds_hash, _splits, make_splitter
-        from core.models import BASELINES
-        from core.runs import get_run
+        from core.data.datasets import get_dataset, load_split
+        from core.modeling.evaluation import _folds_hash, _splits, make_splitter
+        from core.modeling.models import BASELINES
+        from core.store.runs import get_run
 
         run = get_run(store, run_id)
         baseline = BASELINES.get(run.model)
@@ -417,7 +418,7 @@ class _Context:
         return cls(run, baseline, dataset, X, y, splits, notes)
 
     def pipeline(self, params: dict) -> Any:
-        from core.evaluation import build_pipeline
+        from core.modeling.evaluation import build_pipeline
 
         try:
             return build_pipeline(self.baseline, self.dataset, self.X, dict(params), self.run.seed)
@@ -452,7 +453,7 @@ def _compute(
 ) -> Curve:
     from joblib import Parallel, delayed
 
-    from core.evaluation import scoring
+    from core.modeling.evaluation import scoring
 
     run = ctx.run
     stored = _stored_points(store, run.id, kind, param)
@@ -504,7 +505,7 @@ def _compute(
 def _fit_point(setting: int, fold: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any,
                scorers: dict[str, str]) -> dict:
     """One curve point in a worker process: the same fit and scoring as a run's fold."""
-    from core.evaluation import _fit_fold
+    from core.modeling.evaluation import _fit_fold
 
     result = _fit_fold(0, fold, pipeline, X, y, train, val, scorers, 1)
     out = {"setting": setting, "fold": fold, "train": {}, "validation": {}, "fit_time": math.nan,
@@ -518,7 +519,7 @@ def _fit_point(setting: int, fold: int, pipeline: Any, X: Any, y: Any, train: An
 def _store_point(store: Store, run_id: int, kind: CurveKind, param: str, point: CurvePoint,
                  metrics: list[str]) -> None:
     """One point, every metric, in one transaction; a point someone else stored first is kept."""
-    from core.runs import _finite
+    from core.store.runs import _finite
 
     value = _value_key(point.value)
     now = time.time()

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from core.datasets import get_dataset, load_split
+from core.data.datasets import get_dataset, load_split
 from core.errors import InputError, RunCancelled
 from core.store import Store
 from core.types import DatasetInfo
@@ -358,7 +358,7 @@ def _leakage(X: pd.DataFrame, y: pd.Series, dataset: DatasetInfo, jobs: int) -> 
     import numpy as np
     from joblib import Parallel, delayed
 
-    from core.evaluation import make_splitter
+    from core.modeling.evaluation import make_splitter
 
     if len(X) < 20:
         return []
@@ -532,7 +532,7 @@ def _adversarial_auc(X_dev: pd.DataFrame, X_test: pd.DataFrame, jobs: int) -> fl
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
-    from core.evaluation import feature_types
+    from core.modeling.evaluation import feature_types
 
     X = pd.concat([X_dev, X_test])
     label = np.r_[np.zeros(len(X_dev), dtype=int), np.ones(len(X_test), dtype=int)]
@@ -566,8 +566,8 @@ def _mislabeled(X: pd.DataFrame, y: pd.Series, dataset: DatasetInfo, jobs: int) 
     import numpy as np
     from sklearn.model_selection import cross_val_predict
 
-    from core.evaluation import build_pipeline, make_splitter
-    from core.models import BASELINES
+    from core.modeling.evaluation import build_pipeline, make_splitter
+    from core.modeling.models import BASELINES
 
     counts = y.value_counts()
     if len(counts) < 2 or counts.min() < 5 or len(X) < 30:

@@ -4,7 +4,7 @@
 parameters with one combination of the grid's values; candidates are cross-validated with
 the run's folds, repeats and seed (so every candidate is paired with the run and with each
 other in ``compare``), and stored as ordinary runs in ONE group through
-:func:`core.evaluation.run_specs`, streamed fold by fold. The search itself (its grid, the
+:func:`core.modeling.evaluation.run_specs`, streamed fold by fold. The search itself (its grid, the
 run it started from, the metric it is judged by) is recorded in ``searches`` so the group
 can be shown as a search; the best candidate is computed when read, by the mean validation
 score of the key metric (accuracy, or RMSE for regression) in its direction.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import InputError, NotFoundError
-from core.evaluation import Progress, key_metrics
+from core.modeling.evaluation import Progress, key_metrics
 from core.store import Store
 
 __all__ = ["Candidate", "Search", "MAX_CANDIDATES", "get_search", "grid_candidates", "search_of_run",
@@ -109,10 +109,10 @@ def tune(
     refuses) raises ``InputError`` before any run exists. ``KeyboardInterrupt`` marks the
     unfinished candidates ``cancelled`` and raises ``RunCancelled``, as ``run_baselines`` does.
     """
-    from core.datasets import get_dataset
-    from core.evaluation import run_specs
-    from core.models import BASELINES
-    from core.runs import get_run
+    from core.data.datasets import get_dataset
+    from core.modeling.evaluation import run_specs
+    from core.modeling.models import BASELINES
+    from core.store.runs import get_run
 
     run = get_run(store, run_id)
     baseline = BASELINES.get(run.model)
@@ -144,7 +144,7 @@ def tune(
 
 def get_search(store: Store, group_id: int) -> Search:
     """A recorded search with its candidates as they stand now; ``NotFoundError`` if there is none."""
-    from core.runs import list_runs
+    from core.store.runs import list_runs
 
     with store.read() as con:
         row = con.execute(
@@ -175,7 +175,7 @@ def get_search(store: Store, group_id: int) -> Search:
 
 def search_of_run(store: Store, run_id: int | str) -> Search | None:
     """The search a run is a candidate of, or ``None``."""
-    from core.runs import get_run
+    from core.store.runs import get_run
 
     run = get_run(store, run_id)
     with store.read() as con:
@@ -185,7 +185,7 @@ def search_of_run(store: Store, run_id: int | str) -> Search | None:
 
 def searches_from_run(store: Store, run_id: int | str) -> list[Search]:
     """The searches started from a run (it is their base run), oldest first."""
-    from core.runs import parse_run_id
+    from core.store.runs import parse_run_id
 
     with store.read() as con:
         groups = [r[0] for r in con.execute(

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.errors import InputError
-from core.evaluation import METRICS, key_metrics, metrics_for
+from core.modeling.evaluation import METRICS, key_metrics, metrics_for
 from core.store import Store
 from core.types import RunRecord, Task
 
@@ -153,7 +153,7 @@ def error_of(metric: str, score: float) -> float:
 def set_target(store: Store, dataset: str | int, score: float, metric: str | None = None,
                note: str | None = None) -> Target:
     """Set (or replace) the dataset's target score, in ``metric`` (default: accuracy, or RMSE)."""
-    from core.datasets import get_dataset
+    from core.data.datasets import get_dataset
 
     info = get_dataset(store, dataset)
     metric = _metric_name(metric, info.task)
@@ -179,7 +179,7 @@ def set_target(store: Store, dataset: str | int, score: float, metric: str | Non
 
 
 def get_target(store: Store, dataset: str | int) -> Target | None:
-    from core.datasets import get_dataset
+    from core.data.datasets import get_dataset
 
     info = get_dataset(store, dataset)
     with store.read() as con:
@@ -191,7 +191,7 @@ def get_target(store: Store, dataset: str | int) -> Target | None:
 
 def clear_target(store: Store, dataset: str | int) -> bool:
     """Remove the dataset's target; returns whether there was one."""
-    from core.datasets import get_dataset
+    from core.data.datasets import get_dataset
 
     info = get_dataset(store, dataset)
     with store.write() as con:
@@ -216,10 +216,10 @@ def diagnose(store: Store, run_id: int | str, *, compute_curve: bool = False, jo
 
 
 def _diagnose(store: Store, run_id: int | str, compute_curve: bool, jobs: int) -> Diagnosis:
-    from core.curves import load_curve
-    from core.datasets import get_dataset
-    from core.holdout import list_test_evaluations
-    from core.runs import get_run, list_runs
+    from core.analysis.curves import load_curve
+    from core.data.datasets import get_dataset
+    from core.analysis.holdout import list_test_evaluations
+    from core.store.runs import get_run, list_runs
 
     run = get_run(store, run_id)
     dataset = get_dataset(store, run.dataset_id)
@@ -277,7 +277,7 @@ def _diagnose(store: Store, run_id: int | str, compute_curve: bool, jobs: int) -
     # the learning curve at its largest size
     curve = load_curve(store, run.id, "learning")
     if compute_curve and (curve is None or not curve.complete):
-        from core.curves import learning_curve
+        from core.analysis.curves import learning_curve
 
         curve = learning_curve(store, run.id, jobs=jobs)
     c_size, c_gap, c_slope, more_data = _curve_facts(curve, metric, scale)
@@ -388,9 +388,9 @@ def _stored_dummy(run: RunRecord, done: list[RunRecord], metric: str) -> tuple[f
 
 def _computed_dummy_error(store: Store, run: RunRecord, metric: str) -> float:
     """The dummy baseline cross-validated on the run's folds, in this process (it fits instantly)."""
-    from core.curves import _Context
-    from core.evaluation import _fit_fold, build_pipeline, scoring
-    from core.models import BASELINES
+    from core.analysis.curves import _Context
+    from core.modeling.evaluation import _fit_fold, build_pipeline, scoring
+    from core.modeling.models import BASELINES
 
     ctx = _Context.load(store, run.id)
     pipe = build_pipeline(BASELINES["dummy"], ctx.dataset, ctx.X, {}, run.seed)
@@ -649,8 +649,8 @@ def _none_advice(f: _Facts) -> list[Advice]:
 
 def _knob_advice(f: _Facts, want: Literal["simple", "complex"]) -> Advice | None:
     """Move the complexity knob: from a stored validation curve if there is one, else suggest a search."""
-    from core.curves import knob_rank, load_curve, value_label
-    from core.models import BASELINES
+    from core.analysis.curves import knob_rank, load_curve, value_label
+    from core.modeling.models import BASELINES
 
     run = f.run
     baseline = BASELINES.get(run.model)
@@ -704,7 +704,7 @@ def _convergence_warning(run: RunRecord) -> str | None:
 
 
 def _default(run: RunRecord, name: str) -> Any:
-    from core.models import BASELINES
+    from core.modeling.models import BASELINES
 
     try:
         return BASELINES[run.model].estimator(run.task, {}, run.seed).get_params(deep=False).get(name)

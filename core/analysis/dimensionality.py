@@ -16,7 +16,7 @@ depend on ``k`` (SelectKBest keeps the top-``k`` F scores; SelectFromModel with
 The model is then fitted per (method, ``k``, fold) on those columns, streamed with
 ``return_as="generator_unordered"``; ``on_point`` fires when a (method, ``k``) point has all its
 folds. Methods run one after the other, cheapest first, so the univariate curve is complete
-before the forests of ``importance`` start. The folds are the ones runs use (:func:`core.evaluation.make_splitter`).
+before the forests of ``importance`` start. The folds are the ones runs use (:func:`core.modeling.evaluation.make_splitter`).
 
 Methods: ``univariate`` (F-test), ``l1`` (the order in which features enter an L1
 regularisation path: the lasso path for regression, L1 logistic regression over a grid of
@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from core.datasets import get_dataset, load_split
+from core.data.datasets import get_dataset, load_split
 from core.errors import InputError
 from core.store import Store
 from core.types import DatasetInfo
@@ -164,8 +164,8 @@ def feature_curve(
     import numpy as np
     from joblib import Parallel, delayed
 
-    from core.evaluation import build_pipeline, key_metrics, make_splitter, scoring
-    from core.models import resolve_models
+    from core.modeling.evaluation import build_pipeline, key_metrics, make_splitter, scoring
+    from core.modeling.models import resolve_models
 
     start = time.perf_counter()
     methods = tuple(dict.fromkeys(methods))
@@ -278,8 +278,8 @@ def curse_stats(store: Store, dataset_ref: str | int | DatasetInfo, seed: int = 
     from scipy.spatial.distance import cdist
     from sklearn.decomposition import PCA
 
-    from core.evaluation import build_pipeline
-    from core.models import BASELINES
+    from core.modeling.evaluation import build_pipeline
+    from core.modeling.models import BASELINES
 
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     X, y = load_split(store, dataset, "dev")

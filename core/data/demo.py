@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.datasets import import_dataset, list_datasets
-from core.samples import SAMPLES, sample_path
+from core.data.datasets import import_dataset, list_datasets
+from core.data.samples import SAMPLES, sample_path
 from core.store import Store
 from core.types import DatasetInfo
 

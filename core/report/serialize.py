@@ -24,7 +24,7 @@ def dataset_to_dict(d: DatasetInfo, columns: bool = True) -> dict[str, Any]:
         out["columns"] = [
             {"position": c.position, "name": c.name, "sql_type": c.sql_type, "kind": c.kind,
              "missing": c.n_missing, "distinct": c.n_distinct, "min": c.min, "max": c.max,
-             "mean": _num(c.mean), "std": _num(c.std), "top_values": [list(t) for t in c.top_values]}
+             "mean": json_number(c.mean), "std": json_number(c.std), "top_values": [list(t) for t in c.top_values]}
             for c in d.columns
         ]
     return out
@@ -37,10 +37,10 @@ def run_to_dict(r: RunRecord) -> dict[str, Any]:
         "cv": {"folds": r.folds, "repeats": r.repeats, "seed": r.seed},
         "folds_done": r.n_folds_done, "folds_total": r.n_folds_total,
         "created_at": r.created_at, "started_at": r.started_at, "finished_at": r.finished_at,
-        "duration_s": _num(r.duration_s), "pid": r.pid, "host": r.host,
+        "duration_s": json_number(r.duration_s), "pid": r.pid, "host": r.host,
         "metrics": {
-            m: {"train_mean": _num(s.train_mean), "train_std": _num(s.train_std),
-                "validation_mean": _num(s.val_mean), "validation_std": _num(s.val_std), "n": s.n}
+            m: {"train_mean": json_number(s.train_mean), "train_std": json_number(s.train_std),
+                "validation_mean": json_number(s.val_mean), "validation_std": json_number(s.val_std), "n": s.n}
             for m, s in r.summaries.items()
         },
         "folds": [fold_to_dict(f) for f in r.fold_scores],
@@ -54,25 +54,25 @@ def fold_to_dict(f: FoldScore) -> dict[str, Any]:
     return {
         "index": f.index, "repeat": f.repeat, "fold": f.fold, "n_train": f.n_train, "n_validation": f.n_val,
         "fit_time": f.fit_time, "score_time": f.score_time,
-        "train": {k: _num(v) for k, v in f.train.items()},
-        "validation": {k: _num(v) for k, v in f.validation.items()},
+        "train": {k: json_number(v) for k, v in f.train.items()},
+        "validation": {k: json_number(v) for k, v in f.validation.items()},
     }
 
 
 def glm_to_dict(g: GlmSummary) -> dict[str, Any]:
     return {
-        "family": g.family, "link": g.link, "n_obs": g.n_obs, "df_model": _num(g.df_model),
-        "df_resid": _num(g.df_resid), "deviance": _num(g.deviance), "null_deviance": _num(g.null_deviance),
-        "aic": _num(g.aic), "llf": _num(g.llf), "converged": g.converged, "warnings": list(g.warnings),
+        "family": g.family, "link": g.link, "n_obs": g.n_obs, "df_model": json_number(g.df_model),
+        "df_resid": json_number(g.df_resid), "deviance": json_number(g.deviance), "null_deviance": json_number(g.null_deviance),
+        "aic": json_number(g.aic), "llf": json_number(g.llf), "converged": g.converged, "warnings": list(g.warnings),
         "coefficients": [
-            {"label": c.label, "term": c.term, "coef": _num(c.coef), "std_err": _num(c.std_err),
-             "z": _num(c.z), "p": _num(c.p), "ci_low": _num(c.ci_low), "ci_high": _num(c.ci_high)}
+            {"label": c.label, "term": c.term, "coef": json_number(c.coef), "std_err": json_number(c.std_err),
+             "z": json_number(c.z), "p": json_number(c.p), "ci_low": json_number(c.ci_low), "ci_high": json_number(c.ci_high)}
             for c in g.coefficients
         ],
     }
 
 
-def _num(value: float | None) -> float | None:
+def json_number(value: float | None) -> float | None:
     if value is None:
         return None
     value = float(value)
@@ -80,16 +80,17 @@ def _num(value: float | None) -> float | None:
 
 
 # --------------------------------------------------------------------------- curves, diagnosis, tuning, test set
-# The types come from core.curves, core.diagnosis, core.tuning and core.holdout, imported only for type
+# The types come from core.analysis.curves, core.analysis.diagnosis, core.analysis.tuning and core.analysis.holdout, imported only for type
 # checking (annotations are strings here), so serialising runs does not load those modules.
 
 from typing import TYPE_CHECKING  # noqa: E402
 
 if TYPE_CHECKING:
-    from core.curves import Curve
-    from core.diagnosis import Advice, Diagnosis, Target
-    from core.holdout import TestEvaluation
-    from core.tuning import Search
+    from core.analysis.curves import Curve
+    from core.analysis.diagnosis import Advice, Diagnosis, Target
+    from core.analysis.holdout import TestEvaluation
+    from core.analysis.compare import Comparison
+    from core.analysis.tuning import Search
 
 
 def curve_to_dict(c: Curve, points: bool = True) -> dict[str, Any]:
@@ -112,16 +113,16 @@ def curve_to_dict(c: Curve, points: bool = True) -> dict[str, Any]:
     for i, s in enumerate(c.settings):
         out["settings"].append({
             "x": s.x, "label": s.label, "value": s.value,
-            "metrics": {m: {"train_mean": _num(rows[i].train_mean), "train_std": _num(rows[i].train_std),
-                            "validation_mean": _num(rows[i].val_mean), "validation_std": _num(rows[i].val_std),
+            "metrics": {m: {"train_mean": json_number(rows[i].train_mean), "train_std": json_number(rows[i].train_std),
+                            "validation_mean": json_number(rows[i].val_mean), "validation_std": json_number(rows[i].val_std),
                             "n": rows[i].n}
                         for m, rows in by_metric.items()},
         })
     if points:
         out["points"] = [
-            {"x": p.x, "label": p.label, "value": p.value, "fold": p.fold_index, "fit_time": _num(p.fit_time),
-             "train": {k: _num(v) for k, v in p.train.items()},
-             "validation": {k: _num(v) for k, v in p.validation.items()}, "error": p.error}
+            {"x": p.x, "label": p.label, "value": p.value, "fold": p.fold_index, "fit_time": json_number(p.fit_time),
+             "train": {k: json_number(v) for k, v in p.train.items()},
+             "validation": {k: json_number(v) for k, v in p.validation.items()}, "error": p.error}
             for p in c.points
         ]
     return out
@@ -129,7 +130,7 @@ def curve_to_dict(c: Curve, points: bool = True) -> dict[str, Any]:
 
 def advice_to_dict(a: Advice) -> dict[str, Any]:
     return {"kind": a.kind, "text": a.text, "command": a.command,
-            "numbers": {k: (_num(v) if isinstance(v, float) else v) for k, v in a.numbers.items()}}
+            "numbers": {k: (json_number(v) if isinstance(v, float) else v) for k, v in a.numbers.items()}}
 
 
 def diagnosis_to_dict(d: Diagnosis) -> dict[str, Any]:
@@ -139,19 +140,19 @@ def diagnosis_to_dict(d: Diagnosis) -> dict[str, Any]:
         "run": d.run_id, "dataset": d.dataset, "dataset_id": d.dataset_id, "model": d.model, "task": d.task,
         "bottleneck": d.bottleneck, "reason": d.reason,
         "metric": d.metric, "error_definition": d.error_definition,
-        "train_error": _num(d.train_error), "validation_error": _num(d.validation_error),
-        "validation_error_se": _num(d.validation_error_se),
-        "reference": {"error": _num(d.reference_error), "source": d.reference_source, "run": d.reference_run_id},
-        "dummy": {"error": _num(d.dummy_error), "run": d.dummy_run_id},
-        "avoidable_bias": _num(d.avoidable_bias), "variance": _num(d.variance),
-        "threshold": _num(d.threshold), "noise": _num(d.noise),
+        "train_error": json_number(d.train_error), "validation_error": json_number(d.validation_error),
+        "validation_error_se": json_number(d.validation_error_se),
+        "reference": {"error": json_number(d.reference_error), "source": d.reference_source, "run": d.reference_run_id},
+        "dummy": {"error": json_number(d.dummy_error), "run": d.dummy_run_id},
+        "avoidable_bias": json_number(d.avoidable_bias), "variance": json_number(d.variance),
+        "threshold": json_number(d.threshold), "noise": json_number(d.noise),
         "test": None if d.test_error is None else {
-            "error": _num(d.test_error), "gap": _num(d.test_gap), "threshold": _num(d.test_threshold),
+            "error": json_number(d.test_error), "gap": json_number(d.test_gap), "threshold": json_number(d.test_threshold),
             "evaluation": d.test_evaluation_id,
         },
         "test_evaluations": d.test_evaluations,
         "learning_curve": None if d.curve_size is None else {
-            "size": _num(d.curve_size), "gap": _num(d.curve_gap), "slope_per_doubling": _num(d.curve_slope),
+            "size": json_number(d.curve_size), "gap": json_number(d.curve_gap), "slope_per_doubling": json_number(d.curve_slope),
         },
         "more_data_helps": d.more_data_helps,
         "advice": [advice_to_dict(a) for a in d.advice],
@@ -160,15 +161,15 @@ def diagnosis_to_dict(d: Diagnosis) -> dict[str, Any]:
 
 
 def target_to_dict(t: Target) -> dict[str, Any]:
-    return {"dataset": t.dataset, "dataset_id": t.dataset_id, "metric": t.metric, "score": _num(t.score),
-            "error": _num(t.error), "note": t.note, "set_at": t.set_at}
+    return {"dataset": t.dataset, "dataset_id": t.dataset_id, "metric": t.metric, "score": json_number(t.score),
+            "error": json_number(t.error), "note": t.note, "set_at": t.set_at}
 
 
 def evaluation_to_dict(e: TestEvaluation) -> dict[str, Any]:
     return {
         "id": e.id, "run": e.run_id, "dataset": e.dataset, "dataset_id": e.dataset_id, "model": e.model,
-        "created_at": e.created_at, "n_train": e.n_train, "n_test": e.n_test, "fit_time": _num(e.fit_time),
-        "scores": {k: _num(v) for k, v in e.scores.items()}, "evaluation_number": e.ordinal,
+        "created_at": e.created_at, "n_train": e.n_train, "n_test": e.n_test, "fit_time": json_number(e.fit_time),
+        "scores": {k: json_number(v) for k, v in e.scores.items()}, "evaluation_number": e.ordinal,
         "earlier_runs": list(e.earlier_runs), "warning": e.warning, "fit_warnings": list(e.fit_warnings),
     }
 
@@ -181,8 +182,32 @@ def search_to_dict(s: Search) -> dict[str, Any]:
         "best_run": best.run_id if best else None,
         "candidates": [
             {"run": c.run_id, "params": c.params, "status": c.status, "folds_done": c.folds_done,
-             "folds_total": c.folds_total, "train_mean": _num(c.train_mean), "validation_mean": _num(c.val_mean),
-             "validation_std": _num(c.val_std)}
+             "folds_total": c.folds_total, "train_mean": json_number(c.train_mean), "validation_mean": json_number(c.val_mean),
+             "validation_std": json_number(c.val_std)}
             for c in s.candidates
         ],
+    }
+
+
+def comparison_to_dict(c: Comparison) -> dict[str, Any]:
+    """The JSON shape of a comparison (``compare --json``)."""
+    from core.analysis.compare import ALPHA, TEST_NAME, TEST_REFERENCE, param_value
+    from core.modeling.evaluation import METRICS
+
+    info = METRICS.get(c.metric)
+    return {
+        "reference": c.reference_id,
+        "metric": c.metric,
+        "greater_is_better": None if info is None else info.greater_is_better,
+        "test": {"name": TEST_NAME, "reference": TEST_REFERENCE, "alpha": ALPHA},
+        "differing_params": sorted(c.differing_params),
+        "params": {name: {str(r.id): param_value(r, name) for r in c.runs} for name in sorted(c.differing_params)},
+        "deltas": {str(run_id): {m: json_number(v) for m, v in d.items()} for run_id, d in c.deltas.items()},
+        "pairs": [
+            {"a": p.a_id, "b": p.b_id, "metric": p.metric, "mean_diff": json_number(p.mean_diff), "t": json_number(p.t),
+             "p": json_number(p.p), "df": p.df if p.pairable else None, "n_folds": p.n_folds, "n_dropped": p.n_dropped,
+             "pairable": p.pairable, "reason": p.reason, "explanation": p.explanation}
+            for p in c.pairs
+        ],
+        "runs": [run_to_dict(r) for r in c.runs],
     }

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from core.analysis.curves import LOG_X_RATIO  # one rule for log axes, in the terminal and in exports
 from core.text import printable
 
-__all__ = ["Chart", "LOG_X_RATIO", "Marker", "Series", "linear_ticks", "log_ticks", "render", "wants_log_x"]
+__all__ = ["Chart", "Marker", "Series", "linear_ticks", "log_ticks", "render", "wants_log_x"]
 
-LOG_X_RATIO = 20.0  # positive x values spanning this ratio or more read best on a log axis
 PALETTE = ("#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#1b7c83", "#57606a")
 _LEFT, _RIGHT, _TOP, _BOTTOM = 68, 16, 52, 44  # plot-area margins: tick labels, title and legend
 _CHAR_W, _TITLE_CHAR_W = 6.2, 8.0  # approximate character widths (11 px text, 13 px bold title), for the layout

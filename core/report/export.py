@@ -3,9 +3,9 @@
 One run gives a run summary: the dataset's facts and column profile, the run's spec, its
 per-fold train/validation scores with mean ± std, its GLM table and its warnings, and what the
 ML loop stored about it: its learning and validation curves (a table, and in HTML an inline
-SVG chart from :mod:`core.svg_plot`), its bias/variance diagnosis with ranked advice (read from
+SVG chart from :mod:`core.report.svg_plot`), its bias/variance diagnosis with ranked advice (read from
 the store, never computing a curve) and its test-set evaluations. Two or more runs give a
-comparison summary: the side-by-side table of :func:`core.compare.comparison_table`, the
+comparison summary: the side-by-side table of :func:`core.analysis.compare.comparison_table`, the
 significance tests with their one-line explanations, then every dataset and run in full.
 
 A dataset gives a dataset summary: its facts and column profile, the data-quality findings
@@ -23,7 +23,7 @@ caller can forget to. Names and values come from users' files, so:
   with data (tables and prefixed paragraphs only);
 - HTML: ``html.escape`` on everything, one self-contained file (inline CSS, inline SVG charts,
   no scripts, no external resources, and a Content-Security-Policy that would block them anyway);
-- JSON: :mod:`core.serialize`'s stable shapes, strict (no NaN), exact data; control characters
+- JSON: :mod:`core.report.serialize`'s stable shapes, strict (no NaN), exact data; control characters
   only ever appear as ``\\uXXXX`` escapes.
 """
 
@@ -42,19 +42,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from core.compare import TEST_NAME, TEST_REFERENCE, Comparison, compare_runs, comparison_table, comparison_to_dict
-from core.curves import Curve, load_curve, stored_curve_params
-from core.datasets import get_dataset
-from core.diagnosis import GAP_FRACTION, Diagnosis, diagnose
-from core.dimensionality import CurseStats, FeatureCurves, curse_stats, curse_to_dict, curves_to_dict
+from core.analysis.compare import TEST_NAME, TEST_REFERENCE, Comparison, compare_runs, comparison_table
+from core.analysis.curves import Curve, load_curve, stored_curve_params
+from core.data.datasets import get_dataset
+from core.analysis.diagnosis import GAP_FRACTION, Diagnosis, diagnose
+from core.analysis.dimensionality import CurseStats, FeatureCurves, curse_stats, curse_to_dict, curves_to_dict
 from core.errors import InputError, MlloopError
-from core.evaluation import METRICS
-from core.holdout import TestEvaluation, list_test_evaluations
-from core.quality import Finding, check_quality, finding_to_dict
-from core.runs import get_run, parse_run_id
-from core.serialize import curve_to_dict, dataset_to_dict, diagnosis_to_dict, evaluation_to_dict, run_to_dict
+from core.modeling.evaluation import METRICS
+from core.analysis.holdout import TestEvaluation, list_test_evaluations
+from core.analysis.quality import Finding, check_quality, finding_to_dict
+from core.store.runs import get_run, parse_run_id
+from core.report.serialize import (
+    comparison_to_dict, curve_to_dict, dataset_to_dict, diagnosis_to_dict, evaluation_to_dict, run_to_dict,
+)
 from core.store import Store
-from core.svg_plot import Chart, Marker, Series, render
+from core.report.svg_plot import Chart, Marker, Series, render
 from core.text import printable
 from core.types import DatasetInfo, RunRecord
 
@@ -164,7 +166,7 @@ def export_dataset(
     statistics and (only when given: they are costly) feature-selection curves.
 
     Callers that already hold ``findings`` or ``curse`` pass them; otherwise they are computed
-    here (:func:`core.quality.check_quality`, :func:`core.dimensionality.curse_stats`).
+    here (:func:`core.analysis.quality.check_quality`, :func:`core.analysis.dimensionality.curse_stats`).
     """
     kind = _check_format(fmt)
     info = get_dataset(store, dataset.id if isinstance(dataset, DatasetInfo) else dataset)
@@ -714,7 +716,7 @@ def _html(title: str, blocks: Sequence[_Block]) -> str:
         elif isinstance(b, _Para):
             out.append(f"<p>{_h(b.text)}</p>")
         elif isinstance(b, Chart):
-            out.append(render(b))  # core.svg_plot escapes every text itself
+            out.append(render(b))  # core.report.svg_plot escapes every text itself
         else:
             def cls(i: int) -> str:
                 return ' class="num"' if b.is_numeric(i) else ""
