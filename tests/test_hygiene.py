@@ -105,3 +105,18 @@ def test_license_file_is_the_mit_license_pyproject_names():
     text = (REPO / "LICENSE").read_text()
     assert project["license"] == "MIT" and "LICENSE" in project["license-files"]
     assert text.startswith("MIT License") and "Permission is hereby granted, free of charge" in text
+
+
+def test_readmes_name_only_benchmark_scripts_that_exist_and_run_them_without_pytest():
+    bench_dir = REPO / "tests" / "benchmarks"
+    scripts = {p.name for p in bench_dir.glob("bench_*.py")}
+    assert scripts
+    for readme in (REPO / "README.md", bench_dir / "README.md"):
+        text = readme.read_text()
+        commands = re.findall(r"^(\S+) tests/benchmarks/(\S+)", text, flags=re.M)
+        named = set(re.findall(r"\bbench_\w+\.py\b", text))
+        assert {name for _, name in commands} == scripts, f"{readme.name}: one command per benchmark script"
+        assert {python for python, _ in commands} == {".venv/bin/python"}
+        assert named <= scripts, f"{readme.name} names missing scripts: {sorted(named - scripts)}"
+        # pytest collects nothing there, so a pytest command for the benchmarks would run none of them
+        assert not re.search(r"-m pytest\b[^\n`]*tests/benchmarks", text), readme.name
