@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 
-from core.data.datasets import get_dataset, import_dataset, load_split
+from core.data.frames import load_split
+from core.data.importing import import_dataset
+from core.store.datasets import get_dataset
 from core.analysis.quality import SEVERITIES, check_quality, finding_to_dict
 from tests.conftest import run_mlloop, write_csv
 
@@ -169,3 +171,77 @@ def test_stop_is_also_asked_between_the_shift_tests_columns(store, tmp_path):
     with pytest.raises(RunCancelled):  # stopped at the shift test's second column
         check_quality(store, "clean", stop=lambda: asked.append(1) or len(asked) >= 4)
     assert len(asked) == 4
+
+
+def _correct_labels(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """Like ``_clean``, but no label is flipped: every label is the class its row was drawn from."""
+    X, y = make_classification(n_samples=n, n_features=8, n_informative=4, n_redundant=0, flip_y=0.0,
+                               random_state=seed)
+    frame = pd.DataFrame(X.round(5), columns=[f"x{i}" for i in range(X.shape[1])])
+    frame["label"] = np.where(y == 1, "yes", "no")
+    return frame
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_clean_data_gives_only_the_mislabeled_candidates_the_readme_describes(store, tmp_path, seed,
+                                                                              regression_csv):
+    # README: clean data gives no findings but the mislabeled list (classification only): of the
+    # 20 lowest out-of-fold own-label probabilities, the rows where another label is more probable.
+    info = import_dataset(store, write_csv(tmp_path / f"right{seed}.csv", _correct_labels(seed=seed)), "label",
+                          seed=seed)
+    findings = check_quality(store, f"right{seed}")
+    assert [f.kind for f in findings] == ["mislabeled"], [f.message for f in findings]
+    found = findings[0]
+    assert found.severity == ("low" if found.scores[0] < 0.1 else "info")
+    assert 1 <= found.n_rows == len(found.rows) == len(found.scores) <= 20
+    assert set(found.rows) <= set(load_split(store, info, "dev")[0].index)  # development rows only
+    assert list(found.scores) == sorted(found.scores) and max(found.scores) < 0.5  # binary: wrong side
+    # ... and nothing at all without that check, or on a regression target
+    assert check_quality(store, f"right{seed}", mislabeled=False) == ()
+    import_dataset(store, regression_csv, "y")
+    assert check_quality(store, "regression") == ()
+
+
+def test_readme_lists_exactly_the_finding_kinds_quality_gives():
+    import re
+
+    from core.analysis.quality import KINDS
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    listed = re.search(r"Data-quality findings \(`quality --json`.*?`kind` \((.*?)\)", readme, flags=re.S)
+    assert listed is not None
+    assert sorted(re.findall(r"`(\w+)`", listed.group(1))) == sorted(KINDS)
+
+
+def _flip_test_labels_and_shift(store, info, column: str) -> None:
+    """In the store, give every test row the other label and move ``column`` by +2 in the test rows."""
+    with store.write() as con:
+        table, target = con.execute("SELECT data_table, target_storage FROM datasets WHERE id = ?",
+                                    [info.id]).fetchone()
+        col = con.execute("SELECT storage FROM dataset_columns WHERE dataset_id = ? AND name = ?",
+                          [info.id, column]).fetchone()[0]
+        con.execute(f"""UPDATE "{table}" SET "{target}" = CASE WHEN "{target}" = 'yes' THEN 'no' ELSE 'yes' END
+                        WHERE __part = 'test'""")
+        con.execute(f'UPDATE "{table}" SET "{col}" = "{col}" + 2 WHERE __part = \'test\'')
+
+
+def test_quality_fits_on_development_labels_only_and_scores_nothing_on_the_test_rows(store, tmp_path):
+    # README (the locked test set): quality reads the test rows' features for the shift check and
+    # their labels only to count (duplicates, conflicts, balance); its models never see test labels.
+    frame = _clean()
+    rng = np.random.default_rng(0)
+    frame["leak"] = np.where(frame["label"] == "yes", 1.0, 0.0) * 3 + rng.normal(scale=0.5, size=len(frame))
+    info = import_dataset(store, write_csv(tmp_path / "locked.csv", frame), "label")
+    model_kinds = {"leakage", "mislabeled"}
+    before = [f for f in check_quality(store, "locked") if f.kind in model_kinds]
+    assert {f.kind for f in before} == model_kinds  # something to compare
+    dev_rows = set(load_split(store, info, "dev")[0].index)
+    assert all(set(f.rows) <= dev_rows for f in before)
+
+    _flip_test_labels_and_shift(store, info, "x5")
+    after = check_quality(store, "locked")
+    assert [f for f in after if f.kind in model_kinds] == before  # flipped test labels change no model finding
+    assert ("x5",) in [f.columns for f in after if f.kind == "shift"]  # ... while the test features are read
+    with store.read() as con:
+        assert con.execute("SELECT count(*) FROM test_evaluations").fetchone()[0] == 0
