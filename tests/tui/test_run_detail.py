@@ -95,12 +95,11 @@ def utc(monkeypatch: pytest.MonkeyPatch):
 # --------------------------------------------------------------------------- content and keys
 
 
-async def test_open_a_glm_run_shows_scores_folds_and_coefficients(penguins_store):
+async def test_open_a_glm_run_shows_scores_folds_and_coefficients(penguins_store, tmp_path, monkeypatch):
     glm_id = run_id_of(penguins_store, "glm")
     stored = get_run(penguins_store, glm_id)
+    monkeypatch.chdir(tmp_path)  # where the export dialog proposes its file
     app = MlloopApp(penguins_store, poll_interval=0.2)
-    exported: list[list[int]] = []
-    app.export_runs = exported.append  # the export dialog is another screen's business
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_from_runs_table(pilot, glm_id)
         assert screen.run_id == glm_id and screen.record == stored
@@ -143,8 +142,18 @@ async def test_open_a_glm_run_shows_scores_folds_and_coefficients(penguins_store
         assert glm.cursor_row == glm.row_count - 1
         await pilot.press("f")
         assert app.focused is folds
-        await pilot.press("e")
-        assert exported == [[glm_id]]
+        await pilot.press("e")  # the real export dialog, for this run; enter writes its proposed file
+        from mlloop_tui.dialogs.export import ExportDialog
+
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportDialog) and app.screen.query("#path"))
+        assert app.screen.run_ids == [glm_id]
+        assert app.screen.query_one("#path").value == f"mlloop-run-{glm_id}.md"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is screen)
+        written = (tmp_path / f"mlloop-run-{glm_id}.md").read_text(encoding="utf-8")
+        assert written.startswith(f"# mlloop run {glm_id}: glm on penguins")
+        assert f"{acc.val_mean:.4f} ± {acc.val_std:.4f}" in written  # its accuracy, as exports write it
+        assert "| Chinstrap | Intercept | " in written  # and its GLM coefficient table
         assert screen.check_action("cancel_run", ()) is False
         await pilot.press("x")  # not running: nothing happens
         assert app.screen is screen
