@@ -40,7 +40,7 @@ class MlloopApp(App):
     """mlloop: datasets, runs, comparisons — from the keyboard."""
 
     TITLE = "mlloop"
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH = ["styles/app.tcss", "styles/dialogs.tcss"]
     ENABLE_COMMAND_PALETTE = True
     MODES = {"runs": RunsScreen, "datasets": lambda: _datasets_screen()}
     BINDINGS = [

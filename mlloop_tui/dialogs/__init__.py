@@ -1,1 +1,1 @@
-"""Modal dialogs: new run, import, export, confirm, keys."""
+"""Modal dialogs, all built on :class:`~mlloop_tui.dialogs.base.Dialog`: new run, import, export, confirm, keys, target, tune."""

@@ -21,13 +21,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Static
 
 from core.errors import MlloopError
 from core.report.export import EXTENSIONS, FORMATS
 from core.text import printable
+from mlloop_tui.dialogs.base import Dialog
 from mlloop_tui.widgets.literal import literal
 
 FORMAT_NAMES = {"md": "Markdown", "html": "HTML", "json": "JSON"}
@@ -86,36 +86,16 @@ def _is_existing_file(path: Path) -> bool:
     return path.is_symlink() or (path.exists() and not path.is_dir())
 
 
-class ExportDialog(ModalScreen[Path | None]):
+class ExportDialog(Dialog[Path | None]):
     """Export one run (a run summary) or several (a comparison) to a file."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="export.cancel", tooltip="Close without exporting"),
         Binding("f2", "set_format('md')", "Markdown", id="export.markdown", tooltip="Export as Markdown (.md)"),
         Binding("f3", "set_format('html')", "HTML", id="export.html", tooltip="Export as HTML (.html)"),
         Binding("f4", "set_format('json')", "JSON", id="export.json", tooltip="Export as JSON (.json)"),
         Binding("ctrl+t", "cycle_format", "Next format", id="export.cycle_format",
                 tooltip="Next format: Markdown → HTML → JSON"),
     ]
-
-    DEFAULT_CSS = """
-    ExportDialog { align: center middle; }
-    ExportDialog > Vertical {
-        width: 72; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
-    ExportDialog #title { height: 1; margin-bottom: 1; text-wrap: nowrap; text-overflow: ellipsis; }
-    ExportDialog .field { height: 3; }
-    ExportDialog .field Label { width: 7; padding: 1 1 0 0; }
-    ExportDialog .field Input { width: 1fr; }
-    ExportDialog .line { height: 1; padding-left: 7; text-wrap: nowrap; text-overflow: ellipsis; }
-    ExportDialog #hint, ExportDialog #folder { color: $text-muted; }
-    ExportDialog #status { height: auto; max-height: 3; margin-top: 1; }
-    ExportDialog #status.-empty { display: none; }
-    ExportDialog #status.-error { color: $error; }
-    ExportDialog #buttons { height: 3; }
-    ExportDialog Button { margin-right: 2; }
-    """
 
     def __init__(self, run_ids: Sequence[int], reference: int | None = None, metric: str | None = None) -> None:
         super().__init__()
@@ -143,22 +123,22 @@ class ExportDialog(ModalScreen[Path | None]):
         return write_export(self.app.store, self.run_ids, target, overwrite=overwrite,
                             reference=self.reference if several else None, metric=self.metric if several else None)
 
-    def compose(self) -> ComposeResult:
+    def heading(self) -> Text:
+        return Text.assemble(("Export ", "bold"), (self.what, "bold"), ("  Enter writes · Esc closes", "dim"))
+
+    def compose_body(self) -> ComposeResult:
         self._proposed = self.propose("md")
-        with Vertical():
-            title = Text.assemble(("Export ", "bold"), (self.what, "bold"), ("  Enter writes · Esc closes", "dim"))
-            yield Static(title, id="title")
-            with Horizontal(classes="field"):
-                yield Label("File")
-                yield Input(self._proposed, placeholder="file name: .md, .html or .json", id="path")
-            yield Static(id="formats", classes="line")
-            yield Static(id="hint", classes="line")
-            yield Static("written to the current folder unless the name has a path", id="folder", classes="line",
-                         markup=False)
-            yield Static(id="status", classes="-empty")
-            with Horizontal(id="buttons"):
-                yield Button("Export", variant="primary", id="export")
-                yield Button("Cancel", id="cancel")
+        with Horizontal(classes="field"):
+            yield Label("File")
+            yield Input(self._proposed, placeholder="file name: .md, .html or .json", id="path")
+        yield Static(id="formats", classes="line")
+        yield Static(id="hint", classes="line")
+        yield Static("written to the current folder unless the name has a path", id="folder", classes="line",
+                     markup=False)
+        yield Static(id="status", classes="-empty")
+        with Horizontal(id="buttons"):
+            yield Button("Export", variant="primary", id="export")
+            yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#path", Input).focus()
@@ -213,13 +193,9 @@ class ExportDialog(ModalScreen[Path | None]):
     def _export_pressed(self) -> None:
         self.action_export()
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
     def action_cancel(self) -> None:
-        if not self.busy:
-            self.dismiss(None)
+        if not self.busy:  # the file is being written: its result is on its way
+            super().action_cancel()
 
     def action_export(self, overwrite: bool = False) -> None:
         if self.busy:

@@ -21,14 +21,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal
 from textual.suggester import Suggester
 from textual.widgets import Button, Input, Label, Static
 
 from core.errors import MlloopError
 from core.text import printable
 from core.types import DatasetInfo
+from mlloop_tui.dialogs.base import Dialog
 from mlloop_tui.widgets.literal import literal
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -186,29 +186,8 @@ def is_data_file(path: str) -> bool:
 # --------------------------------------------------------------------------- the dialog
 
 
-class ImportDialog(ModalScreen[DatasetInfo | None]):
+class ImportDialog(Dialog[DatasetInfo | None]):
     """Import a CSV or Parquet file into the store."""
-
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="import.cancel", tooltip="Close without importing"),
-    ]
-
-    DEFAULT_CSS = """
-    ImportDialog { align: center middle; }
-    ImportDialog > Vertical {
-        width: 76; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1; overflow-y: auto;
-    }
-    ImportDialog #title { height: 1; margin-bottom: 1; }
-    ImportDialog .field { height: 3; }
-    ImportDialog .field Label { width: 9; padding: 1 1 0 0; }
-    ImportDialog .field Input { width: 1fr; }
-    ImportDialog #columns { height: 1; padding-left: 9; color: $text-muted; }
-    ImportDialog #status { height: auto; max-height: 3; margin-top: 1; }
-    ImportDialog #status.-error { color: $error; }
-    ImportDialog #buttons { height: 3; }
-    ImportDialog Button { margin-right: 2; }
-    """
 
     def __init__(self, path: str = "", target: str = "") -> None:
         super().__init__()
@@ -217,27 +196,27 @@ class ImportDialog(ModalScreen[DatasetInfo | None]):
         self._columns_suggester = ColumnSuggester()
         self._header_for: str | None = None
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Text.assemble(("Import a dataset", "bold"),
-                                       ("  CSV, TSV (.gz) or Parquet · Tab completes · Esc closes", "dim")),
-                         id="title")
-            with Horizontal(classes="field"):
-                yield Label("File")
-                yield CompletingInput(self._initial_path, placeholder="path to a .csv / .tsv / .parquet file",
-                                      suggester=PathSuggester(), id="path")
-            with Horizontal(classes="field"):
-                yield Label("Target")
-                yield CompletingInput(self._initial_target, placeholder="the column to predict",
-                                      suggester=self._columns_suggester, id="target")
-            yield Static(id="columns")
-            with Horizontal(classes="field"):
-                yield Label("Name")
-                yield Input(placeholder="optional; default: the file name", id="name")
-            yield Static(id="status")
-            with Horizontal(id="buttons"):
-                yield Button("Import", variant="primary", id="import")
-                yield Button("Cancel", id="cancel")
+    def heading(self) -> Text:
+        return Text.assemble(("Import a dataset", "bold"),
+                             ("  CSV, TSV (.gz) or Parquet · Tab completes · Esc closes", "dim"))
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="field"):
+            yield Label("File")
+            yield CompletingInput(self._initial_path, placeholder="path to a .csv / .tsv / .parquet file",
+                                  suggester=PathSuggester(), id="path")
+        with Horizontal(classes="field"):
+            yield Label("Target")
+            yield CompletingInput(self._initial_target, placeholder="the column to predict",
+                                  suggester=self._columns_suggester, id="target")
+        yield Static(id="columns")
+        with Horizontal(classes="field"):
+            yield Label("Name")
+            yield Input(placeholder="optional; default: the file name", id="name")
+        yield Static(id="status")
+        with Horizontal(id="buttons"):
+            yield Button("Import", variant="primary", id="import")
+            yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#path", Input).focus()
@@ -286,13 +265,6 @@ class ImportDialog(ModalScreen[DatasetInfo | None]):
     @on(Button.Pressed, "#import")
     def _import_pressed(self) -> None:
         self.action_import()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
     def action_import(self) -> None:
         if self.query_one("#import", Button).disabled:

@@ -5,27 +5,20 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
+from mlloop_tui.dialogs.base import Dialog
 from mlloop_tui.keymap import keymap_location
 
 
-class KeysDialog(ModalScreen[None]):
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="keys.close", tooltip="Close this list")]
+class KeysDialog(Dialog[None]):
+    BINDINGS = [Binding("question_mark,q", "cancel", "Close", id="keys.close", tooltip="Close this list")]
 
-    DEFAULT_CSS = """
-    KeysDialog { align: center middle; }
-    KeysDialog > Vertical { width: 90; max-width: 100%; height: 90%; border: thick $accent; background: $surface; padding: 0 1; }
-    KeysDialog DataTable { height: 1fr; }
-    KeysDialog Static { height: auto; }
-    """
+    def heading(self) -> Text:
+        return Text.assemble(("Keys", "bold"), f" — remap by id in {keymap_location()}  (Esc closes)")
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Text.assemble(("Keys", "bold"), f" — remap by id in {keymap_location()}  (Esc closes)"))
-            yield DataTable(cursor_type="row", id="keys")
+    def compose_body(self) -> ComposeResult:
+        yield DataTable(cursor_type="row", id="keys")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -33,7 +26,7 @@ class KeysDialog(ModalScreen[None]):
             table.add_column(label, key=label)
         underneath = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
         rows: dict[tuple[str, str], list[str]] = {}
-        for key, active in underneath.active_bindings.items():
+        for active in underneath.active_bindings.values():
             b: Binding = active.binding
             if not b.id:  # Textual's own cursor and editing keys: standard, and many
                 continue

@@ -13,12 +13,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from core.errors import MlloopError
 from core.modeling.models import BASELINES
+from mlloop_tui.dialogs.base import Dialog
 from mlloop_tui.runner import RunRequest
 from mlloop_tui.widgets.literal import literal
 
@@ -80,74 +80,53 @@ class ModelList(SelectionList[str]):
             self.select_all()
 
 
-class NewRunDialog(ModalScreen[RunRequest | None]):
+class NewRunDialog(Dialog[RunRequest | None]):
     """Choose a dataset, baselines and the cross-validation scheme; Enter starts."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="new_run.cancel", tooltip="Close without starting a run"),
         Binding("enter", "start", "Start", id="new_run.start", tooltip="Start the run"),
     ]
-
-    DEFAULT_CSS = """
-    NewRunDialog { align: center middle; }
-    NewRunDialog > Vertical {
-        width: 78; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1; overflow-y: auto;
-    }
-    NewRunDialog #title { height: 1; margin-bottom: 1; }
-    NewRunDialog #columns { height: auto; }
-    NewRunDialog #left { width: 34; height: auto; margin-right: 1; }
-    NewRunDialog #right { width: 1fr; height: auto; }
-    NewRunDialog Label { height: 1; }
-    NewRunDialog .pair { height: auto; }
-    NewRunDialog .pair > Vertical { width: 1fr; height: auto; }
-    NewRunDialog ModelList { height: 8; }
-    NewRunDialog #error { height: auto; max-height: 2; color: $error; }
-    NewRunDialog #buttons { height: 3; }
-    NewRunDialog Button { margin-right: 2; }
-    """
 
     def __init__(self, dataset: str | None = None) -> None:
         super().__init__()
         self.dataset = dataset
         self.datasets_loaded = False
 
-    def compose(self) -> ComposeResult:
+    def heading(self) -> Text:
+        return Text.assemble(("New run", "bold"), ("  cross-validate baselines · Enter starts · Esc closes", "dim"))
+
+    def compose_body(self) -> ComposeResult:
         options = [(literal(self.dataset), self.dataset)] if self.dataset else []
-        with Vertical():
-            yield Static(Text.assemble(("New run", "bold"),
-                                       ("  cross-validate baselines · Enter starts · Esc closes", "dim")),
-                         id="title")
-            with Horizontal(id="columns"):
-                with Vertical(id="left"):
-                    yield Label("Dataset")
-                    yield Select(options, value=self.dataset or Select.NULL, prompt="choose a dataset",
-                                 id="dataset")
-                    with Horizontal(classes="pair"):
-                        with Vertical():
-                            yield Label("Folds")
-                            yield Input("5", type="integer", id="folds")
-                        with Vertical():
-                            yield Label("Repeats")
-                            yield Input("1", type="integer", id="repeats")
-                    with Horizontal(classes="pair"):
-                        with Vertical():
-                            yield Label("Seed")
-                            yield Input("0", type="integer", id="seed")
-                        with Vertical():
-                            yield Label("Jobs (-1 = all)")
-                            yield Input("-1", type="integer", id="jobs")
-                with Vertical(id="right"):
-                    yield Label(Text.assemble("Models ", ("space toggles · a all/none", "dim")))
-                    yield ModelList(
-                        *(Selection(Text.assemble((b.name.ljust(9), "bold"), (b.description, "dim")), b.name, True)
-                          for b in BASELINES.values()),
-                        id="models",
-                    )
-            yield Static(id="error")
-            with Horizontal(id="buttons"):
-                yield Button("Start", variant="primary", id="start")
-                yield Button("Cancel", id="cancel")
+        with Horizontal(id="columns"):
+            with Vertical(id="left"):
+                yield Label("Dataset")
+                yield Select(options, value=self.dataset or Select.NULL, prompt="choose a dataset",
+                             id="dataset")
+                with Horizontal(classes="pair"):
+                    with Vertical():
+                        yield Label("Folds")
+                        yield Input("5", type="integer", id="folds")
+                    with Vertical():
+                        yield Label("Repeats")
+                        yield Input("1", type="integer", id="repeats")
+                with Horizontal(classes="pair"):
+                    with Vertical():
+                        yield Label("Seed")
+                        yield Input("0", type="integer", id="seed")
+                    with Vertical():
+                        yield Label("Jobs (-1 = all)")
+                        yield Input("-1", type="integer", id="jobs")
+            with Vertical(id="right"):
+                yield Label(Text.assemble("Models ", ("space toggles · a all/none", "dim")))
+                yield ModelList(
+                    *(Selection(Text.assemble((b.name.ljust(9), "bold"), (b.description, "dim")), b.name, True)
+                      for b in BASELINES.values()),
+                    id="models",
+                )
+        yield Static(id="error")
+        with Horizontal(id="buttons"):
+            yield Button("Start", variant="primary", id="start")
+            yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#dataset" if not self.dataset else "#models").focus()
@@ -192,9 +171,6 @@ class NewRunDialog(ModalScreen[RunRequest | None]):
             return
         self.dismiss(request)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -203,10 +179,6 @@ class NewRunDialog(ModalScreen[RunRequest | None]):
     @on(Button.Pressed, "#start")
     def _start_pressed(self) -> None:
         self.action_start()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
 
     @on(Input.Changed)
     @on(SelectionList.SelectedChanged)

@@ -11,66 +11,45 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Static
 
 from core.errors import MlloopError
 from core.modeling.evaluation import key_metrics
 from core.types import DatasetInfo
+from mlloop_tui.dialogs.base import Dialog
 from mlloop_tui.widgets.literal import literal
 
 
-class TargetDialog(ModalScreen[bool]):
+class TargetDialog(Dialog[bool]):
     """Dismisses with True when the target was set or cleared."""
-
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="target.cancel", tooltip="Close without changing the target"),
-    ]
-
-    DEFAULT_CSS = """
-    TargetDialog { align: center middle; }
-    TargetDialog > Vertical {
-        width: 72; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1; overflow-y: auto;
-    }
-    TargetDialog #title, TargetDialog #current, TargetDialog #help { height: auto; }
-    TargetDialog #help { color: $text-muted; }
-    TargetDialog .field { height: 3; }
-    TargetDialog .field Label { width: 8; padding: 1 1 0 0; }
-    TargetDialog .field Input { width: 1fr; }
-    TargetDialog #status { height: auto; color: $error; }
-    TargetDialog #buttons { height: 3; }
-    TargetDialog Button { margin-right: 2; }
-    """
 
     def __init__(self, dataset: DatasetInfo) -> None:
         super().__init__()
         self.dataset = dataset
         self.default_metric = key_metrics(dataset.task)[0].name
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Text.assemble(("Target score for ", "bold"), literal(self.dataset.name, style="bold")),
-                         id="title")
-            yield Static(Text("reading the current target…", style="dim"), id="current")
-            yield Static(
-                "What a person, an existing system or the task needs: the diagnosis measures the avoidable "
-                "bias against it. An empty score clears it.", id="help")
-            with Horizontal(classes="field"):
-                yield Label("Score")
-                yield Input(placeholder="e.g. 0.95", id="score")
-            with Horizontal(classes="field"):
-                yield Label("Metric")
-                yield Input(placeholder=self.default_metric, id="metric")
-            with Horizontal(classes="field"):
-                yield Label("Note")
-                yield Input(placeholder="where the score comes from (optional)", id="note")
-            yield Static(id="status")
-            with Horizontal(id="buttons"):
-                yield Button("Save (Enter)", variant="primary", id="save")
-                yield Button("Cancel (Esc)", id="cancel")
+    def heading(self) -> Text:
+        return Text.assemble(("Target score for ", "bold"), literal(self.dataset.name, style="bold"))
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(Text("reading the current target…", style="dim"), id="current")
+        yield Static(
+            "What a person, an existing system or the task needs: the diagnosis measures the avoidable "
+            "bias against it. An empty score clears it.", id="help")
+        with Horizontal(classes="field"):
+            yield Label("Score")
+            yield Input(placeholder="e.g. 0.95", id="score")
+        with Horizontal(classes="field"):
+            yield Label("Metric")
+            yield Input(placeholder=self.default_metric, id="metric")
+        with Horizontal(classes="field"):
+            yield Label("Note")
+            yield Input(placeholder="where the score comes from (optional)", id="note")
+        yield Static(id="status")
+        with Horizontal(id="buttons"):
+            yield Button("Save (Enter)", variant="primary", id="save")
+            yield Button("Cancel (Esc)", id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#score", Input).focus()
@@ -106,10 +85,6 @@ class TargetDialog(ModalScreen[bool]):
     def _save(self) -> None:
         values = [self.query_one(f"#{k}", Input).value.strip() for k in ("score", "metric", "note")]
         self.save(*values)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(False)
 
     @work(thread=True, exclusive=True, group="target", exit_on_error=False, description="saving the target")
     def save(self, score: str, metric: str, note: str) -> None:

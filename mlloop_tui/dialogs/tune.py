@@ -18,11 +18,11 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Static, TextArea
 
 from core.analysis.tuning import MAX_CANDIDATES
+from mlloop_tui.dialogs.base import Dialog
 from mlloop_tui.dialogs.new_run import RequestError
 from mlloop_tui.runner import TuneRequest
 from mlloop_tui.widgets.literal import literal
@@ -77,29 +77,12 @@ def candidates(request: TuneRequest) -> int:
     return min(total, request.random) if request.random else total
 
 
-class TuneDialog(ModalScreen[TuneRequest | None]):
+class TuneDialog(Dialog[TuneRequest | None]):
     """Edit the grid, optionally sample N candidates from it; Ctrl+S (or Enter in the N field) starts."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="tune.cancel", tooltip="Close without starting a search"),
         Binding("ctrl+s", "start", "Start", id="tune.start", tooltip="Start the search"),
     ]
-
-    DEFAULT_CSS = """
-    TuneDialog { align: center middle; }
-    TuneDialog > Vertical {
-        width: 78; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1; overflow-y: auto;
-    }
-    TuneDialog #title, TuneDialog #params { height: auto; }
-    TuneDialog #grid { height: 4; }
-    TuneDialog Label { height: 1; }
-    TuneDialog #title { margin-bottom: 1; }
-    TuneDialog #random { width: 24; }
-    TuneDialog #error { height: auto; max-height: 2; color: $error; }
-    TuneDialog #buttons { height: 3; }
-    TuneDialog Button { margin-right: 2; }
-    """
 
     def __init__(self, run_id: int, model: str, grid: str, params: Sequence[str] | None = None) -> None:
         super().__init__()
@@ -108,24 +91,25 @@ class TuneDialog(ModalScreen[TuneRequest | None]):
         self.grid = grid
         self.params = sorted(params) if params is not None else None
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            title = Text.assemble(("Tune ", "bold"), literal(f"run {self.run_id} ({self.model})", style="bold"),
-                                  ("  every candidate is a run · Ctrl+S starts · Esc closes", "dim"))
-            title.no_wrap = False
-            yield Static(title, id="title")
-            yield Label(Text.assemble("Grid ", ("one NAME=V1,V2,... per line; null, true, \"text\"", "dim")))
-            yield TextArea(self.grid, id="grid", soft_wrap=True, show_line_numbers=False)
-            if self.params:
-                names = literal("parameters: " + ", ".join(self.params), style="dim")
-                names.no_wrap = False
-                yield Static(names, id="params")
-            yield Label(Text.assemble("Random ", ("try N candidates drawn from the grid (empty: all)", "dim")))
-            yield Input("", type="integer", id="random", placeholder="all")
-            yield Static(id="error")
-            with Horizontal(id="buttons"):
-                yield Button("Start", variant="primary", id="start")
-                yield Button("Cancel", id="cancel")
+    def heading(self) -> Text:
+        title = Text.assemble(("Tune ", "bold"), literal(f"run {self.run_id} ({self.model})", style="bold"),
+                              ("  every candidate is a run · Ctrl+S starts · Esc closes", "dim"))
+        title.no_wrap = False
+        return title
+
+    def compose_body(self) -> ComposeResult:
+        yield Label(Text.assemble("Grid ", ("one NAME=V1,V2,... per line; null, true, \"text\"", "dim")))
+        yield TextArea(self.grid, id="grid", soft_wrap=True, show_line_numbers=False)
+        if self.params:
+            names = literal("parameters: " + ", ".join(self.params), style="dim")
+            names.no_wrap = False
+            yield Static(names, id="params")
+        yield Label(Text.assemble("Random ", ("try N candidates drawn from the grid (empty: all)", "dim")))
+        yield Input("", type="integer", id="random", placeholder="all")
+        yield Static(id="error")
+        with Horizontal(id="buttons"):
+            yield Button("Start", variant="primary", id="start")
+            yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
         area = self.query_one("#grid", TextArea)
@@ -142,18 +126,11 @@ class TuneDialog(ModalScreen[TuneRequest | None]):
             return
         self.dismiss(request)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_start()
 
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "start":
-            self.action_start()
-        else:
-            self.action_cancel()
+    @on(Button.Pressed, "#start")
+    def _start_pressed(self) -> None:
+        self.action_start()
