@@ -189,7 +189,7 @@ def _store(args: argparse.Namespace):
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from core.data.datasets import import_dataset
+    from core.data.importing import import_dataset
 
     info = import_dataset(
         _store(args), args.file, args.target, name=args.name, task=args.task, test_size=args.test_size,
@@ -205,7 +205,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from core.data.datasets import get_dataset, list_datasets
+    from core.store.datasets import get_dataset, list_datasets
     from core.report.serialize import dataset_to_dict
 
     store = _store(args)
@@ -254,7 +254,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from core.data.datasets import get_dataset
+    from core.store.datasets import get_dataset
     from core.store.runs import list_runs
 
     store = _store(args)
@@ -432,7 +432,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from core.data.datasets import get_dataset
+    from core.store.datasets import get_dataset
     from core.errors import InputError, RunCancelled
     from core.analysis.holdout import count_test_evaluations, evaluate_on_test
     from core.store.runs import get_run

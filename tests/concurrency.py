@@ -53,7 +53,7 @@ def stop_writer(proc: subprocess.Popen, stop: Path) -> int:
 def make_slow_diagnosis_store(path: Path) -> Path:
     """A 25,000-row binary dataset with one linear run (run 1) and no dummy run: diagnosing it fits
     the dummy on the run's five folds, which takes seconds."""
-    from core.data.datasets import import_dataset
+    from core.data.importing import import_dataset
     from core.modeling.evaluation import run_baselines
 
     rng = np.random.default_rng(0)

@@ -70,7 +70,7 @@ def run_mlloop(*args: str, store: Path | None = None, timeout: float = 300, **kw
 def make_runs_store(path: Path, csv: Path, target: str, models: str = "dummy,linear,tree") -> Store:
     """A store with one imported dataset and one group of finished runs, with fixed timings
     so that screens showing durations are deterministic."""
-    from core.data.datasets import import_dataset
+    from core.data.importing import import_dataset
     from core.modeling.evaluation import run_baselines
 
     store = Store(path)

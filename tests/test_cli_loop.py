@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.data.datasets import import_dataset
+from core.data.importing import import_dataset
 from core.modeling.evaluation import run_baselines
 from core.store import Store
 from mlloop_tui.cli import main

@@ -52,7 +52,10 @@ def test_core_shared_modules_import_nothing_of_core_above_them():
 
 def test_core_modules_do_not_import_model_libraries_at_import_time():
     # core.modeling.glm is imported only when a GLM pipeline is built, so it may import scikit-learn.
-    loaded = _modules_after_import("import core.modeling.evaluation, core.modeling.models, core.store.runs, core.data.datasets")
+    loaded = _modules_after_import(
+        "import core.modeling.evaluation, core.modeling.models, core.store.runs, core.store.datasets, "
+        "core.data.importing, core.data.frames"
+    )
     assert not {m.split(".")[0] for m in loaded} & {"sklearn", "statsmodels", "pandas"}
 
 

@@ -399,7 +399,8 @@ class _Context:
 
     @classmethod
     def load(cls, store: Store, run_id: int | str) -> _Context:
-        from core.data.datasets import get_dataset, load_split
+        from core.data.frames import load_split
+        from core.store.datasets import get_dataset
         from core.modeling.evaluation import _folds_hash, _splits, make_splitter
         from core.modeling.models import BASELINES
         from core.store.runs import get_run

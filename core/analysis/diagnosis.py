@@ -153,7 +153,7 @@ def error_of(metric: str, score: float) -> float:
 def set_target(store: Store, dataset: str | int, score: float, metric: str | None = None,
                note: str | None = None) -> Target:
     """Set (or replace) the dataset's target score, in ``metric`` (default: accuracy, or RMSE)."""
-    from core.data.datasets import get_dataset
+    from core.store.datasets import get_dataset
 
     info = get_dataset(store, dataset)
     metric = _metric_name(metric, info.task)
@@ -179,7 +179,7 @@ def set_target(store: Store, dataset: str | int, score: float, metric: str | Non
 
 
 def get_target(store: Store, dataset: str | int) -> Target | None:
-    from core.data.datasets import get_dataset
+    from core.store.datasets import get_dataset
 
     info = get_dataset(store, dataset)
     with store.read() as con:
@@ -191,7 +191,7 @@ def get_target(store: Store, dataset: str | int) -> Target | None:
 
 def clear_target(store: Store, dataset: str | int) -> bool:
     """Remove the dataset's target; returns whether there was one."""
-    from core.data.datasets import get_dataset
+    from core.store.datasets import get_dataset
 
     info = get_dataset(store, dataset)
     with store.write() as con:
@@ -217,7 +217,7 @@ def diagnose(store: Store, run_id: int | str, *, compute_curve: bool = False, jo
 
 def _diagnose(store: Store, run_id: int | str, compute_curve: bool, jobs: int) -> Diagnosis:
     from core.analysis.curves import load_curve
-    from core.data.datasets import get_dataset
+    from core.store.datasets import get_dataset
     from core.analysis.holdout import list_test_evaluations
     from core.store.runs import get_run, list_runs
 

@@ -37,7 +37,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from core.data.datasets import get_dataset, load_split
+from core.data.frames import load_split
+from core.store.datasets import get_dataset
 from core.errors import InputError
 from core.store import Store
 from core.types import DatasetInfo

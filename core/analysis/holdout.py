@@ -61,7 +61,8 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
     """Fit the run's pipeline on all development rows, score the locked test rows, record it."""
     from sklearn.metrics import check_scoring
 
-    from core.data.datasets import get_dataset, load_split
+    from core.data.frames import load_split
+    from core.store.datasets import get_dataset
     from core.modeling.evaluation import _one_line, _signed, _warning_lines, build_pipeline, scoring
     from core.modeling.models import BASELINES
     from core.store.runs import _finite, get_run
@@ -112,7 +113,7 @@ def list_test_evaluations(store: Store, dataset: str | int | None = None,
 
     where, args = [], []
     if dataset is not None:
-        from core.data.datasets import get_dataset
+        from core.store.datasets import get_dataset
 
         where.append("t.dataset_id = ?")
         args.append(get_dataset(store, dataset).id)
@@ -143,7 +144,7 @@ def list_test_evaluations(store: Store, dataset: str | int | None = None,
 
 def count_test_evaluations(store: Store, dataset: str | int) -> int:
     """How many times the dataset's locked test rows have been evaluated."""
-    from core.data.datasets import get_dataset
+    from core.store.datasets import get_dataset
 
     dataset_id = get_dataset(store, dataset).id
     with store.read() as con:

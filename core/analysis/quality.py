@@ -28,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from core.data.datasets import get_dataset, load_split
+from core.data.frames import load_split
+from core.store.datasets import get_dataset
 from core.errors import InputError, RunCancelled
 from core.store import Store
 from core.types import DatasetInfo

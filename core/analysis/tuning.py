@@ -109,7 +109,7 @@ def tune(
     refuses) raises ``InputError`` before any run exists. ``KeyboardInterrupt`` marks the
     unfinished candidates ``cancelled`` and raises ``RunCancelled``, as ``run_baselines`` does.
     """
-    from core.data.datasets import get_dataset
+    from core.store.datasets import get_dataset
     from core.modeling.evaluation import run_specs
     from core.modeling.models import BASELINES
     from core.store.runs import get_run

@@ -1,5 +1,7 @@
-"""Datasets: reading users' files (sniffing, encodings, delimiters), import, profile, the locked split,
-the bundled samples, and loading a dataset's rows for fitting.
+"""Datasets: reading users' files (``reading``, ``encodings``: sniffing, encodings, delimiters),
+import (``importing``), profile (``profile``), the locked split (``split``), the bundled samples
+(``samples``, ``demo``), and a dataset's rows as pandas for fitting and showing (``frames``).
+The dataset records themselves are read and written by :mod:`core.store.datasets`.
 
 May import :mod:`core.store` (and errors, types, text); never modeling, analysis or report.
 """

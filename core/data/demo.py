@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from core.data.datasets import import_dataset, list_datasets
+from core.data.importing import import_dataset
+from core.store.datasets import list_datasets
 from core.data.samples import SAMPLES, sample_path
 from core.store import Store
 from core.types import DatasetInfo

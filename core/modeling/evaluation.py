@@ -21,7 +21,8 @@ from importlib import metadata
 from typing import Any
 
 from core.store import runs as run_store
-from core.data.datasets import get_dataset, load_split
+from core.data.frames import load_split
+from core.store.datasets import get_dataset
 from core.errors import InputError, RunCancelled
 from core.modeling.models import Baseline, make_pipeline, resolve_models
 from core.store import Store
@@ -85,7 +86,7 @@ def make_splitter(task: Task, folds: int, repeats: int = 1, seed: int = 0) -> An
 
 
 def feature_types(X: Any) -> tuple[list[str], list[str]]:
-    """Numeric and categorical columns of a frame from :func:`core.data.datasets.load_split`."""
+    """Numeric and categorical columns of a frame from :func:`core.data.frames.load_split`."""
     numeric = [c for c in X.columns if X[c].dtype.kind in "fiub"]
     categorical = [c for c in X.columns if c not in set(numeric)]
     return numeric, categorical

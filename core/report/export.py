@@ -44,7 +44,7 @@ from typing import Any, Literal
 
 from core.analysis.compare import TEST_NAME, TEST_REFERENCE, Comparison, compare_runs, comparison_table
 from core.analysis.curves import Curve, load_curve, stored_curve_params
-from core.data.datasets import get_dataset
+from core.store.datasets import get_dataset
 from core.analysis.diagnosis import GAP_FRACTION, Diagnosis, diagnose
 from core.analysis.dimensionality import CurseStats, FeatureCurves, curse_stats, curse_to_dict, curves_to_dict
 from core.errors import InputError, MlloopError

@@ -284,7 +284,7 @@ class ImportDialog(Dialog[DatasetInfo | None]):
 
     @work(thread=True, exclusive=True, group="import", exit_on_error=False, description="importing a dataset")
     def run_import(self, path: str, target: str, name: str | None) -> None:
-        from core.data.datasets import import_dataset
+        from core.data.importing import import_dataset
 
         try:
             info = import_dataset(self.app.store, Path(path).expanduser(), target, name=name)

@@ -134,7 +134,7 @@ class NewRunDialog(Dialog[RunRequest | None]):
 
     @work(thread=True, exclusive=True, group="new-run-datasets", exit_on_error=False, description="listing datasets")
     def load_datasets(self) -> None:
-        from core.data.datasets import list_datasets
+        from core.store.datasets import list_datasets
 
         try:
             names = [d.name for d in list_datasets(self.app.store)]

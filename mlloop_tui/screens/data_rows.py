@@ -1,7 +1,7 @@
 """Some rows of a dataset as the file had them: what a data-quality finding points at.
 
 A finding names columns and file rows; this screen reads those rows as stored
-(:func:`core.data.datasets.read_rows`, in a thread worker) and shows them with the finding's
+(:func:`core.data.frames.read_rows`, in a thread worker) and shows them with the finding's
 columns first, then the target, then the rest, so the problem is in view without scrolling
 sideways. Each row keeps its file row number and its part (dev / test), because "the same row
 in dev and in test" is often the point. Every name and value goes through
@@ -83,7 +83,8 @@ class DataRowsScreen(Screen):
 
     @work(thread=True, exclusive=True, group="data-rows", exit_on_error=False, description="reading rows")
     def load(self) -> None:
-        from core.data.datasets import get_dataset, read_rows
+        from core.data.frames import read_rows
+        from core.store.datasets import get_dataset
 
         try:
             info = get_dataset(self.app.store, self.dataset)

@@ -230,7 +230,7 @@ class DatasetsScreen(Screen):
 
     @work(thread=True, exclusive=True, group="datasets-load", exit_on_error=False, description="reading datasets")
     def load_datasets(self, selected: str | None) -> None:
-        from core.data.datasets import get_dataset, list_datasets
+        from core.store.datasets import get_dataset, list_datasets
 
         try:
             infos = list_datasets(self.app.store)
@@ -245,7 +245,7 @@ class DatasetsScreen(Screen):
 
     @work(thread=True, exclusive=True, group="datasets-profile", exit_on_error=False, description="reading a profile")
     def load_profile(self, name: str) -> None:
-        from core.data.datasets import get_dataset
+        from core.store.datasets import get_dataset
 
         try:
             detail = get_dataset(self.app.store, name)

@@ -154,7 +154,7 @@ class FeaturesScreen(Screen):
     # -- workers ------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="features", exit_on_error=False, description="feature curves")
     def compute_curves(self) -> None:
-        from core.data.datasets import get_dataset
+        from core.store.datasets import get_dataset
         from core.analysis.dimensionality import feature_curve
         from core.modeling.evaluation import key_metrics
 

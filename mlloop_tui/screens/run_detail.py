@@ -255,7 +255,7 @@ class RunDetailScreen(Screen):
 
     @work(thread=True, exclusive=True, group="run-detail", exit_on_error=False, description="reading a run")
     def load_run(self) -> None:
-        from core.data.datasets import get_dataset
+        from core.store.datasets import get_dataset
         from core.store.runs import get_run
 
         try:

@@ -36,7 +36,8 @@ def main(rows: int = 20_000, cols: int = 50, jobs: int = 2) -> None:
     plain.write_text(textwrap.dedent(f"""
         from sklearn.model_selection import cross_validate
         from core.store import Store
-        from core.data.datasets import get_dataset, load_split
+        from core.data.frames import load_split
+        from core.store.datasets import get_dataset
         from core.modeling.evaluation import build_pipeline, make_splitter, scoring
         from core.modeling.models import BASELINES
         store = Store({str(store)!r})

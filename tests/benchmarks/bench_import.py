@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.data.datasets import import_dataset
+from core.data.importing import import_dataset
 from core.store import Store
 
 

@@ -14,7 +14,8 @@ from scipy import stats
 from core.store import runs as run_store
 from core.analysis.compare import compare_runs, comparison_table, pair_test
 from core.report.serialize import comparison_to_dict
-from core.data.datasets import get_dataset, import_dataset
+from core.data.importing import import_dataset
+from core.store.datasets import get_dataset
 from core.errors import InputError, NotFoundError
 from core.modeling.evaluation import run_baselines
 from core.store.runs import get_run

@@ -18,7 +18,9 @@ from core.analysis.curves import (
     load_curve,
     validation_curve,
 )
-from core.data.datasets import get_dataset, import_dataset, load_split
+from core.data.frames import load_split
+from core.data.importing import import_dataset
+from core.store.datasets import get_dataset
 from core.errors import InputError, RunCancelled
 from core.modeling.evaluation import make_splitter, run_baselines
 from core.store.runs import get_run

@@ -16,10 +16,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import core.data.datasets as datasets_mod
-from core.data.datasets import get_dataset, import_dataset, list_datasets, load_split
+import core.data.encodings as encodings_mod
+import core.data.reading as reading_mod
+from core.data.frames import load_split
+from core.data.importing import import_dataset
+from core.data.profile import profile_unpivot, profile_wide
+from core.data.reading import peek_columns
+from core.data.split import holdout_positions
 from core.errors import InputError, NotFoundError
 from core.store import Store
+from core.store.datasets import get_dataset, list_datasets
 from tests.badfiles import BadInput, make_bad_inputs
 
 # ----------------------------------------------------------------------------- helpers
@@ -86,6 +92,88 @@ def test_odd_column_names_round_trip(store: Store, tmp_path: Path) -> None:
     assert list(X["A"]) == [float(i * 4) for i in range(30)]
     assert list(X["[bold]x"]) == [["red", "green"][i % 2] for i in range(30)]
     assert y_dev.name == "label"
+
+
+# what the import dialog suggests must be exactly what the import stores, for every kind of file
+PEEK_FILES = {
+    "odd header": lambda p: write_csv(p / "odd.csv", ODD_HEADER, [[i] * 11 + [i % 2] for i in range(20)]),
+    "latin-1": lambda p: write_csv(p / "l.csv", ["café", "ü", "y"], [[i, i, i % 2] for i in range(20)], encoding="latin-1"),
+    "cp1252": lambda p: write_csv(p / "w.csv", ["€", "x", "y"], [[i, f"{i} €", i % 2] for i in range(20)], encoding="cp1252"),
+    "utf-8 bom": lambda p: write_csv(p / "b.csv", ["id", "x", "y"], simple_rows(20), encoding="utf-8-sig"),
+    "utf-16 bom": lambda p: write_csv(p / "u.tsv", ["id", "né", "y"], simple_rows(20), "\t", "utf-16"),
+    "utf-32": lambda p: write_csv(p / "u32.csv", ["id", "x", "y"], simple_rows(20), ";", "utf-32"),
+    "gzip": lambda p: (p / "g.csv.gz").write_bytes(gzip.compress(b"m|n|y\n" + b"".join(
+        f"{i}|{i}|{i % 2}\n".encode() for i in range(20)))) and p / "g.csv.gz",
+    "quoted header": lambda p: write_csv(p / "q.csv", ["a,b", 'say "hi"', "multi\nline", "y"],
+                                         [[i, i, i, i % 2] for i in range(20)]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", PEEK_FILES)
+def test_peek_columns_names_columns_as_import_does(store: Store, tmp_path: Path, case: str) -> None:
+    path = PEEK_FILES[case](tmp_path)
+    names = peek_columns(path)
+    assert names == [c.name for c in import_dataset(store, path, names[-1]).columns]
+
+
+def test_peek_columns_names_parquet_columns_as_import_does(store: Store, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "cases.parquet"
+    pq.write_table(pa.table({"a": range(20), "A": range(20), "": range(20), "y": [i % 2 for i in range(20)]}), path)
+    assert peek_columns(path) == ["a", "A", "column_3", "y"]
+    assert [c.name for c in import_dataset(store, path, "y").columns] == ["a", "A", "column_3", "y"]
+
+
+def test_peek_columns_handles_csv_tsv_gzip_bom_and_parquet(tmp_path: Path) -> None:
+    import duckdb
+
+    (tmp_path / "a.csv").write_bytes('\ufeff"x, 1",[bold]y,z\n1,2,3\n'.encode())
+    assert peek_columns(tmp_path / "a.csv") == ["x, 1", "[bold]y", "z"]
+    (tmp_path / "b.tsv").write_text("p\tq\n1\t2\n", encoding="utf-16")
+    assert peek_columns(tmp_path / "b.tsv") == ["p", "q"]
+    with gzip.open(tmp_path / "c.csv.gz", "wt") as fh:
+        fh.write("m;n;o\n1;2;3\n")
+    assert peek_columns(tmp_path / "c.csv.gz") == ["m", "n", "o"]
+    duckdb.sql(f"COPY (SELECT 1 AS u, 'v' AS \"w w\") TO '{tmp_path / 'd.parquet'}' (FORMAT parquet)")
+    assert peek_columns(tmp_path / "d.parquet") == ["u", "w w"]
+
+
+def test_peek_columns_reads_only_the_head(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fault 3 MB down (a NUL byte) fails the import; peek never gets there, nor scans the file."""
+    path = tmp_path / "long.csv"
+    with open(path, "w") as fh:
+        fh.write("id,naïve,y\n")
+        fh.writelines(f"{i},{'x' * 30},{i % 2}\n" for i in range(100_000))
+        fh.write("1,\x00,0\n")
+    with pytest.raises(InputError, match="NUL byte"):
+        import_dataset(store, path, "y")
+
+    def no_whole_file_scan(*args, **kwargs):
+        raise AssertionError("peek_columns scanned the whole file")
+
+    monkeypatch.setattr(encodings_mod, "scan_bytes", no_whole_file_scan)
+    assert peek_columns(path) == ["id", "naïve", "y"]
+    assert peek_columns(path, delimiter=";") == ["id,naïve,y"]
+    assert peek_columns(path, encoding="latin-1") == ["id", "naÃ¯ve", "y"]
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda p: p / "missing.csv", "file not found"),
+        (lambda p: (p / "x.xlsx").write_bytes(b"PK\x03\x04") and p / "x.xlsx", "unsupported file type"),
+        (lambda p: (p / "img.csv").write_bytes(bytes.fromhex("89504e470d0a1a0a")) and p / "img.csv", "PNG image"),
+        (lambda p: (p / "blank.csv").write_text("\n\n") and p / "blank.csv", "no header row"),
+        (lambda p: (p / "bad.parquet").write_text("a,b\n1,2\n") and p / "bad.parquet", "not a Parquet file"),
+        (lambda p: (p / "wide.csv").write_text("a," * 600_000) and p / "wide.csv", "first megabyte"),
+    ],
+)
+def test_peek_columns_errors_are_one_line_input_errors(tmp_path: Path, make, fragment: str) -> None:
+    with pytest.raises(InputError, match=fragment) as caught:
+        peek_columns(make(tmp_path))
+    assert "\n" not in str(caught.value)
 
 
 # ----------------------------------------------------------------------------- dialects and encodings
@@ -214,14 +302,14 @@ def test_blank_lines_do_not_trip_the_row_check(store: Store, tmp_path: Path) -> 
 def test_row_count_guard(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """If DuckDB ever returned fewer rows than the file's data lines, the import must refuse."""
     path = write_csv(tmp_path / "g.csv", ["id", "x", "y"], simple_rows(20))
-    real = datasets_mod._scan_bytes
+    real = encodings_mod.scan_bytes
 
     def lying_scan(*args, **kwargs):
         scan = real(*args, **kwargs)
         scan.data_lines += 1
         return scan
 
-    monkeypatch.setattr(datasets_mod, "_scan_bytes", lying_scan)
+    monkeypatch.setattr(encodings_mod, "scan_bytes", lying_scan)
     before = snapshot(store)
     with pytest.raises(InputError, match="refusing a partial import"):
         import_dataset(store, path, "y")
@@ -366,7 +454,7 @@ def test_holdout_is_train_test_split(case: str, seed: int) -> None:
     except ValueError:
         expected = train_test_split(rows, test_size=test_size, random_state=seed)[1]
         stratified = False
-    test, note = datasets_mod._holdout(n, test_size, seed, codes, classes)
+    test, note = holdout_positions(n, test_size, seed, codes, classes)
     assert sorted(test) == sorted(expected)
     assert (note is not None) == (codes is not None and not stratified)
 
@@ -489,8 +577,8 @@ def test_profile_strategies_agree(store: Store, tmp_path: Path) -> None:
     storage = [f"c{i}" for i in range(6)]
     types = [c.sql_type for c in info.columns]
     with store.read() as con:
-        a = datasets_mod._profile_unpivot(con, f"ds_{info.id}", storage, types)
-        b = datasets_mod._profile_wide(con, f"ds_{info.id}", storage, types, exact=True)
+        a = profile_unpivot(con, f"ds_{info.id}", storage, types)
+        b = profile_wide(con, f"ds_{info.id}", storage, types, exact=True)
     for s in storage:
         assert (a[s].n_present, a[s].n_distinct, a[s].min, a[s].max, a[s].top) == (
             b[s].n_present, b[s].n_distinct, b[s].min, b[s].max, b[s].top), s  # fmt: skip
@@ -619,7 +707,8 @@ def test_list_and_get(store: Store, tmp_path: Path) -> None:
 
 
 def test_module_import_is_light() -> None:
-    code = "import sys, core.data.datasets; print('pandas' in sys.modules, 'sklearn' in sys.modules)"
+    code = ("import sys, core.data.importing, core.data.frames, core.store.datasets; "
+            "print('pandas' in sys.modules, 'sklearn' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])  # fmt: skip
     assert out.stdout.split() == ["False", "False"]
@@ -644,7 +733,7 @@ def test_unreadable_file_simulated(store: Store, tmp_path: Path, monkeypatch: py
             raise PermissionError(13, "Permission denied", str(file))
         return open(file, *args, **kwargs)
 
-    monkeypatch.setattr(datasets_mod, "open", denied, raising=False)
+    monkeypatch.setattr(reading_mod, "open", denied, raising=False)
     before = snapshot(store)
     with pytest.raises(InputError, match="permission denied"):
         import_dataset(store, path, "y")

@@ -10,7 +10,8 @@ from sklearn.dummy import DummyClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from core.analysis.curves import validation_curve
-from core.data.datasets import import_dataset, load_split
+from core.data.frames import load_split
+from core.data.importing import import_dataset
 from core.analysis.diagnosis import GAP_FRACTION, clear_target, diagnose, error_of, get_target, set_target
 from core.errors import InputError
 from core.modeling.evaluation import run_baselines, run_specs
@@ -204,6 +205,6 @@ def test_a_run_without_scores_cannot_be_diagnosed(store, binary_csv):
 
 
 def _dataset(store, name):
-    from core.data.datasets import get_dataset
+    from core.store.datasets import get_dataset
 
     return get_dataset(store, name)

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from sklearn.model_selection import cross_validate
 
-from core.data.datasets import get_dataset, import_dataset, load_split
+from core.data.frames import load_split
+from core.data.importing import import_dataset
+from core.store.datasets import get_dataset
 from core.errors import InputError
 from core.modeling.evaluation import build_pipeline, make_splitter, run_baselines, scoring
 from core.modeling.models import BASELINES

@@ -16,7 +16,8 @@ import pytest
 from core.store import runs as run_store
 from core.analysis.compare import compare_runs
 from core.analysis.curves import learning_curve, load_curve, validation_curve
-from core.data.datasets import get_dataset, import_dataset
+from core.data.importing import import_dataset
+from core.store.datasets import get_dataset
 from core.analysis.diagnosis import diagnose
 from core.analysis.dimensionality import curse_stats, curse_to_dict, curves_to_dict, feature_curve
 from core.errors import InputError, NotFoundError

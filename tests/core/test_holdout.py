@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, mean_squared_error
 
-from core.data.datasets import import_dataset, load_split
+from core.data.frames import load_split
+from core.data.importing import import_dataset
 from core.errors import InputError
 from core.modeling.evaluation import build_pipeline, run_baselines
 from core.analysis.holdout import count_test_evaluations, evaluate_on_test, list_test_evaluations

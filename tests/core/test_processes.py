@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data.datasets import import_dataset
+from core.data.importing import import_dataset
 from core.store.runs import get_run, list_runs, mark_interrupted
 from core.store import Store
 

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 
-from core.data.datasets import get_dataset, import_dataset, load_split
+from core.data.frames import load_split
+from core.data.importing import import_dataset
+from core.store.datasets import get_dataset
 from core.analysis.quality import SEVERITIES, check_quality, finding_to_dict
 from tests.conftest import run_mlloop, write_csv
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.analysis.compare import compare_runs
-from core.data.datasets import import_dataset
+from core.data.importing import import_dataset
 from core.errors import InputError
 from core.modeling.evaluation import run_baselines, run_specs
 from core.store.runs import get_run, list_runs

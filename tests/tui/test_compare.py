@@ -207,7 +207,7 @@ async def test_runs_on_other_folds_get_the_reason_instead_of_a_p_value(store):
 
 
 async def test_runs_on_another_dataset_are_not_tested_and_names_stay_literal(store, tmp_path):
-    from core.data.datasets import import_dataset
+    from core.data.importing import import_dataset
     from core.modeling.evaluation import run_baselines
 
     evil = tmp_path / f"{EVIL}.csv"

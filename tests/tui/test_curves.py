@@ -15,7 +15,7 @@ import pytest
 from textual.widgets import Input, TextArea
 
 from core.analysis.curves import learning_curve, load_curve, validation_curve
-from core.data.datasets import import_dataset
+from core.data.importing import import_dataset
 from core.analysis.diagnosis import diagnose
 from core.modeling.evaluation import run_baselines, run_specs
 from core.analysis.holdout import list_test_evaluations

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from rich.text import Text
 
-from core.data.datasets import import_dataset, list_datasets
+from core.data.importing import import_dataset
+from core.store.datasets import list_datasets
 from core.store import Store
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.dialogs.import_file import ImportDialog, complete_path, read_header

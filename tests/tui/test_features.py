@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 
-from core.data.datasets import import_dataset
+from core.data.importing import import_dataset
 from core.store import Store
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.screens.datasets import DatasetsScreen

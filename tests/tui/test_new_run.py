@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.data.datasets import import_dataset
+from core.data.importing import import_dataset
 from core.modeling.models import BASELINES
 from core.store import Store
 from mlloop_tui.app import MlloopApp

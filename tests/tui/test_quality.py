@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import make_classification
 
-from core.data.datasets import import_dataset
+from core.data.importing import import_dataset
 from core.store import Store
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.dialogs.export_dataset import DatasetExportDialog, propose_dataset_name

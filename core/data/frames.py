@@ -1,0 +1,122 @@
+"""A dataset's stored rows as pandas: model-ready for fitting (:func:`load_split`), as stored for
+showing (:func:`read_rows`).
+
+Both select from the dataset's table in one query on one read connection, ordered by the row's
+position in the file, so a row keeps its file row number from import to model to screen.
+pandas and NumPy are imported when called: the app's first frame must not pay for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import duckdb
+
+from core.data.column_types import class_label_sql, model_input_sql
+from core.errors import InputError, StoreError
+from core.store import Store
+from core.store.datasets import data_layout
+from core.store.sql import first_line, quote_ident
+from core.types import CLASSIFICATION_TASKS, DatasetInfo
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def load_split(
+    store: Store, dataset: DatasetInfo, part: Literal["dev", "test"] = "dev"
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The rows of one part, in file order, as model-ready ``X`` and ``y``.
+
+    ``X`` has the original column names (all but the target, in file order): numeric and
+    boolean columns as float64 (NaN missing), dates as float64 seconds since the epoch,
+    categorical/text as object dtype with ``np.nan`` for missing (so scikit-learn's imputers
+    work on it). ``y`` is object dtype strings equal to ``dataset.classes`` for classification,
+    float64 for regression. The index is the 0-based row number in the file (named ``row``).
+    """
+    if part not in ("dev", "test"):
+        raise InputError(f"unknown part {part!r}; use 'dev' or 'test'")
+    import numpy as np
+    import pandas as pd
+
+    try:
+        with store.read() as con:
+            layout = data_layout(con, dataset)
+            task = layout.task
+            target_type = next(c.sql_type for c in layout.columns if c.storage == layout.target_storage)
+            features = [c for c in layout.columns if c.storage != layout.target_storage]
+            exprs = [model_input_sql(c.storage, c.kind) for c in features]
+            y_expr = (
+                class_label_sql(layout.target_storage, target_type)
+                if task in CLASSIFICATION_TASKS
+                else f"CAST({quote_ident(layout.target_storage)} AS DOUBLE)"
+            )
+            select = ", ".join(["__row", *(f"{e} AS f{i}" for i, e in enumerate(exprs)), f"{y_expr} AS y"])
+            data = con.execute(
+                f"SELECT {select} FROM {quote_ident(layout.table)} WHERE __part = ? ORDER BY __row", [part]
+            ).fetchnumpy()
+    except duckdb.Error as e:
+        raise StoreError(f"cannot load dataset {dataset.name!r}: {first_line(e)}") from e
+
+    index = pd.Index(np.asarray(data["__row"], dtype=np.int64), name="row")
+    columns: dict[str, pd.Series] = {}
+    for i, col in enumerate(features):
+        values = data[f"f{i}"]
+        if col.kind in ("categorical", "text"):
+            columns[col.name] = pd.Series(_as_object(values), index=index, dtype=object, copy=False)
+        else:
+            columns[col.name] = pd.Series(_as_float(values), index=index, dtype=np.float64, copy=False)
+    X = pd.DataFrame(columns, index=index)
+    if task in CLASSIFICATION_TASKS:
+        y = pd.Series(_as_object(data["y"]), index=index, dtype=object, name=dataset.target, copy=False)
+    else:
+        y = pd.Series(_as_float(data["y"]), index=index, dtype=np.float64, name=dataset.target, copy=False)
+    return X, y
+
+
+def read_rows(
+    store: Store, dataset: DatasetInfo, rows: Sequence[int] | None = None, limit: int = 50
+) -> tuple[tuple[str, ...], list[tuple]]:
+    """Rows as stored, to look at: (column names, ``(row, part, *values)`` per row).
+
+    ``rows`` are file row numbers (what :func:`load_split`'s index and data-quality findings
+    hold), shown in that order; ``None`` means the first ``limit`` rows of the file. Values are
+    the stored ones (text as text, dates as dates), not the model-ready encoding, so a person
+    sees what the file said. The names are every column in file order, the target included.
+    """
+    try:
+        with store.read() as con:
+            layout = data_layout(con, dataset)
+            table = quote_ident(layout.table)
+            select = ", ".join(["__row", "__part", *(quote_ident(c.storage) for c in layout.columns)])
+            if rows is None:
+                found = con.execute(f"SELECT {select} FROM {table} ORDER BY __row LIMIT ?", [int(limit)]).fetchall()
+            else:
+                wanted = [int(r) for r in rows]
+                found = con.execute(f"SELECT {select} FROM {table} WHERE list_contains(?, __row)", [wanted]).fetchall()
+                by_row = {r[0]: r for r in found}
+                found = [by_row[r] for r in dict.fromkeys(wanted) if r in by_row]
+    except duckdb.Error as e:
+        raise StoreError(f"cannot read rows of {dataset.name!r}: {first_line(e)}") from e
+    return tuple(c.name for c in layout.columns), [tuple(r) for r in found]
+
+
+def _as_float(values: Any) -> Any:
+    """float64 with NaN for missing (DuckDB's fetchnumpy masks NULLs)."""
+    import numpy as np
+
+    if isinstance(values, np.ma.MaskedArray):
+        return values.astype(np.float64).filled(np.nan)
+    return np.asarray(values, dtype=np.float64)
+
+
+def _as_object(values: Any) -> Any:
+    """object dtype with np.nan for missing: what scikit-learn's imputers and encoders expect."""
+    import numpy as np
+
+    if isinstance(values, np.ma.MaskedArray):
+        out = np.array(values.data, dtype=object)
+        out[np.ma.getmaskarray(values)] = np.nan
+        return out
+    return np.asarray(values, dtype=object)

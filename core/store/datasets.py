@@ -1,0 +1,184 @@
+"""Dataset records: the ``datasets`` and ``dataset_columns`` rows an import writes, read back.
+
+A dataset's rows live in their own table (``data_table``), its columns under positional storage
+names (``c0``, ``c1`` ...) with the file's names kept in ``dataset_columns``; :func:`data_layout`
+is how a reader learns which table and columns to select. Importing, profiling and reading the
+data tables themselves is :mod:`core.data`'s work; this module holds the statements about the
+records, so no other module spells those tables' columns.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from core.errors import NotFoundError, StoreError
+from core.store import Store
+from core.store.sql import first_line
+from core.types import ColumnProfile, DatasetInfo
+
+_DATASET_FIELDS = (
+    "id, name, source, format, encoding, file_hash, n_rows, n_cols, target, task, classes, test_size, "
+    "split_seed, n_dev, n_test, n_unlabeled, created_at, notes"
+)
+
+
+def list_datasets(store: Store) -> list[DatasetInfo]:
+    """All datasets, oldest first, without column profiles (a fast listing for screens)."""
+    try:
+        with store.read() as con:
+            rows = con.execute(f"SELECT {_DATASET_FIELDS} FROM datasets ORDER BY id").fetchall()
+    except duckdb.Error as e:
+        raise StoreError(f"cannot list datasets: {first_line(e)}") from e
+    return [_dataset_from_row(r) for r in rows]
+
+
+def get_dataset(store: Store, ref: str | int) -> DatasetInfo:
+    """One dataset by name or id, with its column profiles; ``NotFoundError`` otherwise."""
+    try:
+        with store.read() as con:
+            row = _find_dataset_row(con, ref)
+            if row is None:
+                names = [r[0] for r in con.execute("SELECT name FROM datasets").fetchall()]
+                close = difflib.get_close_matches(str(ref), names, n=3)
+                hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+                raise NotFoundError(f"no dataset {str(ref)!r}{hint}")
+            cols = con.execute(
+                "SELECT position, name, sql_type, kind, n_missing, n_distinct, min, max, mean, std, top_values "
+                "FROM dataset_columns WHERE dataset_id = ? ORDER BY position",
+                [row[0]],
+            ).fetchall()
+    except duckdb.Error as e:
+        raise StoreError(f"cannot read dataset {str(ref)!r}: {first_line(e)}") from e
+    profiles = tuple(
+        ColumnProfile(
+            position=c[0], name=c[1], sql_type=c[2], kind=c[3], n_missing=c[4], n_distinct=c[5],
+            min=c[6], max=c[7], mean=c[8], std=c[9],
+            top_values=tuple((str(v), int(n)) for v, n in json.loads(c[10])),
+        )
+        for c in cols
+    )  # fmt: skip
+    return _dataset_from_row(row, profiles)
+
+
+@dataclass(frozen=True)
+class StoredColumn:
+    """One column of a dataset's table: its name in the file and in the table, its type and kind."""
+
+    name: str
+    storage: str
+    sql_type: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    """Where a dataset's rows are: its table, its target's column there, and every column in file order."""
+
+    table: str
+    target_storage: str
+    task: str
+    columns: tuple[StoredColumn, ...]
+
+
+def data_layout(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo) -> DataLayout:
+    """The layout of ``dataset``'s table, read on ``con``; ``NotFoundError`` if it was deleted."""
+    meta = con.execute("SELECT data_table, target_storage, task FROM datasets WHERE id = ?", [dataset.id]).fetchone()
+    if meta is None:
+        raise NotFoundError(f"dataset {dataset.name!r} (id {dataset.id}) no longer exists")
+    cols = con.execute(
+        "SELECT name, storage, sql_type, kind FROM dataset_columns WHERE dataset_id = ? ORDER BY position",
+        [dataset.id],
+    ).fetchall()
+    return DataLayout(meta[0], meta[1], meta[2], tuple(StoredColumn(*c) for c in cols))
+
+
+def dataset_name_taken(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return con.execute("SELECT 1 FROM datasets WHERE name = ?", [name]).fetchone() is not None
+
+
+def next_dataset_id(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT nextval('dataset_ids')").fetchone()[0])
+
+
+def insert_dataset(
+    con: duckdb.DuckDBPyConnection, info: DatasetInfo, *, data_table: str, storage: list[str], target_storage: str
+) -> None:
+    """Record an imported dataset and its column profiles (``storage[i]`` holds column ``i``)."""
+    con.execute(
+        "INSERT INTO datasets (id, name, source, format, encoding, file_hash, n_rows, n_cols, target, target_storage, "
+        "task, classes, test_size, split_seed, n_dev, n_test, n_unlabeled, data_table, notes, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            info.id, info.name, info.source, info.format, info.encoding, info.file_hash, info.n_rows, info.n_cols,
+            info.target, target_storage, info.task, json.dumps(list(info.classes)), info.test_size, info.split_seed,
+            info.n_dev, info.n_test, info.n_unlabeled, data_table, json.dumps(list(info.notes)), info.created_at,
+        ],
+    )  # fmt: skip
+    _insert_columns(con, info.id, info.columns, storage)
+
+
+def _insert_columns(
+    con: duckdb.DuckDBPyConnection, dataset_id: int, profiles: tuple[ColumnProfile, ...], storage: list[str]
+) -> None:
+    """All column profiles in one INSERT from NumPy arrays (row-by-row inserts are slow in DuckDB)."""
+    import numpy as np
+
+    def obj(values: list[Any]) -> Any:
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
+
+    data = {
+        "position": np.array([p.position for p in profiles], dtype=np.int64),
+        "name": obj([p.name for p in profiles]),
+        "storage": obj([storage[p.position] for p in profiles]),
+        "sql_type": obj([p.sql_type for p in profiles]),
+        "kind": obj([p.kind for p in profiles]),
+        "n_missing": np.array([p.n_missing for p in profiles], dtype=np.int64),
+        "n_distinct": np.array([p.n_distinct for p in profiles], dtype=np.int64),
+        "min": obj([p.min for p in profiles]),
+        "max": obj([p.max for p in profiles]),
+        "mean": obj([p.mean for p in profiles]),
+        "std": obj([p.std for p in profiles]),
+        "top_values": obj([json.dumps([list(tv) for tv in p.top_values]) for p in profiles]),
+    }
+    con.register("_mlloop_columns", data)
+    try:
+        con.execute(
+            "INSERT INTO dataset_columns (dataset_id, position, name, storage, sql_type, kind, n_missing, n_distinct, "
+            "min, max, mean, std, top_values) SELECT ?, position, CAST(name AS VARCHAR), CAST(storage AS VARCHAR), "
+            "CAST(sql_type AS VARCHAR), CAST(kind AS VARCHAR), n_missing, n_distinct, CAST(min AS VARCHAR), "
+            "CAST(max AS VARCHAR), CAST(mean AS DOUBLE), CAST(std AS DOUBLE), CAST(top_values AS JSON) "
+            "FROM _mlloop_columns ORDER BY position",
+            [dataset_id],
+        )
+    finally:
+        con.unregister("_mlloop_columns")
+
+
+def _find_dataset_row(con: duckdb.DuckDBPyConnection, ref: str | int) -> tuple | None:
+    fields = _DATASET_FIELDS
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        return con.execute(f"SELECT {fields} FROM datasets WHERE id = ?", [ref]).fetchone()
+    ref = str(ref)
+    row = con.execute(f"SELECT {fields} FROM datasets WHERE name = ?", [ref]).fetchone()
+    if row is None and ref.strip().isdigit():
+        row = con.execute(f"SELECT {fields} FROM datasets WHERE id = ?", [int(ref.strip())]).fetchone()
+    return row
+
+
+def _dataset_from_row(row: tuple, columns: tuple[ColumnProfile, ...] = ()) -> DatasetInfo:
+    (id_, name, source, fmt, encoding, file_hash, n_rows, n_cols, target, task, classes, test_size, split_seed,
+     n_dev, n_test, n_unlabeled, created_at, notes) = row  # fmt: skip
+    return DatasetInfo(
+        id=int(id_), name=name, source=source, format=fmt, encoding=encoding, file_hash=file_hash,
+        n_rows=int(n_rows), n_cols=int(n_cols), target=target, task=task,
+        classes=tuple(str(c) for c in json.loads(classes)), test_size=float(test_size), split_seed=int(split_seed),
+        n_dev=int(n_dev), n_test=int(n_test), n_unlabeled=int(n_unlabeled), created_at=float(created_at),
+        notes=tuple(json.loads(notes)), columns=columns,
+    )  # fmt: skip

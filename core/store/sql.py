@@ -1,0 +1,32 @@
+"""Writing SQL text safely: identifiers and string literals quoted, DuckDB's errors shortened.
+
+Column names come from users' files and table names from the store, so every name spliced into
+a statement goes through :func:`quote_ident` and every literal that cannot be a parameter (a
+table function's arguments, a constant column) through :func:`sql_string`. Values that can be
+parameters are passed as parameters. One copy of each rule, so no module quotes its own way.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier, inner double quotes doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_string(value: str) -> str:
+    """``value`` as a single-quoted SQL string literal, inner single quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (DuckDB's go on with context dumps), or its type."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def error_reason(exc: BaseException) -> str:
+    """The first line without DuckDB's 'Invalid Input Error:' style prefix."""
+    return re.sub(r"^[A-Za-z ]*Error: ", "", first_line(exc))
