@@ -1,19 +1,17 @@
 """The import dialog: a file path (with file-system completion), a target column (with the
 file's header names as suggestions) and an optional dataset name.
 
-Nothing here blocks the event loop: path completion lists directories in a thread, the header
-is read in a thread worker (only the first line of a CSV, the schema of a Parquet file), and the
-import itself — :func:`core.data.datasets.import_dataset` on the app's store — runs in a thread
-worker. A failed import shows the engine's one-line message in the dialog, which stays open; a
-successful one dismisses the dialog with the new :class:`~core.types.DatasetInfo`.
+Nothing here blocks the event loop: path completion lists directories in a thread, the column
+names come from :func:`core.data.reading.peek_columns` in a thread worker (the names the import
+will store, read from the head of a CSV or the schema of a Parquet file), and the import itself —
+:func:`core.data.importing.import_dataset` on the app's store — runs in a thread worker. A failed
+import shows the engine's one-line message in the dialog, which stays open; a successful one
+dismisses the dialog with the new :class:`~core.types.DatasetInfo`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import gzip
-import io
 import os
 from pathlib import Path
 
@@ -25,17 +23,12 @@ from textual.containers import Horizontal
 from textual.suggester import Suggester
 from textual.widgets import Button, Input, Label, Static
 
+from core.data.reading import DATA_SUFFIXES, peek_columns
 from core.errors import MlloopError
 from core.text import printable
 from core.types import DatasetInfo
 from mlloop_tui.dialogs.base import Dialog
 from mlloop_tui.widgets.literal import literal
-
-CSV_SUFFIXES = (".csv", ".tsv", ".txt")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-DATA_SUFFIXES = (*CSV_SUFFIXES, *(s + ".gz" for s in CSV_SUFFIXES), *PARQUET_SUFFIXES)
-HEADER_BYTES = 64 * 1024  # enough for the header line of a very wide file
-DELIMITERS = ",\t;|"
 
 
 # --------------------------------------------------------------------------- completion
@@ -133,52 +126,6 @@ class CompletingInput(Input):
             self.screen.focus_next()
 
 
-# --------------------------------------------------------------------------- header
-
-
-def _decode_head(head: bytes) -> str:
-    if head.startswith(b"\xef\xbb\xbf"):
-        return head[3:].decode("utf-8", "replace")
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return head.decode("utf-16", "replace")
-    try:
-        return head.decode("utf-8")
-    except UnicodeDecodeError as e:
-        if e.start >= len(head) - 3:  # a character cut at the end of the chunk
-            return head[: e.start].decode("utf-8", "replace")
-        return head.decode("cp1252", "replace")
-
-
-def read_header(path: str | Path) -> list[str]:
-    """The column names of a CSV/TSV (optionally .gz) or Parquet file, reading only its head.
-
-    Raises ``OSError`` / ``ValueError`` when the file cannot be read; the import itself is the
-    authority on what the file holds (this only feeds the target suggestions).
-    """
-    p = Path(path).expanduser()
-    name = p.name.lower()
-    if name.endswith(PARQUET_SUFFIXES):
-        import duckdb  # an in-memory connection: not the store
-
-        with duckdb.connect() as con:
-            rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(p)]).fetchall()
-        return [str(r[0]) for r in rows]
-    if name.endswith(".gz"):
-        with gzip.open(p, "rb") as fh:
-            head = fh.read(HEADER_BYTES)
-    else:
-        with open(p, "rb") as fh:
-            head = fh.read(HEADER_BYTES)
-    text = _decode_head(head)
-    first = text.splitlines()[0] if text else ""
-    if not first.strip():
-        return []
-    counts = {d: first.count(d) for d in DELIMITERS}
-    delimiter = max(counts, key=counts.get) if max(counts.values()) else ","
-    row = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
-    return [cell.strip() for cell in row]
-
-
 def is_data_file(path: str) -> bool:
     return path.lower().endswith(DATA_SUFFIXES)
 
@@ -197,8 +144,8 @@ class ImportDialog(Dialog[DatasetInfo | None]):
         self._header_for: str | None = None
 
     def heading(self) -> Text:
-        return Text.assemble(("Import a dataset", "bold"),
-                             ("  CSV, TSV (.gz) or Parquet · Tab completes · Esc closes", "dim"))
+        keys = f"{self.app.shown_key('input.complete', CompletingInput)} completes · {self.key('dialog.cancel')} closes"
+        return Text.assemble(("Import a dataset", "bold"), (f"  CSV, TSV (.gz) or Parquet · {keys}", "dim"))
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="field"):
@@ -243,7 +190,7 @@ class ImportDialog(Dialog[DatasetInfo | None]):
         if not Path(path).expanduser().is_file():
             return
         try:
-            names = read_header(path)
+            names = peek_columns(path)
         except Exception:  # noqa: BLE001 - only a hint; the import reports the real problem
             return
         self.app.call_from_thread(self._show_header, path, names)

@@ -11,7 +11,7 @@ from core.data.importing import import_dataset
 from core.store.datasets import list_datasets
 from core.store import Store
 from mlloop_tui.app import MlloopApp
-from mlloop_tui.dialogs.import_file import ImportDialog, complete_path, read_header
+from mlloop_tui.dialogs.import_file import ImportDialog, complete_path
 from mlloop_tui.dialogs.new_run import NewRunDialog
 from mlloop_tui.screens.datasets import DatasetsScreen, DatasetsTable, ProfileTable
 from tests.tui.conftest import screen_text, wait_for
@@ -285,22 +285,6 @@ async def test_the_path_input_completes_with_tab(tmp_path):
         assert path.value == f"{tmp_path}/data/train.csv"
         assert app.screen.focused is path
         await wait_for(pilot, lambda: "a, b" in str(app.screen.query_one("#columns").render()))
-
-
-def test_read_header_handles_csv_tsv_gzip_bom_and_parquet(tmp_path):
-    import gzip
-
-    import duckdb
-
-    (tmp_path / "a.csv").write_bytes('\ufeff"x, 1",[bold]y,z\n1,2,3\n'.encode())
-    assert read_header(tmp_path / "a.csv") == ["x, 1", "[bold]y", "z"]
-    (tmp_path / "b.tsv").write_text("p\tq\n1\t2\n", encoding="utf-16")
-    assert read_header(tmp_path / "b.tsv") == ["p", "q"]
-    with gzip.open(tmp_path / "c.csv.gz", "wt") as fh:
-        fh.write("m;n;o\n1;2;3\n")
-    assert read_header(tmp_path / "c.csv.gz") == ["m", "n", "o"]
-    duckdb.sql(f"COPY (SELECT 1 AS u, 'v' AS \"w w\") TO '{tmp_path / 'd.parquet'}' (FORMAT parquet)")
-    assert read_header(tmp_path / "d.parquet") == ["u", "w w"]
 
 
 # --------------------------------------------------------------------------- snapshots
