@@ -25,6 +25,7 @@ from core.store import Store
 from core.types import RunRecord
 from mlloop_tui.keymap import load_keymap
 from mlloop_tui.runner import RunLauncher, RunRequest
+from mlloop_tui.screens.dataset_in_view import DatasetInView, ShowsDataset
 from mlloop_tui.screens.runs import RunsScreen
 
 POLL_INTERVAL_S = 1.0
@@ -125,6 +126,35 @@ class MlloopApp(App):
         from mlloop_tui.dialogs.export import ExportDialog
 
         self.push_screen(ExportDialog(run_ids, reference=reference, metric=metric))
+
+    def open_quality(self, dataset: str) -> None:
+        from mlloop_tui.screens.quality import QualityScreen
+
+        self.push_screen(QualityScreen(dataset))
+
+    def open_features(self, dataset: str, model: str) -> None:
+        from mlloop_tui.screens.features import FeaturesScreen
+
+        self.push_screen(FeaturesScreen(dataset, model))
+
+    def dataset_in_view(self) -> DatasetInView | None:
+        """The current dataset of the screen in front, if it is about one (:mod:`.screens.dataset_in_view`)."""
+        return self.screen.current_dataset() if isinstance(self.screen, ShowsDataset) else None
+
+    def action_quality(self) -> None:
+        """Q on a screen about a dataset: its data-quality findings."""
+        if (current := self.dataset_in_view()) is not None:
+            self.open_quality(current.dataset)
+
+    def action_features(self) -> None:
+        """F on a screen about a dataset: its feature-selection curves, with the run's model if there is one."""
+        if (current := self.dataset_in_view()) is not None:
+            self.open_features(current.dataset, current.model)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("quality", "features"):  # the screens' Q and F: shown dimmed until a dataset is current
+            return True if self.dataset_in_view() is not None else None
+        return True
 
     def action_keys(self) -> None:
         from mlloop_tui.dialogs.keys import KeysDialog

@@ -25,6 +25,7 @@ from textual.widgets import DataTable, Footer, Static
 from core.errors import MlloopError
 from core.data.samples import SAMPLES
 from core.types import ColumnProfile, DatasetInfo
+from mlloop_tui.screens.dataset_in_view import DatasetInView
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.title_bar import TitleBar
 
@@ -174,11 +175,11 @@ class DatasetsScreen(Screen):
         Binding("i", "import_file", "Import", id="datasets.import", tooltip="Import a CSV, TSV or Parquet file"),
         Binding("n", "new_run", "New run", id="datasets.new_run",
                 tooltip="Cross-validate baselines on the selected dataset"),
-        Binding("Q", "quality", "Quality", id="datasets.quality",
+        Binding("Q", "app.quality", "Quality", id="datasets.quality",
                 tooltip="Check the selected dataset's data quality"),
         Binding("g", "target", "Target score", id="datasets.target",
                 tooltip="Set the dataset's target score (human-level, an existing system's) for the diagnosis"),
-        Binding("F", "features", "Features", id="datasets.features",
+        Binding("F", "app.features", "Features", id="datasets.features",
                 tooltip="Feature-selection curves and the curse of dimensionality on the selected dataset"),
     ]
 
@@ -224,6 +225,10 @@ class DatasetsScreen(Screen):
             return None
         rid = self._rows[table.cursor_row][0]
         return next((i.name for i in self.infos if i.id == rid), None)
+
+    def current_dataset(self) -> DatasetInView | None:
+        name = self.selected_name()
+        return DatasetInView(name) if name is not None else None
 
     def reload(self, _stamp: object = None) -> None:
         self.load_datasets(self._want or self.selected_name())
@@ -329,7 +334,7 @@ class DatasetsScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "load_samples":
             return self.loaded and not self.infos  # shown (and taken) only on an empty store
-        if action in ("new_run", "quality", "features", "target"):
+        if action in ("new_run", "target"):
             return True if self.selected_name() is not None else None
         return True
 
@@ -357,20 +362,6 @@ class DatasetsScreen(Screen):
 
     def action_load_samples(self) -> None:
         self.app.action_load_samples()
-
-    def action_quality(self) -> None:
-        from mlloop_tui.screens.quality import QualityScreen
-
-        name = self.selected_name()
-        if name is not None:
-            self.app.push_screen(QualityScreen(name))
-
-    def action_features(self) -> None:
-        from mlloop_tui.screens.features import FeaturesScreen
-
-        name = self.selected_name()
-        if name is not None:
-            self.app.push_screen(FeaturesScreen(name))
 
     def action_target(self) -> None:
         from mlloop_tui.dialogs.target import TargetDialog

@@ -37,6 +37,7 @@ from core.errors import MlloopError, NotFoundError
 from core.store.runs import ACTIVE
 from core.types import DatasetInfo, RunRecord
 from mlloop_tui.runner import CurveRequest, Launched, Request, TestRequest, TuneRequest
+from mlloop_tui.screens.dataset_in_view import DatasetInView
 from mlloop_tui.widgets.curve_panel import CurvePanel, with_plan
 from mlloop_tui.widgets.diagnosis_panel import DiagnosisPanel
 from mlloop_tui.widgets.fold_table import FoldTable, ScoreSummaryTable
@@ -73,9 +74,9 @@ class RunDetailScreen(Screen):
                 tooltip="Search hyper-parameters from this run (every candidate is a run)"),
         Binding("T", "test", "Test", show=False, id="run.test",
                 tooltip="Evaluate on the locked test set (asks first; every evaluation is counted)"),
-        Binding("Q", "quality", "Quality", show=False, id="run.quality",
+        Binding("Q", "app.quality", "Quality", show=False, id="run.quality",
                 tooltip="Check the data quality of this run's dataset"),
-        Binding("F", "features", "Features", show=False, id="run.features",
+        Binding("F", "app.features", "Features", show=False, id="run.features",
                 tooltip="Feature-selection curves of this run's model on its dataset"),
         Binding("x", "cancel_run", "Cancel", id="run.cancel",
                 tooltip="Stop this run (its group stops; finished folds are kept), or its curve, search or test"),
@@ -411,7 +412,7 @@ class RunDetailScreen(Screen):
             return self.record.status not in ACTIVE or bool(self.children_active(CurveRequest))
         if action in ("tune", "test"):
             return None if self.record is None else self.record.status == "done"
-        if action in ("export", "quality", "features"):
+        if action == "export":
             return True if self.record is not None else None
         if action == "focus_table" and parameters[:1] == ("#glm-table",):
             return self.record is not None and self.record.glm is not None
@@ -424,17 +425,8 @@ class RunDetailScreen(Screen):
         if self.record is not None:
             self.app.export_runs([self.run_id])
 
-    def action_quality(self) -> None:
-        from mlloop_tui.screens.quality import QualityScreen
-
-        if self.record is not None:
-            self.app.push_screen(QualityScreen(self.record.dataset))
-
-    def action_features(self) -> None:
-        from mlloop_tui.screens.features import FeaturesScreen
-
-        if self.record is not None:
-            self.app.push_screen(FeaturesScreen(self.record.dataset, self.record.model))
+    def current_dataset(self) -> DatasetInView | None:
+        return DatasetInView(self.record.dataset, self.record.model) if self.record is not None else None
 
     def action_cancel_run(self) -> None:
         if self.record is None:

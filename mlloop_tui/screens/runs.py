@@ -11,6 +11,7 @@ from textual.widgets import Footer, Input, Static
 
 from core.store.runs import list_runs
 from mlloop_tui.run_filter import FilterError, parse_filter
+from mlloop_tui.screens.dataset_in_view import DatasetInView
 from mlloop_tui.widgets.runs_table import RunsTable
 from mlloop_tui.widgets.title_bar import TitleBar
 
@@ -33,9 +34,9 @@ class RunsScreen(Screen):
         Binding("e", "export", "Export", id="runs.export", tooltip="Export the run, or the comparison of marked runs"),
         Binding("x", "cancel_run", "Cancel", show=False, id="runs.cancel", tooltip="Stop the selected running run"),
         Binding("escape", "clear", "Clear", show=False, id="runs.clear", tooltip="Clear the filter and the marks"),
-        Binding("Q", "quality", "Quality", show=False, id="runs.quality",
+        Binding("Q", "app.quality", "Quality", show=False, id="runs.quality",
                 tooltip="Check the data quality of the selected run's dataset"),
-        Binding("F", "features", "Features", show=False, id="runs.features",
+        Binding("F", "app.features", "Features", show=False, id="runs.features",
                 tooltip="Feature-selection curves of the selected run's model on its dataset"),
     ]
 
@@ -164,16 +165,6 @@ class RunsScreen(Screen):
         if run is not None:
             self.app.cancel_run(run)
 
-    def action_quality(self) -> None:
-        from mlloop_tui.screens.quality import QualityScreen
-
+    def current_dataset(self) -> DatasetInView | None:
         run = self.query_one(RunsTable).selected()
-        if run is not None:
-            self.app.push_screen(QualityScreen(run.dataset))
-
-    def action_features(self) -> None:
-        from mlloop_tui.screens.features import FeaturesScreen
-
-        run = self.query_one(RunsTable).selected()
-        if run is not None:
-            self.app.push_screen(FeaturesScreen(run.dataset, run.model))
+        return DatasetInView(run.dataset, run.model) if run is not None else None

@@ -1,0 +1,23 @@
+"""Which dataset a screen is about: what the app's quality (Q) and features (F) views open on.
+
+The datasets list, the runs table and a run's detail each show a current dataset (the selected
+one, or the run's). They say which through :meth:`ShowsDataset.current_dataset`; the app's
+``quality`` and ``features`` actions ask the screen in front and open the view, so the two views
+are opened, enabled and given their model in one place (:class:`~mlloop_tui.app.MlloopApp`).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol, runtime_checkable
+
+
+class DatasetInView(NamedTuple):
+    dataset: str
+    model: str = "linear"  # what the features view fits: the run's model, or the linear baseline
+
+
+@runtime_checkable
+class ShowsDataset(Protocol):
+    def current_dataset(self) -> DatasetInView | None:
+        """The dataset in view now, or None (nothing selected yet)."""
+        ...
