@@ -6,7 +6,7 @@ and ``sample_data/make_samples.py`` regenerates them. This module only knows the
 names, files and targets and where the folder is: it imports nothing heavy (no pandas,
 no scikit-learn), so the CLI and the app can list the samples instantly.
 
-The folder is found at ``Path(__file__).resolve().parent.parent / "sample_data"``, which
+The folder is found at ``Path(__file__).resolve().parents[2] / "sample_data"``, which
 holds for a source checkout and an editable install. A wheel does not carry it; then
 :func:`sample_data_dir` raises :class:`~core.errors.NotFoundError` with a one-line message.
 """
@@ -63,7 +63,7 @@ SAMPLES: tuple[Sample, ...] = (
 
 def sample_data_dir() -> Path:
     """The ``sample_data/`` folder, or :class:`NotFoundError` if this install lacks it."""
-    path = Path(__file__).resolve().parent.parent / "sample_data"
+    path = Path(__file__).resolve().parents[2] / "sample_data"  # core/data/samples.py -> the repository
     if not path.is_dir():
         raise NotFoundError(
             f"sample data folder not found at {path}; the samples ship with a source "
