@@ -15,8 +15,9 @@ import re
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
-# what JSON leaves raw with ensure_ascii=False (it already escapes C0 controls)
-_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# what JSON leaves raw with ensure_ascii=False (it already escapes C0 controls); U+2028/U+2029 end lines
+# in JavaScript and in some terminals
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(value: object) -> str:
@@ -34,3 +35,17 @@ def _escape(match: re.Match[str]) -> str:
     if char in _NAMED:
         return _NAMED[char]
     return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def first_line(value: object) -> str:
+    """The first line of a message's or an exception's text (drivers append context dumps and
+    tracebacks); an exception with no text gives its type's name."""
+    text = str(value).strip()
+    if text:
+        return text.splitlines()[0]
+    return type(value).__name__ if isinstance(value, BaseException) else ""
+
+
+def error_line(exc: BaseException, limit: int = 500) -> str:
+    """``ValueError: the first line``: an error for a one-line field (a failed fold, a run's error)."""
+    return f"{type(exc).__name__}: {first_line(exc)}"[:limit]

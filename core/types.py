@@ -161,3 +161,37 @@ class RunRecord:
     @property
     def metrics(self) -> tuple[str, ...]:
         return tuple(self.summaries)
+
+
+@dataclass(frozen=True)
+class TestEvaluation:
+    """One evaluation of a run on its dataset's locked test rows.
+
+    ``ordinal`` is its rank among the evaluations of the same dataset (1 = the first);
+    ``warning`` is set from the second on. ``fit_warnings`` are warnings raised while fitting.
+    """
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    id: int
+    run_id: int
+    dataset_id: int
+    dataset: str
+    model: str
+    created_at: float
+    n_train: int
+    n_test: int
+    fit_time: float
+    scores: dict[str, float]
+    ordinal: int
+    earlier_runs: tuple[int, ...] = ()  # runs evaluated on this dataset's test rows before this one
+    fit_warnings: tuple[str, ...] = ()
+
+    @property
+    def warning(self) -> str | None:
+        if self.ordinal < 2:
+            return None
+        earlier = ", ".join(map(str, dict.fromkeys(self.earlier_runs)))
+        return (f"this is evaluation {self.ordinal} on the test set of {self.dataset!r} (earlier: run "
+                f"{earlier}): once test scores have been looked at to choose, the test score is no longer an "
+                "unbiased estimate of the error on new data")

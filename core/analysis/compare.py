@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import InputError
-from core.modeling.evaluation import METRICS, Metric, key_metrics, metrics_for
+from core.modeling.metrics import METRICS, Metric, format_delta, format_mean_std, resolve_metric
 from core.store.runs import get_run, parse_run_id
 from core.store import Store
 from core.types import RunRecord
@@ -92,7 +92,7 @@ class Comparison:
 
     @property
     def metrics(self) -> tuple[str, ...]:
-        """Every metric any of the runs has, in the canonical order of ``core.modeling.evaluation.METRICS``."""
+        """Every metric any of the runs has, in the canonical order of ``core.modeling.metrics.METRICS``."""
         present = {m for r in self.runs for m in r.summaries}
         return tuple(m for m in METRICS if m in present) + tuple(sorted(present - set(METRICS)))
 
@@ -117,7 +117,7 @@ def compare_runs(
         raise InputError(f"reference run {ref_id} is not one of the compared runs ({', '.join(map(str, ids))})")
     runs = tuple(get_run(store, r) for r in ids)
     ref = next(r for r in runs if r.id == ref_id)
-    metric_name = _resolve_metric(metric, ref)
+    metric_name = resolve_metric(metric, ref.task).name
     deltas = {r.id: {m: _delta(r, ref, m) for m in _metrics_of(runs)} for r in runs}
     pairs = tuple(pair_test(r, ref, metric_name) for r in runs if r.id != ref_id)
     return Comparison(
@@ -229,22 +229,12 @@ def comparison_table(c: Comparison, digits: int = 4) -> tuple[list[str], list[li
         arrow = "" if info is None else (" ↑" if info.greater_is_better else " ↓")
         rows.append([f"{m}{arrow}"] + [_mean_std(r, m, digits) for r in c.runs])
         rows.append([f"Δ {m} vs ref"] + [
-            "ref" if r.id == c.reference_id else _signed(c.deltas[r.id].get(m, math.nan), digits) for r in c.runs
+            "ref" if r.id == c.reference_id else format_delta(c.deltas[r.id].get(m, math.nan), digits) for r in c.runs
         ])
     return headers, rows
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _resolve_metric(metric: str | None, ref: RunRecord) -> str:
-    if metric is None:
-        return key_metrics(ref.task)[0].name
-    name = metric.strip().lower().replace("-", "_")
-    valid = [m.name for m in metrics_for(ref.task)]
-    if name not in valid:
-        raise InputError(f"unknown metric {metric!r} for {ref.task} runs; choose from: {', '.join(valid)}")
-    return name
 
 
 def _metrics_of(runs: Sequence[RunRecord]) -> list[str]:
@@ -345,17 +335,9 @@ def _amount(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _signed(x: float, digits: int) -> str:
-    return "-" if not _finite(x) else f"{x:+.{digits}f}"
-
-
 def _mean_std(r: RunRecord, metric: str, digits: int) -> str:
     s = r.summaries.get(metric)
-    if s is None or not _finite(s.val_mean):
-        return "-"
-    if not _finite(s.val_std):
-        return f"{s.val_mean:.{digits}f}"
-    return f"{s.val_mean:.{digits}f} ± {s.val_std:.{digits}f}"
+    return "-" if s is None else format_mean_std(s.val_mean, s.val_std, digits)
 
 
 def _finite(x: Any) -> bool:

@@ -31,11 +31,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from core.errors import InputError, RunCancelled
-from core.modeling.evaluation import METRICS, key_metrics
+from core.errors import InputError
+from core.modeling.metrics import METRICS, key_metrics
+from core.stopping import StopToken, check, interrupt_as_cancel
 from core.store import Store
+from core.store import curve_points as point_store
+from core.store.curve_points import decode_value, value_key
 from core.types import DatasetInfo, RunRecord, Task
 
+CANCELLED = "cancelled: the curve's finished points are kept"
 LOG_X_RATIO = 20.0  # positive x values spanning this ratio or more read best on a log axis (plots and exports)
 
 __all__ = [
@@ -192,29 +196,31 @@ def learning_curve(
     *,
     jobs: int = 1,
     on_point: Callable[[CurveProgress], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    stop: StopToken | None = None,
+    fit: bool = True,
 ) -> Curve:
     """The run's learning curve: train and validation scores against the training-set size.
 
     ``sizes`` default to :func:`default_sizes`. Points already stored are reused; the others
     are fitted (``jobs`` worker processes), stored one transaction each and reported to
-    ``on_point`` as they finish. ``should_stop()`` is checked after each point: when it says
-    so, the partial curve is returned. ``KeyboardInterrupt`` raises ``RunCancelled``; finished
-    points are kept either way.
+    ``on_point`` as they finish. ``stop`` is checked after each point (see
+    :mod:`core.stopping`): a set token or Ctrl-C raises ``RunCancelled``, and finished points
+    are kept. With ``fit=False`` nothing is fitted: the curve over the settings it would
+    compute, holding the points already stored (what a screen shows while a child computes).
     """
-    ctx = _Context.load(store, run_id)
+    ctx = RunContext.load(store, run_id)
     if sizes is None:
         sizes = default_sizes(ctx.dataset, ctx.y, ctx.splits)
     sizes = _check_sizes(sizes, ctx)
     settings = tuple(Setting(float(s), str(s), s) for s in sizes)
     pipeline = ctx.pipeline(ctx.run.params)
-    codes = _class_codes(ctx.y) if ctx.dataset.is_classification else None
+    codes = class_codes(ctx.y) if ctx.dataset.is_classification else None
 
     def task(i: int, fold: int) -> tuple[Any, Any, Any]:
         train, val = ctx.splits[fold]
-        return pipeline, _subsample(train, codes, sizes[i], (ctx.run.seed, fold, sizes[i])), val
+        return pipeline, training_subset(train, codes, sizes[i], (ctx.run.seed, fold, sizes[i])), val
 
-    return _compute(store, ctx, "learning", LEARNING_PARAM, settings, task, None, jobs, on_point, should_stop)
+    return _compute(store, ctx, "learning", LEARNING_PARAM, settings, task, None, jobs, on_point, stop, fit)
 
 
 def validation_curve(
@@ -225,15 +231,16 @@ def validation_curve(
     *,
     jobs: int = 1,
     on_point: Callable[[CurveProgress], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    stop: StopToken | None = None,
+    fit: bool = True,
 ) -> Curve:
     """The run's validation curve over ``param`` (default: its model's complexity knob).
 
     ``values`` default to the knob's grid (``core.modeling.models``), with the run's own value added
-    if missing. Every other parameter stays as the run set it. Streaming, storage, reuse and
-    cancelling work as in :func:`learning_curve`.
+    if missing. Every other parameter stays as the run set it. Streaming, storage, reuse,
+    stopping and ``fit`` work as in :func:`learning_curve`.
     """
-    ctx = _Context.load(store, run_id)
+    ctx = RunContext.load(store, run_id)
     knob, knob_values = ctx.baseline.knob_for(ctx.dataset.task)
     if param is None:
         if knob is None:
@@ -258,7 +265,7 @@ def validation_curve(
         train, val = ctx.splits[fold]
         return pipelines[i], train, val
 
-    return _compute(store, ctx, "validation", param, settings, task, current_index, jobs, on_point, should_stop)
+    return _compute(store, ctx, "validation", param, settings, task, current_index, jobs, on_point, stop, fit)
 
 
 def load_curve(store: Store, run_id: int | str, kind: CurveKind, param: str | None = None) -> Curve | None:
@@ -279,14 +286,14 @@ def load_curve(store: Store, run_id: int | str, kind: CurveKind, param: str | No
     stored = _stored_points(store, run.id, kind, param)
     if kind == "validation" and param is None:
         knob = baseline.knob_for(run.task)[0] if baseline else None
-        params = _stored_params(store, run.id)
+        params = point_store.validation_params(store, run.id)
         param = knob if knob in params else (params[-1] if params else None)
         stored = _stored_points(store, run.id, kind, param) if param else {}
     if not stored:
         return None
     by_value: dict[str, Setting] = {}
     for p in stored.values():
-        by_value.setdefault(_value_key(p.value), Setting(p.x, p.label, p.value))
+        by_value.setdefault(value_key(p.value), Setting(p.x, p.label, p.value))
     settings = tuple(sorted(by_value.values(), key=lambda s: s.x))
     knob, knob_values = baseline.knob_for(run.task) if baseline is not None else (None, ())
     if kind == "validation" and param == knob:  # in the order validation_curve computes them
@@ -309,37 +316,19 @@ def stored_curve_params(store: Store, run_id: int | str) -> list[str]:
     """The parameters of a run's stored validation curves, oldest first (for reports that list them all)."""
     from core.store.runs import parse_run_id
 
-    return _stored_params(store, parse_run_id(run_id))
+    return point_store.validation_params(store, parse_run_id(run_id))
 
 
 def clear_curve(store: Store, run_id: int | str, kind: CurveKind | None = None, param: str | None = None) -> int:
     """Delete stored curve points of a run (all of them, one kind, or one parameter); returns points deleted."""
     from core.store.runs import parse_run_id
 
-    rid = parse_run_id(run_id)
-    where, args = ["run_id = ?"], [rid]
-    if kind is not None:
-        where.append("curve = ?")
-        args.append(kind)
-    if param is not None:
-        where.append("param = ?")
-        args.append(param)
-    clause = " AND ".join(where)
-    with store.write() as con:
-        n = con.execute(
-            f"SELECT count(*) FROM (SELECT DISTINCT curve, param, value, fold_index FROM curve_points WHERE {clause})",
-            args,
-        ).fetchone()[0]
-        con.execute(f"DELETE FROM curve_points WHERE {clause}", args)
-    return int(n)
+    return point_store.delete_points(store, parse_run_id(run_id), kind, param)
 
 
 def curve_stamp(store: Store, run_id: int) -> tuple:
     """A cheap fingerprint of a run's stored curve points; it changes whenever a point lands."""
-    with store.read() as con:
-        return con.execute(
-            "SELECT count(*), coalesce(max(created_at), 0) FROM curve_points WHERE run_id = ?", [run_id]
-        ).fetchone()
+    return point_store.stamp(store, run_id)
 
 
 def default_sizes(dataset: DatasetInfo, y: Any, splits: Sequence[tuple[Any, Any]],
@@ -389,7 +378,7 @@ def value_label(value: Any) -> str:
 # --------------------------------------------------------------------------- computing
 
 
-class _Context:
+class RunContext:
     """A run, its dataset, its development rows and its folds, loaded once per curve."""
 
     def __init__(self, run: RunRecord, baseline: Any, dataset: DatasetInfo, X: Any, y: Any,
@@ -398,10 +387,10 @@ class _Context:
         self.X, self.y, self.splits, self.notes = X, y, splits, notes
 
     @classmethod
-    def load(cls, store: Store, run_id: int | str) -> _Context:
+    def load(cls, store: Store, run_id: int | str) -> RunContext:
         from core.data.frames import load_split
         from core.store.datasets import get_dataset
-        from core.modeling.evaluation import _folds_hash, _splits, make_splitter
+        from core.modeling.evaluation import folds_hash, fold_splits, make_splitter
         from core.modeling.models import BASELINES
         from core.store.runs import get_run
 
@@ -411,9 +400,9 @@ class _Context:
             raise InputError(f"run {run.id} used the model {run.model!r}, which this mlloop does not know")
         dataset = get_dataset(store, run.dataset_id)
         X, y = load_split(store, dataset, "dev")
-        splits = _splits(make_splitter(dataset.task, run.folds, run.repeats, run.seed), X, y, dataset)
+        splits = fold_splits(make_splitter(dataset.task, run.folds, run.repeats, run.seed), X, y, dataset)
         notes = ()
-        if run.folds_hash and _folds_hash(splits) != run.folds_hash:
+        if run.folds_hash and folds_hash(splits) != run.folds_hash:
             notes = ("these folds differ from the run's (a different scikit-learn version?): "
                      "curve scores are not paired with the run's",)
         return cls(run, baseline, dataset, X, y, splits, notes)
@@ -442,7 +431,7 @@ class _Context:
 
 def _compute(
     store: Store,
-    ctx: _Context,
+    ctx: RunContext,
     kind: CurveKind,
     param: str,
     settings: tuple[Setting, ...],
@@ -450,7 +439,8 @@ def _compute(
     current: int | None,
     jobs: int,
     on_point: Callable[[CurveProgress], None] | None,
-    should_stop: Callable[[], bool] | None,
+    stop: StopToken | None,
+    fit: bool,
 ) -> Curve:
     from joblib import Parallel, delayed
 
@@ -462,14 +452,14 @@ def _compute(
     todo = []
     for i, s in enumerate(settings):
         for fold in range(len(ctx.splits)):
-            key = (_value_key(s.value), fold)
+            key = (value_key(s.value), fold)
             if key in stored:
                 points[key] = replace(stored[key], x=s.x, label=s.label, value=s.value)
             else:
                 todo.append((i, fold))
     total = len(settings) * len(ctx.splits)
     computed = 0
-    if todo and not (should_stop and should_stop()):
+    if todo and fit:
         scorers = scoring(ctx.dataset.task)
         jobs_list = []
         for i, fold in todo:
@@ -477,19 +467,17 @@ def _compute(
             jobs_list.append(delayed(_fit_point)(i, fold, pipeline, ctx.X, ctx.y, train, val, scorers))
         results = Parallel(n_jobs=jobs, return_as="generator_unordered")(jobs_list)
         try:
-            for result in results:
-                s = settings[result["setting"]]
-                point = CurvePoint(s.x, s.label, s.value, result["fold"], result["train"], result["validation"],
-                                   result["fit_time"], result["error"])
-                _store_point(store, run.id, kind, param, point, list(scorers))
-                points[(_value_key(s.value), point.fold_index)] = point
-                computed += 1
-                if on_point:
-                    on_point(CurveProgress(run.id, kind, param, point, len(points), total))
-                if should_stop and should_stop():
-                    break
-        except KeyboardInterrupt:
-            raise RunCancelled("cancelled: the curve's finished points are kept") from None
+            with interrupt_as_cancel(CANCELLED):
+                for result in results:
+                    s = settings[result["setting"]]
+                    point = CurvePoint(s.x, s.label, s.value, result["fold"], result["train"],
+                                       result["validation"], result["fit_time"], result["error"])
+                    _store_point(store, run.id, kind, param, point, list(scorers))
+                    points[(value_key(s.value), point.fold_index)] = point
+                    computed += 1
+                    if on_point:
+                        on_point(CurveProgress(run.id, kind, param, point, len(points), total))
+                    check(stop, CANCELLED)
         finally:
             close = getattr(results, "close", None)
             if close is not None:
@@ -506,9 +494,9 @@ def _compute(
 def _fit_point(setting: int, fold: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any,
                scorers: dict[str, str]) -> dict:
     """One curve point in a worker process: the same fit and scoring as a run's fold."""
-    from core.modeling.evaluation import _fit_fold
+    from core.modeling.evaluation import fit_fold
 
-    result = _fit_fold(0, fold, pipeline, X, y, train, val, scorers, 1)
+    result = fit_fold(0, fold, pipeline, X, y, train, val, scorers, 1)
     out = {"setting": setting, "fold": fold, "train": {}, "validation": {}, "fit_time": math.nan,
            "error": result.get("error")}
     if result.get("fold") is not None:
@@ -519,61 +507,25 @@ def _fit_point(setting: int, fold: int, pipeline: Any, X: Any, y: Any, train: An
 
 def _store_point(store: Store, run_id: int, kind: CurveKind, param: str, point: CurvePoint,
                  metrics: list[str]) -> None:
-    """One point, every metric, in one transaction; a point someone else stored first is kept."""
-    from core.store.runs import _finite
-
-    value = _value_key(point.value)
-    now = time.time()
-    with store.write() as con:
-        existing = con.execute(
-            "SELECT DISTINCT CAST(value AS VARCHAR) FROM curve_points "
-            "WHERE run_id = ? AND curve = ? AND param = ? AND fold_index = ?",
-            [run_id, kind, param, point.fold_index],
-        ).fetchall()
-        if any(_value_key(_loads(v[0])) == value for v in existing):
-            return
-        rows, args = [], []
-        for m in metrics:
-            rows.append("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            args += [run_id, kind, param, point.x, point.fold_index, m, _finite(point.train.get(m)),
-                     _finite(point.validation.get(m)), point.label, value, _finite(point.fit_time),
-                     point.error, now]
-        con.execute(
-            "INSERT INTO curve_points (run_id, curve, param, x, fold_index, metric, train, validation, label, "
-            f"value, fit_time, error, created_at) VALUES {', '.join(rows)}",
-            args,
-        )
+    point_store.insert_point(
+        store, run_id, kind, param, x=point.x, fold_index=point.fold_index, label=point.label, value=point.value,
+        train=point.train, validation=point.validation, metrics=metrics, fit_time=point.fit_time, error=point.error,
+        created_at=time.time())
 
 
 def _stored_points(store: Store, run_id: int, kind: CurveKind, param: str | None) -> dict[tuple[str, int], CurvePoint]:
     if param is None:
         return {}
-    with store.read() as con:
-        rows = con.execute(
-            "SELECT x, label, CAST(value AS VARCHAR), fold_index, metric, train, validation, fit_time, error "
-            "FROM curve_points WHERE run_id = ? AND curve = ? AND param = ? ORDER BY x, fold_index, metric",
-            [run_id, kind, param],
-        ).fetchall()
     out: dict[tuple[str, int], CurvePoint] = {}
-    for x, label, value, fold, metric, train, val, fit_time, error in rows:
-        v = _loads(value) if value is not None else (int(x) if kind == "learning" else x)
-        key = (_value_key(v), fold)
+    for row in point_store.select_points(store, run_id, kind, param):
+        v = decode_value(row.value_json) if row.value_json is not None else (int(row.x) if kind == "learning" else row.x)
+        key = (value_key(v), row.fold_index)
         if key not in out:
-            out[key] = CurvePoint(x, label if label is not None else value_label(v), v, fold, {}, {},
-                                  _nan(fit_time), error)
-        out[key].train[metric] = _nan(train)
-        out[key].validation[metric] = _nan(val)
+            out[key] = CurvePoint(row.x, row.label if row.label is not None else value_label(v), v, row.fold_index,
+                                  {}, {}, row.fit_time, row.error)
+        out[key].train[row.metric] = row.train
+        out[key].validation[row.metric] = row.validation
     return out
-
-
-def _stored_params(store: Store, run_id: int) -> list[str]:
-    with store.read() as con:
-        rows = con.execute(
-            "SELECT param FROM curve_points WHERE run_id = ? AND curve = 'validation' "
-            "GROUP BY param ORDER BY max(coalesce(created_at, 0))",
-            [run_id],
-        ).fetchall()
-    return [r[0] for r in rows]
 
 
 # --------------------------------------------------------------------------- settings and subsets
@@ -587,7 +539,7 @@ def _min_size(dataset: DatasetInfo, y: Any) -> int:
     return max(MIN_ROWS, len(counts) * MIN_PER_CLASS, math.ceil(MIN_PER_CLASS / share))
 
 
-def _check_sizes(sizes: Sequence[Any], ctx: _Context) -> list[int]:
+def _check_sizes(sizes: Sequence[Any], ctx: RunContext) -> list[int]:
     n_max = min(len(train) for train, _ in ctx.splits)
     n_min = min(_min_size(ctx.dataset, ctx.y), n_max)
     out = set()
@@ -604,13 +556,14 @@ def _check_sizes(sizes: Sequence[Any], ctx: _Context) -> list[int]:
     return sorted(out)
 
 
-def _class_codes(y: Any) -> Any:
+def class_codes(y: Any) -> Any:
+    """Each row's class as an integer code (labels compared as text), for stratified subsets."""
     import numpy as np
 
     return np.unique(y.to_numpy(dtype=object).astype(str), return_inverse=True)[1]
 
 
-def _subsample(train: Any, codes: Any, size: int, seed: tuple[int, ...]) -> Any:
+def training_subset(train: Any, codes: Any, size: int, seed: tuple[int, ...]) -> Any:
     """A seeded subset of ``size`` training rows; stratified (every class kept) for classification."""
     import numpy as np
 
@@ -673,7 +626,7 @@ def _unique_values(values: Sequence[Any], param: str) -> list[Any]:
     out: dict[str, Any] = {}
     for v in values:
         try:
-            out.setdefault(_value_key(v), v)
+            out.setdefault(value_key(v), v)
         except (TypeError, ValueError):
             raise InputError(f"value {v!r} of {param} cannot be stored (use numbers, text, true/false or null)") from None
     if not out:
@@ -699,27 +652,11 @@ def _log_x(settings: Sequence[Setting]) -> bool:
     return max(values) / min(values) >= LOG_X_RATIO
 
 
-def _value_key(value: Any) -> str:
-    """The canonical JSON of a value: how a setting is recognised in the store (1 and 1.0 are equal)."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
 def _same_value(a: Any, b: Any) -> bool:
     try:
-        return _value_key(a) == _value_key(b)
+        return value_key(a) == value_key(b)
     except (TypeError, ValueError):
         return False
-
-
-def _loads(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
@@ -729,8 +666,4 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     if len(values) < 2:
         return mean, math.nan
     return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-
-
-def _nan(value: float | None) -> float:
-    return math.nan if value is None else float(value)
 

@@ -46,8 +46,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.errors import InputError
-from core.modeling.evaluation import METRICS, key_metrics, metrics_for
+from core.modeling.metrics import METRICS, key_metrics, resolve_metric
 from core.store import Store
+from core.store import targets as target_store
+from core.store.targets import StoredTarget
 from core.types import RunRecord, Task
 
 __all__ = [
@@ -156,7 +158,7 @@ def set_target(store: Store, dataset: str | int, score: float, metric: str | Non
     from core.store.datasets import get_dataset
 
     info = get_dataset(store, dataset)
-    metric = _metric_name(metric, info.task)
+    metric = resolve_metric(metric, info.task).name
     try:
         score = float(score)
     except (TypeError, ValueError):
@@ -170,34 +172,24 @@ def set_target(store: Store, dataset: str | int, score: float, metric: str | Non
         raise InputError(f"a {m.label} target must be between 0 and 1, got {score:g}")
     if not m.greater_is_better and score < 0.0:
         raise InputError(f"a {m.label} target cannot be negative, got {score:g}")
-    note = " ".join(str(note).split()) if note else None
-    now = time.time()
-    with store.write() as con:
-        con.execute("DELETE FROM dataset_targets WHERE dataset_id = ?", [info.id])
-        con.execute("INSERT INTO dataset_targets VALUES (?, ?, ?, ?, ?)", [info.id, metric, score, note, now])
-    return Target(info.id, info.name, metric, score, note, now)
+    stored = StoredTarget(metric, score, " ".join(str(note).split()) if note else None, time.time())
+    target_store.save(store, info.id, stored)
+    return Target(info.id, info.name, *stored)
 
 
 def get_target(store: Store, dataset: str | int) -> Target | None:
     from core.store.datasets import get_dataset
 
     info = get_dataset(store, dataset)
-    with store.read() as con:
-        row = con.execute(
-            "SELECT metric, score, note, set_at FROM dataset_targets WHERE dataset_id = ?", [info.id]
-        ).fetchone()
-    return None if row is None else Target(info.id, info.name, *row)
+    stored = target_store.load(store, info.id)
+    return None if stored is None else Target(info.id, info.name, *stored)
 
 
 def clear_target(store: Store, dataset: str | int) -> bool:
     """Remove the dataset's target; returns whether there was one."""
     from core.store.datasets import get_dataset
 
-    info = get_dataset(store, dataset)
-    with store.write() as con:
-        n = con.execute("SELECT count(*) FROM dataset_targets WHERE dataset_id = ?", [info.id]).fetchone()[0]
-        con.execute("DELETE FROM dataset_targets WHERE dataset_id = ?", [info.id])
-    return bool(n)
+    return target_store.delete(store, get_dataset(store, dataset).id)
 
 
 # --------------------------------------------------------------------------- diagnosis
@@ -347,16 +339,6 @@ class _Facts:
     store: Store
 
 
-def _metric_name(metric: str | None, task: Task) -> str:
-    if metric is None:
-        return key_metrics(task)[0].name
-    name = metric.strip().lower().replace("-", "_")
-    valid = [m.name for m in metrics_for(task)]
-    if name not in valid:
-        raise InputError(f"unknown metric {metric!r} for a {task} dataset; choose from: {', '.join(valid)}")
-    return name
-
-
 def _error_definition(metric: str) -> str:
     info = METRICS[metric]
     return f"1 − {info.label}" if info.greater_is_better else info.label
@@ -388,16 +370,16 @@ def _stored_dummy(run: RunRecord, done: list[RunRecord], metric: str) -> tuple[f
 
 def _computed_dummy_error(store: Store, run: RunRecord, metric: str) -> float:
     """The dummy baseline cross-validated on the run's folds, in this process (it fits instantly)."""
-    from core.analysis.curves import _Context
-    from core.modeling.evaluation import _fit_fold, build_pipeline, scoring
+    from core.analysis.curves import RunContext
+    from core.modeling.evaluation import fit_fold, build_pipeline, scoring
     from core.modeling.models import BASELINES
 
-    ctx = _Context.load(store, run.id)
+    ctx = RunContext.load(store, run.id)
     pipe = build_pipeline(BASELINES["dummy"], ctx.dataset, ctx.X, {}, run.seed)
     scorers = scoring(ctx.dataset.task)
     scores = []
     for i, (train, val) in enumerate(ctx.splits):
-        result = _fit_fold(0, i, pipe, ctx.X, ctx.y, train, val, scorers, 1)
+        result = fit_fold(0, i, pipe, ctx.X, ctx.y, train, val, scorers, 1)
         if result.get("fold") is not None:
             v = result["fold"].validation.get(metric, math.nan)
             if math.isfinite(v):

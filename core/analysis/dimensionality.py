@@ -40,6 +40,7 @@ from typing import Any
 from core.data.frames import load_split
 from core.store.datasets import get_dataset
 from core.errors import InputError
+from core.stopping import StopToken, check
 from core.store import Store
 from core.types import DatasetInfo
 
@@ -155,17 +156,20 @@ def feature_curve(
     seed: int = 0,
     jobs: int = 1,
     on_point: Callable[[FeatureProgress], None] | None = None,
+    stop: StopToken | None = None,
 ) -> FeatureCurves:
     """CV score against the number of selected features, per selection method (see the module doc).
 
     ``ks`` defaults to :func:`k_grid` over the preprocessed features; values outside 1..n_features
     are dropped. ``model`` is a baseline name (linear, tree, forest, boosting). ``on_point`` gets a
-    :class:`FeatureProgress` each time a (method, k) point has all its folds.
+    :class:`FeatureProgress` each time a (method, k) point has all its folds; ``stop`` is checked after
+    each point (see :mod:`core.stopping`).
     """
     import numpy as np
     from joblib import Parallel, delayed
 
-    from core.modeling.evaluation import build_pipeline, key_metrics, make_splitter, scoring
+    from core.modeling.evaluation import build_pipeline, make_splitter, scoring
+    from core.modeling.metrics import key_metrics
     from core.modeling.models import resolve_models
 
     start = time.perf_counter()
@@ -252,6 +256,7 @@ def feature_curve(
                     points[(m, k)] = p = _point(m, k, s)
                     if on_point:
                         on_point(FeatureProgress(m, k, len(points), total, p))
+                check(stop, "feature curves stopped")
             done_methods.append(m)
     if errors:
         notes.append(f"{len(errors)} fits failed, e.g. {errors[0]}")
@@ -397,7 +402,6 @@ def _rank(method: str, fold: int, Xtr: Any, ytr: Any, task: str, scaled: bool, s
 
 def _method_scores(method: str, X: Any, y: Any, task: str, scaled: bool, seed: int) -> tuple[Any, Any]:
     """(ranking score, higher is better; importance to display, >= 0), one value per column each."""
-    import numpy as np
 
     regression = task == "regression"
     if method == "univariate":

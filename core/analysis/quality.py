@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from core.data.frames import load_split
 from core.store.datasets import get_dataset
-from core.errors import InputError, RunCancelled
+from core.errors import InputError
+from core.stopping import StopToken, check
 from core.store import Store
 from core.types import DatasetInfo
 
@@ -89,20 +90,18 @@ def finding_to_dict(f: Finding) -> dict:
 
 def check_quality(
     store: Store, dataset_ref: str | int | DatasetInfo, *, mislabeled: bool = True, jobs: int = 1,
-    stop: Callable[[], bool] | None = None,
+    stop: StopToken | None = None,
 ) -> tuple[Finding, ...]:
     """Every finding on the dataset, most severe first (then by kind, then by column).
 
-    ``stop`` is asked before each of the costly checks (leakage, shift, mislabeled rows) and
-    between the columns of the shift test; when it answers True,
-    :class:`~core.errors.RunCancelled` is raised, so a screen the user left does not keep the
-    worker processes (or its own thread) busy for the rest of the check.
+    ``stop`` is checked before each of the costly checks (leakage, shift, mislabeled rows) and
+    between the columns of the shift test (see :mod:`core.stopping`), so a screen the user left
+    does not keep the worker processes busy for the rest of the check.
     """
     import pandas as pd
 
     def go_on() -> None:
-        if stop is not None and stop():
-            raise RunCancelled("data-quality check stopped")
+        check(stop, "data-quality check stopped")
 
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     X_dev, y_dev = load_split(store, dataset, "dev")

@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import InputError, NotFoundError
-from core.modeling.evaluation import Progress, key_metrics
+from core.modeling.evaluation import Progress
+from core.modeling.metrics import key_metrics
+from core.stopping import StopToken
 from core.store import Store
+from core.store import searches as search_store
 
 __all__ = ["Candidate", "Search", "MAX_CANDIDATES", "get_search", "grid_candidates", "search_of_run",
            "searches_from_run", "tune"]
@@ -102,11 +105,12 @@ def tune(
     *,
     on_created: Callable[[int, list[int]], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    stop: StopToken | None = None,
 ) -> list[int]:
     """Cross-validate every candidate of the grid (or ``random`` of them) as one group; returns their run ids.
 
     Bad input (an unknown parameter, an empty or invalid value list, a value the estimator
-    refuses) raises ``InputError`` before any run exists. ``KeyboardInterrupt`` marks the
+    refuses) raises ``InputError`` before any run exists. A set ``stop`` token (or Ctrl-C) marks the
     unfinished candidates ``cancelled`` and raises ``RunCancelled``, as ``run_baselines`` does.
     """
     from core.store.datasets import get_dataset
@@ -129,16 +133,12 @@ def tune(
     key = key_metrics(run.task)[0]
 
     def record_search(group_id: int, run_ids: list[int]) -> None:
-        with store.write() as con:
-            con.execute(
-                "INSERT INTO searches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [group_id, run.id, json.dumps(grid), random, seed, key.name, key.greater_is_better, time.time()],
-            )
+        search_store.insert(store, group_id, run.id, grid, random, seed, key.name, key.greater_is_better, time.time())
 
     return run_specs(
         store, dataset, [(run.model, {**run.params, **combo}) for combo in combos], folds=run.folds,
         repeats=run.repeats, seed=run.seed, jobs=jobs, on_created=on_created, on_progress=on_progress,
-        before_start=record_search,
+        before_start=record_search, stop=stop,
     )
 
 
@@ -146,17 +146,11 @@ def get_search(store: Store, group_id: int) -> Search:
     """A recorded search with its candidates as they stand now; ``NotFoundError`` if there is none."""
     from core.store.runs import list_runs
 
-    with store.read() as con:
-        row = con.execute(
-            "SELECT s.group_id, s.base_run_id, CAST(s.grid AS VARCHAR), s.random, s.seed, s.metric, "
-            "s.greater_is_better, s.created_at, r.dataset_id "
-            "FROM searches s JOIN runs r ON r.group_id = s.group_id WHERE s.group_id = ? LIMIT 1",
-            [group_id],
-        ).fetchone()
-    if row is None:
+    stored = search_store.load(store, group_id)
+    if stored is None:
         raise NotFoundError(f"no hyper-parameter search with group {group_id}")
-    runs = sorted((r for r in list_runs(store, row[8]) if r.group_id == group_id), key=lambda r: r.id)
-    metric = row[5]
+    runs = sorted((r for r in list_runs(store, stored.dataset_id) if r.group_id == group_id), key=lambda r: r.id)
+    metric = stored.metric
     candidates = tuple(
         Candidate(
             run_id=r.id, params=r.params, status=r.status, folds_done=r.n_folds_done, folds_total=r.n_folds_total,
@@ -167,9 +161,10 @@ def get_search(store: Store, group_id: int) -> Search:
         for r in runs
     )
     return Search(
-        group_id=row[0], base_run_id=row[1], dataset=runs[0].dataset if runs else "?",
-        model=runs[0].model if runs else "?", grid=json.loads(row[2]), random=row[3], seed=row[4],
-        metric=metric, greater_is_better=bool(row[6]), created_at=row[7], candidates=candidates,
+        group_id=stored.group_id, base_run_id=stored.base_run_id, dataset=runs[0].dataset if runs else "?",
+        model=runs[0].model if runs else "?", grid=stored.grid, random=stored.random, seed=stored.seed,
+        metric=metric, greater_is_better=stored.greater_is_better, created_at=stored.created_at,
+        candidates=candidates,
     )
 
 
@@ -178,20 +173,14 @@ def search_of_run(store: Store, run_id: int | str) -> Search | None:
     from core.store.runs import get_run
 
     run = get_run(store, run_id)
-    with store.read() as con:
-        found = con.execute("SELECT 1 FROM searches WHERE group_id = ?", [run.group_id]).fetchone()
-    return get_search(store, run.group_id) if found else None
+    return get_search(store, run.group_id) if search_store.is_search_group(store, run.group_id) else None
 
 
 def searches_from_run(store: Store, run_id: int | str) -> list[Search]:
     """The searches started from a run (it is their base run), oldest first."""
     from core.store.runs import parse_run_id
 
-    with store.read() as con:
-        groups = [r[0] for r in con.execute(
-            "SELECT group_id FROM searches WHERE base_run_id = ? ORDER BY created_at, group_id", [parse_run_id(run_id)]
-        ).fetchall()]
-    return [get_search(store, g) for g in groups]
+    return [get_search(store, g) for g in search_store.groups_based_on(store, parse_run_id(run_id))]
 
 
 def _check_grid(grid: Mapping[str, Sequence[Any]], baseline: Any, run: Any) -> dict[str, list]:

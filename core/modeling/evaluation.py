@@ -24,42 +24,14 @@ from core.store import runs as run_store
 from core.data.frames import load_split
 from core.store.datasets import get_dataset
 from core.errors import InputError, RunCancelled
+from core.stopping import StopToken, check, interrupt_as_cancel
+from core.modeling.metrics import metrics_for
 from core.modeling.models import Baseline, make_pipeline, resolve_models
 from core.store import Store
+from core.text import error_line
 from core.types import DatasetInfo, FoldScore, GlmSummary, RunStatus, Task
 
-
-@dataclass(frozen=True)
-class Metric:
-    name: str
-    scorer: str  # scikit-learn scorer name
-    greater_is_better: bool
-    label: str
-
-
-CLASSIFICATION_METRICS = (
-    Metric("accuracy", "accuracy", True, "accuracy"),
-    Metric("balanced_accuracy", "balanced_accuracy", True, "balanced accuracy"),
-    Metric("f1_macro", "f1_macro", True, "macro F1"),
-    Metric("roc_auc", "roc_auc", True, "ROC AUC"),
-    Metric("log_loss", "neg_log_loss", False, "log loss"),
-)
-REGRESSION_METRICS = (
-    Metric("rmse", "neg_root_mean_squared_error", False, "RMSE"),
-    Metric("mae", "neg_mean_absolute_error", False, "MAE"),
-    Metric("r2", "r2", True, "R²"),
-)
-METRICS = {m.name: m for m in CLASSIFICATION_METRICS + REGRESSION_METRICS}
-
-
-def metrics_for(task: Task) -> tuple[Metric, ...]:
-    return REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
-
-
-def key_metrics(task: Task) -> tuple[Metric, Metric]:
-    """The two metrics a listing shows; the first is the one lists sort and compare by."""
-    names = ("rmse", "r2") if task == "regression" else ("accuracy", "roc_auc")
-    return METRICS[names[0]], METRICS[names[1]]
+CANCELLED = "cancelled: finished folds are kept"
 
 
 def scoring(task: Task) -> dict[str, str]:
@@ -135,11 +107,12 @@ def run_baselines(
     params: dict[str, dict] | None = None,
     on_created: Callable[[int, list[int]], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    stop: StopToken | None = None,
 ) -> list[int]:
     """Cross-validate each model on the dataset's development split; returns the run ids.
 
     ``params`` maps a model name to its estimator parameters. Fold results are committed as
-    they arrive. ``KeyboardInterrupt`` marks unfinished runs ``cancelled`` and raises
+    they arrive. A set ``stop`` token (or Ctrl-C) marks unfinished runs ``cancelled`` and raises
     :class:`RunCancelled`.
     """
     baselines = resolve_models(models)
@@ -149,7 +122,7 @@ def run_baselines(
         raise InputError(f"parameters given for a model not being run: {', '.join(sorted(unknown))}")
     return run_specs(
         store, dataset_ref, [(b.name, params.get(b.name, {})) for b in baselines], folds=folds,
-        repeats=repeats, seed=seed, jobs=jobs, on_created=on_created, on_progress=on_progress,
+        repeats=repeats, seed=seed, jobs=jobs, on_created=on_created, on_progress=on_progress, stop=stop,
     )
 
 
@@ -165,6 +138,7 @@ def run_specs(
     on_created: Callable[[int, list[int]], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     before_start: Callable[[int, list[int]], None] | None = None,
+    stop: StopToken | None = None,
 ) -> list[int]:
     """Cross-validate a list of ``(model, params)`` specs as one group of runs; returns the run ids.
 
@@ -172,6 +146,7 @@ def run_specs(
     search). Every spec's parameters are validated before any run is created, so bad input
     leaves the store unchanged. ``before_start(group_id, run_ids)`` runs right after the runs
     are created (before any fold) and may write to the store, e.g. to describe the group.
+    ``stop`` is checked after each fold (see :mod:`core.stopping`).
     """
     from joblib import Parallel, delayed
 
@@ -181,7 +156,7 @@ def run_specs(
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     splitter = make_splitter(dataset.task, folds, repeats, seed)
     X, y = load_split(store, dataset, "dev")
-    splits = _splits(splitter, X, y, dataset)
+    splits = fold_splits(splitter, X, y, dataset)
     pipelines = [build_pipeline(b, dataset, X, dict(p or {}), seed) for b, (_, p) in zip(baselines, specs)]
     unique = len({b.name for b in baselines}) == len(baselines)
     _check_params({(b.name if unique else _spec_label(b.name, p)): pipe
@@ -198,18 +173,20 @@ def run_specs(
     by_run = dict(zip(run_ids, pipelines))
     scorers = scoring(dataset.task)
     tasks = [
-        delayed(_fit_fold)(run_id, i, by_run[run_id], X, y, train, val, scorers, folds)
+        delayed(fit_fold)(run_id, i, by_run[run_id], X, y, train, val, scorers, folds)
         for i, (train, val) in enumerate(splits)
         for run_id in runs
     ] + [delayed(_fit_glm)(run_id, by_run[run_id], X, y) for run_id, b in runs.items() if b.name == "glm"]
-    state = _GroupState(store, runs, len(splits), _folds_hash(splits), on_progress)
+    state = _GroupState(store, runs, len(splits), folds_hash(splits), on_progress)
     with _heartbeat(store, state.unfinished):
         try:
-            for result in Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks):
-                state.handle(result)
-        except KeyboardInterrupt:
+            with interrupt_as_cancel(CANCELLED):
+                for result in Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks):
+                    state.handle(result)
+                    check(stop, CANCELLED)
+        except RunCancelled:
             state.finish_all("cancelled", "cancelled by the user")
-            raise RunCancelled("cancelled: finished folds are kept") from None
+            raise
         except BaseException as e:
             state.finish_all("failed", f"{type(e).__name__}: {e}")
             raise
@@ -298,7 +275,7 @@ def _heartbeat(store: Store, active: Callable[[], list[int]]) -> Iterator[None]:
         thread.join()
 
 
-def _splits(splitter: Any, X: Any, y: Any, dataset: DatasetInfo) -> list[tuple[Any, Any]]:
+def fold_splits(splitter: Any, X: Any, y: Any, dataset: DatasetInfo) -> list[tuple[Any, Any]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -307,7 +284,7 @@ def _splits(splitter: Any, X: Any, y: Any, dataset: DatasetInfo) -> list[tuple[A
             raise InputError(f"cannot split {dataset.name!r} into folds: {e}") from e
 
 
-def _folds_hash(splits: list[tuple[Any, Any]]) -> str:
+def folds_hash(splits: list[tuple[Any, Any]]) -> str:
     """Identifies the exact folds, so two runs can be paired only if they share them."""
     h = hashlib.sha256()
     for _, val in splits:
@@ -324,7 +301,7 @@ def _check_params(pipelines: dict[str, Any]) -> None:
             raise InputError(f"bad parameter for {name}: {str(e).splitlines()[0]}") from None
 
 
-def _fit_fold(run_id: int, index: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any,
+def fit_fold(run_id: int, index: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any,
               scorers: dict[str, str], folds: int) -> dict:
     """One fold in a worker process: fit on train rows, score train and validation rows."""
     from sklearn.base import clone
@@ -341,15 +318,15 @@ def _fit_fold(run_id: int, index: int, pipeline: Any, X: Any, y: Any, train: Any
             fit_time = time.perf_counter() - start
             scorer = check_scoring(est, scoring=scorers, raise_exc=False)
             start = time.perf_counter()
-            val_scores = _signed(scorer(est, X_val, y_val), scorers)
+            val_scores = signed_scores(scorer(est, X_val, y_val), scorers)
             score_time = time.perf_counter() - start
-            train_scores = _signed(scorer(est, X_train, y_train), scorers)
+            train_scores = signed_scores(scorer(est, X_train, y_train), scorers)
         except Exception as e:
-            return {"kind": "fold", "run_id": run_id, "error": _one_line(e),
-                    "warnings": _warning_lines(caught)}
+            return {"kind": "fold", "run_id": run_id, "error": error_line(e),
+                    "warnings": warning_lines(caught)}
     fold = FoldScore(index, index // folds, index % folds, len(train), len(val), fit_time, score_time,
                      train_scores, val_scores)
-    return {"kind": "fold", "run_id": run_id, "fold": fold, "warnings": _warning_lines(caught)}
+    return {"kind": "fold", "run_id": run_id, "fold": fold, "warnings": warning_lines(caught)}
 
 
 def _fit_glm(run_id: int, pipeline: Any, X: Any, y: Any) -> dict:
@@ -362,10 +339,10 @@ def _fit_glm(run_id: int, pipeline: Any, X: Any, y: Any) -> dict:
             est = clone(pipeline).fit(X, y)
         except Exception as e:
             return {"kind": "glm", "run_id": run_id, "summary": None,
-                    "warnings": [f"GLM summary failed: {_one_line(e)}", *_warning_lines(caught)]}
+                    "warnings": [f"GLM summary failed: {error_line(e)}", *warning_lines(caught)]}
     summary: GlmSummary = est.named_steps["model"].summary_
     return {"kind": "glm", "run_id": run_id, "summary": _readable_terms(summary),
-            "warnings": _warning_lines(caught)}
+            "warnings": warning_lines(caught)}
 
 
 _TRANSFORMER_PREFIX = re.compile(r"\b(?:num|cat)__")
@@ -382,7 +359,7 @@ def _readable_terms(summary: GlmSummary) -> GlmSummary:
                    warnings=tuple(strip(w) for w in summary.warnings))
 
 
-def _signed(scores: dict, scorers: dict[str, str]) -> dict[str, float]:
+def signed_scores(scores: dict, scorers: dict[str, str]) -> dict[str, float]:
     """scikit-learn negates losses so that greater is better; store them as people read them."""
     out = {}
     for name, value in scores.items():
@@ -393,10 +370,5 @@ def _signed(scores: dict, scorers: dict[str, str]) -> dict[str, float]:
     return out
 
 
-def _warning_lines(caught: list) -> list[str]:
+def warning_lines(caught: list) -> list[str]:
     return list(dict.fromkeys(f"{w.category.__name__}: {str(w.message).splitlines()[0][:200]}" for w in caught))
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return f"{type(e).__name__}: {text.splitlines()[0] if text else ''}"[:500]

@@ -26,6 +26,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval
 
+from core.text import error_line, first_line
 from core.types import GlmCoefficient, GlmSummary
 
 # A column whose part orthogonal to the columns before it is below this fraction of its norm
@@ -173,7 +174,7 @@ def _fit(X: np.ndarray, y: np.ndarray, family: str, terms: list[str], alpha: flo
         if n_perfect:
             notes.append(f"possible separation: {n_perfect} of {len(y)} observations are fitted with "
                          "probability numerically 1; coefficients and standard errors are unreliable")
-    notes += [f"{w.category.__name__}: {_first_line(w.message)}" for w in caught
+    notes += [f"{w.category.__name__}: {first_line(w.message)[:200]}" for w in caught
               if not issubclass(w.category, ConvergenceWarning)]
     table = beta.copy()
     table[aliased] = np.nan  # not estimated; predictions use 0
@@ -212,7 +213,7 @@ def _estimate(design: np.ndarray, y: np.ndarray, family: str, alpha: float, maxi
             res = model.fit(maxiter=maxiter, disp=False)
             failure = "" if np.isfinite(res.params).all() else "non-finite coefficients"
         except (np.linalg.LinAlgError, PerfectSeparationError) as e:  # older statsmodels raise on separation
-            failure = f"{type(e).__name__}: {_first_line(e)}"
+            failure = error_line(e, 200)
         if failure:
             notes.append(f"unpenalised fit failed ({failure}); "
                          f"refitted with a small L2 penalty (alpha={RESCUE_ALPHA:g})")
@@ -321,11 +322,6 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     """Row-wise softmax, without overflow: log-odds -> class probabilities."""
     exp = np.exp(scores - scores.max(axis=1, keepdims=True))
     return exp / exp.sum(axis=1, keepdims=True)
-
-
-def _first_line(message: object) -> str:
-    text = str(message).strip()
-    return text.splitlines()[0][:200] if text else ""
 
 
 def _shorten(items: list[str], limit: int = 10) -> str:

@@ -88,7 +88,7 @@ from typing import TYPE_CHECKING  # noqa: E402
 if TYPE_CHECKING:
     from core.analysis.curves import Curve
     from core.analysis.diagnosis import Advice, Diagnosis, Target
-    from core.analysis.holdout import TestEvaluation
+    from core.types import TestEvaluation
     from core.analysis.compare import Comparison
     from core.analysis.tuning import Search
 
@@ -192,7 +192,7 @@ def search_to_dict(s: Search) -> dict[str, Any]:
 def comparison_to_dict(c: Comparison) -> dict[str, Any]:
     """The JSON shape of a comparison (``compare --json``)."""
     from core.analysis.compare import ALPHA, TEST_NAME, TEST_REFERENCE, param_value
-    from core.modeling.evaluation import METRICS
+    from core.modeling.metrics import METRICS
 
     info = METRICS.get(c.metric)
     return {

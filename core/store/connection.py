@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from core.errors import StoreError
+from core.text import first_line
 from core.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 DEFAULT_STORE = "mlloop.duckdb"
@@ -262,7 +263,7 @@ class Store:
                 return duckdb.connect(str(self.path), read_only=read_only)
             except duckdb.Error as e:
                 if not _is_lock_conflict(e):
-                    raise StoreError(f"cannot open store {self.path}: {_first_line(e)}") from e
+                    raise StoreError(f"cannot open store {self.path}: {first_line(e)}") from e
                 if time.monotonic() >= deadline:
                     raise StoreError(
                         f"store {self.path} is locked by another process for more than {self.lock_timeout:.0f} s"
@@ -279,8 +280,3 @@ def _version(con: duckdb.DuckDBPyConnection) -> int:
         return 0
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     return int(row[0]) if row else 0
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -8,9 +8,10 @@ import time
 import numpy as np
 import pytest
 
+from core.stopping import StopToken
 from core.analysis.curves import (
-    _class_codes,
-    _subsample,
+    class_codes,
+    training_subset,
     clear_curve,
     curve_stamp,
     default_sizes,
@@ -86,25 +87,28 @@ def test_smallest_size_keeps_every_class_in_every_subset(store, tmp_path):
     splits = list(make_splitter(info.task, 5, 1, 0).split(X, y))
     sizes = default_sizes(get_dataset(store, "imbalanced"), y, splits)
     assert sizes[0] >= 3 / 0.1 - 1  # about 3 rows of the 10% class
-    codes = _class_codes(y)
+    codes = class_codes(y)
     for fold, (train, _) in enumerate(splits):
         for size in sizes:
-            sub = _subsample(train, codes, size, (0, fold, size))
+            sub = training_subset(train, codes, size, (0, fold, size))
             assert len(sub) == size and len(set(sub)) == size and set(sub) <= set(train)
             assert set(codes[sub]) == set(codes)
-            again = _subsample(train, codes, size, (0, fold, size))
+            again = training_subset(train, codes, size, (0, fold, size))
             assert np.array_equal(sub, again)  # seeded
     curve = learning_curve(store, run_id, sizes=sizes[:2])
     assert all(math.isfinite(p.train["roc_auc"]) for p in curve.points)  # both classes in every subset
 
 
-def test_should_stop_keeps_finished_points_and_the_next_call_finishes_the_rest(store, binary_csv):
+def test_a_stop_token_keeps_finished_points_and_the_next_call_finishes_the_rest(store, binary_csv):
     import_dataset(store, binary_csv, "label")
     (run_id,) = run_baselines(store, "binary", "tree", folds=3, jobs=1)
     done = []
-    partial = learning_curve(store, run_id, on_point=done.append, should_stop=lambda: len(done) >= 2)
-    assert len(partial.points) == 2 and not partial.complete and partial.n_computed == 2
+    with pytest.raises(RunCancelled, match="finished points are kept"):
+        learning_curve(store, run_id, on_point=done.append, stop=StopToken(lambda: len(done) >= 2))
     assert _stored(store, run_id)[0] == 2
+    partial = learning_curve(store, run_id, fit=False)  # what is stored, over the settings it would compute
+    assert len(partial.points) == 2 and not partial.complete and partial.n_computed == 0
+    assert len(partial.settings) * partial.n_folds == partial.n_expected > 2
     rest = learning_curve(store, run_id)
     assert rest.complete and rest.n_computed == rest.n_expected - 2
 

@@ -117,3 +117,25 @@ def test_summaries_are_mean_and_sample_std(store, binary_csv):
     assert math.isclose(s.val_mean, np.mean(vals)) and math.isclose(s.val_std, np.std(vals, ddof=1))
     (listed,) = [r for r in list_runs(store) if r.id == run_id]
     assert listed.summaries["accuracy"] == s
+
+
+def test_a_stop_token_cancels_a_group_of_runs_and_keeps_finished_folds(store, binary_csv):
+    from core.analysis.tuning import tune
+    from core.errors import RunCancelled
+    from core.stopping import StopToken
+    from core.store.runs import list_runs
+
+    import_dataset(store, binary_csv, "label")
+    folds_done = []
+    with pytest.raises(RunCancelled, match="finished folds are kept"):
+        run_baselines(store, "binary", "dummy,tree", folds=5, jobs=1, on_progress=folds_done.append,
+                      stop=StopToken(lambda: len(folds_done) >= 3))
+    runs = list_runs(store)
+    assert {r.status for r in runs} == {"cancelled"}
+    assert sum(r.n_folds_done for r in runs) == 3  # three folds finished before the token was seen; kept
+    tree = next(r for r in runs if r.model == "tree")
+    with pytest.raises(RunCancelled):  # a search stops the same way
+        tune(store, tree.id, {"max_depth": [1, 2, 3]}, jobs=1, stop=StopToken(lambda: True))
+    candidates = [r for r in list_runs(store) if r.id not in {r.id for r in runs}]
+    assert len(candidates) == 3 and {r.status for r in candidates} == {"cancelled"}
+    assert sum(r.n_folds_done for r in candidates) == 1  # the token is asked after each fold

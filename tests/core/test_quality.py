@@ -149,27 +149,29 @@ def test_cli_quality(tmp_path):
 
 def test_stop_ends_the_check_before_its_costly_steps(store, tmp_path):
     from core.errors import RunCancelled
+    from core.stopping import StopToken
 
     import_dataset(store, write_csv(tmp_path / "clean.csv", _clean()), "label")
     asked = []
     with pytest.raises(RunCancelled):
-        check_quality(store, "clean", stop=lambda: asked.append(1) or True)
+        check_quality(store, "clean", stop=StopToken(lambda: asked.append(1) or True))
     assert asked == [1]  # asked once, before the leakage fits
-    assert check_quality(store, "clean", mislabeled=False, stop=lambda: False) == check_quality(
+    assert check_quality(store, "clean", mislabeled=False, stop=StopToken()) == check_quality(
         store, "clean", mislabeled=False)
 
 
 def test_stop_is_also_asked_between_the_shift_tests_columns(store, tmp_path):
     from core.errors import RunCancelled
+    from core.stopping import StopToken
 
     import_dataset(store, write_csv(tmp_path / "clean.csv", _clean()), "label")
     n_features = len(load_split(store, get_dataset(store, "clean"), "dev")[0].columns)
     asked = []
-    check_quality(store, "clean", stop=lambda: asked.append(1) and False)
+    check_quality(store, "clean", stop=StopToken(lambda: asked.append(1) and False))
     assert len(asked) == 3 + n_features  # before leakage, shift and mislabeled rows; each shift column
     asked.clear()
     with pytest.raises(RunCancelled):  # stopped at the shift test's second column
-        check_quality(store, "clean", stop=lambda: asked.append(1) or len(asked) >= 4)
+        check_quality(store, "clean", stop=StopToken(lambda: asked.append(1) or len(asked) >= 4))
     assert len(asked) == 4
 
 
