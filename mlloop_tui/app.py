@@ -23,7 +23,7 @@ from textual.screen import Screen
 
 from core.store import Store
 from core.types import RunRecord
-from mlloop_tui.keymap import load_keymap
+from mlloop_tui.keymap import bound_key, declared_bindings, key_name, load_keymap
 from mlloop_tui.runner import RunLauncher, RunRequest
 from mlloop_tui.screens.dataset_in_view import DatasetInView, ShowsDataset
 from mlloop_tui.screens.runs import RunsScreen
@@ -65,7 +65,8 @@ class MlloopApp(App):
         self.load_samples_on_start = load_samples
         self.launcher = RunLauncher(store.path)
         self._has_running = False
-        self.set_keymap(load_keymap())
+        self.keymap = load_keymap()
+        self.set_keymap(self.keymap)
 
     def on_mount(self) -> None:
         self.switch_mode("runs")
@@ -191,11 +192,14 @@ class MlloopApp(App):
             return
         self.notify(f"cancelling run {run.id} (its group stops; finished folds are kept)")
 
-    # -- samples -----------------------------------------------------------------------------
-    def empty_store_message(self) -> str:
-        return ("No runs yet. Press [b]L[/b] to load the bundled sample datasets and run the baselines, "
-                "[b]d[/b] to import your own data, or [b]n[/b] to start a run.")
+    def shown_key(self, binding_id: str, owner: object = None) -> str:
+        """The key of ``binding_id`` as hints name it, remapped or not; ``owner`` (a screen, dialog or widget, or
+        its class) declares the binding, default the app."""
+        owner = self if owner is None else owner
+        bindings = declared_bindings(owner if isinstance(owner, type) else type(owner))
+        return key_name(bound_key(binding_id, bindings, self.keymap))
 
+    # -- samples -----------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="samples", exit_on_error=False, description="loading samples")
     def action_load_samples(self) -> None:
         """Import the samples that are missing; run the baselines on those never run yet."""

@@ -7,13 +7,19 @@ remap keys without touching code. The file is ``$MLLOOP_KEYMAP`` or
     [keymap]
     "app.quit" = "ctrl+q"
     "runs.filter" = "f,slash"
+
+Hints written in the app ("Press L to load…", the title bar's ``r runs``) name keys through
+:func:`bound_key` and :func:`key_name`, so a remapped key is shown remapped.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+from textual.binding import Binding
 
 KEYMAP_ENV = "MLLOOP_KEYMAP"
 
@@ -36,3 +42,26 @@ def load_keymap(path: Path | None = None) -> dict[str, str]:
         return {}
     table = data.get("keymap", {})
     return {str(k): str(v) for k, v in table.items() if isinstance(v, str)} if isinstance(table, dict) else {}
+
+
+KEY_NAMES = {"question_mark": "?", "slash": "/", "escape": "Esc", "enter": "Enter", "tab": "Tab", "space": "space"}
+
+
+def key_name(key: str) -> str:
+    """A key as hints write it: ``L``, ``?``, ``Esc``, ``Ctrl+S``, ``F2``."""
+    *modifiers, base = key.strip().split("+")
+    base = KEY_NAMES.get(base, base.upper() if len(base) > 1 or modifiers else base)  # F2, Ctrl+S; but L and l differ
+    return "+".join([*(m.capitalize() for m in modifiers), base])
+
+
+def declared_bindings(owner: type) -> list[Binding]:
+    """The bindings ``owner`` (a screen, dialog, widget or app class) and its bases declare."""
+    return [b for cls in owner.__mro__ for b in vars(cls).get("BINDINGS", ()) if isinstance(b, Binding)]
+
+
+def bound_key(binding_id: str, bindings: Iterable[Binding], keymap: Mapping[str, str]) -> str:
+    """The (first) key of the binding ``binding_id`` among ``bindings``, after the user's remapping."""
+    keys = keymap.get(binding_id) or next((b.key for b in bindings if b.id == binding_id), None)
+    if keys is None:
+        raise KeyError(f"no binding {binding_id!r}")
+    return keys.split(",")[0].strip()

@@ -1,1 +1,2 @@
-"""Modal dialogs, all built on :class:`~mlloop_tui.dialogs.base.Dialog`: new run, import, export, confirm, keys, target, tune."""
+"""Modal dialogs on one base (:class:`~mlloop_tui.dialogs.base.Dialog`): new run, import, export, confirm, keys,
+target score, tune."""

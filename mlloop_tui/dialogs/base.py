@@ -28,6 +28,10 @@ class Dialog(ModalScreen[ResultType]):
         Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Close the dialog without doing anything"),
     ]
 
+    def key(self, binding_id: str) -> str:
+        """How hints name the key of one of this dialog's bindings (the user may have remapped it)."""
+        return self.app.shown_key(binding_id, self)
+
     def heading(self) -> Text | None:
         """The dialog's first line (what it does, and its keys); ``None`` for none."""
         return None

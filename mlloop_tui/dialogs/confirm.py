@@ -25,8 +25,8 @@ class ConfirmDialog(Dialog[bool]):
     def compose_body(self) -> ComposeResult:
         yield Static(literal(self.question))
         with Horizontal(id="buttons"):
-            yield Button(literal(f"{self.yes_label} (y)"), variant="error", id="yes")
-            yield Button(literal("No (n)"), id="no")
+            yield Button(literal(f"{self.yes_label} ({self.key('confirm.yes')})"), variant="error", id="yes")
+            yield Button(literal(f"No ({self.key('confirm.no')})"), id="no")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

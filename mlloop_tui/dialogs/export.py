@@ -124,7 +124,8 @@ class ExportDialog(Dialog[Path | None]):
                             reference=self.reference if several else None, metric=self.metric if several else None)
 
     def heading(self) -> Text:
-        return Text.assemble(("Export ", "bold"), (self.what, "bold"), ("  Enter writes · Esc closes", "dim"))
+        return Text.assemble(("Export ", "bold"), (self.what, "bold"),
+                             (f"  Enter writes · {self.key('dialog.cancel')} closes", "dim"))
 
     def compose_body(self) -> ComposeResult:
         self._proposed = self.propose("md")

@@ -15,7 +15,8 @@ class KeysDialog(Dialog[None]):
     BINDINGS = [Binding("question_mark,q", "cancel", "Close", id="keys.close", tooltip="Close this list")]
 
     def heading(self) -> Text:
-        return Text.assemble(("Keys", "bold"), f" — remap by id in {keymap_location()}  (Esc closes)")
+        close = self.key("dialog.cancel")
+        return Text.assemble(("Keys", "bold"), f" — remap by id in {keymap_location()}  ({close} closes)")
 
     def compose_body(self) -> ComposeResult:
         yield DataTable(cursor_type="row", id="keys")

@@ -93,7 +93,8 @@ class NewRunDialog(Dialog[RunRequest | None]):
         self.datasets_loaded = False
 
     def heading(self) -> Text:
-        return Text.assemble(("New run", "bold"), ("  cross-validate baselines · Enter starts · Esc closes", "dim"))
+        keys = f"{self.key('new_run.start')} starts · {self.key('dialog.cancel')} closes"
+        return Text.assemble(("New run", "bold"), (f"  cross-validate baselines · {keys}", "dim"))
 
     def compose_body(self) -> ComposeResult:
         options = [(literal(self.dataset), self.dataset)] if self.dataset else []

@@ -49,7 +49,7 @@ class TargetDialog(Dialog[bool]):
         yield Static(id="status")
         with Horizontal(id="buttons"):
             yield Button("Save (Enter)", variant="primary", id="save")
-            yield Button("Cancel (Esc)", id="cancel")
+            yield Button(f"Cancel ({self.key('dialog.cancel')})", id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#score", Input).focus()

@@ -92,8 +92,9 @@ class TuneDialog(Dialog[TuneRequest | None]):
         self.params = sorted(params) if params is not None else None
 
     def heading(self) -> Text:
+        keys = f"{self.key('tune.start')} starts · {self.key('dialog.cancel')} closes"
         title = Text.assemble(("Tune ", "bold"), literal(f"run {self.run_id} ({self.model})", style="bold"),
-                              ("  every candidate is a run · Ctrl+S starts · Esc closes", "dim"))
+                              (f"  every candidate is a run · {keys}", "dim"))
         title.no_wrap = False
         return title
 

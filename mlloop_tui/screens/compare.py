@@ -374,7 +374,7 @@ class CompareScreen(Screen):
             return
         first = not self.loaded
         self.loaded, self.error, self.comparison = True, message, None
-        self.query_one(TitleBar).set_detail("cannot compare")
+        self.query_one(TitleBar).detail = "cannot compare"
         self.query_one("#message", Static).update(literal(message))
         self.query_one("#message").remove_class("hidden")
         self.query_one("#content").add_class("hidden")
@@ -392,7 +392,7 @@ class CompareScreen(Screen):
         detail.append_text(literal(ref.model))
         detail.append(" · ")
         detail.append_text(metric_label(c.metric))
-        self.query_one(TitleBar).set_detail(detail.plain)
+        self.query_one(TitleBar).detail = detail.plain
         self.query_one("#message").add_class("hidden")
         self.query_one("#content").remove_class("hidden")
         self._show_params()

@@ -77,7 +77,7 @@ class DataRowsScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(TitleBar).set_detail(self.dataset)
+        self.query_one(TitleBar).detail = self.dataset
         self.query_one(DataTable).loading = True
         self.load()
 
@@ -123,7 +123,7 @@ class DataRowsScreen(Screen):
         shown = f"{len(rows)} row{'s' if len(rows) != 1 else ''}"
         if len(order) < len(names):
             shown += f" · first {len(order)} of {len(names)} columns"
-        self.query_one(TitleBar).set_detail(f"{self.dataset} · {shown}")
+        self.query_one(TitleBar).detail = f"{self.dataset} · {shown}"
         self.loaded = True
 
     def action_back(self) -> None:

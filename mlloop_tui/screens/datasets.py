@@ -10,6 +10,8 @@ samples (and runs the baselines on them), ``i`` imports a file.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 
 from rich.console import Group
 from rich.padding import Padding
@@ -122,7 +124,9 @@ def notes_text(info: DatasetInfo) -> Text:
     return text
 
 
-def empty_message() -> Group:
+def empty_message(key: Callable[[str], str]) -> Group:
+    """What an empty store's datasets screen says: the samples, and the keys (``key``: binding id -> key) that
+    load them or import a file."""
     samples = Table.grid(padding=(0, 2))
     samples.add_column(style="bold", no_wrap=True)
     samples.add_column(style="dim")
@@ -131,11 +135,12 @@ def empty_message() -> Group:
     return Group(
         Text.assemble(
             ("No datasets yet.\n\n", "bold"),
-            "Press ", ("L", "bold reverse"), " to load the bundled sample datasets (one key press; "
-            "the baselines are then cross-validated on each):\n",
+            "Press ", (key("datasets.load_samples"), "bold reverse"),
+            " to load the bundled sample datasets (one key press; the baselines are then cross-validated on each):\n",
         ),
         Padding(samples, (0, 0, 0, 2)),
-        Text.assemble("\nor press ", ("i", "bold reverse"), " to import your own CSV, TSV or Parquet file."),
+        Text.assemble("\nor press ", (key("datasets.import"), "bold reverse"),
+                      " to import your own CSV, TSV or Parquet file."),
     )
 
 
@@ -263,7 +268,7 @@ class DatasetsScreen(Screen):
         self.loaded = True
         self.set_class(not infos, "-empty")
         if not infos:
-            self.query_one("#empty", Static).update(empty_message())
+            self.query_one("#empty", Static).update(empty_message(partial(self.app.shown_key, owner=self)))
         table = self.query_one(DatasetsTable)
         rows = [(i.id, dataset_row(i)) for i in infos]
         if rows != self._rows:
@@ -279,7 +284,7 @@ class DatasetsScreen(Screen):
                 table.move_cursor(row=index, animate=False)
             self._show_profile(detail)
         n = len(infos)
-        self.query_one(TitleBar).set_detail(f"{n} dataset{'s' if n != 1 else ''}" if n else "empty store")
+        self.query_one(TitleBar).detail = f"{n} dataset{'s' if n != 1 else ''}" if n else "empty store"
         if infos and self.focused is None:
             table.focus()
         self.refresh_bindings()

@@ -140,7 +140,7 @@ class FeaturesScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(TitleBar).set_detail(f"{self.model} on {self.dataset}")
+        self.query_one(TitleBar).detail = f"{self.model} on {self.dataset}"
         table = self.query_one("#chosen", DataTable)
         table.add_column(Text("feature"), key="name")
         table.add_column(Text("selected in folds", justify="right"), key="frequency")
@@ -296,8 +296,9 @@ class FeaturesScreen(Screen):
         title = self.query_one("#chosen-title", Static)
         table = self.query_one("#chosen", DataTable)
         table.clear()
+        next_method = f"({self.app.shown_key('features.method', self)}: next method)"
         if self.curves is None:
-            title.update(Text(f"Chosen features · {self.method} · when the curves are complete (m: next method)"))
+            title.update(Text(f"Chosen features · {self.method} · when the curves are complete {next_method}"))
             self.query_one("#methods", Static).update(Text(""))
             return
         curve = self.curves.method(self.method)
@@ -305,9 +306,9 @@ class FeaturesScreen(Screen):
         chosen = curve.chosen[:MAX_CHOSEN]
         more = f" · first {len(chosen)} of {len(curve.chosen):,}" if len(curve.chosen) > len(chosen) else ""
         if curve.best_k is None:
-            title.update(Text(f"Chosen features · {self.method} · none (m: next method)"))
+            title.update(Text(f"Chosen features · {self.method} · none {next_method}"))
         else:
-            title.update(Text(f"Chosen features · {self.method} at best k={curve.best_k}{more} (m: next method)"))
+            title.update(Text(f"Chosen features · {self.method} at best k={curve.best_k}{more} {next_method}"))
         for i, f in enumerate(chosen):
             table.add_row(literal(f.name, max_width=40), Text(f"{f.frequency:.0%}", justify="right"),
                           Text(f"{f.importance:.3g}", justify="right"), key=str(i))

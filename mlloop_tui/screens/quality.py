@@ -137,7 +137,7 @@ class QualityScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(TitleBar).set_detail(self.dataset)
+        self.query_one(TitleBar).detail = self.dataset
         table = self.query_one(FindingsTable)
         for key, header, _, _ in COLUMNS:
             table.add_column(Text(header, justify="right" if key == "rows" else "left"), key=key)

@@ -180,9 +180,8 @@ class RunDetailScreen(Screen):
         return frozenset(c.request.kind for c in self.children_active(CurveRequest))
 
     def _keys(self) -> dict[str, str]:
-        """Binding id -> the key shown for it (after the user's remapping)."""
-        return {a.binding.id: self.app.get_key_display(a.binding)
-                for a in reversed(list(self.active_bindings.values())) if a.binding.id}
+        """Binding id -> the key as hints name it (after the user's remapping), for this screen's keys."""
+        return {b.id: self.app.shown_key(b.id, self) for b in self.BINDINGS if b.id}
 
     def reread(self, name: str, force: bool = True) -> None:
         """Start the ``extras`` read (curves, test scores, search) or the ``diagnosis``; while one runs, again after it.
@@ -277,7 +276,7 @@ class RunDetailScreen(Screen):
             return
         self.loaded = self.missing = True
         self.record = None
-        self.query_one(TitleBar).set_detail("not found")
+        self.query_one(TitleBar).detail = "not found"
         self.query_one("#message", Static).update(literal(message))
         self.query_one("#message").remove_class("hidden")
         self.query_one("#content").add_class("hidden")
@@ -293,7 +292,7 @@ class RunDetailScreen(Screen):
         was_active = self.record is not None and self.record.status in ACTIVE
         self.record, self.dataset = record, dataset
         self.loaded, self.missing = True, False
-        self.query_one(TitleBar).set_detail(f"{record.model} on {record.dataset} · {record.status}")
+        self.query_one(TitleBar).detail = f"{record.model} on {record.dataset} · {record.status}"
         self.query_one("#message").add_class("hidden")
         self.query_one("#content").remove_class("hidden")
 
@@ -365,13 +364,14 @@ class RunDetailScreen(Screen):
 
             baseline = BASELINES.get(self.record.model)
             knob = baseline.knob_for(self.record.task)[0] if baseline else None
-        learning_key, validation_key = keys.get("run.learning_curve", "l"), keys.get("run.validation_curve", "v")
+        learning_key, validation_key = keys["run.learning_curve"], keys["run.validation_curve"]
         self.query_one("#learning", CurvePanel).show_curve(
             curves["learning"], "learning" in computing, learning_key,
             f"No learning curve yet: {learning_key} computes it on the run's folds (train and validation score "
             "against the training rows: does more data help?).")
         no_validation = (f"No validation curve yet: {validation_key} computes it over the complexity knob {knob}."
-                         if knob else "This model has no complexity knob: no validation curve (t tunes a parameter).")
+                         if knob else "This model has no complexity knob: no validation curve "
+                         f"({keys['run.tune']} tunes a parameter).")
         self.query_one("#validation", CurvePanel).show_curve(
             curves["validation"], "validation" in computing, validation_key, no_validation)
 

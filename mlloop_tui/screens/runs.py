@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +20,14 @@ from mlloop_tui.widgets.title_bar import TitleBar
 
 FIRST_READ = 200
 """Runs read and shown first on opening, before the whole store (a screenful and more)."""
+
+
+def empty_message(key: Callable[[str], str]) -> Text:
+    """What the runs screen of an empty store says: the keys (``key``: binding id -> key) that get data in."""
+    return Text.assemble(
+        "No runs yet. Press ", (key("app.load_samples"), "bold"), " to load the bundled sample datasets and run "
+        "the baselines, ", (key("app.datasets"), "bold"), " to import your own data, or ", (key("app.new_run"), "bold"),
+        " to start a run.")
 
 
 class RunsScreen(Screen):
@@ -85,7 +96,7 @@ class RunsScreen(Screen):
         if records:
             empty.remove_class("visible")
         else:
-            empty.update(self.app.empty_store_message())
+            empty.update(empty_message(self.app.shown_key))
             empty.add_class("visible")
         self._update_subtitle()
 
@@ -99,7 +110,7 @@ class RunsScreen(Screen):
             parts.append(f"{len(table.marked)} marked")
         if table.run_filter and table.run_filter.text:
             parts.append(f"filter: {table.run_filter.text}")
-        self.query_one(TitleBar).set_detail(" · ".join(parts))
+        self.query_one(TitleBar).detail = " · ".join(parts)
 
     @on(RunsTable.MarksChanged)
     @on(RunsTable.SortChanged)
@@ -150,7 +161,8 @@ class RunsScreen(Screen):
     def action_compare(self) -> None:
         marked = sorted(self.query_one(RunsTable).marked)
         if len(marked) < 2:
-            self.notify("Mark two or more runs with space, then press c.", severity="warning")
+            mark, compare = self.app.shown_key("runs.mark", RunsTable), self.app.shown_key("runs.compare", self)
+            self.notify(f"Mark two or more runs with {mark}, then press {compare}.", severity="warning")
             return
         self.app.open_comparison(marked)
 
