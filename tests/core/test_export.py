@@ -22,7 +22,10 @@ from core.analysis.diagnosis import diagnose
 from core.analysis.dimensionality import curse_stats, curse_to_dict, curves_to_dict, feature_curve
 from core.errors import InputError, NotFoundError
 from core.modeling.evaluation import run_baselines
+from core.report.blocks import Heading, Steps, Table
 from core.report.export import export_dataset, export_runs, format_from_path, write_dataset_export, write_export
+from core.report.run_summary import RunExtras, run_summary
+from core.report.text import render_text, table_lines
 from core.analysis.holdout import evaluate_on_test
 from core.analysis.quality import check_quality, finding_to_dict
 from core.store.runs import get_run
@@ -287,6 +290,53 @@ def test_a_run_without_curves_or_a_diagnosis_says_so_in_one_line(world):
     data = _strict_json(export_runs(store, [partial], "json"))["run"]
     assert data["curves"] == [] and data["diagnosis"] is None and data["test_evaluations"] == []
     assert f"run {partial} has no finished folds" in data["diagnosis_error"]
+
+
+def test_terminal_text_renders_the_same_blocks_as_the_exports(loop_world):
+    store, tree = loop_world["store"], loop_world["tree"]
+    run = get_run(store, tree)
+    blocks = run_summary(run, RunExtras.load(store, run))
+    text = render_text(blocks)
+    lines = text.splitlines()
+    for b in blocks:
+        if isinstance(b, Heading):
+            assert b.text in lines
+        elif isinstance(b, Table):
+            for row in b.rows:  # without a width, a row is one line: its cells in order
+                assert any(re.search(r"\s+".join(re.escape(c) for c in row if c), line) for line in lines), row
+        elif isinstance(b, Steps):
+            for step, command in b.items:
+                assert step in text and (command is None or f"$ {command}" in [x.strip() for x in lines])
+    assert "Diagnosis: bottleneck" in text and "Learning curve" in text and "Test-set evaluations" in text
+
+    narrow = render_text(blocks, width=80)
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+
+    def words(t: str) -> set[str]:
+        return {w for w in t.split() if set(w) - set("=-~")}  # not the headings' underlines
+
+    assert words(narrow) == words(text)  # fitted to the width, nothing lost or split
+
+
+def test_text_tables_fit_a_width_by_wrapping_text_then_cutting_columns_into_groups():
+    headers = ["fold", *[f"metric{i} validation" for i in range(8)]]
+    rows = [[str(f), *[f"0.{f}{i}00" for i in range(8)]] for f in range(3)]
+    assert len(table_lines(headers, rows, [True] * 9)) == 4  # no width: one line a row, however wide
+    narrow = table_lines(headers, rows, [True] * 9, width=40)
+    assert max(len(line) for line in narrow) <= 40
+    groups = "\n".join(narrow).split("\n\n")
+    assert len(groups) > 1 and all(g.split()[0] == "fold" for g in groups)  # each group repeats the first column
+    for row in rows:
+        for cell in row[1:]:
+            (line,) = [x for x in narrow if cell in x]
+            assert line.split()[0] == row[0]  # beside its fold
+
+    sentence = "the difference is within fold-to-fold noise " * 3
+    wrapped = table_lines(["run", "verdict"], [["1", sentence]], [True, False], width=40)
+    assert max(len(line) for line in wrapped) <= 40 and len(wrapped) > 2  # the text column wraps
+    assert wrapped[1].split()[0] == "1" and " ".join(" ".join(wrapped[1:]).split()[1:]) == sentence.strip()
+    token = "x" * 50  # a word longer than the width is kept whole, never split
+    assert any(token in line for line in table_lines(["run", "verdict"], [["1", f"a {token} b"]], [True, False], 40))
 
 
 # --------------------------------------------------------------------------- comparisons
