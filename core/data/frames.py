@@ -17,7 +17,8 @@ from core.data.column_types import class_label_sql, model_input_sql
 from core.errors import InputError, StoreError
 from core.store import Store
 from core.store.datasets import data_layout
-from core.store.sql import first_line, quote_ident
+from core.store.sql import quote_ident
+from core.text import first_line
 from core.types import CLASSIFICATION_TASKS, DatasetInfo
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ import duckdb
 
 from core.errors import NotFoundError, StoreError
 from core.store import Store
-from core.store.sql import first_line
+from core.text import first_line
 from core.types import ColumnProfile, DatasetInfo
 
 _DATASET_FIELDS = (

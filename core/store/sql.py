@@ -1,4 +1,4 @@
-"""Writing SQL text safely: identifiers and string literals quoted, DuckDB's errors shortened.
+"""Writing SQL text safely: identifiers and string literals quoted; DuckDB's errors made one line.
 
 Column names come from users' files and table names from the store, so every name spliced into
 a statement goes through :func:`quote_ident` and every literal that cannot be a parameter (a
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from core.text import first_line
+
 
 def quote_ident(name: str) -> str:
     """``name`` as a double-quoted SQL identifier, inner double quotes doubled."""
@@ -19,12 +21,6 @@ def quote_ident(name: str) -> str:
 def sql_string(value: str) -> str:
     """``value`` as a single-quoted SQL string literal, inner single quotes doubled."""
     return "'" + value.replace("'", "''") + "'"
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an error's message (DuckDB's go on with context dumps), or its type."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def error_reason(exc: BaseException) -> str:
