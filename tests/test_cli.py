@@ -53,7 +53,16 @@ def test_readme_flow_import_run_runs_show(tmp_path, binary_csv):
         assert len(x["folds"]) == 3 and set(x["folds"][0]["validation"]) >= {"accuracy", "roc_auc"}
     glm = next(x for x in runs if x["model"] == "glm")
     r = run_mlloop("show", str(glm["id"]), store=db)
-    assert r.returncode == 0 and "Intercept" in r.stdout and "train/val" in r.stdout
+    assert r.returncode == 0 and "Intercept" in r.stdout
+    fold0 = glm["folds"][0]
+    train0, val0 = f"{fold0['train']['accuracy']:.4f}", f"{fold0['validation']['accuracy']:.4f}"
+    (per_fold,) = [line for line in r.stdout.splitlines() if line.split()[:1] == ["fold"]]
+    assert "accuracy train" in per_fold and "accuracy validation" in per_fold
+    (row0,) = [line for line in r.stdout.splitlines() if line.split()[:2] == ["0", "0"]]  # fold 0, repeat 0
+    assert train0 in row0 and val0 in row0
+    narrow = run_mlloop("show", str(glm["id"]), store=db, env={"COLUMNS": "80"})  # as on an 80-column terminal
+    assert narrow.returncode == 0 and max(len(line) for line in narrow.stdout.splitlines()) <= 80
+    assert "Intercept" in narrow.stdout and "accuracy validation" in narrow.stdout and val0 in narrow.stdout
     shown = json.loads(run_mlloop("show", str(glm["id"]), "--json", store=db).stdout)
     assert shown["glm"]["coefficients"][0]["term"] == "Intercept"
     assert shown["folds"] == glm["folds"]

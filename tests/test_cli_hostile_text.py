@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from mlloop_tui.cli import main
+from tests.conftest import REPO
 
 CLIPBOARD = "\x1b]52;c;aGFja2Vk\x07"  # OSC 52: writes the terminal's clipboard
 CLEAR = "\x1b[2J"  # clears the screen
@@ -85,3 +86,14 @@ def test_every_command_prints_hostile_names_and_labels_as_visible_escapes(hostil
     # the multiclass GLM's family text names a class label: it goes through the filter too
     glm = next(o for o in outputs if "GLM (" in o)
     assert "\\x1b" in glm.split("GLM (", 1)[1].splitlines()[0]
+
+
+def test_only_the_output_module_writes_to_the_terminal():
+    """The filter above holds because nothing in the CLI package bypasses mlloop_tui.cli.output."""
+    package = REPO / "mlloop_tui" / "cli"
+    writes = re.compile(r"\bprint\(|sys\.(stdout|stderr)\.(write|buffer)|\b(stdout|stderr)\.write")
+    modules = sorted(package.glob("*.py"))
+    assert {"__init__.py", "output.py", "runs.py"} <= {p.name for p in modules}
+    bypasses = [f"{p.name}:{n}: {line.strip()}" for p in modules if p.name != "output.py"
+                for n, line in enumerate(p.read_text().splitlines(), 1) if writes.search(line)]
+    assert not bypasses

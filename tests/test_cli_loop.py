@@ -57,7 +57,8 @@ def test_the_loop_from_the_command_line(tmp_path):
     regularise = next(a for a in d["advice"] if a["kind"] == "regularise")
     assert regularise["numbers"]["max_depth"] == 2 and regularise["command"] == f"mlloop tune {tree} --param max_depth=2"
     shown = run_mlloop("diagnose", str(tree), store=db)
-    assert shown.returncode == 0 and f"bottleneck {d['bottleneck']}" in shown.stdout and "next steps" in shown.stdout
+    assert shown.returncode == 0 and f"bottleneck {d['bottleneck']}" in shown.stdout
+    assert "Next steps" in shown.stdout and f"$ {regularise['command']}" in shown.stdout  # numbered, to be copied
 
     search = _json(run_mlloop("tune", str(tree), "--param", "max_depth=1,2,null", "--json", "--jobs", "2", store=db))
     assert [c["params"]["max_depth"] for c in search["candidates"]] == [1, 2, None]

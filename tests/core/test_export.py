@@ -519,7 +519,10 @@ def test_cli_compare_and_export(world, tmp_path: Path):
     header = next(line for line in lines if line.lstrip().startswith("run "))
     assert f"run {dummy} (ref)" in header and f"run {linear}" in header
     assert any(line.startswith("Δ log_loss vs ref") for line in lines)
-    assert f"run {linear} vs run {dummy}: linear beats dummy on log loss (lower is better)" in res.stdout
+    (pair,) = compare_runs(world["store"], [dummy, linear], metric="log_loss").pairs
+    (row,) = [line for line in lines if line.split()[:2] == [str(linear), str(dummy)]]  # the significance table's
+    assert f"{pair.p:.3g}" in row and pair.explanation in row                          # run, vs, ..., p, verdict
+    assert "linear beats dummy on log loss (lower is better)" in pair.explanation
 
     res = run_mlloop("compare", str(dummy), str(linear), "--reference", str(linear), "--json", store=store_path)
     assert res.returncode == 0, res.stderr

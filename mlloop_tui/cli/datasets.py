@@ -1,0 +1,86 @@
+"""``mlloop import`` and ``mlloop datasets``: bringing a file in as a dataset, and listing or profiling datasets."""
+
+from __future__ import annotations
+
+import argparse
+
+from mlloop_tui.cli.output import fmt, out, print_json, print_table
+from mlloop_tui.cli.store import open_store
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("import", help="import a CSV or Parquet file as a dataset")
+    p.add_argument("file", help="a .csv/.tsv/.txt (optionally .gz) or .parquet file")
+    p.add_argument("--target", required=True, help="the column to predict")
+    p.add_argument("--name", help="dataset name (default: the file name without extension)")
+    p.add_argument("--task", help="override the inferred task: binary, multiclass or regression")
+    p.add_argument("--test-size", type=float, default=0.2,
+                   help="fraction held out as the locked test set (default 0.2)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the hold-out split (default 0)")
+    p.add_argument("--delimiter", help="CSV delimiter (default: detected)")
+    p.add_argument("--encoding", help="text encoding: utf-8, utf-16, latin-1 (default: detected)")
+    p.add_argument("--json", action="store_true", help="print the dataset as JSON")
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("datasets", help="list datasets, or show one dataset's column profile")
+    p.add_argument("dataset", nargs="?", help="a dataset name or id: show its profile")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_datasets)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from core.data.importing import import_dataset
+
+    info = import_dataset(
+        open_store(args), args.file, args.target, name=args.name, task=args.task, test_size=args.test_size,
+        seed=args.seed, encoding=args.encoding, delimiter=args.delimiter,
+    )
+    if args.json:
+        from core.report.serialize import dataset_to_dict
+
+        print_json(dataset_to_dict(info))
+    else:
+        print_dataset(info)
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from core.report.serialize import dataset_to_dict
+    from core.store.datasets import get_dataset, list_datasets
+
+    store = open_store(args)
+    if args.dataset:
+        info = get_dataset(store, args.dataset)
+        if args.json:
+            print_json(dataset_to_dict(info))
+        else:
+            print_dataset(info)
+        return 0
+    infos = list_datasets(store)
+    if args.json:
+        print_json([dataset_to_dict(d, columns=False) for d in infos])
+        return 0
+    if not infos:
+        out("no datasets yet: `mlloop import FILE --target COLUMN`, or `mlloop demo`")
+        return 0
+    print_table(
+        ["id", "name", "rows", "cols", "task", "target", "dev", "test"],
+        [[d.id, d.name, d.n_rows, d.n_cols, d.task, d.target, d.n_dev, d.n_test] for d in infos],
+    )
+    return 0
+
+
+def print_dataset(d) -> None:
+    out(f"dataset {d.id} {d.name!s}: {d.n_rows} rows × {d.n_cols} columns from {d.source}")
+    out(f"target {d.target!s} ({d.task}{': ' + ', '.join(d.classes) if d.classes else ''})")
+    out(f"split: {d.n_dev} development rows, {d.n_test} locked test rows (test size {d.test_size}, "
+        f"seed {d.split_seed}), {d.n_unlabeled} unlabeled")
+    for note in d.notes:
+        out(f"note: {note}")
+    if d.columns:
+        out()
+        print_table(
+            ["#", "column", "type", "kind", "missing", "distinct", "min", "max", "mean", "top values"],
+            [[c.position, c.name, c.sql_type, c.kind, c.n_missing, c.n_distinct, c.min, c.max,
+              fmt(c.mean, 3), ", ".join(f"{v} ({n})" for v, n in c.top_values[:3])] for c in d.columns],
+        )

@@ -1,0 +1,114 @@
+"""``mlloop run``, ``runs`` and ``show``: cross-validating baselines, listing runs, and one run in full.
+
+``show`` prints the run summary the exports write (:func:`core.report.run_summary.run_summary`),
+without the dataset's section (``mlloop datasets NAME`` has it), rendered as text.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from mlloop_tui.cli.output import ProgressPrinter, mean_std, out, print_blocks, print_json, print_table
+from mlloop_tui.cli.params import parse_params
+from mlloop_tui.cli.store import open_store
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("run", help="cross-validate baselines on a dataset")
+    p.add_argument("dataset", help="dataset name or id")
+    p.add_argument("--models", default="all",
+                   help="comma-separated: dummy,glm,linear,tree,forest,boosting or all (default)")
+    p.add_argument("--cv", type=int, default=5, metavar="K", help="number of folds (default 5)")
+    p.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new shuffles (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the folds and the models (default 0)")
+    p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
+    p.add_argument("--param", action="append", default=[], metavar="MODEL.NAME=VALUE",
+                   help="an estimator parameter, e.g. tree.max_depth=3 (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the finished runs as JSON")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("runs", help="list runs with mean ± std of the key metrics")
+    p.add_argument("--dataset", help="only runs on this dataset")
+    p.add_argument("--json", action="store_true", help="print JSON (includes per-fold scores)")
+    p.set_defaults(handler=cmd_runs)
+
+    p = sub.add_parser("show", help="one run: params, per-fold train/validation scores, GLM summary")
+    p.add_argument("run", help="run id")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_show)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from core.modeling.evaluation import run_baselines
+    from core.store.runs import get_run
+
+    store = open_store(args)
+    progress = ProgressPrinter()
+    run_ids = run_baselines(
+        store, args.dataset, args.models, folds=args.cv, repeats=args.repeats, seed=args.seed,
+        jobs=args.jobs, params=parse_params(args.param), on_created=progress.created,
+        on_progress=progress.update,
+    )
+    progress.close()
+    records = [get_run(store, r) for r in run_ids]
+    if args.json:
+        from core.report.serialize import run_to_dict
+
+        print_json([run_to_dict(r) for r in records])
+    else:
+        print_runs(records)
+    failed = [r for r in records if r.status != "done"]
+    return 1 if failed else 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from core.store.datasets import get_dataset
+    from core.store.runs import list_runs
+
+    store = open_store(args)
+    dataset_id = get_dataset(store, args.dataset).id if args.dataset else None
+    records = list_runs(store, dataset_id, with_folds=args.json)
+    if args.json:
+        from core.report.serialize import run_to_dict
+
+        print_json([run_to_dict(r) for r in records])
+    elif not records:
+        out("no runs yet: `mlloop run DATASET`")
+    else:
+        print_runs(records)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from core.store.runs import get_run
+
+    store = open_store(args)
+    if args.json:
+        from core.report.serialize import run_to_dict
+
+        print_json(run_to_dict(get_run(store, args.run)))
+        return 0
+    from core.report.run_summary import RunExtras, run_summary
+
+    with store.reading():  # the run, its curves, diagnosis and test evaluations: one connection
+        record = get_run(store, args.run)
+        extras = RunExtras.load(store, record)
+    print_blocks(run_summary(record, extras))
+    return 0
+
+
+def print_runs(records) -> None:
+    """The runs table: one row per run, mean ± std of the validation scores of the key metrics."""
+    from core.modeling.metrics import key_metrics
+
+    metric_names = list(dict.fromkeys(m.name for r in records for m in key_metrics(r.task)))
+    rows = []
+    for r in records:
+        row = [r.id, r.group_id, r.dataset, r.model, r.status, f"{r.n_folds_done}/{r.n_folds_total}"]
+        for m in metric_names:
+            s = r.summaries.get(m)
+            row.append(mean_std(s.val_mean, s.val_std) if s else "-")
+        row.append(f"{r.duration_s:.1f}s" if r.duration_s is not None else "-")
+        rows.append(row)
+    print_table(["id", "group", "dataset", "model", "status", "folds", *[f"val {m}" for m in metric_names],
+                 "time"], rows)
