@@ -33,7 +33,10 @@ print(writes, flush=True)
 """
 
 
-def start_writer(store: Store, stop: Path, lock_timeout: float) -> subprocess.Popen:
+WRITER_LOCK_TIMEOUT = 1.0  # s; readers must never hold the store this long (a run's limit is 30 s)
+
+
+def start_writer(store: Store, stop: Path, lock_timeout: float = WRITER_LOCK_TIMEOUT) -> subprocess.Popen:
     """A process that writes every 50 ms, giving up (exit 1) when the store stays locked for ``lock_timeout``."""
     store.schema_version()
     proc = subprocess.Popen([sys.executable, "-c", WRITE_UNTIL_STOPPED, str(store.path), str(lock_timeout), str(stop)],
@@ -51,13 +54,13 @@ def stop_writer(proc: subprocess.Popen, stop: Path) -> int:
 
 
 def make_slow_diagnosis_store(path: Path) -> Path:
-    """A 25,000-row binary dataset with one linear run (run 1) and no dummy run: diagnosing it fits
-    the dummy on the run's five folds, which takes seconds."""
+    """A 50,000-row binary dataset with one linear run (run 1) and no dummy run: diagnosing it fits
+    the dummy on the run's five folds, which takes seconds (several lock timeouts of the writer)."""
     from core.data.importing import import_dataset
     from core.modeling.evaluation import run_baselines
 
     rng = np.random.default_rng(0)
-    n = 25_000
+    n = 50_000
     x = rng.normal(size=(n, 4))
     frame = pd.DataFrame(x, columns=["a", "b", "c", "d"])
     frame["y"] = np.where(x[:, 0] + rng.normal(size=n) > 0, "yes", "no")

@@ -83,6 +83,14 @@ def metric_order(task: Task, names: list[str] | tuple[str, ...]) -> list[str]:
     return known + sorted(n for n in present if n not in known)
 
 
+def error_of(metric: str, score: float) -> float:
+    """A score as an error: ``1 − score`` where higher is better, the loss itself otherwise."""
+    info = METRICS.get(metric)
+    if info is None:
+        raise InputError(f"unknown metric {metric!r}")
+    return 1.0 - score if info.greater_is_better else score
+
+
 def format_score(value: float | None, digits: int = SCORE_DIGITS) -> str:
     """``0.8125``; ``-`` for a missing or non-finite score; significant digits from ``LARGE_SCORE`` on."""
     if value is None or not math.isfinite(value):

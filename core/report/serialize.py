@@ -87,7 +87,9 @@ from typing import TYPE_CHECKING  # noqa: E402
 
 if TYPE_CHECKING:
     from core.analysis.curves import Curve
-    from core.analysis.diagnosis import Advice, Diagnosis, Target
+    from core.analysis.advice import Advice
+    from core.analysis.diagnosis import Diagnosis
+    from core.analysis.targets import Target
     from core.types import TestEvaluation
     from core.analysis.compare import Comparison
     from core.analysis.tuning import Search

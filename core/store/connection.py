@@ -266,7 +266,7 @@ class Store:
                     raise StoreError(f"cannot open store {self.path}: {first_line(e)}") from e
                 if time.monotonic() >= deadline:
                     raise StoreError(
-                        f"store {self.path} is locked by another process for more than {self.lock_timeout:.0f} s"
+                        f"store {self.path} is locked by another process for more than {self.lock_timeout:g} s"
                     ) from e
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.25)

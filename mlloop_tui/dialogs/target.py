@@ -2,7 +2,7 @@
 diagnosis measures the avoidable bias against (``mlloop target`` on the command line).
 
 The dialog shows the current target, takes a score, a metric (empty: the task's key metric)
-and a note; an empty score clears the target. :func:`core.analysis.diagnosis.set_target` checks the
+and a note; an empty score clears the target. :func:`core.analysis.targets.set_target` checks the
 values and writes them, in a thread worker; its one-line error stays in the dialog.
 """
 
@@ -15,7 +15,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Static
 
 from core.errors import MlloopError
-from core.modeling.evaluation import key_metrics
+from core.modeling.metrics import key_metrics
 from core.types import DatasetInfo
 from mlloop_tui.dialogs.base import Dialog
 from mlloop_tui.widgets.literal import literal
@@ -57,7 +57,7 @@ class TargetDialog(Dialog[bool]):
 
     @work(thread=True, exclusive=True, group="target", exit_on_error=False, description="reading the target")
     def load_current(self) -> None:
-        from core.analysis.diagnosis import get_target
+        from core.analysis.targets import get_target
 
         try:
             target = get_target(self.app.store, self.dataset.id)
@@ -88,7 +88,7 @@ class TargetDialog(Dialog[bool]):
 
     @work(thread=True, exclusive=True, group="target", exit_on_error=False, description="saving the target")
     def save(self, score: str, metric: str, note: str) -> None:
-        from core.analysis.diagnosis import clear_target, set_target
+        from core.analysis.targets import clear_target, set_target
 
         try:
             if score:

@@ -35,45 +35,17 @@ from textual.worker import get_current_worker
 
 from core.analysis.compare import TEST_NAME, Comparison, compare_runs, param_value
 from core.errors import MlloopError
-from core.modeling.evaluation import METRICS, metrics_for
+from core.modeling.metrics import METRICS, format_p, metrics_for
 from core.types import RunRecord
 from mlloop_tui.widgets.literal import literal
+from mlloop_tui.widgets.scores import delta_cell, mean_std_cell, metric_label, score_text
 from mlloop_tui.widgets.title_bar import TitleBar
 
-SHORT_LABELS = {"balanced_accuracy": "bal. acc."}
 PARAM_WIDTH = 24  # cells; longer parameter values end in "…" (exports keep them whole)
 SCORES_LEGEND = "↑/↓ higher/lower is better · ★ best · Δ = run − ref: green better, red worse"
 
 
 # --------------------------------------------------------------------------- cells
-
-
-def fmt_score(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "-"
-    return f"{value:.3f}" if abs(value) < 1e4 else f"{value:.4g}"
-
-
-def fmt_delta(value: float) -> str:
-    if not math.isfinite(value):
-        return "-"
-    return f"{value:+.3f}" if abs(value) < 1e4 else f"{value:+.4g}"
-
-
-def fmt_p(p: float) -> str:
-    """Three significant digits, as in the exports: ``0.0585``, ``1.29e-05``, ``1``."""
-    return "-" if not math.isfinite(p) else f"{p:.3g}"
-
-
-def metric_label(name: str, arrow: bool = True, short: bool = False) -> Text:
-    """``accuracy ↑`` / ``log loss ↓``: the metric and the direction that is better."""
-    info = METRICS.get(name)
-    if info is None:
-        return literal(name, max_width=16)
-    label = Text(SHORT_LABELS.get(name, info.label) if short else info.label, no_wrap=True, end="")
-    if arrow:
-        label.append(" ↑" if info.greater_is_better else " ↓", style="dim")
-    return label
 
 
 def run_header(run: RunRecord, reference_id: int) -> Text:
@@ -100,7 +72,7 @@ def best_ids(values: dict[int, float], metric: str) -> set[int]:
 
 
 def delta_text(delta: float, metric: str) -> Text:
-    text = Text(fmt_delta(delta), no_wrap=True, end="")
+    text = Text(delta_cell(delta), no_wrap=True, end="")
     if not math.isfinite(delta) or abs(delta) < 5e-4:
         text.stylize("dim")
     elif (delta > 0) == _greater_is_better(metric):
@@ -165,7 +137,7 @@ def metric_rows(c: Comparison) -> list[Row]:
             if s is None or not math.isfinite(s.val_mean):
                 text.append("-")
             else:
-                shown = fmt_score(s.val_mean) + ("" if not math.isfinite(s.val_std) else f"±{fmt_score(s.val_std)}")
+                shown = mean_std_cell(s.val_mean, s.val_std)
                 text.append(shown, style="bold" if r.id in best else "")
             text.append(" ")
             if r.id == c.reference_id:
@@ -197,7 +169,7 @@ def fold_rows(c: Comparison) -> list[Row]:
             text = Text(no_wrap=True, end="")
             if r.id in best:
                 text.append("★", style="bold green")
-            text.append(fmt_score(values[r.id]), style="bold" if r.id in best else "")
+            text.append(score_text(values[r.id]), style="bold" if r.id in best else "")
             cells.append(_cell(text))
         rows.append((str(index), _cell(Text(label), "left"), tuple(cells)))
     return rows
@@ -215,7 +187,7 @@ def pair_head(c: Comparison, index: int) -> Text:
     text.append("   ")
     if pair.pairable:
         significant = pair.p < 0.05
-        text.append(f"p = {fmt_p(pair.p)}", style="bold green" if significant else "bold")
+        text.append(f"p = {format_p(pair.p)}", style="bold green" if significant else "bold")
         details = f"   t {pair.t:.2f} · df {pair.df} · {pair.n_folds} folds" if math.isfinite(pair.t) else (
             f"   {pair.n_folds} folds")
         text.append(details, style="dim")

@@ -248,7 +248,7 @@ class RunDetailScreen(Screen):
         if kind not in self._plans:  # reads the run's rows and folds once; fits nothing
             try:
                 compute = learning_curve if kind == "learning" else validation_curve
-                self._plans[kind] = compute(self.app.store, self.run_id, should_stop=lambda: True)
+                self._plans[kind] = compute(self.app.store, self.run_id, fit=False)
             except MlloopError:
                 self._plans[kind] = None
         return with_plan(stored, self._plans[kind])
@@ -353,7 +353,7 @@ class RunDetailScreen(Screen):
         test.update(holdout_text(evaluations, self.record))
         test.set_class(not evaluations, "hidden")
 
-        from core.modeling.evaluation import METRICS, key_metrics
+        from core.modeling.metrics import METRICS, key_metrics
 
         metric = key_metrics(self.record.task)[0] if self.record is not None else None
         title = "Curves" + (f" · {METRICS[metric.name].label} on the run's folds" if metric else "")

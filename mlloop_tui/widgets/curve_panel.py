@@ -21,7 +21,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from core.analysis.curves import Curve, value_label
-from core.modeling.evaluation import METRICS
+from core.modeling.metrics import METRICS
 from core.text import printable
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.score_plot import Mark, ScorePlot, Series

@@ -14,15 +14,15 @@ the difference of two stored means.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
 
-from core.modeling.evaluation import METRICS, metrics_for
+from core.modeling.metrics import METRICS, metric_order
 from core.types import FoldScore, MetricSummary, Task
-from mlloop_tui.widgets.literal import literal
+from mlloop_tui.widgets.scores import mean_std_cell, metric_label, score_text
 
 
 def fmt_number(value: float | None, digits: int = 3) -> str:
@@ -33,41 +33,6 @@ def fmt_number(value: float | None, digits: int = 3) -> str:
     if magnitude >= 1e5 or (0 < magnitude < 10 ** -digits):
         return f"{value:.{max(digits - 1, 1)}e}"
     return f"{value:.{digits}f}"
-
-
-def fmt_score(value: float | None) -> str:
-    """A score with three decimals (a loss of 2e-16 is 0.000); NaN/None as ``-``."""
-    if value is None or not math.isfinite(value):
-        return "-"
-    return f"{value:.3f}" if abs(value) < 1e5 else f"{value:.2e}"
-
-
-def metric_order(task: Task, names: Iterable[str]) -> list[str]:
-    """The task's metrics in their usual order, then any other stored metric by name."""
-    present = list(dict.fromkeys(names))
-    known = [m.name for m in metrics_for(task) if m.name in present]
-    return known + sorted(n for n in present if n not in known)
-
-
-# Column headers in the fold table are one metric wide: a few labels are shortened there.
-SHORT_LABELS = {"balanced_accuracy": "bal. acc."}
-
-
-def metric_label(name: str, arrow: bool = True, short: bool = False) -> Text:
-    """``accuracy ↑`` / ``log loss ↓``: the label, with the direction that is better."""
-    metric = METRICS.get(name)
-    if metric is None:
-        return literal(name, max_width=12 if short else None)
-    label = Text(SHORT_LABELS.get(name, metric.label) if short else metric.label, no_wrap=True, end="")
-    if arrow:
-        label.append(" ↑" if metric.greater_is_better else " ↓", style="dim")
-    return label
-
-
-def _mean_std(mean: float, std: float) -> str:
-    if not math.isfinite(mean):
-        return "-"
-    return fmt_score(mean) if not math.isfinite(std) else f"{fmt_score(mean)}±{fmt_score(std)}"
 
 
 def gap_text(summary: MetricSummary) -> Text:
@@ -116,12 +81,12 @@ class ScoreSummaryTable(DataTable):
 
     def set_summaries(self, task: Task, summaries: dict[str, MetricSummary]) -> None:
         rows = []
-        for name in metric_order(task, summaries):
+        for name in metric_order(task, list(summaries)):
             s = summaries[name]
             rows.append((name, (
                 metric_label(name),
-                Text(_mean_std(s.train_mean, s.train_std), justify="right", no_wrap=True),
-                Text(_mean_std(s.val_mean, s.val_std), justify="right", no_wrap=True, style="bold"),
+                Text(mean_std_cell(s.train_mean, s.train_std), justify="right", no_wrap=True),
+                Text(mean_std_cell(s.val_mean, s.val_std), justify="right", no_wrap=True, style="bold"),
                 gap_text(s),
             )))
         if rows == self._rows:
@@ -159,7 +124,7 @@ class FoldTable(DataTable):
 
     def set_folds(self, task: Task, folds: Sequence[FoldScore]) -> None:
         """Show these folds; rows already shown and unchanged are left alone."""
-        metrics = metric_order(task, (m for f in folds for m in (*f.train, *f.validation)))
+        metrics = metric_order(task, [m for f in folds for m in (*f.train, *f.validation)])
         if metrics != self.metrics or not self.columns:
             self.metrics = metrics
             self._set_columns()
@@ -212,6 +177,6 @@ class FoldTable(DataTable):
             Text(f"{f.fit_time:.2f}" if math.isfinite(f.fit_time) else "-", justify="right", no_wrap=True),
         ]
         for m in self.metrics:
-            cells.append(Text(fmt_score(f.train.get(m)), justify="right", no_wrap=True, style="dim"))
-            cells.append(Text(fmt_score(f.validation.get(m)), justify="right", no_wrap=True))
+            cells.append(Text(score_text(f.train.get(m)), justify="right", no_wrap=True, style="dim"))
+            cells.append(Text(score_text(f.validation.get(m)), justify="right", no_wrap=True))
         return tuple(cells)

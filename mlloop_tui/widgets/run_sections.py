@@ -120,7 +120,7 @@ def provenance_table(run: RunRecord) -> Table:
 
 def holdout_text(evaluations: list, record: RunRecord | None) -> Text:
     """The run's latest locked-test score next to its validation score, and the warning from the 2nd evaluation on."""
-    from core.modeling.evaluation import METRICS, key_metrics
+    from core.modeling.metrics import METRICS, key_metrics
 
     if not evaluations:
         return Text("")

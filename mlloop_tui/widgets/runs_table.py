@@ -33,9 +33,10 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
-from core.modeling.evaluation import METRICS, key_metrics
+from core.modeling.metrics import METRICS, key_metrics
 from core.types import MetricSummary, RunRecord
 from mlloop_tui.run_filter import RunFilter
+from mlloop_tui.widgets.scores import mean_std_cell
 from mlloop_tui.widgets.literal import literal
 
 STATUS_STYLE = {
@@ -94,9 +95,7 @@ def mean_std(run: RunRecord, metric: str) -> str:
 
 
 def _mean_std(s: MetricSummary | None) -> str:
-    if s is None or math.isnan(s.val_mean):
-        return "-"
-    return f"{s.val_mean:.3f}" if math.isnan(s.val_std) else f"{s.val_mean:.3f}±{s.val_std:.3f}"
+    return "-" if s is None else mean_std_cell(s.val_mean, s.val_std)
 
 
 PROGRESS_CELLS = 6

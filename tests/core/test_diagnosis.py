@@ -12,7 +12,9 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from core.analysis.curves import validation_curve
 from core.data.frames import load_split
 from core.data.importing import import_dataset
-from core.analysis.diagnosis import GAP_FRACTION, clear_target, diagnose, error_of, get_target, set_target
+from core.analysis.diagnosis import GAP_FRACTION, diagnose
+from core.analysis.targets import clear_target, get_target, set_target
+from core.modeling.metrics import error_of
 from core.errors import InputError
 from core.modeling.evaluation import run_baselines, run_specs
 from core.analysis.holdout import evaluate_on_test

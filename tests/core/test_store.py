@@ -13,7 +13,7 @@ import pytest
 
 from core.errors import StoreError
 from core.store import SCHEMA_VERSION, Store
-from tests.concurrency import make_slow_diagnosis_store, start_writer, stop_writer
+from tests.concurrency import WRITER_LOCK_TIMEOUT, make_slow_diagnosis_store, start_writer, stop_writer
 
 HOLD_WRITE_LOCK = """
 import duckdb, sys, time
@@ -137,12 +137,12 @@ def test_reads_in_a_reading_block_share_one_connection_and_release_it_after(stor
 def test_a_reading_block_that_computes_between_reads_never_blocks_a_writer(store, tmp_path):
     store.schema_version()
     stop = tmp_path / "stop"
-    writer = start_writer(store, stop, lock_timeout=0.5)
+    writer = start_writer(store, stop)
     try:
         with store.reading():
             with store.read() as con:
                 con.execute("SELECT count(*) FROM runs").fetchone()
-            time.sleep(2.0)  # four lock timeouts of computing with nothing to read
+            time.sleep(3 * WRITER_LOCK_TIMEOUT)  # computing with nothing to read, for three lock timeouts
             with store.read() as con:
                 seen = con.execute("SELECT value FROM meta WHERE key = 'writer'").fetchone()
     finally:
@@ -163,7 +163,7 @@ def test_a_long_diagnosis_or_export_never_makes_a_concurrent_writer_fail(reader,
     shutil.copy(slow_diagnosis_base, tmp_path / "s.duckdb")
     store = Store(tmp_path / "s.duckdb")
     stop = tmp_path / "stop"
-    writer = start_writer(store, stop, lock_timeout=0.5)
+    writer = start_writer(store, stop)
     try:
         start = time.monotonic()
         if reader == "diagnose":
@@ -173,5 +173,5 @@ def test_a_long_diagnosis_or_export_never_makes_a_concurrent_writer_fail(reader,
         took = time.monotonic() - start
     finally:
         writes = stop_writer(writer, stop)
-    assert took > 1.0, "too quick to hold the store past the writer's lock timeout"
+    assert took > 2 * WRITER_LOCK_TIMEOUT, "too quick to hold the store past the writer's lock timeout"
     assert writes > 5

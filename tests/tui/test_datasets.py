@@ -213,7 +213,7 @@ def make_tree(root: Path) -> Path:
 
 
 async def test_g_sets_checks_and_clears_the_datasets_target_score(runs_store):
-    from core.analysis.diagnosis import get_target
+    from core.analysis.targets import get_target
     from mlloop_tui.dialogs.target import TargetDialog
 
     app = MlloopApp(runs_store, poll_interval=3600)

@@ -24,7 +24,7 @@ from mlloop_tui.widgets.diagnosis_panel import DiagnosisPanel
 from mlloop_tui.widgets.fold_table import FoldTable, ScoreSummaryTable
 from mlloop_tui.widgets.glm_table import GlmTable
 from mlloop_tui.widgets.runs_table import RunsTable
-from tests.concurrency import make_slow_diagnosis_store, start_writer, stop_writer
+from tests.concurrency import WRITER_LOCK_TIMEOUT, make_slow_diagnosis_store, start_writer, stop_writer
 from tests.conftest import SAMPLES, make_runs_store
 from tests.tui.conftest import screen_text, wait_for
 
@@ -295,7 +295,7 @@ async def test_the_detail_screen_diagnosing_a_large_run_never_makes_a_writer_fai
     """Fitting the dummy for the diagnosis takes seconds; the screen must not hold the store meanwhile."""
     store = Store(make_slow_diagnosis_store(tmp_path / "slow.duckdb"))
     stop = tmp_path / "stop"
-    writer = start_writer(store, stop, lock_timeout=0.5)
+    writer = start_writer(store, stop)
     try:
         app = MlloopApp(store)
         async with app.run_test(size=(80, 24)) as pilot:
@@ -305,5 +305,5 @@ async def test_the_detail_screen_diagnosing_a_large_run_never_makes_a_writer_fai
             assert screen.query_one(DiagnosisPanel).diagnosis is not None
     finally:
         writes = stop_writer(writer, stop)
-    assert took > 1.0, "too quick to hold the store past the writer's lock timeout"
+    assert took > 2 * WRITER_LOCK_TIMEOUT, "too quick to hold the store past the writer's lock timeout"
     assert writes > 5
