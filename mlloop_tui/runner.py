@@ -1,26 +1,39 @@
-"""Work started from the app (runs, curves, searches, test evaluations) executes as ``mlloop`` child processes.
+"""Work started from the app executes in child processes, never in the app's.
 
-Fitting never touches the event loop nor the app's process: the child (and its joblib
-workers) do the work and commit each fold or curve point to the store, and the app sees
-progress the same way it sees work from any other process, by reading the store. Each kind
-of work is a small frozen *request* that knows its command line; the launcher starts,
-tracks and cancels them all alike. Cancelling sends SIGINT, which the CLI turns into a clean
-``cancelled`` status (finished folds and curve points are kept). Children get their own
-session, so a dropped SSH connection (SIGHUP to the app's terminal) does not kill them
-half-way.
+Fitting never touches the event loop nor the app's process. Each kind of work is a small frozen
+*request* that knows its command line, and there are two kinds of child:
+
+- runs, curves, searches and test evaluations are ``mlloop`` commands that commit each fold or
+  curve point to the store; the app sees their progress the way it sees work from any other
+  process, by reading the store. :class:`RunLauncher` starts, tracks and cancels them alike.
+  Cancelling sends SIGINT, which the CLI turns into a clean ``cancelled`` status (finished folds
+  and curve points are kept).
+- the dataset analyses of the quality and features screens store nothing: their results stream
+  back on the child's stdout (:mod:`mlloop_tui.compute`), read by :class:`ComputeChild`. Nobody
+  wants a half-finished analysis, so stopping one kills its process group, workers and all.
+
+Children get their own session (and so their own process group), so a dropped SSH connection
+(SIGHUP to the app's terminal) does not kill a run half-way, and killing a group reaches the
+joblib workers of that child and nothing else.
 """
 
 from __future__ import annotations
 
 import os
-from abc import ABC, abstractmethod
 import signal
 import subprocess
 import sys
 import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import IO, TYPE_CHECKING, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from mlloop_tui.compute import Event
+
+CHILD_ENV = {"MLLOOP_DEBUG": ""}  # a child's failure is its one-line message, never a traceback
 
 
 class Request(ABC):
@@ -101,6 +114,60 @@ class TestRequest(Request):
         return ["test", str(self.run_id), "--yes"]
 
 
+class ComputeRequest(Request):
+    """An analysis whose results stream back as JSON lines (``python -m mlloop_tui.compute`` arguments)."""
+
+    def argv(self, store: Path) -> list[str]:
+        return [sys.executable, "-m", "mlloop_tui.compute", "--store", str(store), *self.command()]
+
+
+@dataclass(frozen=True)
+class QualityRequest(ComputeRequest):
+    """The data-quality findings of a dataset."""
+
+    what: ClassVar[str] = "data-quality check"
+    dataset: str
+    jobs: int = -1
+
+    def command(self) -> list[str]:
+        return ["quality", "--jobs", str(self.jobs), "--", self.dataset]
+
+
+@dataclass(frozen=True)
+class FeaturesRequest(ComputeRequest):
+    """The feature-selection curves of one model on a dataset, point by point (no methods: the default ones)."""
+
+    what: ClassVar[str] = "feature curves"
+    dataset: str
+    model: str = "linear"
+    methods: tuple[str, ...] = ()
+    jobs: int = -1
+
+    def command(self) -> list[str]:
+        argv = ["features", "--model", self.model, "--jobs", str(self.jobs)]
+        if self.methods:
+            argv += ["--methods", ",".join(self.methods)]
+        return [*argv, "--", self.dataset]
+
+
+@dataclass(frozen=True)
+class CurseRequest(ComputeRequest):
+    """The curse-of-dimensionality statistics of a dataset."""
+
+    what: ClassVar[str] = "curse statistics"
+    dataset: str
+
+    def command(self) -> list[str]:
+        return ["curse", "--", self.dataset]
+
+
+def last_line(stderr: IO[bytes], returncode: int | None) -> str:
+    """A child's last stderr line: its one-line error when it failed."""
+    stderr.seek(0)
+    lines = [ln for ln in stderr.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    return lines[-1] if lines else f"exit code {returncode}"
+
+
 @dataclass
 class Launched:
     request: Request
@@ -112,10 +179,7 @@ class Launched:
         return self.process.pid
 
     def error_line(self) -> str:
-        """The child's last stderr line: its one-line error when it failed."""
-        self.stderr.seek(0)
-        lines = [ln for ln in self.stderr.read().decode("utf-8", "replace").splitlines() if ln.strip()]
-        return lines[-1] if lines else f"exit code {self.process.returncode}"
+        return last_line(self.stderr, self.process.returncode)
 
 
 class RunLauncher:
@@ -129,7 +193,7 @@ class RunLauncher:
         err = tempfile.TemporaryFile()
         proc = subprocess.Popen(
             request.argv(self.store_path), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-            start_new_session=True, env={**os.environ, "MLLOOP_DEBUG": ""},
+            start_new_session=True, env={**os.environ, **CHILD_ENV},
         )
         launched = Launched(request, proc, err)
         self.launched.append(launched)
@@ -155,3 +219,50 @@ class RunLauncher:
                 except ProcessLookupError:
                     pass
         return count
+
+
+class ComputeChild:
+    """A running analysis: its results as they come (:meth:`events`, from a thread) and :meth:`kill`."""
+
+    def __init__(self, request: ComputeRequest, store_path: Path) -> None:
+        self.request = request
+        self.killed = False
+        self._stderr = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            request.argv(store_path), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr,
+            start_new_session=True, env={**os.environ, **CHILD_ENV}, text=True, encoding="utf-8", errors="replace",
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def events(self) -> Iterator[Event]:
+        """Each result as its line arrives (this blocks: call it from a thread worker). A child that ends
+        in failure without saying why gives its last stderr line as a :class:`~mlloop_tui.compute.Failed`;
+        a killed child gives nothing more."""
+        from mlloop_tui.compute import Failed, decode
+
+        said_why = False
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if self.killed:
+                return
+            event = decode(line)
+            if event is not None:
+                said_why = said_why or isinstance(event, Failed)
+                yield event
+        if self.process.wait() != 0 and not said_why and not self.killed:
+            yield Failed(last_line(self._stderr, self.process.returncode))
+
+    def kill(self) -> None:
+        """Kill the child and its workers (its process group), at once: nothing of the result is kept."""
+        self.killed = True
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # the group has ended already
+        try:
+            self.process.wait(timeout=5)  # SIGKILL: milliseconds, unless the kernel holds it in a disk wait
+        except subprocess.TimeoutExpired:
+            pass

@@ -46,7 +46,8 @@ from core.types import DatasetInfo
 
 __all__ = [
     "METHODS", "FeaturePoint", "FeatureChoice", "MethodCurve", "FeatureCurves", "FeatureProgress", "CurseStats",
-    "feature_curve", "curse_stats", "curves_to_dict", "curse_to_dict", "k_grid",
+    "feature_curve", "curse_stats", "curves_to_dict", "curves_from_dict", "curse_to_dict", "curse_from_dict",
+    "point_to_dict", "point_from_dict", "k_grid",
 ]
 
 METHODS: tuple[str, ...] = ("univariate", "l1", "importance", "rfe")
@@ -328,12 +329,29 @@ def curse_stats(store: Store, dataset_ref: str | int | DatasetInfo, seed: int = 
     )
 
 
+def _num(x: float | None) -> float | None:
+    """JSON has no NaN or infinity: a missing number is null."""
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _float(x: float | None, missing: float = math.nan) -> float:
+    return missing if x is None else float(x)
+
+
+def point_to_dict(p: FeaturePoint) -> dict:
+    """One (method, k) point, JSON-ready; the method is the key it is stored under."""
+    return {"k": p.k, "mean": _num(p.mean), "std": _num(p.std), "n_folds": p.n_folds,
+            "scores": [_num(s) for s in p.scores]}
+
+
+def point_from_dict(method: str, d: dict) -> FeaturePoint:
+    """The point :func:`point_to_dict` wrote."""
+    return FeaturePoint(method, d["k"], _float(d["mean"]), _float(d["std"]), d["n_folds"],
+                        tuple(_float(s) for s in d["scores"]))
+
+
 def curves_to_dict(c: FeatureCurves) -> dict:
     """JSON-ready: best_k / one_se_k and the points per method, chosen features, run facts."""
-
-    def num(x: float) -> float | None:
-        return None if x is None or not math.isfinite(x) else float(x)
-
     return {
         "dataset": c.dataset, "task": c.task, "model": c.model, "metric": c.metric,
         "greater_is_better": c.greater_is_better, "folds": c.folds, "seed": c.seed, "n_samples": c.n_samples,
@@ -342,9 +360,8 @@ def curves_to_dict(c: FeatureCurves) -> dict:
         "methods": {
             m.method: {
                 "best_k": m.best_k, "one_se_k": m.one_se_k, "note": m.note,
-                "points": [{"k": p.k, "mean": num(p.mean), "std": num(p.std), "n_folds": p.n_folds,
-                            "scores": [num(s) for s in p.scores]} for p in m.points],
-                "chosen": [{"name": f.name, "frequency": f.frequency, "importance": num(f.importance)}
+                "points": [point_to_dict(p) for p in m.points],
+                "chosen": [{"name": f.name, "frequency": f.frequency, "importance": _num(f.importance)}
                            for f in m.chosen],
             }
             for m in c.methods
@@ -352,15 +369,42 @@ def curves_to_dict(c: FeatureCurves) -> dict:
     }
 
 
+def curves_from_dict(d: dict) -> FeatureCurves:
+    """The curves :func:`curves_to_dict` wrote (a child process sends them to the app this way)."""
+    methods = tuple(
+        MethodCurve(name, tuple(point_from_dict(name, p) for p in m["points"]), m["best_k"], m["one_se_k"],
+                    tuple(FeatureChoice(f["name"], f["frequency"], _float(f["importance"])) for f in m["chosen"]),
+                    m["note"])
+        for name, m in d["methods"].items()
+    )
+    return FeatureCurves(
+        dataset=d["dataset"], task=d["task"], model=d["model"], metric=d["metric"],
+        greater_is_better=d["greater_is_better"], folds=d["folds"], seed=d["seed"], n_samples=d["n_samples"],
+        n_raw_features=d["n_raw_features"], n_features=d["n_features"], ks=tuple(d["ks"]), methods=methods,
+        elapsed_s=d["elapsed_s"], notes=tuple(d["notes"]),
+    )
+
+
 def curse_to_dict(s: CurseStats) -> dict:
     d = asdict(s)
     d["components_for"] = {str(k): v for k, v in s.components_for.items()}
     for key in ("explained_variance", "contrast_dims", "relative_contrast", "notes"):
         d[key] = list(d[key])
-    d["relative_contrast"] = [None if not math.isfinite(v) else v for v in s.relative_contrast]
-    if not math.isfinite(d["samples_per_feature"]):
-        d["samples_per_feature"] = None
+    d["relative_contrast"] = [_num(v) for v in s.relative_contrast]
+    d["samples_per_feature"] = _num(s.samples_per_feature)
     return d
+
+
+def curse_from_dict(d: dict) -> CurseStats:
+    """The statistics :func:`curse_to_dict` wrote (no features at all: infinitely many samples per feature)."""
+    return CurseStats(
+        dataset=d["dataset"], n_samples=d["n_samples"], n_raw_features=d["n_raw_features"],
+        n_features=d["n_features"], samples_per_feature=_float(d["samples_per_feature"], math.inf),
+        warning=d["warning"], explained_variance=tuple(d["explained_variance"]),
+        components_for={float(k): v for k, v in d["components_for"].items()},
+        contrast_dims=tuple(d["contrast_dims"]), relative_contrast=tuple(_float(v) for v in d["relative_contrast"]),
+        notes=tuple(d["notes"]),
+    )
 
 
 # --------------------------------------------------------------------------- workers

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["Finding", "check_quality", "finding_to_dict", "SEVERITIES", "KINDS"]
+__all__ = ["Finding", "check_quality", "finding_to_dict", "finding_from_dict", "SEVERITIES", "KINDS"]
 
 Severity = Literal["high", "medium", "low", "info"]
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low", "info")
@@ -86,6 +86,13 @@ def finding_to_dict(f: Finding) -> dict:
         d["value"] = None
     return {k: d[k] for k in ("kind", "severity", "columns", "rows", "n_rows", "message", "action", "value",
                               "scores")}
+
+
+def finding_from_dict(d: dict) -> Finding:
+    """The finding :func:`finding_to_dict` wrote (a child process sends findings to the app this way)."""
+    return Finding(kind=d["kind"], severity=d["severity"], columns=tuple(d["columns"]), rows=tuple(d["rows"]),
+                   message=d["message"], action=d["action"], value=d["value"], n_rows=d["n_rows"],
+                   scores=tuple(d["scores"]))
 
 
 def check_quality(

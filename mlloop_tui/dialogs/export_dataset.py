@@ -5,7 +5,9 @@ It is the run export dialog (:class:`~mlloop_tui.dialogs.export.ExportDialog`: t
 Input, F2 / F3 / F4 formats, asking before overwriting, one-line errors) with a dataset's file
 name and :func:`core.report.export.write_dataset_export` as the writer. What the calling screen has
 already computed is passed along, not computed again; findings the screen does not have are
-computed here with ``jobs=-1``, after the path has been checked, so a bad name fails at once.
+computed in a child process (``jobs=-1``, :class:`~mlloop_tui.runner.QualityRequest`) after the
+path has been checked, so a bad name fails at once; the child is killed if the dialog goes (the
+app quits) first.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from rich.text import Text
 
 from core.analysis.dimensionality import CurseStats, FeatureCurves
 from core.analysis.quality import Finding
+from mlloop_tui.compute import findings_of
 from mlloop_tui.dialogs.export import ExportDialog, free_name
-from mlloop_tui.parallel import allow_worker_processes
+from mlloop_tui.runner import ComputeChild, QualityRequest
 
 
 def propose_dataset_name(dataset: str, fmt: str = "md", folder: Path | None = None) -> str:
@@ -37,6 +40,7 @@ class DatasetExportDialog(ExportDialog):
         self.findings = findings
         self.feature_curves = feature_curves
         self.curse = curse
+        self.check: ComputeChild | None = None  # the quality check this export waits for
 
     @property
     def what(self) -> str:
@@ -47,13 +51,20 @@ class DatasetExportDialog(ExportDialog):
 
     def export_to(self, target: Path, overwrite: bool) -> Path:
         from core.report.export import check_export_path, write_dataset_export
-        from core.analysis.quality import check_quality
 
         check_export_path(target, overwrite=overwrite)  # a bad name fails before the quality check
         findings = self.findings
         if findings is None:
             self.app.call_from_thread(self._set_status, Text("checking data quality for the summary…"))
-            self.app.call_from_thread(allow_worker_processes)
-            findings = check_quality(self.app.store, self.dataset, jobs=-1)
+            findings = self.findings = findings_of(self.app.call_from_thread(self._start_check).events())
         return write_dataset_export(self.app.store, self.dataset, target, overwrite=overwrite,
                                     findings=findings, feature_curves=self.feature_curves, curse=self.curse)
+
+    def _start_check(self) -> ComputeChild:
+        """Started on the event loop, so that a dialog going away always finds the child to kill."""
+        self.check = ComputeChild(QualityRequest(self.dataset), self.app.store.path)
+        return self.check
+
+    def on_unmount(self) -> None:
+        if self.check is not None:
+            self.check.kill()

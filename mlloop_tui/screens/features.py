@@ -1,11 +1,11 @@
 """Do more features help or hurt? Feature-selection curves and the curse of dimensionality.
 
-:func:`core.analysis.dimensionality.feature_curve` runs in a thread worker with ``jobs=-1``; its
-``on_point`` callback hands each finished (method, k) point to the event loop with
-``call_from_thread``, so the curve grows on screen while the fits run. Leaving the screen
-cancels the worker, and the next ``on_point`` raises to stop the computation (joblib then
-drops the remaining fits). :func:`core.analysis.dimensionality.curse_stats` has its own worker, started
-with the first point so that it does not delay it.
+:func:`core.analysis.dimensionality.feature_curve` runs in a child process with ``jobs=-1`` (see
+:class:`~mlloop_tui.screens.computing.ComputingScreen`), which sends each finished (method, k)
+point as it comes, so the curve grows on screen while the fits run and the app's process fits
+nothing. Leaving the screen kills the child and its workers at once.
+:func:`core.analysis.dimensionality.curse_stats` has its own child, started with the first point so
+that it does not delay it.
 
 The page is one scrolling column: the score against the number of selected features (one line
 per method, ± std over folds, log x, the best k of the method in view marked); each method's
@@ -24,26 +24,20 @@ from collections.abc import Sequence
 
 from rich.table import Table
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
-from textual.worker import get_current_worker
 
 from core.analysis.dimensionality import DEFAULT_METHODS, CurseStats, FeatureCurves, FeaturePoint, FeatureProgress
-from core.errors import MlloopError
-from mlloop_tui.parallel import allow_worker_processes, stop_worker_processes
+from mlloop_tui.compute import Failed, Started
+from mlloop_tui.runner import CurseRequest, FeaturesRequest
+from mlloop_tui.screens.computing import ComputingScreen
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.score_plot import Mark, ScorePlot, Series
 from mlloop_tui.widgets.title_bar import TitleBar
 
 MAX_CHOSEN = 200  # rows of the chosen-features table; the rest are counted
-
-
-class _Stopped(Exception):
-    """Raised from ``on_point`` when the screen has gone: it ends ``feature_curve`` early."""
 
 
 def _num(value: float, digits: int = 4) -> str:
@@ -85,7 +79,7 @@ def curse_text(c: CurseStats) -> Text:
     return text
 
 
-class FeaturesScreen(Screen):
+class FeaturesScreen(ComputingScreen):
     """Feature-selection curves of one model on one dataset, live, and the curse statistics."""
 
     AUTO_FOCUS = "#body"
@@ -151,63 +145,36 @@ class FeaturesScreen(Screen):
         self._show_chosen()
         self.compute_curves()
 
-    # -- workers ------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="features", exit_on_error=False, description="feature curves")
+    # -- the computations ---------------------------------------------------------------
     def compute_curves(self) -> None:
-        from core.store.datasets import get_dataset
-        from core.analysis.dimensionality import feature_curve
-        from core.modeling.evaluation import key_metrics
-
-        worker = get_current_worker()
-
-        def on_point(progress: FeatureProgress) -> None:
-            if worker.is_cancelled:
-                raise _Stopped
-            self.app.call_from_thread(self._point, progress)
-
-        try:
-            self.app.call_from_thread(allow_worker_processes)
-            info = get_dataset(self.app.store, self.dataset)
-            metric = key_metrics(info.task)[0]
-            self.app.call_from_thread(self._started_on, metric.name, metric.greater_is_better)
-            curves = feature_curve(self.app.store, info, self.model, self.methods, jobs=-1, on_point=on_point)
-        except _Stopped:
-            return
-        except Exception as e:  # noqa: BLE001 - shown on the screen, never a crash
-            if not worker.is_cancelled:
-                message = str(e) if isinstance(e, MlloopError) else f"internal error: {type(e).__name__}: {e}"
-                self.app.call_from_thread(self._failed, message)
-            return
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._finished, curves)
+        self.compute(FeaturesRequest(self.dataset, self.model, self.methods))
 
     def _start_curse(self) -> None:
         """Once the first point is in: on wide data both would share the cores and the curve's
         first point would come seconds later."""
         if not self._curse_started:
             self._curse_started = True
-            self.compute_curse()
+            self.compute(CurseRequest(self.dataset))
 
-    @work(thread=True, exclusive=True, group="curse", exit_on_error=False, description="curse statistics")
-    def compute_curse(self) -> None:
-        from core.analysis.dimensionality import curse_stats
-
-        try:
-            stats = curse_stats(self.app.store, self.dataset)
-        except MlloopError as e:
-            self.app.call_from_thread(self._curse_failed, str(e))
-            return
-        self.app.call_from_thread(self._show_curse, stats)
+    def on_computing_screen_computed(self, message: ComputingScreen.Computed) -> None:
+        event = message.event
+        if isinstance(event, Started):
+            self._started_on(event.metric, event.greater_is_better)
+        elif isinstance(event, FeatureProgress):
+            self._point(event)
+        elif isinstance(event, FeatureCurves):
+            self._finished(event)
+        elif isinstance(event, CurseStats):
+            self._show_curse(event)
+        elif isinstance(event, Failed):
+            (self._curse_failed if isinstance(message.request, CurseRequest) else self._failed)(event.message)
 
     # -- live updates -------------------------------------------------------------------
     def _started_on(self, metric: str, greater_is_better: bool) -> None:
-        if self.is_attached:
-            self.metric, self.greater_is_better = metric, greater_is_better
-            self._show_curve()
+        self.metric, self.greater_is_better = metric, greater_is_better
+        self._show_curve()
 
     def _point(self, progress: FeatureProgress) -> None:
-        if not self.is_attached:
-            return
         self.points[progress.method][progress.k] = progress.point
         self.done, self.total = progress.done, progress.total
         self._start_curse()
@@ -215,8 +182,6 @@ class FeaturesScreen(Screen):
         self._show_curve()
 
     def _finished(self, curves: FeatureCurves) -> None:
-        if not self.is_attached:
-            return
         self.curves = curves
         self._ticker.stop()
         self._start_curse()
@@ -235,15 +200,12 @@ class FeaturesScreen(Screen):
         self.query_one("#notes", Static).update(notes)
 
     def _failed(self, message: str) -> None:
-        if self.is_attached:
-            self.failed = message
-            self._ticker.stop()
-            self._start_curse()
-            self._show_progress()
+        self.failed = message
+        self._ticker.stop()
+        self._start_curse()
+        self._show_progress()
 
     def _show_curse(self, stats: CurseStats) -> None:
-        if not self.is_attached:
-            return
         self.curse = stats
         self.query_one("#curse", Static).update(curse_text(stats))
         # log10: the contrast falls by orders of magnitude over the first few features
@@ -255,8 +217,7 @@ class FeaturesScreen(Screen):
         )
 
     def _curse_failed(self, message: str) -> None:
-        if self.is_attached:
-            self.query_one("#curse", Static).update(literal(message, style="bold red"))
+        self.query_one("#curse", Static).update(literal(message, style="bold red"))
 
     # -- drawing ------------------------------------------------------------------------
     def _show_progress(self, progress: FeatureProgress | None = None) -> None:
@@ -330,10 +291,6 @@ class FeaturesScreen(Screen):
 
         if self.curves is not None:
             self.app.push_screen(DatasetExportDialog(self.dataset, feature_curves=self.curves, curse=self.curse))
-
-    def on_unmount(self) -> None:
-        if not self.app.is_running and self.curves is None and self.failed is None:
-            stop_worker_processes()  # the app is quitting: do not let its exit wait for the fits
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -1,8 +1,9 @@
 """The data-quality panel: what is wrong with a dataset, most severe first, and where.
 
-:func:`core.analysis.quality.check_quality` runs in a thread worker with ``jobs=-1`` (its model fits,
-leakage, shift and mislabeled rows, go to joblib worker processes), so the screen stays
-responsive; leaving it cancels the worker, and the check stops before its next costly step. The findings are a
+:func:`core.analysis.quality.check_quality` runs in a child process with ``jobs=-1`` (its model fits,
+leakage, shift and mislabeled rows, go to that child's worker processes; see
+:class:`~mlloop_tui.screens.computing.ComputingScreen`), so the app's process fits nothing and the
+screen stays responsive; leaving it kills the child and its workers at once. The findings are a
 sortable table (``s`` / ``S`` or a click on a header); the highlighted one's full message,
 suggested action and rows are shown below it, and Enter opens the rows it points at
 (:class:`~mlloop_tui.screens.data_rows.DataRowsScreen`). Messages name columns from the
@@ -15,17 +16,16 @@ import time
 from collections.abc import Callable, Sequence
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
-from textual.worker import get_current_worker
 
-from core.errors import MlloopError, RunCancelled
 from core.analysis.quality import SEVERITIES, Finding
-from mlloop_tui.parallel import allow_worker_processes, stop_worker_processes
+from mlloop_tui.compute import Checked, Failed
+from mlloop_tui.runner import QualityRequest
+from mlloop_tui.screens.computing import ComputingScreen
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.title_bar import TitleBar
 
@@ -100,7 +100,7 @@ class FindingsTable(DataTable):
     ]
 
 
-class QualityScreen(Screen):
+class QualityScreen(ComputingScreen):
     """Data-quality findings on one dataset, computed when the screen opens."""
 
     AUTO_FOCUS = "FindingsTable"
@@ -121,6 +121,7 @@ class QualityScreen(Screen):
         super().__init__()
         self.dataset = dataset
         self.findings: tuple[Finding, ...] = ()
+        self._found: list[Finding] = []  # as the check sends them, until it has ended
         self.order: list[int] = []  # finding indexes in table order
         self.sort_column = 0
         self.reverse = False
@@ -145,23 +146,16 @@ class QualityScreen(Screen):
         self.query_one("#detail").display = False
         self._ticker = self.set_interval(1.0, self._show_status)
         self._show_status()
-        self.check()
+        self.compute(QualityRequest(self.dataset))
 
-    @work(thread=True, exclusive=True, group="quality", exit_on_error=False, description="checking data quality")
-    def check(self) -> None:
-        from core.analysis.quality import check_quality
-
-        worker = get_current_worker()
-        try:
-            self.app.call_from_thread(allow_worker_processes)
-            findings = check_quality(self.app.store, self.dataset, jobs=-1, stop=lambda: worker.is_cancelled)
-        except RunCancelled:
-            return  # the screen is gone
-        except Exception as e:  # noqa: BLE001 - shown on the screen, never a crash
-            message = str(e) if isinstance(e, MlloopError) else f"internal error: {type(e).__name__}: {e}"
-            self.app.call_from_thread(self._failed, message)
-            return
-        self.app.call_from_thread(self._show, findings)
+    def on_computing_screen_computed(self, message: ComputingScreen.Computed) -> None:
+        event = message.event
+        if isinstance(event, Finding):
+            self._found.append(event)
+        elif isinstance(event, Checked):
+            self._show(tuple(self._found))
+        elif isinstance(event, Failed):
+            self._failed(event.message)
 
     # -- showing ------------------------------------------------------------------------
     def _show_status(self) -> None:
@@ -182,16 +176,12 @@ class QualityScreen(Screen):
         self.query_one("#status", Static).update(line)
 
     def _failed(self, message: str) -> None:
-        if not self.is_attached:
-            return
         self.done = True
         self._ticker.stop()
         self.query_one(FindingsTable).loading = False
         self.query_one("#status", Static).update(literal(message, style="bold red"))
 
     def _show(self, findings: tuple[Finding, ...]) -> None:
-        if not self.is_attached:  # left while the check ran
-            return
         self._ticker.stop()
         self.findings = findings
         self.done = self.checked = True
@@ -275,10 +265,6 @@ class QualityScreen(Screen):
         from mlloop_tui.dialogs.export_dataset import DatasetExportDialog
 
         self.app.push_screen(DatasetExportDialog(self.dataset, findings=self.findings))
-
-    def on_unmount(self) -> None:
-        if not self.app.is_running and not self.done:
-            stop_worker_processes()  # the app is quitting: do not let its exit wait for the fits
 
     def action_back(self) -> None:
         self.app.pop_screen()
