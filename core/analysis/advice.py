@@ -276,7 +276,8 @@ def _none_advice(f: Facts) -> list[Advice]:
 
 def _knob_advice(f: Facts, want: Literal["simple", "complex"]) -> Advice | None:
     """Move the complexity knob: from a stored validation curve if there is one, else suggest a search."""
-    from core.analysis.curves import knob_rank, load_curve, value_label
+    from core.analysis.curves import load_curve
+    from core.analysis.curve_settings import knob_rank, value_label
     from core.modeling.models import BASELINES
 
     run = f.run

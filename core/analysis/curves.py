@@ -24,7 +24,6 @@ position in the list (``label`` then says what it is, e.g. ``None`` for an unlim
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -37,10 +36,14 @@ from core.stopping import StopToken, check, interrupt_as_cancel
 from core.store import Store
 from core.store import curve_points as point_store
 from core.store.curve_points import decode_value, value_key
+from core.analysis.curve_settings import (
+    LEARNING_PARAM, Setting, check_sizes, class_codes, current_value, default_sizes, mean_std, ordered_values,
+    same_value, settings_of, training_subset, unique_values, value_label, wants_log_x, with_current,
+)
 from core.types import DatasetInfo, RunRecord, Task
 
 CANCELLED = "cancelled: the curve's finished points are kept"
-LOG_X_RATIO = 20.0  # positive x values spanning this ratio or more read best on a log axis (plots and exports)
+
 
 __all__ = [
     "Curve",
@@ -48,32 +51,15 @@ __all__ = [
     "CurvePoint",
     "CurveProgress",
     "CurveRow",
-    "Setting",
     "clear_curve",
     "curve_stamp",
-    "default_sizes",
     "learning_curve",
     "load_curve",
     "stored_curve_params",
     "validation_curve",
-    "value_label",
 ]
 
 CurveKind = Literal["learning", "validation"]
-LEARNING_PARAM = "train_size"
-DEFAULT_POINTS = 6  # learning-curve sizes (5-8 is what people read comfortably)
-MAX_POINTS = 8
-MIN_ROWS = 10  # the smallest training subset
-MIN_PER_CLASS = 3  # ... holds about this many rows of the rarest class (and always at least one)
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One x of a curve: a training size, or one value of the parameter."""
-
-    x: float
-    label: str
-    value: Any  # the training size, or the parameter value (JSON-able)
 
 
 @dataclass(frozen=True)
@@ -161,12 +147,12 @@ class Curve:
         metric = metric or self.key_metric
         out = []
         for s in self.settings:
-            pts = [p for p in self.points if _same_value(p.value, s.value)]
+            pts = [p for p in self.points if same_value(p.value, s.value)]
             train = [p.train.get(metric, math.nan) for p in pts]
             val = [p.validation.get(metric, math.nan) for p in pts]
             train = [v for v in train if math.isfinite(v)]
             val = [v for v in val if math.isfinite(v)]
-            out.append(CurveRow(s.x, s.label, s.value, len(val), *_mean_std(train), *_mean_std(val)))
+            out.append(CurveRow(s.x, s.label, s.value, len(val), *mean_std(train), *mean_std(val)))
         return tuple(out)
 
     @property
@@ -211,7 +197,7 @@ def learning_curve(
     ctx = RunContext.load(store, run_id)
     if sizes is None:
         sizes = default_sizes(ctx.dataset, ctx.y, ctx.splits)
-    sizes = _check_sizes(sizes, ctx)
+    sizes = check_sizes(sizes, ctx.dataset, ctx.y, ctx.splits)
     settings = tuple(Setting(float(s), str(s), s) for s in sizes)
     pipeline = ctx.pipeline(ctx.run.params)
     codes = class_codes(ctx.y) if ctx.dataset.is_classification else None
@@ -254,12 +240,12 @@ def validation_curve(
     if values is None:
         if param != knob:
             raise InputError(f"give the values of {param!r} to try (only the knob {knob!r} has a default grid)")
-        values = _with_current(list(knob_values), current)
-    values = _ordered(_unique_values(values, param), knob_values if param == knob else None)
+        values = with_current(list(knob_values), current)
+    values = ordered_values(unique_values(values, param), knob_values if param == knob else None)
     pipelines = [ctx.pipeline({**ctx.run.params, param: v}) for v in values]
     ctx.check_params(pipelines, param, values)
-    settings = _settings(values)
-    current_index = next((i for i, v in enumerate(values) if _same_value(v, current)), None)
+    settings = settings_of(values)
+    current_index = next((i for i, v in enumerate(values) if same_value(v, current)), None)
 
     def task(i: int, fold: int) -> tuple[Any, Any, Any]:
         train, val = ctx.splits[fold]
@@ -297,18 +283,18 @@ def load_curve(store: Store, run_id: int | str, kind: CurveKind, param: str | No
     settings = tuple(sorted(by_value.values(), key=lambda s: s.x))
     knob, knob_values = baseline.knob_for(run.task) if baseline is not None else (None, ())
     if kind == "validation" and param == knob:  # in the order validation_curve computes them
-        order = _ordered([s.value for s in settings], knob_values)
-        settings = tuple(sorted(settings, key=lambda s: next(i for i, v in enumerate(order) if _same_value(v, s.value))))
+        order = ordered_values([s.value for s in settings], knob_values)
+        settings = tuple(sorted(settings, key=lambda s: next(i for i, v in enumerate(order) if same_value(v, s.value))))
     current = None
     if kind == "validation" and baseline is not None:
-        value = _current_value(run, baseline, param)
-        current = next((i for i, s in enumerate(settings) if _same_value(s.value, value)), None)
+        value = current_value(run, baseline, param)
+        current = next((i for i, s in enumerate(settings) if same_value(s.value, value)), None)
     key = key_metrics(run.task)[0]
     return Curve(
         run_id=run.id, kind=kind, param=param, task=run.task, key_metric=key.name,
         greater_is_better=key.greater_is_better, settings=settings, n_folds=run.folds * run.repeats,
         points=tuple(sorted(stored.values(), key=lambda p: (p.x, p.fold_index))), current=current,
-        log_x=_log_x(settings),
+        log_x=wants_log_x(settings),
     )
 
 
@@ -329,50 +315,6 @@ def clear_curve(store: Store, run_id: int | str, kind: CurveKind | None = None, 
 def curve_stamp(store: Store, run_id: int) -> tuple:
     """A cheap fingerprint of a run's stored curve points; it changes whenever a point lands."""
     return point_store.stamp(store, run_id)
-
-
-def default_sizes(dataset: DatasetInfo, y: Any, splits: Sequence[tuple[Any, Any]],
-                  n_points: int = DEFAULT_POINTS) -> list[int]:
-    """Log-spaced training sizes from the smallest sensible subset to the smallest fold's training rows.
-
-    The smallest size holds about ``MIN_PER_CLASS`` rows of the rarest class (classification)
-    and at least ``MIN_ROWS`` rows; the largest is the smallest fold's full training set.
-    """
-    import numpy as np
-
-    n_max = min(len(train) for train, _ in splits)
-    n_min = min(_min_size(dataset, y), n_max)
-    sizes = sorted({int(round(v)) for v in np.geomspace(n_min, n_max, max(2, min(n_points, MAX_POINTS)))})
-    if len(sizes) < 2:
-        raise InputError(f"too few rows for a learning curve: the folds train on {n_max} rows")
-    return sizes
-
-
-def knob_rank(values: Sequence[Any], value: Any) -> float:
-    """Where ``value`` sits on a knob's simple → complex scale (``knob_for`` orders its values
-    that way); a value between two of them ranks between, ``None`` (no limit) last."""
-    for i, v in enumerate(values):
-        if _same_value(v, value):
-            return float(i)
-    numbers = [(i, v) for i, v in enumerate(values) if _is_number(v)]
-    if not _is_number(value) or not numbers:
-        return math.inf if value is None else -1.0
-    ascending = numbers[0][1] <= numbers[-1][1]
-    for i, v in numbers:
-        if (value < v) if ascending else (value > v):
-            return i - 0.5
-    return numbers[-1][0] + 0.5
-
-
-def value_label(value: Any) -> str:
-    """How a parameter value reads in a plot or table: ``None``, ``0.01``, ``balanced``."""
-    if value is None or isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
 
 
 # --------------------------------------------------------------------------- computing
@@ -419,7 +361,7 @@ class RunContext:
         return set(self.baseline.estimator(self.dataset.task, {}, self.run.seed).get_params(deep=False))
 
     def current_value(self, param: str) -> Any:
-        return _current_value(self.run, self.baseline, param)
+        return current_value(self.run, self.baseline, param)
 
     def check_params(self, pipelines: list[Any], param: str, values: list[Any]) -> None:
         for pipe, v in zip(pipelines, values):
@@ -487,7 +429,7 @@ def _compute(
         run_id=run.id, kind=kind, param=param, task=ctx.dataset.task, key_metric=key.name,
         greater_is_better=key.greater_is_better, settings=settings, n_folds=len(ctx.splits),
         points=tuple(sorted(points.values(), key=lambda p: (p.x, p.fold_index))), current=current,
-        log_x=_log_x(settings), notes=ctx.notes, n_computed=computed,
+        log_x=wants_log_x(settings), notes=ctx.notes, n_computed=computed,
     )
 
 
@@ -527,143 +469,4 @@ def _stored_points(store: Store, run_id: int, kind: CurveKind, param: str | None
         out[key].validation[row.metric] = row.validation
     return out
 
-
-# --------------------------------------------------------------------------- settings and subsets
-
-
-def _min_size(dataset: DatasetInfo, y: Any) -> int:
-    if not dataset.is_classification:
-        return MIN_ROWS
-    counts = y.value_counts()
-    share = counts.min() / counts.sum()
-    return max(MIN_ROWS, len(counts) * MIN_PER_CLASS, math.ceil(MIN_PER_CLASS / share))
-
-
-def _check_sizes(sizes: Sequence[Any], ctx: RunContext) -> list[int]:
-    n_max = min(len(train) for train, _ in ctx.splits)
-    n_min = min(_min_size(ctx.dataset, ctx.y), n_max)
-    out = set()
-    for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, (int, float)) or not float(s).is_integer():
-            raise InputError(f"a training size must be a whole number of rows, got {s!r}")
-        s = int(s)
-        if not n_min <= s <= n_max:
-            raise InputError(f"training size {s} is outside {n_min}..{n_max} (the smallest subset that holds "
-                             f"every class, up to the smallest fold's training rows)")
-        out.add(s)
-    if not out:
-        raise InputError("no training sizes given")
-    return sorted(out)
-
-
-def class_codes(y: Any) -> Any:
-    """Each row's class as an integer code (labels compared as text), for stratified subsets."""
-    import numpy as np
-
-    return np.unique(y.to_numpy(dtype=object).astype(str), return_inverse=True)[1]
-
-
-def training_subset(train: Any, codes: Any, size: int, seed: tuple[int, ...]) -> Any:
-    """A seeded subset of ``size`` training rows; stratified (every class kept) for classification."""
-    import numpy as np
-
-    if size >= len(train):
-        return train
-    rng = np.random.default_rng([abs(int(s)) for s in seed])
-    if codes is None:
-        return np.sort(rng.choice(train, size, replace=False))
-    labels = codes[train]
-    classes, inverse = np.unique(labels, return_inverse=True)
-    counts = np.bincount(inverse)
-    exact = counts / counts.sum() * size
-    alloc = np.minimum(np.maximum(np.floor(exact).astype(int), 1), counts)
-    while alloc.sum() < size:
-        room = np.where(alloc < counts, exact - alloc, -np.inf)
-        alloc[int(np.argmax(room))] += 1
-    while alloc.sum() > size:
-        over = np.where(alloc > 1, alloc - exact, -np.inf)
-        alloc[int(np.argmax(over))] -= 1
-    picked = [rng.choice(train[inverse == c], alloc[c], replace=False) for c in range(len(classes))]
-    return np.sort(np.concatenate(picked))
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _settings(values: list[Any]) -> tuple[Setting, ...]:
-    numeric = all(_is_number(v) for v in values)
-    return tuple(Setting(float(v) if numeric else float(i), value_label(v), v) for i, v in enumerate(values))
-
-
-def _with_current(values: list[Any], current: Any) -> list[Any]:
-    """The knob's grid with the run's own value inserted in order, if it is not there."""
-    if any(_same_value(v, current) for v in values) or not _is_number(current):
-        return values
-    numbers = [v for v in values if _is_number(v)]
-    ascending = len(numbers) < 2 or numbers[0] <= numbers[-1]
-    for i, v in enumerate(values):
-        if _is_number(v) and (current < v if ascending else current > v):
-            return values[:i] + [current] + values[i:]
-    last = max((i for i, v in enumerate(values) if _is_number(v)), default=len(values) - 1)
-    return values[: last + 1] + [current] + values[last + 1:]
-
-
-def _ordered(values: list[Any], knob_values: Sequence[Any] | None) -> list[Any]:
-    """A validation curve's settings in one order, computed or loaded: the knob's simple →
-    complex order (so a tie for the best goes to the simplest model), else ascending numbers,
-    else as given."""
-    if knob_values is not None:
-        return sorted(values, key=lambda v: knob_rank(knob_values, v))
-    if all(_is_number(v) for v in values):
-        return sorted(values)
-    return values
-
-
-def _unique_values(values: Sequence[Any], param: str) -> list[Any]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise InputError(f"the values of {param} must be a list")
-    out: dict[str, Any] = {}
-    for v in values:
-        try:
-            out.setdefault(value_key(v), v)
-        except (TypeError, ValueError):
-            raise InputError(f"value {v!r} of {param} cannot be stored (use numbers, text, true/false or null)") from None
-    if not out:
-        raise InputError(f"no values given for {param}")
-    return list(out.values())
-
-
-def _current_value(run: RunRecord, baseline: Any, param: str | None) -> Any:
-    if param is None:
-        return None
-    if param in run.params:
-        return run.params[param]
-    try:
-        return baseline.estimator(run.task, {}, run.seed).get_params(deep=False).get(param)
-    except Exception:
-        return None
-
-
-def _log_x(settings: Sequence[Setting]) -> bool:
-    values = [s.value for s in settings]
-    if len(values) < 3 or not all(_is_number(v) and v > 0 for v in values):
-        return False
-    return max(values) / min(values) >= LOG_X_RATIO
-
-
-def _same_value(a: Any, b: Any) -> bool:
-    try:
-        return value_key(a) == value_key(b)
-    except (TypeError, ValueError):
-        return False
-
-
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    if not values:
-        return math.nan, math.nan
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, math.nan
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 

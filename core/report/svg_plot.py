@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from core.analysis.curves import LOG_X_RATIO  # one rule for log axes, in the terminal and in exports
+from core.analysis.curve_settings import LOG_X_RATIO  # one rule for log axes, in the terminal and in exports
 from core.text import printable
 
 __all__ = ["Chart", "Marker", "Series", "linear_ticks", "log_ticks", "render", "wants_log_x"]

@@ -20,7 +20,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from core.analysis.curves import Curve, value_label
+from core.analysis.curves import Curve
+from core.analysis.curve_settings import value_label
 from core.modeling.metrics import METRICS
 from core.text import printable
 from mlloop_tui.widgets.literal import literal

@@ -9,16 +9,8 @@ import numpy as np
 import pytest
 
 from core.stopping import StopToken
-from core.analysis.curves import (
-    class_codes,
-    training_subset,
-    clear_curve,
-    curve_stamp,
-    default_sizes,
-    learning_curve,
-    load_curve,
-    validation_curve,
-)
+from core.analysis.curves import clear_curve, curve_stamp, learning_curve, load_curve, validation_curve
+from core.analysis.curve_settings import class_codes, training_subset, default_sizes
 from core.data.frames import load_split
 from core.data.importing import import_dataset
 from core.store.datasets import get_dataset
