@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from core.analysis.dimensionality import CurseStats, FeatureCurves, FeatureProgress
-    from core.analysis.quality import Finding
+    from core.analysis.findings import Finding
     from core.store import Store
 
 
@@ -66,7 +66,7 @@ def decode(line: str) -> Event | None:
         curves_from_dict,
         point_from_dict,
     )
-    from core.analysis.quality import finding_from_dict
+    from core.analysis.findings import finding_from_dict
 
     try:
         data = json.loads(line)
@@ -109,7 +109,8 @@ def findings_of(events: Iterable[Event]) -> tuple[Finding, ...]:
 
 
 def quality(store: Store, args: argparse.Namespace, emit: Callable[..., None]) -> None:
-    from core.analysis.quality import check_quality, finding_to_dict
+    from core.analysis.quality import check_quality
+    from core.analysis.findings import finding_to_dict
 
     for finding in check_quality(store, args.dataset, jobs=args.jobs):
         emit("finding", finding=finding_to_dict(finding))

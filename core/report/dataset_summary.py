@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.analysis.dimensionality import CurseStats, FeatureCurves
-from core.analysis.quality import Finding
+from core.analysis.findings import Finding
 from core.report.blocks import Block, Heading, Para, Table
 from core.report.formatting import mean_std, mlloop_version, num, optional, when
 from core.report.svg_plot import Chart, Series

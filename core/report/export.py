@@ -24,7 +24,8 @@ from typing import Any, Literal
 
 from core.analysis.compare import compare_runs
 from core.analysis.dimensionality import CurseStats, FeatureCurves, curse_stats, curse_to_dict, curves_to_dict
-from core.analysis.quality import Finding, check_quality, finding_to_dict
+from core.analysis.quality import check_quality
+from core.analysis.findings import Finding, finding_to_dict
 from core.errors import InputError
 from core.report.dataset_summary import dataset_document
 from core.report.formatting import mlloop_version

@@ -31,7 +31,8 @@ def add_parsers(sub) -> None:
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
-    from core.analysis.quality import check_quality, finding_to_dict
+    from core.analysis.quality import check_quality
+    from core.analysis.findings import finding_to_dict
 
     findings = check_quality(open_store(args), args.dataset, mislabeled=not args.no_mislabeled, jobs=args.jobs)
     if args.json:

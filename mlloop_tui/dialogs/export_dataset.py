@@ -18,7 +18,7 @@ from pathlib import Path
 from rich.text import Text
 
 from core.analysis.dimensionality import CurseStats, FeatureCurves
-from core.analysis.quality import Finding
+from core.analysis.findings import Finding
 from mlloop_tui.compute import findings_of
 from mlloop_tui.dialogs.export import ExportDialog, free_name
 from mlloop_tui.runner import ComputeChild, QualityRequest

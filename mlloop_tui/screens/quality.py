@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Static
 
-from core.analysis.quality import SEVERITIES, Finding
+from core.analysis.findings import SEVERITIES, Finding
 from mlloop_tui.compute import Checked, Failed
 from mlloop_tui.runner import QualityRequest
 from mlloop_tui.screens.computing import ComputingScreen

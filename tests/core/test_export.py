@@ -27,7 +27,8 @@ from core.report.export import export_dataset, export_runs, format_from_path, wr
 from core.report.run_summary import RunExtras, run_summary
 from core.report.text import render_text, table_lines
 from core.analysis.holdout import evaluate_on_test
-from core.analysis.quality import check_quality, finding_to_dict
+from core.analysis.quality import check_quality
+from core.analysis.findings import finding_to_dict
 from core.store.runs import get_run
 from core.report.serialize import curve_to_dict, dataset_to_dict, diagnosis_to_dict, run_to_dict
 from core.store import Store

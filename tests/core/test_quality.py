@@ -12,7 +12,8 @@ from sklearn.datasets import make_classification
 from core.data.frames import load_split
 from core.data.importing import import_dataset
 from core.store.datasets import get_dataset
-from core.analysis.quality import SEVERITIES, check_quality, finding_to_dict
+from core.analysis.quality import check_quality
+from core.analysis.findings import SEVERITIES, finding_to_dict
 from tests.conftest import run_mlloop, write_csv
 
 ALARMS = {"duplicates", "conflicting_labels", "leakage", "constant", "shift", "adversarial_validation"}
@@ -207,7 +208,7 @@ def test_clean_data_gives_only_the_mislabeled_candidates_the_readme_describes(st
 def test_readme_lists_exactly_the_finding_kinds_quality_gives():
     import re
 
-    from core.analysis.quality import KINDS
+    from core.analysis.findings import KINDS
     from tests.conftest import REPO
 
     readme = (REPO / "README.md").read_text()
