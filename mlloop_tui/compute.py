@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.analysis.dimensionality import CurseStats, FeatureCurves, FeatureProgress
+    from core.analysis.dimensionality import CurseStats
+    from core.analysis.feature_selection import FeatureCurves, FeatureProgress
     from core.analysis.findings import Finding
     from core.store import Store
 
@@ -60,12 +61,8 @@ if TYPE_CHECKING:
 
 def decode(line: str) -> Event | None:
     """The event one line of the child's output holds; ``None`` for a line that is not one."""
-    from core.analysis.dimensionality import (
-        FeatureProgress,
-        curse_from_dict,
-        curves_from_dict,
-        point_from_dict,
-    )
+    from core.analysis.dimensionality import curse_from_dict
+    from core.analysis.feature_selection import FeatureProgress, curves_from_dict, point_from_dict
     from core.analysis.findings import finding_from_dict
 
     try:
@@ -118,12 +115,7 @@ def quality(store: Store, args: argparse.Namespace, emit: Callable[..., None]) -
 
 
 def features(store: Store, args: argparse.Namespace, emit: Callable[..., None]) -> None:
-    from core.analysis.dimensionality import (
-        DEFAULT_METHODS,
-        curves_to_dict,
-        feature_curve,
-        point_to_dict,
-    )
+    from core.analysis.feature_selection import DEFAULT_METHODS, curves_to_dict, feature_curve, point_to_dict
     from core.modeling.metrics import key_metrics
     from core.store.datasets import get_dataset
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.analysis.dimensionality import CurseStats, FeatureCurves
+from core.analysis.dimensionality import CurseStats
+from core.analysis.feature_selection import FeatureCurves
 from core.analysis.findings import Finding
 from core.report.blocks import Block, Heading, Para, Table
 from core.report.formatting import mean_std, mlloop_version, num, optional, when

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from core.analysis.compare import compare_runs
-from core.analysis.dimensionality import CurseStats, FeatureCurves, curse_stats, curse_to_dict, curves_to_dict
+from core.analysis.dimensionality import CurseStats, curse_stats, curse_to_dict
+from core.analysis.feature_selection import FeatureCurves, curves_to_dict
 from core.analysis.quality import check_quality
 from core.analysis.findings import Finding, finding_to_dict
 from core.errors import InputError

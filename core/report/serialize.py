@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from core.numbers import finite_or_none
 from core.types import DatasetInfo, FoldScore, GlmSummary, RunRecord
 
 
@@ -24,7 +25,7 @@ def dataset_to_dict(d: DatasetInfo, columns: bool = True) -> dict[str, Any]:
         out["columns"] = [
             {"position": c.position, "name": c.name, "sql_type": c.sql_type, "kind": c.kind,
              "missing": c.n_missing, "distinct": c.n_distinct, "min": c.min, "max": c.max,
-             "mean": json_number(c.mean), "std": json_number(c.std), "top_values": [list(t) for t in c.top_values]}
+             "mean": finite_or_none(c.mean), "std": finite_or_none(c.std), "top_values": [list(t) for t in c.top_values]}
             for c in d.columns
         ]
     return out
@@ -37,10 +38,10 @@ def run_to_dict(r: RunRecord) -> dict[str, Any]:
         "cv": {"folds": r.folds, "repeats": r.repeats, "seed": r.seed},
         "folds_done": r.n_folds_done, "folds_total": r.n_folds_total,
         "created_at": r.created_at, "started_at": r.started_at, "finished_at": r.finished_at,
-        "duration_s": json_number(r.duration_s), "pid": r.pid, "host": r.host,
+        "duration_s": finite_or_none(r.duration_s), "pid": r.pid, "host": r.host,
         "metrics": {
-            m: {"train_mean": json_number(s.train_mean), "train_std": json_number(s.train_std),
-                "validation_mean": json_number(s.val_mean), "validation_std": json_number(s.val_std), "n": s.n}
+            m: {"train_mean": finite_or_none(s.train_mean), "train_std": finite_or_none(s.train_std),
+                "validation_mean": finite_or_none(s.val_mean), "validation_std": finite_or_none(s.val_std), "n": s.n}
             for m, s in r.summaries.items()
         },
         "folds": [fold_to_dict(f) for f in r.fold_scores],
@@ -54,25 +55,25 @@ def fold_to_dict(f: FoldScore) -> dict[str, Any]:
     return {
         "index": f.index, "repeat": f.repeat, "fold": f.fold, "n_train": f.n_train, "n_validation": f.n_val,
         "fit_time": f.fit_time, "score_time": f.score_time,
-        "train": {k: json_number(v) for k, v in f.train.items()},
-        "validation": {k: json_number(v) for k, v in f.validation.items()},
+        "train": {k: finite_or_none(v) for k, v in f.train.items()},
+        "validation": {k: finite_or_none(v) for k, v in f.validation.items()},
     }
 
 
 def glm_to_dict(g: GlmSummary) -> dict[str, Any]:
     return {
-        "family": g.family, "link": g.link, "n_obs": g.n_obs, "df_model": json_number(g.df_model),
-        "df_resid": json_number(g.df_resid), "deviance": json_number(g.deviance), "null_deviance": json_number(g.null_deviance),
-        "aic": json_number(g.aic), "llf": json_number(g.llf), "converged": g.converged, "warnings": list(g.warnings),
+        "family": g.family, "link": g.link, "n_obs": g.n_obs, "df_model": finite_or_none(g.df_model),
+        "df_resid": finite_or_none(g.df_resid), "deviance": finite_or_none(g.deviance), "null_deviance": finite_or_none(g.null_deviance),
+        "aic": finite_or_none(g.aic), "llf": finite_or_none(g.llf), "converged": g.converged, "warnings": list(g.warnings),
         "coefficients": [
-            {"label": c.label, "term": c.term, "coef": json_number(c.coef), "std_err": json_number(c.std_err),
-             "z": json_number(c.z), "p": json_number(c.p), "ci_low": json_number(c.ci_low), "ci_high": json_number(c.ci_high)}
+            {"label": c.label, "term": c.term, "coef": finite_or_none(c.coef), "std_err": finite_or_none(c.std_err),
+             "z": finite_or_none(c.z), "p": finite_or_none(c.p), "ci_low": finite_or_none(c.ci_low), "ci_high": finite_or_none(c.ci_high)}
             for c in g.coefficients
         ],
     }
 
 
-def json_number(value: float | None) -> float | None:
+def finite_or_none(value: float | None) -> float | None:
     if value is None:
         return None
     value = float(value)
@@ -115,16 +116,16 @@ def curve_to_dict(c: Curve, points: bool = True) -> dict[str, Any]:
     for i, s in enumerate(c.settings):
         out["settings"].append({
             "x": s.x, "label": s.label, "value": s.value,
-            "metrics": {m: {"train_mean": json_number(rows[i].train_mean), "train_std": json_number(rows[i].train_std),
-                            "validation_mean": json_number(rows[i].val_mean), "validation_std": json_number(rows[i].val_std),
+            "metrics": {m: {"train_mean": finite_or_none(rows[i].train_mean), "train_std": finite_or_none(rows[i].train_std),
+                            "validation_mean": finite_or_none(rows[i].val_mean), "validation_std": finite_or_none(rows[i].val_std),
                             "n": rows[i].n}
                         for m, rows in by_metric.items()},
         })
     if points:
         out["points"] = [
-            {"x": p.x, "label": p.label, "value": p.value, "fold": p.fold_index, "fit_time": json_number(p.fit_time),
-             "train": {k: json_number(v) for k, v in p.train.items()},
-             "validation": {k: json_number(v) for k, v in p.validation.items()}, "error": p.error}
+            {"x": p.x, "label": p.label, "value": p.value, "fold": p.fold_index, "fit_time": finite_or_none(p.fit_time),
+             "train": {k: finite_or_none(v) for k, v in p.train.items()},
+             "validation": {k: finite_or_none(v) for k, v in p.validation.items()}, "error": p.error}
             for p in c.points
         ]
     return out
@@ -132,7 +133,7 @@ def curve_to_dict(c: Curve, points: bool = True) -> dict[str, Any]:
 
 def advice_to_dict(a: Advice) -> dict[str, Any]:
     return {"kind": a.kind, "text": a.text, "command": a.command,
-            "numbers": {k: (json_number(v) if isinstance(v, float) else v) for k, v in a.numbers.items()}}
+            "numbers": {k: (finite_or_none(v) if isinstance(v, float) else v) for k, v in a.numbers.items()}}
 
 
 def diagnosis_to_dict(d: Diagnosis) -> dict[str, Any]:
@@ -142,19 +143,19 @@ def diagnosis_to_dict(d: Diagnosis) -> dict[str, Any]:
         "run": d.run_id, "dataset": d.dataset, "dataset_id": d.dataset_id, "model": d.model, "task": d.task,
         "bottleneck": d.bottleneck, "reason": d.reason,
         "metric": d.metric, "error_definition": d.error_definition,
-        "train_error": json_number(d.train_error), "validation_error": json_number(d.validation_error),
-        "validation_error_se": json_number(d.validation_error_se),
-        "reference": {"error": json_number(d.reference_error), "source": d.reference_source, "run": d.reference_run_id},
-        "dummy": {"error": json_number(d.dummy_error), "run": d.dummy_run_id},
-        "avoidable_bias": json_number(d.avoidable_bias), "variance": json_number(d.variance),
-        "threshold": json_number(d.threshold), "noise": json_number(d.noise),
+        "train_error": finite_or_none(d.train_error), "validation_error": finite_or_none(d.validation_error),
+        "validation_error_se": finite_or_none(d.validation_error_se),
+        "reference": {"error": finite_or_none(d.reference_error), "source": d.reference_source, "run": d.reference_run_id},
+        "dummy": {"error": finite_or_none(d.dummy_error), "run": d.dummy_run_id},
+        "avoidable_bias": finite_or_none(d.avoidable_bias), "variance": finite_or_none(d.variance),
+        "threshold": finite_or_none(d.threshold), "noise": finite_or_none(d.noise),
         "test": None if d.test_error is None else {
-            "error": json_number(d.test_error), "gap": json_number(d.test_gap), "threshold": json_number(d.test_threshold),
+            "error": finite_or_none(d.test_error), "gap": finite_or_none(d.test_gap), "threshold": finite_or_none(d.test_threshold),
             "evaluation": d.test_evaluation_id,
         },
         "test_evaluations": d.test_evaluations,
         "learning_curve": None if d.curve_size is None else {
-            "size": json_number(d.curve_size), "gap": json_number(d.curve_gap), "slope_per_doubling": json_number(d.curve_slope),
+            "size": finite_or_none(d.curve_size), "gap": finite_or_none(d.curve_gap), "slope_per_doubling": finite_or_none(d.curve_slope),
         },
         "more_data_helps": d.more_data_helps,
         "advice": [advice_to_dict(a) for a in d.advice],
@@ -163,15 +164,15 @@ def diagnosis_to_dict(d: Diagnosis) -> dict[str, Any]:
 
 
 def target_to_dict(t: Target) -> dict[str, Any]:
-    return {"dataset": t.dataset, "dataset_id": t.dataset_id, "metric": t.metric, "score": json_number(t.score),
-            "error": json_number(t.error), "note": t.note, "set_at": t.set_at}
+    return {"dataset": t.dataset, "dataset_id": t.dataset_id, "metric": t.metric, "score": finite_or_none(t.score),
+            "error": finite_or_none(t.error), "note": t.note, "set_at": t.set_at}
 
 
 def evaluation_to_dict(e: TestEvaluation) -> dict[str, Any]:
     return {
         "id": e.id, "run": e.run_id, "dataset": e.dataset, "dataset_id": e.dataset_id, "model": e.model,
-        "created_at": e.created_at, "n_train": e.n_train, "n_test": e.n_test, "fit_time": json_number(e.fit_time),
-        "scores": {k: json_number(v) for k, v in e.scores.items()}, "evaluation_number": e.ordinal,
+        "created_at": e.created_at, "n_train": e.n_train, "n_test": e.n_test, "fit_time": finite_or_none(e.fit_time),
+        "scores": {k: finite_or_none(v) for k, v in e.scores.items()}, "evaluation_number": e.ordinal,
         "earlier_runs": list(e.earlier_runs), "warning": e.warning, "fit_warnings": list(e.fit_warnings),
     }
 
@@ -184,8 +185,8 @@ def search_to_dict(s: Search) -> dict[str, Any]:
         "best_run": best.run_id if best else None,
         "candidates": [
             {"run": c.run_id, "params": c.params, "status": c.status, "folds_done": c.folds_done,
-             "folds_total": c.folds_total, "train_mean": json_number(c.train_mean), "validation_mean": json_number(c.val_mean),
-             "validation_std": json_number(c.val_std)}
+             "folds_total": c.folds_total, "train_mean": finite_or_none(c.train_mean), "validation_mean": finite_or_none(c.val_mean),
+             "validation_std": finite_or_none(c.val_std)}
             for c in s.candidates
         ],
     }
@@ -204,10 +205,10 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
         "test": {"name": TEST_NAME, "reference": TEST_REFERENCE, "alpha": ALPHA},
         "differing_params": sorted(c.differing_params),
         "params": {name: {str(r.id): param_value(r, name) for r in c.runs} for name in sorted(c.differing_params)},
-        "deltas": {str(run_id): {m: json_number(v) for m, v in d.items()} for run_id, d in c.deltas.items()},
+        "deltas": {str(run_id): {m: finite_or_none(v) for m, v in d.items()} for run_id, d in c.deltas.items()},
         "pairs": [
-            {"a": p.a_id, "b": p.b_id, "metric": p.metric, "mean_diff": json_number(p.mean_diff), "t": json_number(p.t),
-             "p": json_number(p.p), "df": p.df if p.pairable else None, "n_folds": p.n_folds, "n_dropped": p.n_dropped,
+            {"a": p.a_id, "b": p.b_id, "metric": p.metric, "mean_diff": finite_or_none(p.mean_diff), "t": finite_or_none(p.t),
+             "p": finite_or_none(p.p), "df": p.df if p.pairable else None, "n_folds": p.n_folds, "n_dropped": p.n_dropped,
              "pairable": p.pairable, "reason": p.reason, "explanation": p.explanation}
             for p in c.pairs
         ],

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from core.store.connection import Store
-from core.store.values import from_db_float, to_db_float
+from core.numbers import finite_or_none, none_as_nan
 
 
 class StoredPointRow(NamedTuple):
@@ -61,8 +61,8 @@ def insert_point(store: Store, run_id: int, kind: str, param: str, *, x: float, 
         rows, args = [], []
         for m in metrics:
             rows.append("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            args += [run_id, kind, param, x, fold_index, m, to_db_float(train.get(m)), to_db_float(validation.get(m)),
-                     label, key, to_db_float(fit_time), error, created_at]
+            args += [run_id, kind, param, x, fold_index, m, finite_or_none(train.get(m)), finite_or_none(validation.get(m)),
+                     label, key, finite_or_none(fit_time), error, created_at]
         con.execute(
             "INSERT INTO curve_points (run_id, curve, param, x, fold_index, metric, train, validation, label, "
             f"value, fit_time, error, created_at) VALUES {', '.join(rows)}",
@@ -79,8 +79,8 @@ def select_points(store: Store, run_id: int, kind: str, param: str) -> list[Stor
             "FROM curve_points WHERE run_id = ? AND curve = ? AND param = ? ORDER BY x, fold_index, metric",
             [run_id, kind, param],
         ).fetchall()
-    return [StoredPointRow(x, label, value, fold, metric, from_db_float(train), from_db_float(val),
-                           from_db_float(fit_time), error)
+    return [StoredPointRow(x, label, value, fold, metric, none_as_nan(train), none_as_nan(val),
+                           none_as_nan(fit_time), error)
             for x, label, value, fold, metric, train, val, fit_time, error in rows]
 
 

@@ -19,7 +19,7 @@ import duckdb
 
 from core.errors import InputError, NotFoundError
 from core.store.connection import Store
-from core.store.values import from_db_float, to_db_float
+from core.numbers import finite_or_none, none_as_nan
 from core.types import (
     DatasetInfo,
     FoldScore,
@@ -87,7 +87,7 @@ def record_fold(store: Store, run_id: int, fold: FoldScore) -> None:
             values = ", ".join(["(?, ?, ?, ?, ?)"] * len(metrics))
             args: list = []
             for m in metrics:
-                args += [run_id, fold.index, m, to_db_float(fold.train.get(m)), to_db_float(fold.validation.get(m))]
+                args += [run_id, fold.index, m, finite_or_none(fold.train.get(m)), finite_or_none(fold.validation.get(m))]
             con.execute(f"INSERT INTO fold_scores VALUES {values}", args)
         con.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", [time.time(), run_id])
 
@@ -96,15 +96,15 @@ def record_glm(store: Store, run_id: int, summary: GlmSummary) -> None:
     with store.write() as con:
         con.execute(
             "INSERT INTO glm_summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, summary.family, summary.link, summary.n_obs, to_db_float(summary.df_model),
-             to_db_float(summary.df_resid), to_db_float(summary.deviance), to_db_float(summary.null_deviance),
-             to_db_float(summary.aic), to_db_float(summary.llf), summary.converged, json.dumps(list(summary.warnings))],
+            [run_id, summary.family, summary.link, summary.n_obs, finite_or_none(summary.df_model),
+             finite_or_none(summary.df_resid), finite_or_none(summary.deviance), finite_or_none(summary.null_deviance),
+             finite_or_none(summary.aic), finite_or_none(summary.llf), summary.converged, json.dumps(list(summary.warnings))],
         )
         if summary.coefficients:
             values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(summary.coefficients))
             args: list = []
             for i, c in enumerate(summary.coefficients):
-                args += [run_id, i, c.label, c.term, *(to_db_float(v) for v in
+                args += [run_id, i, c.label, c.term, *(finite_or_none(v) for v in
                          (c.coef, c.std_err, c.z, c.p, c.ci_low, c.ci_high))]
             con.execute(f"INSERT INTO glm_coefficients VALUES {values}", args)
 
@@ -261,8 +261,8 @@ def _folds(con: duckdb.DuckDBPyConnection, run_ids: list[int]) -> dict[int, tupl
         run_ids,
     ).fetchall():
         if (run_id, idx) in scores:
-            scores[run_id, idx][0][metric] = from_db_float(train)
-            scores[run_id, idx][1][metric] = from_db_float(val)
+            scores[run_id, idx][0][metric] = none_as_nan(train)
+            scores[run_id, idx][1][metric] = none_as_nan(val)
     out: dict[int, list[FoldScore]] = {}
     for r in results:
         train, val = scores[r[0], r[1]]
@@ -284,8 +284,8 @@ def _glm(con: duckdb.DuckDBPyConnection, run_id: int) -> GlmSummary | None:
         [run_id],
     ).fetchall()
     return GlmSummary(
-        *row[:2], row[2], *(from_db_float(v) for v in row[3:9]), bool(row[9]), tuple(json.loads(row[10])),
-        tuple(GlmCoefficient(c[0], *(from_db_float(v) for v in c[1:7]), label=c[7]) for c in coefs),
+        *row[:2], row[2], *(none_as_nan(v) for v in row[3:9]), bool(row[9]), tuple(json.loads(row[10])),
+        tuple(GlmCoefficient(c[0], *(none_as_nan(v) for v in c[1:7]), label=c[7]) for c in coefs),
     )
 
 

@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 
 from core.store.connection import Store
-from core.store.values import to_db_float
+from core.numbers import finite_or_none
 from core.types import TestEvaluation
 
 
@@ -22,7 +22,7 @@ def insert(store: Store, *, run_id: int, dataset_id: int, created_at: float, n_t
         con.execute(
             "INSERT INTO test_evaluations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [eval_id, run_id, dataset_id, created_at, n_train, n_test, fit_time,
-             json.dumps({k: to_db_float(v) for k, v in scores.items()}), json.dumps(list(fit_warnings))],
+             json.dumps({k: finite_or_none(v) for k, v in scores.items()}), json.dumps(list(fit_warnings))],
         )
     return eval_id, earlier
 

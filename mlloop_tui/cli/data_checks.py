@@ -60,7 +60,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def cmd_features(args: argparse.Namespace) -> int:
-    from core.analysis.dimensionality import curse_stats, curse_to_dict, curves_to_dict, feature_curve
+    from core.analysis.dimensionality import curse_stats, curse_to_dict
+    from core.analysis.feature_selection import curves_to_dict, feature_curve
 
     store = open_store(args)
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())

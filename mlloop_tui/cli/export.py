@@ -43,7 +43,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         store = open_store(args)
         curves = None
         if args.features:
-            from core.analysis.dimensionality import feature_curve
+            from core.analysis.feature_selection import feature_curve
 
             check_export_path(args.output, args.format, args.force)  # before minutes of fitting, not after
             curves = feature_curve(store, args.dataset, args.model or "linear", jobs=-1)  # univariate, l1, importance

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from rich.text import Text
 
-from core.analysis.dimensionality import CurseStats, FeatureCurves
+from core.analysis.dimensionality import CurseStats
+from core.analysis.feature_selection import FeatureCurves
 from core.analysis.findings import Finding
 from mlloop_tui.compute import findings_of
 from mlloop_tui.dialogs.export import ExportDialog, free_name

@@ -1,6 +1,6 @@
 """Do more features help or hurt? Feature-selection curves and the curse of dimensionality.
 
-:func:`core.analysis.dimensionality.feature_curve` runs in a child process with ``jobs=-1`` (see
+:func:`core.analysis.feature_selection.feature_curve` runs in a child process with ``jobs=-1`` (see
 :class:`~mlloop_tui.screens.computing.ComputingScreen`), which sends each finished (method, k)
 point as it comes, so the curve grows on screen while the fits run and the app's process fits
 nothing. Leaving the screen kills the child and its workers at once.
@@ -29,7 +29,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
-from core.analysis.dimensionality import DEFAULT_METHODS, CurseStats, FeatureCurves, FeaturePoint, FeatureProgress
+from core.analysis.dimensionality import CurseStats
+from core.analysis.feature_selection import DEFAULT_METHODS, FeatureCurves, FeaturePoint, FeatureProgress
 from mlloop_tui.compute import Failed, Started
 from mlloop_tui.runner import CurseRequest, FeaturesRequest
 from mlloop_tui.screens.computing import ComputingScreen

@@ -12,7 +12,8 @@ from sklearn.datasets import make_classification
 from core.data.frames import load_split
 from core.data.importing import import_dataset
 from core.store.datasets import get_dataset
-from core.analysis.dimensionality import curse_stats, curse_to_dict, curves_to_dict, feature_curve, k_grid
+from core.analysis.dimensionality import curse_stats, curse_to_dict, k_grid
+from core.analysis.feature_selection import curves_to_dict, feature_curve
 from core.errors import InputError
 from tests.conftest import run_mlloop, write_csv
 

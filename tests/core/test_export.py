@@ -19,7 +19,8 @@ from core.analysis.curves import learning_curve, load_curve, validation_curve
 from core.data.importing import import_dataset
 from core.store.datasets import get_dataset
 from core.analysis.diagnosis import diagnose
-from core.analysis.dimensionality import curse_stats, curse_to_dict, curves_to_dict, feature_curve
+from core.analysis.dimensionality import curse_stats, curse_to_dict
+from core.analysis.feature_selection import curves_to_dict, feature_curve
 from core.errors import InputError, NotFoundError
 from core.modeling.evaluation import run_baselines
 from core.report.blocks import Heading, Steps, Table
