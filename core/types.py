@@ -192,6 +192,8 @@ class TestEvaluation:
         if self.ordinal < 2:
             return None
         earlier = ", ".join(map(str, dict.fromkeys(self.earlier_runs)))
-        return (f"this is evaluation {self.ordinal} on the test set of {self.dataset!r} (earlier: run "
-                f"{earlier}): once test scores have been looked at to choose, the test score is no longer an "
-                "unbiased estimate of the error on new data")
+        return (
+            f"this is evaluation {self.ordinal} on the test set of {self.dataset!r} (earlier: run "
+            f"{earlier}): once test scores have been looked at to choose, the test score is no longer an "
+            "unbiased estimate of the error on new data"
+        )

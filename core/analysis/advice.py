@@ -81,25 +81,39 @@ def format_error(x: float | None, digits: int = 3) -> str:
     """An error in the advice's sentences: three decimals, tiny non-zero values in scientific notation."""
     if x is None or not math.isfinite(x):
         return "-"
-    if x != 0 and abs(x) < 10 ** -digits:
+    if x != 0 and abs(x) < 10**-digits:
         return f"{x:.1e}"
     return f"{x:.{digits}f}"
 
 
 def reason(bottleneck: Bottleneck, f: Facts, gaps: list[tuple[str, float, float]]) -> str:
-    ref = (f"the target {format_error(f.ref_err)}" if f.ref_source == "target"
-           else f"the best validation error so far {format_error(f.ref_err)} (run {f.ref_run})")
-    limits = (f"a gap counts above {format_error(max(f.threshold, f.noise))} (the larger of 10% of the dummy's error "
-              f"{format_error(f.dummy_err)} and twice the validation standard error)")
+    ref = (
+        f"the target {format_error(f.ref_err)}"
+        if f.ref_source == "target"
+        else f"the best validation error so far {format_error(f.ref_err)} (run {f.ref_run})"
+    )
+    limits = (
+        f"a gap counts above {format_error(max(f.threshold, f.noise))} (the larger of 10% of the dummy's error "
+        f"{format_error(f.dummy_err)} and twice the validation standard error)"
+    )
     if bottleneck == "training":
-        return (f"underfitting: the avoidable bias {format_error(f.bias)} (train error {format_error(f.train_err)} − {ref}) is the "
-                f"largest gap; {limits}")
+        return (
+            f"underfitting: the avoidable bias {format_error(f.bias)} (train error "
+            f"{format_error(f.train_err)} − {ref}) is the "
+            f"largest gap; {limits}"
+        )
     if bottleneck == "validation":
-        return (f"overfitting or too little data: the variance {format_error(f.variance)} (validation error {format_error(f.val_err)} − "
-                f"train error {format_error(f.train_err)}) is the largest gap; {limits}")
+        return (
+            f"overfitting or too little data: the variance {format_error(f.variance)} (validation error "
+            f"{format_error(f.val_err)} − "
+            f"train error {format_error(f.train_err)}) is the largest gap; {limits}"
+        )
     if bottleneck == "test":
-        return (f"the test error {format_error(f.test_err)} is {format_error(f.test_gap)} above the validation error {format_error(f.val_err)}: "
-                "the development set has been overfitted, or the test rows differ from it")
+        return (
+            f"the test error {format_error(f.test_err)} is {format_error(f.test_gap)} above the validation "
+            f"error {format_error(f.val_err)}: "
+            "the development set has been overfitted, or the test rows differ from it"
+        )
     parts = [f"avoidable bias {format_error(f.bias)}", f"variance {format_error(f.variance)}"]
     if f.test_gap is not None:
         parts.append(f"test gap {format_error(f.test_gap)}")
@@ -118,14 +132,17 @@ def ranked_advice(bottleneck: Bottleneck, large: list[tuple[str, float, float]],
     if bottleneck == "none":
         out += _none_advice(f)
     if f.target is None and f.ref_run == f.run.id and bottleneck != "test":
-        out.append(Advice(
-            "set_target",
-            f"set a target: this run's validation error {format_error(f.val_err)} is the best on {f.dataset.name!r} so far, "
-            "so nothing shows how much better is possible; a human-level or existing-system score makes the "
-            "avoidable bias measurable",
-            f"mlloop target {_q(f.dataset.name)} SCORE --metric {f.metric}",
-            {"validation_error": f.val_err},
-        ))
+        out.append(
+            Advice(
+                "set_target",
+                f"set a target: this run's validation error {format_error(f.val_err)} is the best on "
+                f"{f.dataset.name!r} so far, "
+                "so nothing shows how much better is possible; a human-level or existing-system score makes the "
+                "avoidable bias measurable",
+                f"mlloop target {_q(f.dataset.name)} SCORE --metric {f.metric}",
+                {"validation_error": f.val_err},
+            )
+        )
     seen: set[str] = set()
     unique = []
     for a in out:
@@ -138,39 +155,53 @@ def ranked_advice(bottleneck: Bottleneck, large: list[tuple[str, float, float]],
 def _training_advice(f: Facts) -> list[Advice]:
     out = []
     run, cv = f.run, _cv_args(f.run)
-    better = sorted((r for r in f.done if r.model != "dummy" and validation_error_of(r, f.metric) < f.val_err - f.threshold / 2),
-                    key=lambda r: validation_error_of(r, f.metric))
+    better = sorted(
+        (r for r in f.done if r.model != "dummy" and validation_error_of(r, f.metric) < f.val_err - f.threshold / 2),
+        key=lambda r: validation_error_of(r, f.metric),
+    )
     if better:
         b = better[0]
-        out.append(Advice(
-            "more_expressive_model",
-            f"a more expressive model: {b.model} reached {format_error(validation_error_of(b, f.metric))} validation error vs this run's "
-            f"{format_error(f.val_err)} (run {b.id})",
-            f"mlloop compare {run.id} {b.id}",
-            {"run": b.id, "model": b.model, "validation_error": validation_error_of(b, f.metric), "this_run": f.val_err},
-        ))
+        out.append(
+            Advice(
+                "more_expressive_model",
+                f"a more expressive model: {b.model} reached "
+                f"{format_error(validation_error_of(b, f.metric))} validation error vs this run's "
+                f"{format_error(f.val_err)} (run {b.id})",
+                f"mlloop compare {run.id} {b.id}",
+                {
+                    "run": b.id,
+                    "model": b.model,
+                    "validation_error": validation_error_of(b, f.metric),
+                    "this_run": f.val_err,
+                },
+            )
+        )
     else:
         tried = {r.model for r in f.others} | {run.model}
         untried = [m for m in EXPRESSIVE if m not in tried]
         if untried:
-            out.append(Advice(
-                "more_expressive_model",
-                f"a more expressive model: {', '.join(untried)} not yet run on {f.dataset.name!r}; the avoidable "
-                f"bias is {format_error(f.bias)}",
-                f"mlloop run {_q(f.dataset.name)} --models {','.join(untried)}{cv}",
-                {"avoidable_bias": f.bias},
-            ))
+            out.append(
+                Advice(
+                    "more_expressive_model",
+                    f"a more expressive model: {', '.join(untried)} not yet run on {f.dataset.name!r}; the avoidable "
+                    f"bias is {format_error(f.bias)}",
+                    f"mlloop run {_q(f.dataset.name)} --models {','.join(untried)}{cv}",
+                    {"avoidable_bias": f.bias},
+                )
+            )
     warning = _convergence_warning(run)
     if warning:
         name = "maxiter" if run.model == "glm" else "max_iter"
         current = run.params.get(name, 100 if run.model == "glm" else _default(run, name))
         bigger = [int(current) * k for k in (5, 20)] if isinstance(current, int) else [1000, 5000]
-        out.append(Advice(
-            "raise_max_iter",
-            f"raise {name} (now {current}): the fit did not converge ({warning})",
-            f"mlloop tune {run.id} --param {name}={','.join(map(str, bigger))}",
-            {name: current},
-        ))
+        out.append(
+            Advice(
+                "raise_max_iter",
+                f"raise {name} (now {current}): the fit did not converge ({warning})",
+                f"mlloop tune {run.id} --param {name}={','.join(map(str, bigger))}",
+                {name: current},
+            )
+        )
     knob = _knob_advice(f, want="complex")
     if knob:
         out.append(knob)
@@ -179,105 +210,150 @@ def _training_advice(f: Facts) -> list[Advice]:
     if flexible:
         r, e = min(flexible, key=lambda t: t[1])
         if e - f.ref_err > f.threshold:
-            out.append(Advice(
-                "inspect_labels",
-                f"inspect possibly mislabeled or duplicated rows: even the closest training fit ({r.model}, run {r.id}) "
-                f"leaves {format_error(e)} training error, {format_error(e - f.ref_err)} above the reference",
-                f"mlloop show {r.id}",
-                {"run": r.id, "train_error": e},
-            ))
+            out.append(
+                Advice(
+                    "inspect_labels",
+                    "inspect possibly mislabeled or duplicated rows: even the closest training fit "
+                    f"({r.model}, run {r.id}) "
+                    f"leaves {format_error(e)} training error, {format_error(e - f.ref_err)} above the reference",
+                    f"mlloop show {r.id}",
+                    {"run": r.id, "train_error": e},
+                )
+            )
     return out
 
 
 def _validation_advice(f: Facts, exclude: set[int] = frozenset()) -> list[Advice]:
     out = []
-    run, cv = f.run, _cv_args(f.run)
+    run = f.run
     if f.more_data is True:
-        out.append(Advice(
-            "more_data",
-            f"more data: the validation error is still falling ({format_error(f.curve_slope)} per doubling of the training "
-            f"rows at {f.curve_size:g} rows)",
-            None,
-            {"slope_per_doubling": f.curve_slope, "size": f.curve_size},
-        ))
+        out.append(
+            Advice(
+                "more_data",
+                f"more data: the validation error is still falling ({format_error(f.curve_slope)} per "
+                "doubling of the training "
+                f"rows at {f.curve_size:g} rows)",
+                None,
+                {"slope_per_doubling": f.curve_slope, "size": f.curve_size},
+            )
+        )
     elif f.more_data is None:
-        out.append(Advice(
-            "learning_curve",
-            f"compute the learning curve to see whether more data would close the {format_error(f.variance)} gap",
-            f"mlloop curve {run.id}",
-            {"variance": f.variance},
-        ))
+        out.append(
+            Advice(
+                "learning_curve",
+                f"compute the learning curve to see whether more data would close the {format_error(f.variance)} gap",
+                f"mlloop curve {run.id}",
+                {"variance": f.variance},
+            )
+        )
     knob = _knob_advice(f, want="simple")
     if knob:
         out.append(knob)
-    simpler = [r for r in f.done if r.id != run.id and validation_error_of(r, f.metric) <= f.val_err
-               and (validation_error_of(r, f.metric) - (train_error_of(r, f.metric) or 0.0)) < f.variance - f.threshold]
+    simpler = [
+        r
+        for r in f.done
+        if r.id != run.id
+        and validation_error_of(r, f.metric) <= f.val_err
+        and (validation_error_of(r, f.metric) - (train_error_of(r, f.metric) or 0.0)) < f.variance - f.threshold
+    ]
     simpler = [r for r in simpler if r.model != "dummy" and r.id not in exclude]
     if simpler:
         s = min(simpler, key=lambda r: validation_error_of(r, f.metric))
         gap = validation_error_of(s, f.metric) - train_error_of(s, f.metric)
-        out.append(Advice(
-            "lower_variance_model",
-            f"a model with less variance: {s.model} has validation error {format_error(validation_error_of(s, f.metric))} with a "
-            f"train–validation gap of {format_error(gap)} vs this run's {format_error(f.val_err)} and {format_error(f.variance)} (run {s.id})",
-            f"mlloop compare {run.id} {s.id}",
-            {"run": s.id, "model": s.model, "validation_error": validation_error_of(s, f.metric), "gap": gap},
-        ))
+        out.append(
+            Advice(
+                "lower_variance_model",
+                f"a model with less variance: {s.model} has validation error "
+                f"{format_error(validation_error_of(s, f.metric))} with a "
+                f"train–validation gap of {format_error(gap)} vs this run's {format_error(f.val_err)} and "
+                f"{format_error(f.variance)} (run {s.id})",
+                f"mlloop compare {run.id} {s.id}",
+                {"run": s.id, "model": s.model, "validation_error": validation_error_of(s, f.metric), "gap": gap},
+            )
+        )
     n_features = len(f.dataset.feature_names) or max(f.dataset.n_cols - 1, 0)
     rows = f.dataset.n_dev
     if n_features and rows < ROWS_PER_FEATURE * n_features:
-        out.append(Advice(
-            "feature_selection",
-            f"feature selection: {rows} development rows for {n_features} features "
-            f"(fewer than {ROWS_PER_FEATURE} rows per feature)",
-            None,
-            {"rows": rows, "features": n_features},
-        ))
+        out.append(
+            Advice(
+                "feature_selection",
+                f"feature selection: {rows} development rows for {n_features} features "
+                f"(fewer than {ROWS_PER_FEATURE} rows per feature)",
+                None,
+                {"rows": rows, "features": n_features},
+            )
+        )
     return out
 
 
 def _test_advice(f: Facts) -> list[Advice]:
-    used = (f"; the test set of {f.dataset.name!r} has been evaluated {f.n_evaluations} times"
-            if f.n_evaluations > 1 else "")
-    numbers = {"test_error": f.test_err, "validation_error": f.val_err, "test_gap": f.test_gap,
-               "evaluations": f.n_evaluations}
+    used = (
+        f"; the test set of {f.dataset.name!r} has been evaluated {f.n_evaluations} times"
+        if f.n_evaluations > 1
+        else ""
+    )
+    numbers = {
+        "test_error": f.test_err,
+        "validation_error": f.val_err,
+        "test_gap": f.test_gap,
+        "evaluations": f.n_evaluations,
+    }
     return [
-        Advice("stop_tuning_on_dev",
-               f"stop tuning on the development set: the test error {format_error(f.test_err)} is {format_error(f.test_gap)} above the "
-               f"validation error {format_error(f.val_err)}{used}", None, numbers),
-        Advice("check_distributions",
-               "check that the development and test rows come from the same distribution (time, source, "
-               "collection): a model that fits the development rows this well and fails on the test rows "
-               "points at a shift", f"mlloop datasets {_q(f.dataset.name)}", numbers),
-        Advice("fresh_data",
-               "get fresh data: a new development set drawn like the test rows (and a new, unseen test set to "
-               "measure the result)", None, numbers),
+        Advice(
+            "stop_tuning_on_dev",
+            f"stop tuning on the development set: the test error {format_error(f.test_err)} is "
+            f"{format_error(f.test_gap)} above the "
+            f"validation error {format_error(f.val_err)}{used}",
+            None,
+            numbers,
+        ),
+        Advice(
+            "check_distributions",
+            "check that the development and test rows come from the same distribution (time, source, "
+            "collection): a model that fits the development rows this well and fails on the test rows "
+            "points at a shift",
+            f"mlloop datasets {_q(f.dataset.name)}",
+            numbers,
+        ),
+        Advice(
+            "fresh_data",
+            "get fresh data: a new development set drawn like the test rows (and a new, unseen test set to "
+            "measure the result)",
+            None,
+            numbers,
+        ),
     ]
 
 
 def _none_advice(f: Facts) -> list[Advice]:
     if f.test_err is None:
-        return [Advice(
-            "evaluate_on_test",
-            f"evaluate once on the locked test set: avoidable bias {format_error(f.bias)} and variance {format_error(f.variance)} are "
-            f"both small; the test set of {f.dataset.name!r} has "
-            + ("not been used yet" if f.n_evaluations == 0 else f"been used {f.n_evaluations} times already"),
-            f"mlloop test {f.run.id}",
-            {"evaluations": f.n_evaluations},
-        )]
-    return [Advice(
-        "done",
-        f"the test error {format_error(f.test_err)} agrees with the validation error {format_error(f.val_err)}: report it; every further "
-        "test evaluation makes it less trustworthy",
-        None,
-        {"test_error": f.test_err, "validation_error": f.val_err},
-    )]
+        return [
+            Advice(
+                "evaluate_on_test",
+                f"evaluate once on the locked test set: avoidable bias {format_error(f.bias)} and variance "
+                f"{format_error(f.variance)} are "
+                f"both small; the test set of {f.dataset.name!r} has "
+                + ("not been used yet" if f.n_evaluations == 0 else f"been used {f.n_evaluations} times already"),
+                f"mlloop test {f.run.id}",
+                {"evaluations": f.n_evaluations},
+            )
+        ]
+    return [
+        Advice(
+            "done",
+            f"the test error {format_error(f.test_err)} agrees with the validation error "
+            f"{format_error(f.val_err)}: report it; every further "
+            "test evaluation makes it less trustworthy",
+            None,
+            {"test_error": f.test_err, "validation_error": f.val_err},
+        )
+    ]
 
 
 def _knob_advice(f: Facts, want: Literal["simple", "complex"]) -> Advice | None:
     """Move the complexity knob: from a stored validation curve if there is one, else suggest a search."""
-    from core.analysis.curves import load_curve
     from core.analysis.curve_settings import knob_rank, value_label
+    from core.analysis.curves import load_curve
     from core.modeling.models import BASELINES
 
     run = f.run

@@ -28,8 +28,8 @@ from typing import Any
 
 from core.errors import InputError
 from core.modeling.metrics import METRICS, Metric, format_delta, format_mean_std, resolve_metric
-from core.store.runs import get_run, parse_run_id
 from core.store import Store
+from core.store.runs import get_run, parse_run_id
 from core.types import RunRecord
 
 __all__ = [
@@ -156,8 +156,10 @@ def pair_test(a: RunRecord, b: RunRecord, metric: str) -> PairTest:
         n_train.append(fa.n_train)
         n_val.append(fa.n_val)
     if len(diffs) < 2:
-        why = (f"only {len(diffs)} shared fold{'s' if len(diffs) != 1 else ''} with a finite "
-               f"{_label(metric, info)} for both runs (a test needs at least 2)")
+        why = (
+            f"only {len(diffs)} shared fold{'s' if len(diffs) != 1 else ''} with a finite "
+            f"{_label(metric, info)} for both runs (a test needs at least 2)"
+        )
         return _unpaired(a, b, metric, mean_diff, why, names, info, n_folds=len(diffs), dropped=dropped)
 
     import numpy as np
@@ -198,8 +200,10 @@ def unpairable_reason(a: RunRecord, b: RunRecord) -> str | None:
         missing = a if a.folds_hash is None else b
         return f"run {missing.id} has no record of its folds (it never finished)"
     if a.folds_hash != b.folds_hash:
-        return (f"different folds (both {spec_a}, but the splits differ: "
-                "the dataset or the library versions changed between the runs)")
+        return (
+            f"different folds (both {spec_a}, but the splits differ: "
+            "the dataset or the library versions changed between the runs)"
+        )
     return None
 
 
@@ -228,9 +232,13 @@ def comparison_table(c: Comparison, digits: int = 4) -> tuple[list[str], list[li
         info = METRICS.get(m)
         arrow = "" if info is None else (" ↑" if info.greater_is_better else " ↓")
         rows.append([f"{m}{arrow}"] + [_mean_std(r, m, digits) for r in c.runs])
-        rows.append([f"Δ {m} vs ref"] + [
-            "ref" if r.id == c.reference_id else format_delta(c.deltas[r.id].get(m, math.nan), digits) for r in c.runs
-        ])
+        rows.append(
+            [f"Δ {m} vs ref"]
+            + [
+                "ref" if r.id == c.reference_id else format_delta(c.deltas[r.id].get(m, math.nan), digits)
+                for r in c.runs
+            ]
+        )
     return headers, rows
 
 
@@ -280,14 +288,22 @@ def _label(metric: str, info: Metric | None) -> str:
     return info.label if info else metric
 
 
-def _unpaired(a: RunRecord, b: RunRecord, metric: str, mean_diff: float, reason: str,
-              names: tuple[str, str], info: Metric | None, n_folds: int = 0, dropped: int = 0) -> PairTest:
+def _unpaired(
+    a: RunRecord,
+    b: RunRecord,
+    metric: str,
+    mean_diff: float,
+    reason: str,
+    names: tuple[str, str],
+    info: Metric | None,
+    n_folds: int = 0,
+    dropped: int = 0,
+) -> PairTest:
     label = _label(metric, info)
     if a.dataset_id != b.dataset_id:
         text = f"{names[0]} and {names[1]} cannot be compared on {label}: {reason}."
     elif _finite(mean_diff):
-        text = (f"{_verdict(names, info, label, mean_diff)} on average, but there is no paired test: "
-                f"{reason}.")
+        text = f"{_verdict(names, info, label, mean_diff)} on average, but there is no paired test: {reason}."
         if reason.startswith("different folds ("):
             text = text[:-1] + "; rerun both with the same --cv, --repeats and --seed."
     else:
@@ -296,7 +312,7 @@ def _unpaired(a: RunRecord, b: RunRecord, metric: str, mean_diff: float, reason:
 
 
 def _verdict(names: tuple[str, str], info: Metric | None, label: str, diff: float) -> str:
-    """"forest beats linear on accuracy by 0.031" with the metric's direction applied."""
+    """ "forest beats linear on accuracy by 0.031" with the metric's direction applied."""
     if diff == 0:
         return f"{names[0]} and {names[1]} tie on {label}"
     better = diff > 0 if (info is None or info.greater_is_better) else diff < 0
@@ -305,18 +321,31 @@ def _verdict(names: tuple[str, str], info: Metric | None, label: str, diff: floa
     return f"{winner} beats {loser} on {label}{direction} by {_amount(abs(diff))}"
 
 
-def _explain(names: tuple[str, str], metric: str, info: Metric | None, mean: float, p: float, j: int,
-             *, constant: bool, dropped: int) -> str:
+def _explain(
+    names: tuple[str, str],
+    metric: str,
+    info: Metric | None,
+    mean: float,
+    p: float,
+    j: int,
+    *,
+    constant: bool,
+    dropped: int,
+) -> str:
     label = _label(metric, info)
     skipped = f", {dropped} dropped for a missing or non-finite score" if dropped else ""
     test = f"{TEST_NAME} over {j} shared folds{skipped}"
     if constant and mean == 0:
-        return (f"{names[0]} and {names[1]} score the same on {label} on every one of the {j} shared folds "
-                f"(p = 1, {TEST_NAME}{skipped}): no difference.")
+        return (
+            f"{names[0]} and {names[1]} score the same on {label} on every one of the {j} shared folds "
+            f"(p = 1, {TEST_NAME}{skipped}): no difference."
+        )
     if constant:
-        return (f"{_verdict(names, info, label, mean)} on every one of the {j} shared folds by exactly the same "
-                f"amount (p = 0, {TEST_NAME}{skipped}; no fold-to-fold variation to test against): not chance, "
-                "but check the runs are not degenerate.")
+        return (
+            f"{_verdict(names, info, label, mean)} on every one of the {j} shared folds by exactly the same "
+            f"amount (p = 0, {TEST_NAME}{skipped}; no fold-to-fold variation to test against): not chance, "
+            "but check the runs are not degenerate."
+        )
     verdict = _verdict(names, info, label, mean)
     if p < ALPHA:
         return f"{verdict} ({_p_text(p)}, {test}): unlikely to be chance."

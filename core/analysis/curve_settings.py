@@ -32,8 +32,9 @@ class Setting:
     value: Any  # the training size, or the parameter value (JSON-able)
 
 
-def default_sizes(dataset: DatasetInfo, y: Any, splits: Sequence[tuple[Any, Any]],
-                  n_points: int = DEFAULT_POINTS) -> list[int]:
+def default_sizes(
+    dataset: DatasetInfo, y: Any, splits: Sequence[tuple[Any, Any]], n_points: int = DEFAULT_POINTS
+) -> list[int]:
     """Log-spaced training sizes from the smallest sensible subset to the smallest fold's training rows.
 
     The smallest size holds about ``MIN_PER_CLASS`` rows of the rarest class (classification)
@@ -94,8 +95,10 @@ def check_sizes(sizes: Sequence[Any], dataset: DatasetInfo, y: Any, splits: Sequ
             raise InputError(f"a training size must be a whole number of rows, got {s!r}")
         s = int(s)
         if not n_min <= s <= n_max:
-            raise InputError(f"training size {s} is outside {n_min}..{n_max} (the smallest subset that holds "
-                             f"every class, up to the smallest fold's training rows)")
+            raise InputError(
+                f"training size {s} is outside {n_min}..{n_max} (the smallest subset that holds "
+                f"every class, up to the smallest fold's training rows)"
+            )
         out.add(s)
     if not out:
         raise InputError("no training sizes given")
@@ -152,7 +155,7 @@ def with_current(values: list[Any], current: Any) -> list[Any]:
         if is_number(v) and (current < v if ascending else current > v):
             return values[:i] + [current] + values[i:]
     last = max((i for i, v in enumerate(values) if is_number(v)), default=len(values) - 1)
-    return values[: last + 1] + [current] + values[last + 1:]
+    return values[: last + 1] + [current] + values[last + 1 :]
 
 
 def ordered_values(values: list[Any], knob_values: Sequence[Any] | None) -> list[Any]:
@@ -174,7 +177,9 @@ def unique_values(values: Sequence[Any], param: str) -> list[Any]:
         try:
             out.setdefault(value_key(v), v)
         except (TypeError, ValueError):
-            raise InputError(f"value {v!r} of {param} cannot be stored (use numbers, text, true/false or null)") from None
+            raise InputError(
+                f"value {v!r} of {param} cannot be stored (use numbers, text, true/false or null)"
+            ) from None
     if not out:
         raise InputError(f"no values given for {param}")
     return list(out.values())

@@ -30,16 +30,29 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from core.analysis.curve_settings import (
+    LEARNING_PARAM,
+    Setting,
+    check_sizes,
+    class_codes,
+    current_value,
+    default_sizes,
+    mean_std,
+    ordered_values,
+    same_value,
+    settings_of,
+    training_subset,
+    unique_values,
+    value_label,
+    wants_log_x,
+    with_current,
+)
 from core.errors import InputError
 from core.modeling.metrics import METRICS, key_metrics
 from core.stopping import StopToken, check, interrupt_as_cancel
 from core.store import Store
 from core.store import curve_points as point_store
 from core.store.curve_points import decode_value, value_key
-from core.analysis.curve_settings import (
-    LEARNING_PARAM, Setting, check_sizes, class_codes, current_value, default_sizes, mean_std, ordered_values,
-    same_value, settings_of, training_subset, unique_values, value_label, wants_log_x, with_current,
-)
 from core.types import DatasetInfo, RunRecord, Task
 
 CANCELLED = "cancelled: the curve's finished points are kept"
@@ -158,8 +171,7 @@ class Curve:
     @property
     def best(self) -> int | None:
         rows = self.rows()
-        candidates = [(i, r.val_mean) for i, r in enumerate(rows)
-                      if r.n >= self.n_folds and math.isfinite(r.val_mean)]
+        candidates = [(i, r.val_mean) for i, r in enumerate(rows) if r.n >= self.n_folds and math.isfinite(r.val_mean)]
         if not candidates:
             return None
         sign = 1.0 if self.greater_is_better else -1.0
@@ -291,9 +303,16 @@ def load_curve(store: Store, run_id: int | str, kind: CurveKind, param: str | No
         current = next((i for i, s in enumerate(settings) if same_value(s.value, value)), None)
     key = key_metrics(run.task)[0]
     return Curve(
-        run_id=run.id, kind=kind, param=param, task=run.task, key_metric=key.name,
-        greater_is_better=key.greater_is_better, settings=settings, n_folds=run.folds * run.repeats,
-        points=tuple(sorted(stored.values(), key=lambda p: (p.x, p.fold_index))), current=current,
+        run_id=run.id,
+        kind=kind,
+        param=param,
+        task=run.task,
+        key_metric=key.name,
+        greater_is_better=key.greater_is_better,
+        settings=settings,
+        n_folds=run.folds * run.repeats,
+        points=tuple(sorted(stored.values(), key=lambda p: (p.x, p.fold_index))),
+        current=current,
         log_x=wants_log_x(settings),
     )
 
@@ -323,17 +342,25 @@ def curve_stamp(store: Store, run_id: int) -> tuple:
 class RunContext:
     """A run, its dataset, its development rows and its folds, loaded once per curve."""
 
-    def __init__(self, run: RunRecord, baseline: Any, dataset: DatasetInfo, X: Any, y: Any,
-                 splits: list[tuple[Any, Any]], notes: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        run: RunRecord,
+        baseline: Any,
+        dataset: DatasetInfo,
+        X: Any,
+        y: Any,
+        splits: list[tuple[Any, Any]],
+        notes: tuple[str, ...],
+    ) -> None:
         self.run, self.baseline, self.dataset = run, baseline, dataset
         self.X, self.y, self.splits, self.notes = X, y, splits, notes
 
     @classmethod
     def load(cls, store: Store, run_id: int | str) -> RunContext:
         from core.data.frames import load_split
-        from core.store.datasets import get_dataset
-        from core.modeling.evaluation import folds_hash, fold_splits, make_splitter
+        from core.modeling.evaluation import fold_splits, folds_hash, make_splitter
         from core.modeling.models import BASELINES
+        from core.store.datasets import get_dataset
         from core.store.runs import get_run
 
         run = get_run(store, run_id)
@@ -345,8 +372,10 @@ class RunContext:
         splits = fold_splits(make_splitter(dataset.task, run.folds, run.repeats, run.seed), X, y, dataset)
         notes = ()
         if run.folds_hash and folds_hash(splits) != run.folds_hash:
-            notes = ("these folds differ from the run's (a different scikit-learn version?): "
-                     "curve scores are not paired with the run's",)
+            notes = (
+                "these folds differ from the run's (a different scikit-learn version?): "
+                "curve scores are not paired with the run's",
+            )
         return cls(run, baseline, dataset, X, y, splits, notes)
 
     def pipeline(self, params: dict) -> Any:
@@ -412,8 +441,16 @@ def _compute(
             with interrupt_as_cancel(CANCELLED):
                 for result in results:
                     s = settings[result["setting"]]
-                    point = CurvePoint(s.x, s.label, s.value, result["fold"], result["train"],
-                                       result["validation"], result["fit_time"], result["error"])
+                    point = CurvePoint(
+                        s.x,
+                        s.label,
+                        s.value,
+                        result["fold"],
+                        result["train"],
+                        result["validation"],
+                        result["fit_time"],
+                        result["error"],
+                    )
                     _store_point(store, run.id, kind, param, point, list(scorers))
                     points[(value_key(s.value), point.fold_index)] = point
                     computed += 1
@@ -426,33 +463,60 @@ def _compute(
                 close()
     key = key_metrics(ctx.dataset.task)[0]
     return Curve(
-        run_id=run.id, kind=kind, param=param, task=ctx.dataset.task, key_metric=key.name,
-        greater_is_better=key.greater_is_better, settings=settings, n_folds=len(ctx.splits),
-        points=tuple(sorted(points.values(), key=lambda p: (p.x, p.fold_index))), current=current,
-        log_x=wants_log_x(settings), notes=ctx.notes, n_computed=computed,
+        run_id=run.id,
+        kind=kind,
+        param=param,
+        task=ctx.dataset.task,
+        key_metric=key.name,
+        greater_is_better=key.greater_is_better,
+        settings=settings,
+        n_folds=len(ctx.splits),
+        points=tuple(sorted(points.values(), key=lambda p: (p.x, p.fold_index))),
+        current=current,
+        log_x=wants_log_x(settings),
+        notes=ctx.notes,
+        n_computed=computed,
     )
 
 
-def _fit_point(setting: int, fold: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any,
-               scorers: dict[str, str]) -> dict:
+def _fit_point(
+    setting: int, fold: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any, scorers: dict[str, str]
+) -> dict:
     """One curve point in a worker process: the same fit and scoring as a run's fold."""
     from core.modeling.evaluation import fit_fold
 
     result = fit_fold(0, fold, pipeline, X, y, train, val, scorers, 1)
-    out = {"setting": setting, "fold": fold, "train": {}, "validation": {}, "fit_time": math.nan,
-           "error": result.get("error")}
+    out = {
+        "setting": setting,
+        "fold": fold,
+        "train": {},
+        "validation": {},
+        "fit_time": math.nan,
+        "error": result.get("error"),
+    }
     if result.get("fold") is not None:
         f = result["fold"]
         out.update(train=f.train, validation=f.validation, fit_time=f.fit_time)
     return out
 
 
-def _store_point(store: Store, run_id: int, kind: CurveKind, param: str, point: CurvePoint,
-                 metrics: list[str]) -> None:
+def _store_point(store: Store, run_id: int, kind: CurveKind, param: str, point: CurvePoint, metrics: list[str]) -> None:
     point_store.insert_point(
-        store, run_id, kind, param, x=point.x, fold_index=point.fold_index, label=point.label, value=point.value,
-        train=point.train, validation=point.validation, metrics=metrics, fit_time=point.fit_time, error=point.error,
-        created_at=time.time())
+        store,
+        run_id,
+        kind,
+        param,
+        x=point.x,
+        fold_index=point.fold_index,
+        label=point.label,
+        value=point.value,
+        train=point.train,
+        validation=point.validation,
+        metrics=metrics,
+        fit_time=point.fit_time,
+        error=point.error,
+        created_at=time.time(),
+    )
 
 
 def _stored_points(store: Store, run_id: int, kind: CurveKind, param: str | None) -> dict[tuple[str, int], CurvePoint]:
@@ -460,13 +524,23 @@ def _stored_points(store: Store, run_id: int, kind: CurveKind, param: str | None
         return {}
     out: dict[tuple[str, int], CurvePoint] = {}
     for row in point_store.select_points(store, run_id, kind, param):
-        v = decode_value(row.value_json) if row.value_json is not None else (int(row.x) if kind == "learning" else row.x)
+        v = (
+            decode_value(row.value_json)
+            if row.value_json is not None
+            else (int(row.x) if kind == "learning" else row.x)
+        )
         key = (value_key(v), row.fold_index)
         if key not in out:
-            out[key] = CurvePoint(row.x, row.label if row.label is not None else value_label(v), v, row.fold_index,
-                                  {}, {}, row.fit_time, row.error)
+            out[key] = CurvePoint(
+                row.x,
+                row.label if row.label is not None else value_label(v),
+                v,
+                row.fold_index,
+                {},
+                {},
+                row.fit_time,
+                row.error,
+            )
         out[key].train[row.metric] = row.train
         out[key].validation[row.metric] = row.validation
     return out
-
-

@@ -44,11 +44,17 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from core.errors import InputError
 from core.analysis.advice import (
-    Advice, Bottleneck, Facts, format_error, ranked_advice, reason, validation_error_of,
+    Advice,
+    Bottleneck,
+    Facts,
+    format_error,
+    ranked_advice,
+    reason,
+    validation_error_of,
 )
 from core.analysis.targets import get_target
+from core.errors import InputError
 from core.modeling.metrics import METRICS, error_of, key_metrics
 from core.store import Store
 from core.types import RunRecord, Task
@@ -117,8 +123,8 @@ def diagnose(store: Store, run_id: int | str, *, compute_curve: bool = False, jo
 
 def _diagnose(store: Store, run_id: int | str, compute_curve: bool, jobs: int) -> Diagnosis:
     from core.analysis.curves import load_curve
-    from core.store.datasets import get_dataset
     from core.analysis.holdout import list_test_evaluations
+    from core.store.datasets import get_dataset
     from core.store.runs import get_run, list_runs
 
     run = get_run(store, run_id)
@@ -170,7 +176,9 @@ def _diagnose(store: Store, run_id: int | str, compute_curve: bool, jobs: int) -
         latest = mine[-1]
         test_err = error_of(metric, latest.scores[metric])
         test_gap = test_err - val_err
-        test_se = math.sqrt(max(test_err * (1 - test_err), 0.0) / latest.n_test) if metric in ERROR_RATE_METRICS else 0.0
+        test_se = (
+            math.sqrt(max(test_err * (1 - test_err), 0.0) / latest.n_test) if metric in ERROR_RATE_METRICS else 0.0
+        )
         test_threshold = max(threshold, NOISE_SE * test_se)
         test_id = latest.id
 
@@ -191,29 +199,75 @@ def _diagnose(store: Store, run_id: int | str, compute_curve: bool, jobs: int) -
         bottleneck = max(large, key=lambda g: (round(g[1], 12), -[n for n, _, _ in gaps].index(g[0])))[0]
 
     facts = Facts(
-        run=run, dataset=dataset, metric=metric, target=target, others=others, done=done,
-        train_err=train_err, val_err=val_err, ref_err=ref_err, ref_source=ref_source, ref_run=ref_run,
-        dummy_err=dummy_err, threshold=threshold, noise=noise, bias=bias, variance=variance,
-        test_err=test_err, test_gap=test_gap, n_evaluations=len(evaluations), curve_size=c_size,
-        curve_slope=c_slope, more_data=more_data, store=store,
+        run=run,
+        dataset=dataset,
+        metric=metric,
+        target=target,
+        others=others,
+        done=done,
+        train_err=train_err,
+        val_err=val_err,
+        ref_err=ref_err,
+        ref_source=ref_source,
+        ref_run=ref_run,
+        dummy_err=dummy_err,
+        threshold=threshold,
+        noise=noise,
+        bias=bias,
+        variance=variance,
+        test_err=test_err,
+        test_gap=test_gap,
+        n_evaluations=len(evaluations),
+        curve_size=c_size,
+        curve_slope=c_slope,
+        more_data=more_data,
+        store=store,
     )
     if run.model != "dummy" and val_err > dummy_err + threshold:
-        notes.append(f"the validation error {format_error(val_err)} is worse than the dummy's {format_error(dummy_err)}: this model does "
-                     "worse than predicting " + ("the mean" if run.task == "regression" else "the majority class"))
+        notes.append(
+            f"the validation error {format_error(val_err)} is worse than the dummy's "
+            f"{format_error(dummy_err)}: this model does "
+            "worse than predicting " + ("the mean" if run.task == "regression" else "the majority class")
+        )
     if more_data is False:
         trend = "is flat or rising" if c_slope >= 0 else "falls only slowly"
-        notes.append(f"more data is unlikely to help much: the validation error {trend} at the largest sizes "
-                     f"({c_slope:+.3f} per doubling of the training rows, up to {c_size:g} rows)")
+        notes.append(
+            f"more data is unlikely to help much: the validation error {trend} at the largest sizes "
+            f"({c_slope:+.3f} per doubling of the training rows, up to {c_size:g} rows)"
+        )
     return Diagnosis(
-        run_id=run.id, dataset=dataset.name, dataset_id=dataset.id, model=run.model, task=run.task,
-        metric=metric, error_definition=_error_definition(metric), train_error=train_err,
-        validation_error=val_err, validation_error_se=se, reference_error=ref_err,
-        reference_source=ref_source, reference_run_id=ref_run, dummy_error=dummy_err, dummy_run_id=dummy_run,
-        avoidable_bias=bias, variance=variance, threshold=threshold, noise=noise, test_error=test_err,
-        test_gap=test_gap, test_threshold=test_threshold, test_evaluation_id=test_id,
-        test_evaluations=len(evaluations), curve_size=c_size, curve_gap=c_gap, curve_slope=c_slope,
-        more_data_helps=more_data, bottleneck=bottleneck, reason=reason(bottleneck, facts, gaps),
-        advice=tuple(ranked_advice(bottleneck, large, facts)), notes=tuple(notes),
+        run_id=run.id,
+        dataset=dataset.name,
+        dataset_id=dataset.id,
+        model=run.model,
+        task=run.task,
+        metric=metric,
+        error_definition=_error_definition(metric),
+        train_error=train_err,
+        validation_error=val_err,
+        validation_error_se=se,
+        reference_error=ref_err,
+        reference_source=ref_source,
+        reference_run_id=ref_run,
+        dummy_error=dummy_err,
+        dummy_run_id=dummy_run,
+        avoidable_bias=bias,
+        variance=variance,
+        threshold=threshold,
+        noise=noise,
+        test_error=test_err,
+        test_gap=test_gap,
+        test_threshold=test_threshold,
+        test_evaluation_id=test_id,
+        test_evaluations=len(evaluations),
+        curve_size=c_size,
+        curve_gap=c_gap,
+        curve_slope=c_slope,
+        more_data_helps=more_data,
+        bottleneck=bottleneck,
+        reason=reason(bottleneck, facts, gaps),
+        advice=tuple(ranked_advice(bottleneck, large, facts)),
+        notes=tuple(notes),
     )
 
 
@@ -238,7 +292,7 @@ def _stored_dummy(run: RunRecord, done: list[RunRecord], metric: str) -> tuple[f
 def _computed_dummy_error(store: Store, run: RunRecord, metric: str) -> float:
     """The dummy baseline cross-validated on the run's folds, in this process (it fits instantly)."""
     from core.analysis.curves import RunContext
-    from core.modeling.evaluation import fit_fold, build_pipeline, scoring
+    from core.modeling.evaluation import build_pipeline, fit_fold, scoring
     from core.modeling.models import BASELINES
 
     ctx = RunContext.load(store, run.id)
@@ -268,7 +322,9 @@ def _curve_facts(curve: Any, metric: str, scale: float) -> tuple[float | None, f
     if not complete:
         return None, None, None, None
     last = complete[-1]
-    gap = error_of(metric, last.val_mean) - error_of(metric, last.train_mean) if math.isfinite(last.train_mean) else None
+    gap = (
+        error_of(metric, last.val_mean) - error_of(metric, last.train_mean) if math.isfinite(last.train_mean) else None
+    )
     tail = [r.x for r in complete[-SLOPE_POINTS:] if r.x > 0]
     if len(tail) < 2:
         return last.x, gap, None, None
@@ -285,8 +341,11 @@ def _curve_facts(curve: Any, metric: str, scale: float) -> tuple[float | None, f
     if not slopes:
         return last.x, gap, None, None
     slope = sum(slopes) / len(slopes)
-    se = (math.sqrt(sum((s - slope) ** 2 for s in slopes) / (len(slopes) - 1)) / math.sqrt(len(slopes))
-          if len(slopes) > 1 else 0.0)
+    se = (
+        math.sqrt(sum((s - slope) ** 2 for s in slopes) / (len(slopes) - 1)) / math.sqrt(len(slopes))
+        if len(slopes) > 1
+        else 0.0
+    )
     helps = -slope > SLOPE_FRACTION * scale and -slope > se
     return last.x, gap, slope, helps
 

@@ -77,8 +77,10 @@ def curse_stats(store: Store, dataset_ref: str | int | DatasetInfo, seed: int = 
     ratio = n / p if p else float("inf")
     warning = None
     if ratio < 1:
-        warning = (f"more features ({p}) than rows ({n}): many models can fit noise perfectly; "
-                   "regularise or select features inside the folds")
+        warning = (
+            f"more features ({p}) than rows ({n}): many models can fit noise perfectly; "
+            "regularise or select features inside the folds"
+        )
     elif ratio < LOW_SAMPLES_PER_FEATURE:
         warning = f"fewer than {LOW_SAMPLES_PER_FEATURE} rows per feature: overfitting is easy; regularise"
     rng = np.random.default_rng(seed)
@@ -101,9 +103,17 @@ def curse_stats(store: Store, dataset_ref: str | int | DatasetInfo, seed: int = 
         components_for = {t: int(np.searchsorted(cum, t - 1e-12) + 1) for t in VARIANCE_LEVELS}
     dims, contrast = _concentration(Zs, rng, cdist)
     return CurseStats(
-        dataset=dataset.name, n_samples=n, n_raw_features=X.shape[1], n_features=p,
-        samples_per_feature=float(ratio), warning=warning, explained_variance=explained,
-        components_for=components_for, contrast_dims=dims, relative_contrast=contrast, notes=tuple(notes),
+        dataset=dataset.name,
+        n_samples=n,
+        n_raw_features=X.shape[1],
+        n_features=p,
+        samples_per_feature=float(ratio),
+        warning=warning,
+        explained_variance=explained,
+        components_for=components_for,
+        contrast_dims=dims,
+        relative_contrast=contrast,
+        notes=tuple(notes),
     )
 
 
@@ -120,11 +130,16 @@ def curse_to_dict(s: CurseStats) -> dict:
 def curse_from_dict(d: dict) -> CurseStats:
     """The statistics :func:`curse_to_dict` wrote (no features at all: infinitely many samples per feature)."""
     return CurseStats(
-        dataset=d["dataset"], n_samples=d["n_samples"], n_raw_features=d["n_raw_features"],
-        n_features=d["n_features"], samples_per_feature=none_as_nan(d["samples_per_feature"], math.inf),
-        warning=d["warning"], explained_variance=tuple(d["explained_variance"]),
+        dataset=d["dataset"],
+        n_samples=d["n_samples"],
+        n_raw_features=d["n_raw_features"],
+        n_features=d["n_features"],
+        samples_per_feature=none_as_nan(d["samples_per_feature"], math.inf),
+        warning=d["warning"],
+        explained_variance=tuple(d["explained_variance"]),
         components_for={float(k): v for k, v in d["components_for"].items()},
-        contrast_dims=tuple(d["contrast_dims"]), relative_contrast=tuple(none_as_nan(v) for v in d["relative_contrast"]),
+        contrast_dims=tuple(d["contrast_dims"]),
+        relative_contrast=tuple(none_as_nan(v) for v in d["relative_contrast"]),
         notes=tuple(d["notes"]),
     )
 

@@ -16,7 +16,8 @@ depend on ``k`` (SelectKBest keeps the top-``k`` F scores; SelectFromModel with
 The model is then fitted per (method, ``k``, fold) on those columns, streamed with
 ``return_as="generator_unordered"``; ``on_point`` fires when a (method, ``k``) point has all its
 folds. Methods run one after the other, cheapest first, so the univariate curve is complete
-before the forests of ``importance`` start. The folds are the ones runs use (:func:`core.modeling.evaluation.make_splitter`).
+before the forests of ``importance`` start. The folds are the ones runs use
+(:func:`core.modeling.evaluation.make_splitter`).
 
 Methods: ``univariate`` (F-test), ``l1`` (the order in which features enter an L1
 regularisation path: the lasso path for regression, L1 logistic regression over a grid of
@@ -36,16 +37,25 @@ from typing import Any
 
 from core.analysis.dimensionality import k_grid
 from core.data.frames import load_split
-from core.store.datasets import get_dataset
 from core.errors import InputError
 from core.numbers import finite_or_none, none_as_nan
 from core.stopping import StopToken, check
 from core.store import Store
+from core.store.datasets import get_dataset
 from core.types import DatasetInfo
 
 __all__ = [
-    "METHODS", "FeaturePoint", "FeatureChoice", "MethodCurve", "FeatureCurves", "FeatureProgress",
-    "feature_curve", "curves_to_dict", "curves_from_dict", "point_to_dict", "point_from_dict",
+    "METHODS",
+    "FeaturePoint",
+    "FeatureChoice",
+    "MethodCurve",
+    "FeatureCurves",
+    "FeatureProgress",
+    "feature_curve",
+    "curves_to_dict",
+    "curves_from_dict",
+    "point_to_dict",
+    "point_from_dict",
 ]
 
 METHODS: tuple[str, ...] = ("univariate", "l1", "importance", "rfe")
@@ -145,12 +155,14 @@ def feature_curve(
     methods = tuple(dict.fromkeys(methods))
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
-        raise InputError(f"unknown feature-selection method {unknown[0] if unknown else ''!r}; "
-                         f"choose from: {', '.join(METHODS)}")
+        raise InputError(
+            f"unknown feature-selection method {unknown[0] if unknown else ''!r}; choose from: {', '.join(METHODS)}"
+        )
     baseline = resolve_models([model])[0]
     if baseline.name in ("dummy", "glm"):
-        raise InputError(f"model {baseline.name!r} cannot be used for feature curves; try linear, tree, forest "
-                         "or boosting")
+        raise InputError(
+            f"model {baseline.name!r} cannot be used for feature curves; try linear, tree, forest or boosting"
+        )
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     X, y = load_split(store, dataset, "dev")
     splitter = make_splitter(dataset.task, folds, 1, seed)
@@ -177,8 +189,10 @@ def feature_curve(
     n_features = min(widths)
     notes: list[str] = []
     if len(widths) > 1:
-        notes.append(f"one-hot encoding gives {min(widths)}-{max(widths)} columns depending on the fold; "
-                     f"k goes up to {n_features}")
+        notes.append(
+            f"one-hot encoding gives {min(widths)}-{max(widths)} columns depending on the fold; "
+            f"k goes up to {n_features}"
+        )
     grid = tuple(sorted({int(k) for k in ks if 1 <= int(k) <= n_features})) if ks is not None else k_grid(n_features)
     if not grid:
         raise InputError(f"no valid k: the dataset has {n_features} features after preprocessing")
@@ -187,8 +201,14 @@ def feature_curve(
     active = []
     for m in methods:
         if m == "rfe" and n_features > RFE_MAX_FEATURES:
-            curves[m] = MethodCurve(m, (), None, None, note=f"skipped: {n_features} features is more than the "
-                                                              f"{RFE_MAX_FEATURES} recursive elimination can afford")
+            curves[m] = MethodCurve(
+                m,
+                (),
+                None,
+                None,
+                note=f"skipped: {n_features} features is more than the "
+                f"{RFE_MAX_FEATURES} recursive elimination can afford",
+            )
         else:
             active.append(m)
 
@@ -201,8 +221,10 @@ def feature_curve(
     done_methods = []
     with Parallel(n_jobs=jobs, return_as="generator_unordered") as parallel:
         for m in sorted(active, key=METHODS.index):
-            rank_tasks = [delayed(_rank)(m, i, prepared[i][0], prepared[i][1], dataset.task, baseline.scaled, seed)
-                          for i in range(len(prepared))]
+            rank_tasks = [
+                delayed(_rank)(m, i, prepared[i][0], prepared[i][1], dataset.task, baseline.scaled, seed)
+                for i in range(len(prepared))
+            ]
             for _m, i, result in parallel(rank_tasks):
                 rankings[(m, i)] = result
             failure = next((r for i in range(len(prepared)) if isinstance(r := rankings[(m, i)], str)), None)
@@ -211,9 +233,11 @@ def feature_curve(
                 total -= len(grid)
                 continue
             fit_tasks = [
-                delayed(_score_k)(m, k, i, prepared[i], rankings[(m, i)][0][:k], baseline, dataset.task,
-                                  scorer_name, seed)
-                for k in grid for i in range(len(prepared))
+                delayed(_score_k)(
+                    m, k, i, prepared[i], rankings[(m, i)][0][:k], baseline, dataset.task, scorer_name, seed
+                )
+                for k in grid
+                for i in range(len(prepared))
             ]
             fold_scores: dict[int, list[float]] = {k: [] for k in grid}
             for _m, k, _i, score, error in parallel(fit_tasks):
@@ -236,38 +260,72 @@ def feature_curve(
         chosen = _chosen(best_k, [rankings[(m, i)] for i in range(len(prepared))], prepared[0][4]) if best_k else ()
         curves[m] = MethodCurve(m, pts, best_k, one_se_k, chosen)
     return FeatureCurves(
-        dataset=dataset.name, task=dataset.task, model=baseline.name, metric=metric.name,
-        greater_is_better=metric.greater_is_better, folds=len(splits), seed=seed, n_samples=len(X),
-        n_raw_features=X.shape[1], n_features=n_features, ks=grid, methods=tuple(curves[m] for m in methods),
-        elapsed_s=time.perf_counter() - start, notes=tuple(notes),
+        dataset=dataset.name,
+        task=dataset.task,
+        model=baseline.name,
+        metric=metric.name,
+        greater_is_better=metric.greater_is_better,
+        folds=len(splits),
+        seed=seed,
+        n_samples=len(X),
+        n_raw_features=X.shape[1],
+        n_features=n_features,
+        ks=grid,
+        methods=tuple(curves[m] for m in methods),
+        elapsed_s=time.perf_counter() - start,
+        notes=tuple(notes),
     )
 
 
 def point_to_dict(p: FeaturePoint) -> dict:
     """One (method, k) point, JSON-ready; the method is the key it is stored under."""
-    return {"k": p.k, "mean": finite_or_none(p.mean), "std": finite_or_none(p.std), "n_folds": p.n_folds,
-            "scores": [finite_or_none(s) for s in p.scores]}
+    return {
+        "k": p.k,
+        "mean": finite_or_none(p.mean),
+        "std": finite_or_none(p.std),
+        "n_folds": p.n_folds,
+        "scores": [finite_or_none(s) for s in p.scores],
+    }
 
 
 def point_from_dict(method: str, d: dict) -> FeaturePoint:
     """The point :func:`point_to_dict` wrote."""
-    return FeaturePoint(method, d["k"], none_as_nan(d["mean"]), none_as_nan(d["std"]), d["n_folds"],
-                        tuple(none_as_nan(s) for s in d["scores"]))
+    return FeaturePoint(
+        method,
+        d["k"],
+        none_as_nan(d["mean"]),
+        none_as_nan(d["std"]),
+        d["n_folds"],
+        tuple(none_as_nan(s) for s in d["scores"]),
+    )
 
 
 def curves_to_dict(c: FeatureCurves) -> dict:
     """JSON-ready: best_k / one_se_k and the points per method, chosen features, run facts."""
     return {
-        "dataset": c.dataset, "task": c.task, "model": c.model, "metric": c.metric,
-        "greater_is_better": c.greater_is_better, "folds": c.folds, "seed": c.seed, "n_samples": c.n_samples,
-        "n_raw_features": c.n_raw_features, "n_features": c.n_features, "ks": list(c.ks),
-        "elapsed_s": round(c.elapsed_s, 3), "notes": list(c.notes),
+        "dataset": c.dataset,
+        "task": c.task,
+        "model": c.model,
+        "metric": c.metric,
+        "greater_is_better": c.greater_is_better,
+        "folds": c.folds,
+        "seed": c.seed,
+        "n_samples": c.n_samples,
+        "n_raw_features": c.n_raw_features,
+        "n_features": c.n_features,
+        "ks": list(c.ks),
+        "elapsed_s": round(c.elapsed_s, 3),
+        "notes": list(c.notes),
         "methods": {
             m.method: {
-                "best_k": m.best_k, "one_se_k": m.one_se_k, "note": m.note,
+                "best_k": m.best_k,
+                "one_se_k": m.one_se_k,
+                "note": m.note,
                 "points": [point_to_dict(p) for p in m.points],
-                "chosen": [{"name": f.name, "frequency": f.frequency, "importance": finite_or_none(f.importance)}
-                           for f in m.chosen],
+                "chosen": [
+                    {"name": f.name, "frequency": f.frequency, "importance": finite_or_none(f.importance)}
+                    for f in m.chosen
+                ],
             }
             for m in c.methods
         },
@@ -277,16 +335,31 @@ def curves_to_dict(c: FeatureCurves) -> dict:
 def curves_from_dict(d: dict) -> FeatureCurves:
     """The curves :func:`curves_to_dict` wrote (a child process sends them to the app this way)."""
     methods = tuple(
-        MethodCurve(name, tuple(point_from_dict(name, p) for p in m["points"]), m["best_k"], m["one_se_k"],
-                    tuple(FeatureChoice(f["name"], f["frequency"], none_as_nan(f["importance"])) for f in m["chosen"]),
-                    m["note"])
+        MethodCurve(
+            name,
+            tuple(point_from_dict(name, p) for p in m["points"]),
+            m["best_k"],
+            m["one_se_k"],
+            tuple(FeatureChoice(f["name"], f["frequency"], none_as_nan(f["importance"])) for f in m["chosen"]),
+            m["note"],
+        )
         for name, m in d["methods"].items()
     )
     return FeatureCurves(
-        dataset=d["dataset"], task=d["task"], model=d["model"], metric=d["metric"],
-        greater_is_better=d["greater_is_better"], folds=d["folds"], seed=d["seed"], n_samples=d["n_samples"],
-        n_raw_features=d["n_raw_features"], n_features=d["n_features"], ks=tuple(d["ks"]), methods=methods,
-        elapsed_s=d["elapsed_s"], notes=tuple(d["notes"]),
+        dataset=d["dataset"],
+        task=d["task"],
+        model=d["model"],
+        metric=d["metric"],
+        greater_is_better=d["greater_is_better"],
+        folds=d["folds"],
+        seed=d["seed"],
+        n_samples=d["n_samples"],
+        n_raw_features=d["n_raw_features"],
+        n_features=d["n_features"],
+        ks=tuple(d["ks"]),
+        methods=methods,
+        elapsed_s=d["elapsed_s"],
+        notes=tuple(d["notes"]),
     )
 
 
@@ -304,7 +377,7 @@ def _names(pre: Any, width: int) -> list[str]:
 
     try:
         names = [re.sub(r"^(?:num|cat)__", "", str(n)) for n in pre.get_feature_names_out()]
-    except Exception:  # noqa: BLE001 - names are for display only
+    except Exception:
         names = []
     return names if len(names) == width else [f"feature {i}" for i in range(width)]
 
@@ -317,7 +390,7 @@ def _rank(method: str, fold: int, Xtr: Any, ytr: Any, task: str, scaled: bool, s
         warnings.simplefilter("ignore")
         try:
             score, importance = _method_scores(method, Xtr, ytr, task, scaled, seed)
-        except Exception as e:  # noqa: BLE001 - reported as the method's note
+        except Exception as e:
             return method, fold, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
     score = np.nan_to_num(np.asarray(score, dtype=float), nan=np.finfo(float).min)
     # SelectKBest / SelectFromModel keep the last k of a stable ascending sort: the same order here.
@@ -391,8 +464,14 @@ def _l1_entry(X: Any, y: Any, regression: bool, seed: int = 0) -> tuple[Any, Any
             cs = l1_min_c(X, yy, loss="log") * np.logspace(0, 4, 24)
             seen = np.full(p, np.inf)
             for step, c in enumerate(cs):
-                m = LogisticRegression(l1_ratio=1.0, solver="liblinear", C=float(c), max_iter=500,
-                                       intercept_scaling=10.0, random_state=seed).fit(X, yy)
+                m = LogisticRegression(
+                    l1_ratio=1.0,
+                    solver="liblinear",
+                    C=float(c),
+                    max_iter=500,
+                    intercept_scaling=10.0,
+                    random_state=seed,
+                ).fit(X, yy)
                 active = np.abs(m.coef_).sum(axis=0)
                 seen[(active > 0) & np.isinf(seen)] = step
                 if np.isfinite(seen).all():
@@ -405,8 +484,9 @@ def _l1_entry(X: Any, y: Any, regression: bool, seed: int = 0) -> tuple[Any, Any
     return -rank_entry + 0.5 * final / scale, final
 
 
-def _score_k(method: str, k: int, fold: int, prepared: tuple, columns: Any, baseline: Any, task: str,
-             scorer_name: str, seed: int) -> tuple:
+def _score_k(
+    method: str, k: int, fold: int, prepared: tuple, columns: Any, baseline: Any, task: str, scorer_name: str, seed: int
+) -> tuple:
     """(method, k, fold, score, error): the model fitted on the fold's top-k training columns."""
     from sklearn.metrics import get_scorer
 
@@ -417,7 +497,7 @@ def _score_k(method: str, k: int, fold: int, prepared: tuple, columns: Any, base
         try:
             est = baseline.estimator(task, {}, seed).fit(Xtr[:, cols], ytr)
             score = float(get_scorer(scorer_name)(est, Xva[:, cols], yva))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             return method, k, fold, float("nan"), f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
     if scorer_name.startswith("neg_"):
         score = -score
@@ -460,5 +540,3 @@ def _chosen(k: int, rankings: list[tuple], names: list[str]) -> tuple[FeatureCho
     importance = weight / len(rankings)
     picked = [j for j in np.lexsort((-importance, -freq)) if freq[j] > 0]
     return tuple(FeatureChoice(names[j], float(freq[j]), float(importance[j])) for j in picked)
-
-

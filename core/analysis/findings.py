@@ -15,8 +15,18 @@ if TYPE_CHECKING:
 Severity = Literal["high", "medium", "low", "info"]
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low", "info")
 KINDS: tuple[str, ...] = (
-    "leakage", "duplicates", "conflicting_labels", "shift", "adversarial_validation", "missing", "constant",
-    "near_constant", "identifier", "high_cardinality", "class_imbalance", "mislabeled",
+    "leakage",
+    "duplicates",
+    "conflicting_labels",
+    "shift",
+    "adversarial_validation",
+    "missing",
+    "constant",
+    "near_constant",
+    "identifier",
+    "high_cardinality",
+    "class_imbalance",
+    "mislabeled",
 )
 
 MAX_ROWS = 50  # rows listed per finding; n_rows has the full count
@@ -43,15 +53,22 @@ def finding_to_dict(f: Finding) -> dict:
     d["columns"], d["rows"], d["scores"] = list(f.columns), list(f.rows), [round(s, 6) for s in f.scores]
     if d["value"] is not None and not math.isfinite(d["value"]):
         d["value"] = None
-    return {k: d[k] for k in ("kind", "severity", "columns", "rows", "n_rows", "message", "action", "value",
-                              "scores")}
+    return {k: d[k] for k in ("kind", "severity", "columns", "rows", "n_rows", "message", "action", "value", "scores")}
 
 
 def finding_from_dict(d: dict) -> Finding:
     """The finding :func:`finding_to_dict` wrote (a child process sends findings to the app this way)."""
-    return Finding(kind=d["kind"], severity=d["severity"], columns=tuple(d["columns"]), rows=tuple(d["rows"]),
-                   message=d["message"], action=d["action"], value=d["value"], n_rows=d["n_rows"],
-                   scores=tuple(d["scores"]))
+    return Finding(
+        kind=d["kind"],
+        severity=d["severity"],
+        columns=tuple(d["columns"]),
+        rows=tuple(d["rows"]),
+        message=d["message"],
+        action=d["action"],
+        value=d["value"],
+        n_rows=d["n_rows"],
+        scores=tuple(d["scores"]),
+    )
 
 
 def listed_rows(index: Any) -> tuple[int, ...]:

@@ -28,9 +28,9 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
     from sklearn.metrics import check_scoring
 
     from core.data.frames import load_split
-    from core.store.datasets import get_dataset
-    from core.modeling.evaluation import signed_scores, warning_lines, build_pipeline, scoring
+    from core.modeling.evaluation import build_pipeline, scoring, signed_scores, warning_lines
     from core.modeling.models import BASELINES
+    from core.store.datasets import get_dataset
     from core.store.runs import get_run
 
     run = get_run(store, run_id)
@@ -56,24 +56,45 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
     fit_warnings = tuple(warning_lines(caught))[:20]
     now = time.time()
     eval_id, earlier = test_evaluation_store.insert(
-        store, run_id=run.id, dataset_id=dataset.id, created_at=now, n_train=len(y_dev), n_test=len(y_test),
-        fit_time=fit_time, scores=scores, fit_warnings=fit_warnings)
+        store,
+        run_id=run.id,
+        dataset_id=dataset.id,
+        created_at=now,
+        n_train=len(y_dev),
+        n_test=len(y_test),
+        fit_time=fit_time,
+        scores=scores,
+        fit_warnings=fit_warnings,
+    )
     return TestEvaluation(
-        id=eval_id, run_id=run.id, dataset_id=dataset.id, dataset=dataset.name, model=run.model,
-        created_at=now, n_train=len(y_dev), n_test=len(y_test), fit_time=fit_time, scores=scores,
-        ordinal=len(earlier) + 1, earlier_runs=earlier, fit_warnings=fit_warnings,
+        id=eval_id,
+        run_id=run.id,
+        dataset_id=dataset.id,
+        dataset=dataset.name,
+        model=run.model,
+        created_at=now,
+        n_train=len(y_dev),
+        n_test=len(y_test),
+        fit_time=fit_time,
+        scores=scores,
+        ordinal=len(earlier) + 1,
+        earlier_runs=earlier,
+        fit_warnings=fit_warnings,
     )
 
 
-def list_test_evaluations(store: Store, dataset: str | int | None = None,
-                          run_id: int | str | None = None) -> list[TestEvaluation]:
+def list_test_evaluations(
+    store: Store, dataset: str | int | None = None, run_id: int | str | None = None
+) -> list[TestEvaluation]:
     """Recorded evaluations, oldest first: all, one dataset's (name or id), or one run's."""
     from core.store.datasets import get_dataset
     from core.store.runs import parse_run_id
 
     return test_evaluation_store.select(
-        store, None if dataset is None else get_dataset(store, dataset).id,
-        None if run_id is None else parse_run_id(run_id))
+        store,
+        None if dataset is None else get_dataset(store, dataset).id,
+        None if run_id is None else parse_run_id(run_id),
+    )
 
 
 def count_test_evaluations(store: Store, dataset: str | int) -> int:

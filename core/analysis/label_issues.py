@@ -41,8 +41,17 @@ def mislabeled_findings(X: pd.DataFrame, y: pd.Series, dataset: DatasetInfo, job
         return []
     n_low = int((own < MISLABELED_LOW).sum())
     sev: Severity = "low" if n_low else "info"
-    return [Finding("mislabeled", sev, (dataset.target,), tuple(int(X.index[i]) for i in top),
-                    f"{len(top)} development rows whose out-of-fold probability of their own label is lowest "
-                    f"(from {own[top[0]]:.3f}); {n_low} rows below {MISLABELED_LOW}",
-                    "inspect these rows: fix wrong labels, or keep them if they are hard but right",
-                    float(n_low), len(top), tuple(float(own[i]) for i in top))]
+    return [
+        Finding(
+            "mislabeled",
+            sev,
+            (dataset.target,),
+            tuple(int(X.index[i]) for i in top),
+            f"{len(top)} development rows whose out-of-fold probability of their own label is lowest "
+            f"(from {own[top[0]]:.3f}); {n_low} rows below {MISLABELED_LOW}",
+            "inspect these rows: fix wrong labels, or keep them if they are hard but right",
+            float(n_low),
+            len(top),
+            tuple(float(own[i]) for i in top),
+        )
+    ]

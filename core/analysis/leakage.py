@@ -97,11 +97,19 @@ def leakage_findings(X: pd.DataFrame, y: pd.Series, dataset: DatasetInfo, jobs: 
     metric = "R²" if dataset.task == "regression" else "ROC AUC"
     for col, score in zip(screened, results):
         if score is not None and score >= LEAK_SCORE:
-            out.append(Finding("leakage", "high", (str(col),), (),
-                               f"{col} alone predicts {dataset.target} almost perfectly (out-of-fold {metric} "
-                               f"{score:.3f}): suspected target leakage",
-                               "check it is known at prediction time; if it is derived from the target, drop it",
-                               float(score), 0))
+            out.append(
+                Finding(
+                    "leakage",
+                    "high",
+                    (str(col),),
+                    (),
+                    f"{col} alone predicts {dataset.target} almost perfectly (out-of-fold {metric} "
+                    f"{score:.3f}): suspected target leakage",
+                    "check it is known at prediction time; if it is derived from the target, drop it",
+                    float(score),
+                    0,
+                )
+            )
     return out
 
 
@@ -122,10 +130,17 @@ def _one_feature_cv(X1: pd.DataFrame, y: np.ndarray, task: str, splits: list) ->
             prep = make_column_transformer((SimpleImputer(strategy="median", add_indicator=True), [col]))
         else:
             prep = make_column_transformer(
-                (make_pipeline(SimpleImputer(strategy="constant", fill_value="(missing)"),
-                               OneHotEncoder(handle_unknown="ignore", max_categories=50)), [col]))
+                (
+                    make_pipeline(
+                        SimpleImputer(strategy="constant", fill_value="(missing)"),
+                        OneHotEncoder(handle_unknown="ignore", max_categories=50),
+                    ),
+                    [col],
+                )
+            )
         tree = (DecisionTreeRegressor if task == "regression" else DecisionTreeClassifier)(
-            max_depth=8, min_samples_leaf=3, random_state=0)
+            max_depth=8, min_samples_leaf=3, random_state=0
+        )
         model = make_pipeline(prep, tree)
         try:
             if task == "regression":

@@ -57,7 +57,11 @@ HIGH_CARDINALITY = 30  # the one-hot encoder keeps 30 categories (models.MAX_CAT
 
 
 def check_quality(
-    store: Store, dataset_ref: str | int | DatasetInfo, *, mislabeled: bool = True, jobs: int = 1,
+    store: Store,
+    dataset_ref: str | int | DatasetInfo,
+    *,
+    mislabeled: bool = True,
+    jobs: int = 1,
     stop: StopToken | None = None,
 ) -> tuple[Finding, ...]:
     """Every finding on the dataset, most severe first (then by kind, then by column).
@@ -125,12 +129,25 @@ def _missing(X: pd.DataFrame) -> list[Finding]:
             continue
         frac = k / n
         sev: Severity = "high" if frac >= MISSING_HIGH else "medium" if frac >= MISSING_MEDIUM else "low"
-        action = ("drop the column, or add a 'was missing' indicator if missingness carries signal"
-                  if frac >= MISSING_HIGH else "impute inside the folds (the pipelines do: median / '(missing)') "
-                  "and consider a missing-indicator feature")
+        action = (
+            "drop the column, or add a 'was missing' indicator if missingness carries signal"
+            if frac >= MISSING_HIGH
+            else "impute inside the folds (the pipelines do: median / '(missing)') "
+            "and consider a missing-indicator feature"
+        )
         rows = X.index[X[col].isna().to_numpy()]
-        out.append(Finding("missing", sev, (str(col),), listed_rows(rows),
-                           f"{col}: {k} of {n} values missing ({percent(frac)})", action, float(frac), int(k)))
+        out.append(
+            Finding(
+                "missing",
+                sev,
+                (str(col),),
+                listed_rows(rows),
+                f"{col}: {k} of {n} values missing ({percent(frac)})",
+                action,
+                float(frac),
+                int(k),
+            )
+        )
     return out
 
 
@@ -141,19 +158,37 @@ def _constant(X: pd.DataFrame) -> list[Finding]:
         s = X[col]
         counts = s.value_counts(dropna=False)
         if len(counts) <= 1:
-            out.append(Finding("constant", "medium", (str(col),), (),
-                               f"{col} has a single value in every row: it carries no information",
-                               "drop the column", 1.0, 0))
+            out.append(
+                Finding(
+                    "constant",
+                    "medium",
+                    (str(col),),
+                    (),
+                    f"{col} has a single value in every row: it carries no information",
+                    "drop the column",
+                    1.0,
+                    0,
+                )
+            )
             continue
         share = counts.iloc[0] / n
         if share >= NEAR_CONSTANT_SHARE:
             top = counts.index[0]
-            rare = X.index[(s != top).to_numpy() if not (isinstance(top, float) and math.isnan(top))
-                           else s.notna().to_numpy()]
-            out.append(Finding("near_constant", "low", (str(col),), listed_rows(rare),
-                               f"{col}: one value fills {percent(share)} of the rows; {n - counts.iloc[0]} rows differ",
-                               "drop it, or check the rare rows: some folds may see a single value", float(share),
-                               int(n - counts.iloc[0])))
+            rare = X.index[
+                (s != top).to_numpy() if not (isinstance(top, float) and math.isnan(top)) else s.notna().to_numpy()
+            ]
+            out.append(
+                Finding(
+                    "near_constant",
+                    "low",
+                    (str(col),),
+                    listed_rows(rare),
+                    f"{col}: one value fills {percent(share)} of the rows; {n - counts.iloc[0]} rows differ",
+                    "drop it, or check the rare rows: some folds may see a single value",
+                    float(share),
+                    int(n - counts.iloc[0]),
+                )
+            )
     return out
 
 
@@ -176,9 +211,18 @@ def _identifiers(X: pd.DataFrame) -> list[Finding]:
             span = v.max() - v.min() + 1
             if len(v) / span < 0.5:
                 continue  # sparse integers (amounts, counts) can be unique by chance
-        out.append(Finding("identifier", "medium", (str(col),), (),
-                           f"{col} has a different value in every row: it looks like an identifier",
-                           "drop it from the features (an id only lets a model memorise rows)", 1.0, 0))
+        out.append(
+            Finding(
+                "identifier",
+                "medium",
+                (str(col),),
+                (),
+                f"{col} has a different value in every row: it looks like an identifier",
+                "drop it from the features (an id only lets a model memorise rows)",
+                1.0,
+                0,
+            )
+        )
     return out
 
 
@@ -194,11 +238,19 @@ def _high_cardinality(X: pd.DataFrame) -> list[Finding]:
             continue
         ratio = k / n
         sev: Severity = "medium" if ratio > 0.5 else "low"
-        out.append(Finding("high_cardinality", sev, (str(col),), (),
-                           f"{col}: {k} distinct categories in {n} rows; one-hot keeps the {HIGH_CARDINALITY} "
-                           "most frequent and pools the rest",
-                           "group rare categories, or use target / frequency encoding fitted inside the folds",
-                           float(k), 0))
+        out.append(
+            Finding(
+                "high_cardinality",
+                sev,
+                (str(col),),
+                (),
+                f"{col}: {k} distinct categories in {n} rows; one-hot keeps the {HIGH_CARDINALITY} "
+                "most frequent and pools the rest",
+                "group rare categories, or use target / frequency encoding fitted inside the folds",
+                float(k),
+                0,
+            )
+        )
     return out
 
 
@@ -211,8 +263,9 @@ def _row_hash(X: pd.DataFrame) -> pd.Series:
 def _duplicates(X: pd.DataFrame, y: pd.Series, is_test: pd.Series) -> list[Finding]:
     import pandas as pd
 
-    key = pd.DataFrame({"x": _row_hash(X).to_numpy(), "y": pd.util.hash_pandas_object(y, index=False).to_numpy()},
-                       index=X.index)
+    key = pd.DataFrame(
+        {"x": _row_hash(X).to_numpy(), "y": pd.util.hash_pandas_object(y, index=False).to_numpy()}, index=X.index
+    )
     dup_any = key.duplicated(keep=False)
     if not dup_any.any():
         return []
@@ -223,15 +276,33 @@ def _duplicates(X: pd.DataFrame, y: pd.Series, is_test: pd.Series) -> list[Findi
     frac = n_extra / len(X)
     rows = X.index[dup_any.to_numpy()]
     if across:
-        return [Finding("duplicates", "high", (), listed_rows(rows),
-                        f"{n_extra} duplicate rows (identical features and target); {across} groups appear in both "
-                        "the development and the test rows, so the test score is optimistic",
-                        "remove duplicates (or split by group) and re-import", float(frac), int(dup_any.sum()))]
+        return [
+            Finding(
+                "duplicates",
+                "high",
+                (),
+                listed_rows(rows),
+                f"{n_extra} duplicate rows (identical features and target); {across} groups appear in both "
+                "the development and the test rows, so the test score is optimistic",
+                "remove duplicates (or split by group) and re-import",
+                float(frac),
+                int(dup_any.sum()),
+            )
+        ]
     sev: Severity = "medium" if frac >= 0.05 else "low"
-    return [Finding("duplicates", sev, (), listed_rows(rows),
-                    f"{n_extra} duplicate rows ({percent(frac)}): identical features and target",
-                    "remove them if they are copies; keep them if they are real repeated observations "
-                    "(then validate with grouped folds)", float(frac), int(dup_any.sum()))]
+    return [
+        Finding(
+            "duplicates",
+            sev,
+            (),
+            listed_rows(rows),
+            f"{n_extra} duplicate rows ({percent(frac)}): identical features and target",
+            "remove them if they are copies; keep them if they are real repeated observations "
+            "(then validate with grouped folds)",
+            float(frac),
+            int(dup_any.sum()),
+        )
+    ]
 
 
 def _conflicts(X: pd.DataFrame, y: pd.Series, is_test: pd.Series) -> list[Finding]:
@@ -246,26 +317,51 @@ def _conflicts(X: pd.DataFrame, y: pd.Series, is_test: pd.Series) -> list[Findin
     n_bad = int(bad.sum())
     frac = n_bad / len(X)
     rows = X.index[bad.to_numpy()]
-    return [Finding("conflicting_labels", "high" if frac >= 0.05 else "medium", (), listed_rows(rows),
-                    f"{n_groups} groups of identical feature rows have different labels ({n_bad} rows): no model "
-                    "can get all of them right",
-                    "check the labels of these rows; if both are real, a feature that tells them apart is missing",
-                    float(frac), n_bad)]
+    return [
+        Finding(
+            "conflicting_labels",
+            "high" if frac >= 0.05 else "medium",
+            (),
+            listed_rows(rows),
+            f"{n_groups} groups of identical feature rows have different labels ({n_bad} rows): no model "
+            "can get all of them right",
+            "check the labels of these rows; if both are real, a feature that tells them apart is missing",
+            float(frac),
+            n_bad,
+        )
+    ]
 
 
 def _imbalance(y: pd.Series, dataset: DatasetInfo) -> list[Finding]:
     counts = y.value_counts()
     if len(counts) < 2:
-        return [Finding("class_imbalance", "high", (dataset.target,), (),
-                        f"only one class ({counts.index[0] if len(counts) else '-'}) among the labeled rows",
-                        "a classifier needs at least two classes: check the target", None, 0)]
+        return [
+            Finding(
+                "class_imbalance",
+                "high",
+                (dataset.target,),
+                (),
+                f"only one class ({counts.index[0] if len(counts) else '-'}) among the labeled rows",
+                "a classifier needs at least two classes: check the target",
+                None,
+                0,
+            )
+        ]
     ratio = counts.iloc[0] / counts.iloc[-1]
     minority, n_min = counts.index[-1], int(counts.iloc[-1])
     if ratio < 3 and n_min >= 10:
         return []
     sev: Severity = "high" if ratio >= 100 or n_min < 10 else "medium" if ratio >= 10 else "low"
-    return [Finding("class_imbalance", sev, (dataset.target,), (),
-                    f"classes are imbalanced: {counts.index[0]} has {ratio:.1f}× the rows of {minority} "
-                    f"({n_min} rows, {percent(n_min / counts.sum())})",
-                    "judge models by balanced accuracy or ROC AUC, not accuracy; try class_weight='balanced'",
-                    float(ratio), 0)]
+    return [
+        Finding(
+            "class_imbalance",
+            sev,
+            (dataset.target,),
+            (),
+            f"classes are imbalanced: {counts.index[0]} has {ratio:.1f}× the rows of {minority} "
+            f"({n_min} rows, {percent(n_min / counts.sum())})",
+            "judge models by balanced accuracy or ROC AUC, not accuracy; try class_weight='balanced'",
+            float(ratio),
+            0,
+        )
+    ]

@@ -61,8 +61,9 @@ def _column_test(a: pd.Series, b: pd.Series) -> tuple[str, float, float] | None:
     return "chi-square", float(chi2), float(p)
 
 
-def shift_findings(X_dev: pd.DataFrame, X_test: pd.DataFrame, dataset: DatasetInfo, jobs: int,
-           go_on: Callable[[], None]) -> list[Finding]:
+def shift_findings(
+    X_dev: pd.DataFrame, X_test: pd.DataFrame, dataset: DatasetInfo, jobs: int, go_on: Callable[[], None]
+) -> list[Finding]:
     out: list[Finding] = []
     tested = []
     for col in X_dev.columns:  # thousands of columns take seconds: stop between them when asked
@@ -76,11 +77,19 @@ def shift_findings(X_dev: pd.DataFrame, X_test: pd.DataFrame, dataset: DatasetIn
             if bad:
                 # The hold-out is a random split, so a moderate p-value may be an unlucky draw.
                 sev: Severity = "high" if p < 1e-12 else "medium" if p < 1e-6 else "low"
-                out.append(Finding("shift", sev, (str(col),), (),
-                                   f"{col} is distributed differently in the test rows ({test} {stat:.3g}, "
-                                   f"p={p:.2g}; Holm-corrected over {len(tested)} columns)",
-                                   "check how the test rows were collected; a model may not transfer",
-                                   float(p), 0))
+                out.append(
+                    Finding(
+                        "shift",
+                        sev,
+                        (str(col),),
+                        (),
+                        f"{col} is distributed differently in the test rows ({test} {stat:.3g}, "
+                        f"p={p:.2g}; Holm-corrected over {len(tested)} columns)",
+                        "check how the test rows were collected; a model may not transfer",
+                        float(p),
+                        0,
+                    )
+                )
     auc = _adversarial_auc(X_dev, X_test, jobs)
     if auc is not None:
         n1, n0 = len(X_test), len(X_dev)
@@ -89,12 +98,21 @@ def shift_findings(X_dev: pd.DataFrame, X_test: pd.DataFrame, dataset: DatasetIn
         if auc > limit:
             top = sorted(tested, key=lambda t: t[3])[:5]
             cols = tuple(str(t[0]) for t in top)
-            out.append(Finding("adversarial_validation", "high" if auc >= ADV_HIGH_AUC else "medium", cols, (),
-                               f"a classifier tells test rows from development rows with out-of-fold AUC {auc:.3f} "
-                               f"(chance 0.5; alarm above {limit:.2f})"
-                               + (f"; most different columns: {', '.join(cols)}" if cols else ""),
-                               "the test rows differ from the development rows: re-split at random, or validate "
-                               "on data like the test rows", float(auc), 0))
+            out.append(
+                Finding(
+                    "adversarial_validation",
+                    "high" if auc >= ADV_HIGH_AUC else "medium",
+                    cols,
+                    (),
+                    f"a classifier tells test rows from development rows with out-of-fold AUC {auc:.3f} "
+                    f"(chance 0.5; alarm above {limit:.2f})"
+                    + (f"; most different columns: {', '.join(cols)}" if cols else ""),
+                    "the test rows differ from the development rows: re-split at random, or validate "
+                    "on data like the test rows",
+                    float(auc),
+                    0,
+                )
+            )
     return out
 
 
@@ -119,14 +137,19 @@ def _adversarial_auc(X_dev: pd.DataFrame, X_test: pd.DataFrame, jobs: int) -> fl
         return None
     prep = make_column_transformer(
         ("passthrough", numeric),
-        (OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2,
-                        max_categories=64), categorical),
+        (
+            OrdinalEncoder(
+                handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2, max_categories=64
+            ),
+            categorical,
+        ),
     )
     # Extremely randomised trees, not gradient boosting: no OpenMP threads to oversubscribe a shared
     # machine, NaN handled, and with random thresholds and max_features='sqrt' about 4x faster than a
     # random forest on thousands of columns (500 x 5,000: 2 s for the five folds) at the same AUC.
-    model = make_pipeline(prep, ExtraTreesClassifier(
-        n_estimators=100, min_samples_leaf=3, max_features="sqrt", random_state=0))
+    model = make_pipeline(
+        prep, ExtraTreesClassifier(n_estimators=100, min_samples_leaf=3, max_features="sqrt", random_state=0)
+    )
     try:  # only a split too small to fold means "no answer"; a failing fit is an error
         splits = list(StratifiedKFold(folds, shuffle=True, random_state=0).split(X, label))
     except ValueError:

@@ -35,8 +35,9 @@ class Target:
         return error_of(self.metric, self.score)
 
 
-def set_target(store: Store, dataset: str | int, score: float, metric: str | None = None,
-               note: str | None = None) -> Target:
+def set_target(
+    store: Store, dataset: str | int, score: float, metric: str | None = None, note: str | None = None
+) -> Target:
     """Set (or replace) the dataset's target score, in ``metric`` (default: accuracy, or RMSE)."""
     from core.store.datasets import get_dataset
 

@@ -27,8 +27,16 @@ from core.stopping import StopToken
 from core.store import Store
 from core.store import searches as search_store
 
-__all__ = ["Candidate", "Search", "MAX_CANDIDATES", "get_search", "grid_candidates", "search_of_run",
-           "searches_from_run", "tune"]
+__all__ = [
+    "Candidate",
+    "Search",
+    "MAX_CANDIDATES",
+    "get_search",
+    "grid_candidates",
+    "search_of_run",
+    "searches_from_run",
+    "tune",
+]
 
 MAX_CANDIDATES = 200  # a bigger grid needs --random N
 
@@ -64,8 +72,11 @@ class Search:
     @property
     def best(self) -> Candidate | None:
         """The finished candidate with the best mean validation score (the first one on ties)."""
-        done = [c for c in self.candidates
-                if c.status == "done" and c.folds_done == c.folds_total and math.isfinite(c.val_mean)]
+        done = [
+            c
+            for c in self.candidates
+            if c.status == "done" and c.folds_done == c.folds_total and math.isfinite(c.val_mean)
+        ]
         if not done:
             return None
         sign = 1.0 if self.greater_is_better else -1.0
@@ -113,9 +124,9 @@ def tune(
     refuses) raises ``InputError`` before any run exists. A set ``stop`` token (or Ctrl-C) marks the
     unfinished candidates ``cancelled`` and raises ``RunCancelled``, as ``run_baselines`` does.
     """
-    from core.store.datasets import get_dataset
     from core.modeling.evaluation import run_specs
     from core.modeling.models import BASELINES
+    from core.store.datasets import get_dataset
     from core.store.runs import get_run
 
     run = get_run(store, run_id)
@@ -136,9 +147,17 @@ def tune(
         search_store.insert(store, group_id, run.id, grid, random, seed, key.name, key.greater_is_better, time.time())
 
     return run_specs(
-        store, dataset, [(run.model, {**run.params, **combo}) for combo in combos], folds=run.folds,
-        repeats=run.repeats, seed=run.seed, jobs=jobs, on_created=on_created, on_progress=on_progress,
-        before_start=record_search, stop=stop,
+        store,
+        dataset,
+        [(run.model, {**run.params, **combo}) for combo in combos],
+        folds=run.folds,
+        repeats=run.repeats,
+        seed=run.seed,
+        jobs=jobs,
+        on_created=on_created,
+        on_progress=on_progress,
+        before_start=record_search,
+        stop=stop,
     )
 
 
@@ -153,7 +172,11 @@ def get_search(store: Store, group_id: int) -> Search:
     metric = stored.metric
     candidates = tuple(
         Candidate(
-            run_id=r.id, params=r.params, status=r.status, folds_done=r.n_folds_done, folds_total=r.n_folds_total,
+            run_id=r.id,
+            params=r.params,
+            status=r.status,
+            folds_done=r.n_folds_done,
+            folds_total=r.n_folds_total,
             train_mean=r.summaries[metric].train_mean if metric in r.summaries else math.nan,
             val_mean=r.summaries[metric].val_mean if metric in r.summaries else math.nan,
             val_std=r.summaries[metric].val_std if metric in r.summaries else math.nan,
@@ -161,9 +184,16 @@ def get_search(store: Store, group_id: int) -> Search:
         for r in runs
     )
     return Search(
-        group_id=stored.group_id, base_run_id=stored.base_run_id, dataset=runs[0].dataset if runs else "?",
-        model=runs[0].model if runs else "?", grid=stored.grid, random=stored.random, seed=stored.seed,
-        metric=metric, greater_is_better=stored.greater_is_better, created_at=stored.created_at,
+        group_id=stored.group_id,
+        base_run_id=stored.base_run_id,
+        dataset=runs[0].dataset if runs else "?",
+        model=runs[0].model if runs else "?",
+        grid=stored.grid,
+        random=stored.random,
+        seed=stored.seed,
+        metric=metric,
+        greater_is_better=stored.greater_is_better,
+        created_at=stored.created_at,
         candidates=candidates,
     )
 
@@ -198,7 +228,9 @@ def _check_grid(grid: Mapping[str, Sequence[Any]], baseline: Any, run: Any) -> d
             try:
                 unique.setdefault(json.dumps(v, sort_keys=True, allow_nan=False), v)
             except (TypeError, ValueError):
-                raise InputError(f"value {v!r} of {name} cannot be stored (use numbers, text, true/false or null)") from None
+                raise InputError(
+                    f"value {v!r} of {name} cannot be stored (use numbers, text, true/false or null)"
+                ) from None
         if not unique:
             raise InputError(f"no values given for {name}")
         out[name] = list(unique.values())

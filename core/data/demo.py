@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from core.data.importing import import_dataset
-from core.store.datasets import list_datasets
 from core.data.samples import SAMPLES, sample_path
 from core.store import Store
+from core.store.datasets import list_datasets
 from core.types import DatasetInfo
 
 

@@ -212,7 +212,9 @@ def _import_into(
     except duckdb.ConversionException as e:
         if fmt == "csv" and sample_size is None:
             raise _RetryWithFullSample from e
-        raise csv_failure(e, source) if fmt == "csv" else InputError(f"cannot read {src.name}: {error_reason(e)}") from e
+        raise (
+            csv_failure(e, source) if fmt == "csv" else InputError(f"cannot read {src.name}: {error_reason(e)}")
+        ) from e
     except duckdb.Error as e:
         if fmt == "csv":
             raise csv_failure(e, source) from e

@@ -230,7 +230,7 @@ def _parquet_source(src: Path, encoding: str | None) -> Source:
         original = pq.read_schema(src).names
         if len(original) == len(names):
             names = list(original)
-    except Exception:  # noqa: BLE001 - DuckDB's names are a fine fallback
+    except Exception:
         pass
     source.raw_names = names
     return source
@@ -239,9 +239,7 @@ def _parquet_source(src: Path, encoding: str | None) -> Source:
 # --------------------------------------------------------------------------- CSV
 
 
-def _csv_source(
-    src: Path, compressed: bool, encoding: str | None, delimiter: str | None, temp: list[Path]
-) -> Source:
+def _csv_source(src: Path, compressed: bool, encoding: str | None, delimiter: str | None, temp: list[Path]) -> Source:
     source = Source(display=src.name, fmt="csv", raw_names=[], notes=[], read_path=src)
     source.compression = "gzip" if compressed else "none"
     head = read_start(src, compressed, _MAGIC_BYTES, src.name)
@@ -262,8 +260,7 @@ def _csv_source(
     try:
         with duckdb.connect() as mem:
             sniffed = mem.execute(
-                f"SELECT HasHeader, Columns FROM sniff_csv({sql_string(str(source.read_path))}, "
-                f"{source.csv_options()})"
+                f"SELECT HasHeader, Columns FROM sniff_csv({sql_string(str(source.read_path))}, {source.csv_options()})"
             ).fetchone()
             has_header = bool(sniffed[0])
             source.sniffed = [(str(c["name"]), str(c["type"])) for c in sniffed[1]]
@@ -391,7 +388,7 @@ def _detect_delimiter(text: str, src: Path) -> str:
 
 def _normalise_delimiter(delimiter: str) -> str:
     d = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(delimiter.lower(), delimiter)
-    if len(d) != 1 or d in "\"\r\n":
+    if len(d) != 1 or d in '"\r\n':
         raise InputError(f"delimiter must be one character such as , ; | or tab, got {delimiter!r}")
     return d
 

@@ -34,29 +34,25 @@ SAMPLES: tuple[Sample, ...] = (
         "penguins",
         "penguins.csv",
         "species",
-        "Palmer penguins: 344 birds, 3 species (multiclass); has missing values "
-        "and categorical island/sex columns.",
+        "Palmer penguins: 344 birds, 3 species (multiclass); has missing values and categorical island/sex columns.",
     ),
     Sample(
         "anes96",
         "anes96.csv",
         "vote",
-        "1996 US election survey: 944 voters, Clinton or Dole (binary); numeric "
-        "and categorical columns.",
+        "1996 US election survey: 944 voters, Clinton or Dole (binary); numeric and categorical columns.",
     ),
     Sample(
         "diabetes",
         "diabetes.csv",
         "progression",
-        "Diabetes: 442 patients, disease progression after one year (regression); "
-        "10 numeric baseline measurements.",
+        "Diabetes: 442 patients, disease progression after one year (regression); 10 numeric baseline measurements.",
     ),
     Sample(
         "wide",
         "wide.csv",
         "label",
-        "Synthetic: 150 rows x 500 numeric features, 10 informative (binary); "
-        "more features than rows.",
+        "Synthetic: 150 rows x 500 numeric features, 10 informative (binary); more features than rows.",
     ),
 )
 

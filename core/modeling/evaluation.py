@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from core.store import runs as run_store
 from core.data.frames import load_split
-from core.store.datasets import get_dataset
 from core.errors import InputError, RunCancelled
-from core.stopping import StopToken, check, interrupt_as_cancel
 from core.modeling.metrics import metrics_for
 from core.modeling.models import Baseline, make_pipeline, resolve_models
+from core.stopping import StopToken, check, interrupt_as_cancel
 from core.store import Store
+from core.store import runs as run_store
+from core.store.datasets import get_dataset
 from core.text import error_line
 from core.types import DatasetInfo, FoldScore, GlmSummary, RunStatus, Task
 
@@ -64,8 +64,7 @@ def feature_types(X: Any) -> tuple[list[str], list[str]]:
     return numeric, categorical
 
 
-def build_pipeline(baseline: Baseline, dataset: DatasetInfo, X: Any, params: dict | None = None,
-                   seed: int = 0) -> Any:
+def build_pipeline(baseline: Baseline, dataset: DatasetInfo, X: Any, params: dict | None = None, seed: int = 0) -> Any:
     numeric, categorical = feature_types(X)
     return make_pipeline(baseline, dataset.task, numeric, categorical, params, seed)
 
@@ -121,8 +120,16 @@ def run_baselines(
     if unknown:
         raise InputError(f"parameters given for a model not being run: {', '.join(sorted(unknown))}")
     return run_specs(
-        store, dataset_ref, [(b.name, params.get(b.name, {})) for b in baselines], folds=folds,
-        repeats=repeats, seed=seed, jobs=jobs, on_created=on_created, on_progress=on_progress, stop=stop,
+        store,
+        dataset_ref,
+        [(b.name, params.get(b.name, {})) for b in baselines],
+        folds=folds,
+        repeats=repeats,
+        seed=seed,
+        jobs=jobs,
+        on_created=on_created,
+        on_progress=on_progress,
+        stop=stop,
     )
 
 
@@ -159,11 +166,17 @@ def run_specs(
     splits = fold_splits(splitter, X, y, dataset)
     pipelines = [build_pipeline(b, dataset, X, dict(p or {}), seed) for b, (_, p) in zip(baselines, specs)]
     unique = len({b.name for b in baselines}) == len(baselines)
-    _check_params({(b.name if unique else _spec_label(b.name, p)): pipe
-                   for b, (_, p), pipe in zip(baselines, specs, pipelines)})
+    _check_params(
+        {(b.name if unique else _spec_label(b.name, p)): pipe for b, (_, p), pipe in zip(baselines, specs, pipelines)}
+    )
     group_id, run_ids = run_store.create_runs(
-        store, dataset, [(b.name, dict(p or {})) for b, (_, p) in zip(baselines, specs)],
-        folds=folds, repeats=repeats, seed=seed, versions=library_versions(),
+        store,
+        dataset,
+        [(b.name, dict(p or {})) for b, (_, p) in zip(baselines, specs)],
+        folds=folds,
+        repeats=repeats,
+        seed=seed,
+        versions=library_versions(),
     )
     if before_start:
         before_start(group_id, run_ids)
@@ -202,8 +215,14 @@ def _spec_label(model: str, params: dict | None) -> str:
 class _GroupState:
     """Bookkeeping for one group: folds done per run, failures, warnings, completion."""
 
-    def __init__(self, store: Store, runs: dict[int, Baseline], n_splits: int, folds_hash: str,
-                 on_progress: Callable[[Progress], None] | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        runs: dict[int, Baseline],
+        n_splits: int,
+        folds_hash: str,
+        on_progress: Callable[[Progress], None] | None,
+    ) -> None:
         self.store = store
         self.runs = runs
         self.n_splits = n_splits
@@ -240,15 +259,23 @@ class _GroupState:
     def _finish(self, run_id: int, status: RunStatus, reason: str | None = None) -> None:
         self.finished.add(run_id)
         error = self.errors.get(run_id, reason) if status != "done" else None
-        run_store.finish_run(self.store, run_id, status, error=error, folds_hash=self.folds_hash,
-                             warnings=list(self.warnings[run_id])[:20])
+        run_store.finish_run(
+            self.store,
+            run_id,
+            status,
+            error=error,
+            folds_hash=self.folds_hash,
+            warnings=list(self.warnings[run_id])[:20],
+        )
         self._progress(run_id, None, status, error)
 
-    def _progress(self, run_id: int, fold: FoldScore | None, status: RunStatus = "running",
-                  error: str | None = None) -> None:
+    def _progress(
+        self, run_id: int, fold: FoldScore | None, status: RunStatus = "running", error: str | None = None
+    ) -> None:
         if self.on_progress:
-            self.on_progress(Progress(run_id, self.runs[run_id].name, self.done[run_id], self.n_splits,
-                                      status, fold, error))
+            self.on_progress(
+                Progress(run_id, self.runs[run_id].name, self.done[run_id], self.n_splits, status, fold, error)
+            )
 
     def unfinished(self) -> list[int]:
         return [r for r in self.runs if r not in self.finished]
@@ -301,8 +328,9 @@ def _check_params(pipelines: dict[str, Any]) -> None:
             raise InputError(f"bad parameter for {name}: {str(e).splitlines()[0]}") from None
 
 
-def fit_fold(run_id: int, index: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any,
-              scorers: dict[str, str], folds: int) -> dict:
+def fit_fold(
+    run_id: int, index: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any, scorers: dict[str, str], folds: int
+) -> dict:
     """One fold in a worker process: fit on train rows, score train and validation rows."""
     from sklearn.base import clone
     from sklearn.metrics import check_scoring
@@ -322,10 +350,10 @@ def fit_fold(run_id: int, index: int, pipeline: Any, X: Any, y: Any, train: Any,
             score_time = time.perf_counter() - start
             train_scores = signed_scores(scorer(est, X_train, y_train), scorers)
         except Exception as e:
-            return {"kind": "fold", "run_id": run_id, "error": error_line(e),
-                    "warnings": warning_lines(caught)}
-    fold = FoldScore(index, index // folds, index % folds, len(train), len(val), fit_time, score_time,
-                     train_scores, val_scores)
+            return {"kind": "fold", "run_id": run_id, "error": error_line(e), "warnings": warning_lines(caught)}
+    fold = FoldScore(
+        index, index // folds, index % folds, len(train), len(val), fit_time, score_time, train_scores, val_scores
+    )
     return {"kind": "fold", "run_id": run_id, "fold": fold, "warnings": warning_lines(caught)}
 
 
@@ -338,11 +366,14 @@ def _fit_glm(run_id: int, pipeline: Any, X: Any, y: Any) -> dict:
         try:
             est = clone(pipeline).fit(X, y)
         except Exception as e:
-            return {"kind": "glm", "run_id": run_id, "summary": None,
-                    "warnings": [f"GLM summary failed: {error_line(e)}", *warning_lines(caught)]}
+            return {
+                "kind": "glm",
+                "run_id": run_id,
+                "summary": None,
+                "warnings": [f"GLM summary failed: {error_line(e)}", *warning_lines(caught)],
+            }
     summary: GlmSummary = est.named_steps["model"].summary_
-    return {"kind": "glm", "run_id": run_id, "summary": _readable_terms(summary),
-            "warnings": warning_lines(caught)}
+    return {"kind": "glm", "run_id": run_id, "summary": _readable_terms(summary), "warnings": warning_lines(caught)}
 
 
 _TRANSFORMER_PREFIX = re.compile(r"\b(?:num|cat)__")
@@ -355,8 +386,11 @@ def _readable_terms(summary: GlmSummary) -> GlmSummary:
     def strip(text: str) -> str:
         return _TRANSFORMER_PREFIX.sub("", text)
 
-    return replace(summary, coefficients=tuple(replace(c, term=strip(c.term)) for c in summary.coefficients),
-                   warnings=tuple(strip(w) for w in summary.warnings))
+    return replace(
+        summary,
+        coefficients=tuple(replace(c, term=strip(c.term)) for c in summary.coefficients),
+        warnings=tuple(strip(w) for w in summary.warnings),
+    )
 
 
 def signed_scores(scores: dict, scorers: dict[str, str]) -> dict[str, float]:

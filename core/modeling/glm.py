@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
-
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -51,8 +50,7 @@ class _GLM(BaseEstimator):
         self.alpha = alpha
         self.maxiter = maxiter
 
-    def _fit_coefficients(self, X: np.ndarray, y: np.ndarray, family: str,
-                          classes: tuple[str, ...] = ()) -> np.ndarray:
+    def _fit_coefficients(self, X: np.ndarray, y: np.ndarray, family: str, classes: tuple[str, ...] = ()) -> np.ndarray:
         """Fit, set ``summary_`` and ``fit_warnings_``; return (1 + n_features, n_outputs) coefficients."""
         names = getattr(self, "feature_names_in_", None)
         terms = [str(n) for n in names] if names is not None else [f"x{i}" for i in range(X.shape[1])]
@@ -91,8 +89,9 @@ class GLMClassifier(ClassifierMixin, _GLM):
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"GLMClassifier needs samples of at least 2 classes; "
-                             f"got only one class: {self.classes_[0]!r}")
+            raise ValueError(
+                f"GLMClassifier needs samples of at least 2 classes; got only one class: {self.classes_[0]!r}"
+            )
         if len(self.classes_) == 2:
             beta = self._fit_coefficients(X, codes.astype(float), "binomial")
             self.intercept_, self.coef_ = beta[0], beta[1:].T
@@ -142,8 +141,15 @@ class GLMRegressor(RegressorMixin, _GLM):
         return self._linear_predictor(X)
 
 
-def _fit(X: np.ndarray, y: np.ndarray, family: str, terms: list[str], alpha: float, maxiter: int,
-         classes: tuple[str, ...] = ()) -> tuple[np.ndarray, GlmSummary]:
+def _fit(
+    X: np.ndarray,
+    y: np.ndarray,
+    family: str,
+    terms: list[str],
+    alpha: float,
+    maxiter: int,
+    classes: tuple[str, ...] = (),
+) -> tuple[np.ndarray, GlmSummary]:
     """Fit ``family`` with an intercept; return (1 + n_features, n_outputs) coefficients
     (aliased terms 0) and the summary. ``classes`` names a multinomial's classes, reference first."""
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
@@ -155,8 +161,10 @@ def _fit(X: np.ndarray, y: np.ndarray, family: str, terms: list[str], alpha: flo
     aliased = [j for j in range(len(names)) if j not in keep]
     notes = []
     if aliased:
-        notes.append(f"singular design: rank {len(keep)} of {len(names)} columns; "
-                     f"collinear terms not estimated: {_shorten([names[j] for j in aliased])}")
+        notes.append(
+            f"singular design: rank {len(keep)} of {len(names)} columns; "
+            f"collinear terms not estimated: {_shorten([names[j] for j in aliased])}"
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         params, bse, converged, stats = _estimate(design[:, keep], y, family, alpha, maxiter, notes)
@@ -172,10 +180,15 @@ def _fit(X: np.ndarray, y: np.ndarray, family: str, terms: list[str], alpha: flo
         proba = _softmax(np.column_stack([np.zeros(len(y)), design @ beta]))
         n_perfect = int(np.sum(proba[np.arange(len(y)), y.astype(int)] > 1 - SEPARATION_EPS))
         if n_perfect:
-            notes.append(f"possible separation: {n_perfect} of {len(y)} observations are fitted with "
-                         "probability numerically 1; coefficients and standard errors are unreliable")
-    notes += [f"{w.category.__name__}: {first_line(w.message)[:200]}" for w in caught
-              if not issubclass(w.category, ConvergenceWarning)]
+            notes.append(
+                f"possible separation: {n_perfect} of {len(y)} observations are fitted with "
+                "probability numerically 1; coefficients and standard errors are unreliable"
+            )
+    notes += [
+        f"{w.category.__name__}: {first_line(w.message)[:200]}"
+        for w in caught
+        if not issubclass(w.category, ConvergenceWarning)
+    ]
     table = beta.copy()
     table[aliased] = np.nan  # not estimated; predictions use 0
     summary = GlmSummary(
@@ -190,8 +203,9 @@ def _fit(X: np.ndarray, y: np.ndarray, family: str, terms: list[str], alpha: flo
     return beta, summary
 
 
-def _estimate(design: np.ndarray, y: np.ndarray, family: str, alpha: float, maxiter: int,
-              notes: list[str]) -> tuple[np.ndarray, np.ndarray, bool, dict[str, float]]:
+def _estimate(
+    design: np.ndarray, y: np.ndarray, family: str, alpha: float, maxiter: int, notes: list[str]
+) -> tuple[np.ndarray, np.ndarray, bool, dict[str, float]]:
     """statsmodels' fit on a full-rank design: (n_columns, n_outputs) coefficients and standard
     errors, whether it converged, and the fit statistics. Appends to ``notes`` what it must say.
 
@@ -215,8 +229,9 @@ def _estimate(design: np.ndarray, y: np.ndarray, family: str, alpha: float, maxi
         except (np.linalg.LinAlgError, PerfectSeparationError) as e:  # older statsmodels raise on separation
             failure = error_line(e, 200)
         if failure:
-            notes.append(f"unpenalised fit failed ({failure}); "
-                         f"refitted with a small L2 penalty (alpha={RESCUE_ALPHA:g})")
+            notes.append(
+                f"unpenalised fit failed ({failure}); refitted with a small L2 penalty (alpha={RESCUE_ALPHA:g})"
+            )
             penalty = RESCUE_ALPHA
         else:
             # MNLogit's params are (n_columns, n_classes - 1); a GLM's are a vector
@@ -224,8 +239,7 @@ def _estimate(design: np.ndarray, y: np.ndarray, family: str, alpha: float, maxi
     if penalty > 0:
         params, converged = _ridge(design, y, family, penalty, maxiter)
         bse = np.full_like(params, np.nan)
-        notes.append("L2-penalised fit: standard errors, p-values, confidence intervals "
-                     "and AIC are not available")
+        notes.append("L2-penalised fit: standard errors, p-values, confidence intervals and AIC are not available")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # maxiter=0 only evaluates the given params
             res = model.fit(start_params=params.ravel(order="F"), maxiter=0, disp=False)
@@ -240,8 +254,9 @@ def _estimate(design: np.ndarray, y: np.ndarray, family: str, alpha: float, maxi
     return params, bse, bool(converged), stats
 
 
-def _coefficients(names: list[str], beta: np.ndarray, stderr: np.ndarray,
-                  labels: tuple[str, ...]) -> tuple[GlmCoefficient, ...]:
+def _coefficients(
+    names: list[str], beta: np.ndarray, stderr: np.ndarray, labels: tuple[str, ...]
+) -> tuple[GlmCoefficient, ...]:
     """The coefficient table, one row per (output, term); Wald z, p and 95% interval."""
     from scipy.stats import norm
 
@@ -250,8 +265,16 @@ def _coefficients(names: list[str], beta: np.ndarray, stderr: np.ndarray,
     p = 2 * norm.sf(np.abs(z))
     low, high = beta - Z_95 * stderr, beta + Z_95 * stderr
     return tuple(
-        GlmCoefficient(term, float(beta[j, col]), float(stderr[j, col]), float(z[j, col]), float(p[j, col]),
-                       float(low[j, col]), float(high[j, col]), label)
+        GlmCoefficient(
+            term,
+            float(beta[j, col]),
+            float(stderr[j, col]),
+            float(z[j, col]),
+            float(p[j, col]),
+            float(low[j, col]),
+            float(high[j, col]),
+            label,
+        )
         for col, label in enumerate(labels)
         for j, term in enumerate(names)
     )
@@ -273,8 +296,7 @@ def _independent_columns(design: np.ndarray) -> list[int]:
     return keep
 
 
-def _ridge(design: np.ndarray, y: np.ndarray, family: str, alpha: float,
-           maxiter: int) -> tuple[np.ndarray, bool]:
+def _ridge(design: np.ndarray, y: np.ndarray, family: str, alpha: float, maxiter: int) -> tuple[np.ndarray, bool]:
     """Minimise the mean negative log-likelihood + alpha / 2 * |slopes|^2 (intercept unpenalised).
 
     Written in numpy rather than with statsmodels: its L2 fit covers GLMs only and lets a
@@ -309,12 +331,14 @@ def _ridge(design: np.ndarray, y: np.ndarray, family: str, alpha: float,
 
     def hessian(b: np.ndarray) -> np.ndarray:
         _, p = probabilities(b)
-        blocks = [[design.T @ (design * (p[:, a] * ((a == c) - p[:, c]))[:, None]) / n for c in range(m)]
-                  for a in range(m)]
+        blocks = [
+            [design.T @ (design * (p[:, a] * ((a == c) - p[:, c]))[:, None]) / n for c in range(m)] for a in range(m)
+        ]
         return np.block(blocks) + np.diag(penalty)
 
-    result = minimize(loss, np.zeros(k * m), jac=gradient, hess=hessian, method="trust-exact",
-                      options={"maxiter": maxiter})
+    result = minimize(
+        loss, np.zeros(k * m), jac=gradient, hess=hessian, method="trust-exact", options={"maxiter": maxiter}
+    )
     return result.x.reshape(k, m, order="F"), bool(result.success)
 
 

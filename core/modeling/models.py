@@ -91,15 +91,30 @@ BASELINES: dict[str, Baseline] = {
     b.name: b
     for b in (
         Baseline("dummy", "predicts the majority class / the mean", False, False, None, (), _dummy),
-        Baseline("glm", "statsmodels GLM (logit, multinomial or Gaussian)", True, True, "alpha",
-                 (10.0, 1.0, 0.1, 0.01, 0.001, 0.0), _glm),
-        Baseline("linear", "LogisticRegression / Ridge", True, False, "C",
-                 (0.001, 0.01, 0.1, 1.0, 10.0, 100.0), _linear,
-                 regression_knob=("alpha", (1000.0, 100.0, 10.0, 1.0, 0.1, 0.01))),
+        Baseline(
+            "glm",
+            "statsmodels GLM (logit, multinomial or Gaussian)",
+            True,
+            True,
+            "alpha",
+            (10.0, 1.0, 0.1, 0.01, 0.001, 0.0),
+            _glm,
+        ),
+        Baseline(
+            "linear",
+            "LogisticRegression / Ridge",
+            True,
+            False,
+            "C",
+            (0.001, 0.01, 0.1, 1.0, 10.0, 100.0),
+            _linear,
+            regression_knob=("alpha", (1000.0, 100.0, 10.0, 1.0, 0.1, 0.01)),
+        ),
         Baseline("tree", "decision tree", False, False, "max_depth", (1, 2, 3, 5, 8, 12, None), _tree),
         Baseline("forest", "random forest", False, False, "min_samples_leaf", (50, 20, 10, 5, 2, 1), _forest),
-        Baseline("boosting", "histogram gradient boosting", False, False, "max_leaf_nodes",
-                 (2, 4, 8, 16, 31, 63), _boosting),
+        Baseline(
+            "boosting", "histogram gradient boosting", False, False, "max_leaf_nodes", (2, 4, 8, 16, 31, 63), _boosting
+        ),
     )
 }
 

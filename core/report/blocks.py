@@ -50,9 +50,11 @@ class Steps:
     items: Sequence[tuple[str, str | None]]
 
     def as_table(self) -> Table:
-        return Table(["#", "next step", "command"], [[str(i), text, command or "-"]
-                                                    for i, (text, command) in enumerate(self.items, 1)],
-                     [True, False, False])
+        return Table(
+            ["#", "next step", "command"],
+            [[str(i), text, command or "-"] for i, (text, command) in enumerate(self.items, 1)],
+            [True, False, False],
+        )
 
 
 # A Chart (core.report.svg_plot) is drawn in HTML only; its numbers are in a table beside it. It is named

@@ -25,8 +25,8 @@ from typing import Any, Literal
 from core.analysis.compare import compare_runs
 from core.analysis.dimensionality import CurseStats, curse_stats, curse_to_dict
 from core.analysis.feature_selection import FeatureCurves, curves_to_dict
-from core.analysis.quality import check_quality
 from core.analysis.findings import Finding, finding_to_dict
+from core.analysis.quality import check_quality
 from core.errors import InputError
 from core.report.dataset_summary import dataset_document
 from core.report.formatting import mlloop_version
@@ -41,8 +41,15 @@ from core.text import json_printable, printable
 from core.types import DatasetInfo
 
 __all__ = [
-    "EXTENSIONS", "FORMATS", "Format", "check_export_path", "export_dataset", "export_runs", "format_from_path",
-    "write_dataset_export", "write_export",
+    "EXTENSIONS",
+    "FORMATS",
+    "Format",
+    "check_export_path",
+    "export_dataset",
+    "export_runs",
+    "format_from_path",
+    "write_dataset_export",
+    "write_export",
 ]
 
 Format = Literal["md", "html", "json"]
@@ -75,8 +82,9 @@ def export_runs(
         return _export_runs(store, run_ids, fmt, reference, metric)
 
 
-def _export_runs(store: Store, run_ids: Sequence[int | str], fmt: str, reference: int | str | None,
-                 metric: str | None) -> str:
+def _export_runs(
+    store: Store, run_ids: Sequence[int | str], fmt: str, reference: int | str | None, metric: str | None
+) -> str:
     kind = _check_format(fmt)
     ids = list(dict.fromkeys(parse_run_id(r) for r in run_ids))
     if not ids:
@@ -88,8 +96,14 @@ def _export_runs(store: Store, run_ids: Sequence[int | str], fmt: str, reference
         dataset = get_dataset(store, run.dataset_id)
         extras = RunExtras.load(store, run)
         if kind == "json":
-            return _json({"kind": "run", "mlloop_version": mlloop_version(), "dataset": dataset_to_dict(dataset),
-                          "run": run_to_dict(run) | extras.to_dict()})
+            return _json(
+                {
+                    "kind": "run",
+                    "mlloop_version": mlloop_version(),
+                    "dataset": dataset_to_dict(dataset),
+                    "run": run_to_dict(run) | extras.to_dict(),
+                }
+            )
         blocks = run_summary(run, extras, dataset, stamped=True)
         title = f"mlloop run {run.id}: {run.model} on {run.dataset}"
     else:
@@ -103,8 +117,14 @@ def _export_runs(store: Store, run_ids: Sequence[int | str], fmt: str, reference
             data = comparison_to_dict(comparison)
             for run_dict in data["runs"]:
                 run_dict.update(all_extras[run_dict["id"]].to_dict())
-            return _json({"kind": "comparison", "mlloop_version": mlloop_version(),
-                          "datasets": [dataset_to_dict(d) for d in datasets.values()], "comparison": data})
+            return _json(
+                {
+                    "kind": "comparison",
+                    "mlloop_version": mlloop_version(),
+                    "datasets": [dataset_to_dict(d) for d in datasets.values()],
+                    "comparison": data,
+                }
+            )
         blocks = comparison_document(comparison, datasets, all_extras)
         title = f"mlloop comparison: runs {', '.join(str(r.id) for r in comparison.runs)}"
     return render_markdown(blocks) if kind == "md" else render_html(title, blocks)
@@ -122,8 +142,9 @@ def write_export(
     """Write :func:`export_runs` to ``path`` atomically (a temp file in the same folder, then a
     rename). The format comes from the extension unless given. Refuses to replace an existing
     file unless ``overwrite``; nothing is written when anything is wrong (``InputError``)."""
-    return _write(path, fmt, overwrite, lambda kind: export_runs(store, run_ids, kind, reference=reference,
-                                                                  metric=metric))
+    return _write(
+        path, fmt, overwrite, lambda kind: export_runs(store, run_ids, kind, reference=reference, metric=metric)
+    )
 
 
 def export_dataset(
@@ -146,9 +167,16 @@ def export_dataset(
     findings = tuple(check_quality(store, info) if findings is None else findings)
     curse = curse_stats(store, info) if curse is None else curse
     if kind == "json":
-        return _json({"kind": "dataset", "mlloop_version": mlloop_version(), "dataset": dataset_to_dict(info),
-                      "quality": [finding_to_dict(f) for f in findings], "curse": curse_to_dict(curse),
-                      "features": None if feature_curves is None else curves_to_dict(feature_curves)})
+        return _json(
+            {
+                "kind": "dataset",
+                "mlloop_version": mlloop_version(),
+                "dataset": dataset_to_dict(info),
+                "quality": [finding_to_dict(f) for f in findings],
+                "curse": curse_to_dict(curse),
+                "features": None if feature_curves is None else curves_to_dict(feature_curves),
+            }
+        )
     blocks = dataset_document(info, findings, curse, feature_curves)
     return render_markdown(blocks) if kind == "md" else render_html(f"mlloop dataset {info.name}", blocks)
 
@@ -165,8 +193,14 @@ def write_dataset_export(
     curse: CurseStats | None = None,
 ) -> Path:
     """Write :func:`export_dataset` to ``path``, atomically and safely as :func:`write_export` does."""
-    return _write(path, fmt, overwrite, lambda kind: export_dataset(
-        store, dataset, kind, findings=findings, feature_curves=feature_curves, curse=curse))
+    return _write(
+        path,
+        fmt,
+        overwrite,
+        lambda kind: export_dataset(
+            store, dataset, kind, findings=findings, feature_curves=feature_curves, curse=curse
+        ),
+    )
 
 
 def check_export_path(

@@ -30,7 +30,11 @@ from core.store import Store
 from core.types import DatasetInfo, RunRecord
 
 __all__ = [
-    "RunExtras", "comparison_document", "comparison_summary", "diagnosis_summary", "run_summary",
+    "RunExtras",
+    "comparison_document",
+    "comparison_summary",
+    "diagnosis_summary",
+    "run_summary",
 ]
 
 
@@ -51,8 +55,12 @@ class RunExtras:
             diagnosis, error = diagnose(store, run.id), None  # reads a stored learning curve, never computes one
         except MlloopError as e:
             diagnosis, error = None, str(e)
-        return cls(tuple(c for c in curves if c is not None), diagnosis, error,
-                   tuple(list_test_evaluations(store, run_id=run.id)))
+        return cls(
+            tuple(c for c in curves if c is not None),
+            diagnosis,
+            error,
+            tuple(list_test_evaluations(store, run_id=run.id)),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,12 +71,16 @@ class RunExtras:
         }
 
 
-def run_summary(run: RunRecord, extras: RunExtras, dataset: DatasetInfo | None = None, *,
-                stamped: bool = False) -> list[Block]:
+def run_summary(
+    run: RunRecord, extras: RunExtras, dataset: DatasetInfo | None = None, *, stamped: bool = False
+) -> list[Block]:
     """A run in full; with its ``dataset``'s facts and column profile when given (the export has them,
     the terminal has ``mlloop datasets NAME``), and ``stamped`` with the version that exported it."""
-    used = ("the locked test rows were used only by the test-set evaluations listed below" if extras.evaluations
-            else "the locked test rows were not used")
+    used = (
+        "the locked test rows were used only by the test-set evaluations listed below"
+        if extras.evaluations
+        else "the locked test rows were not used"
+    )
     blocks: list[Block] = [
         Heading(1, f"mlloop run {run.id}: {run.model} on {run.dataset}"),
         Para(f"{_stamp(stamped)}Scores are cross-validated on the development rows only; {used}."),
@@ -87,25 +99,38 @@ def comparison_summary(c: Comparison, *, stamped: bool = False) -> list[Block]:
     headers, rows = comparison_table(c, DIGITS)
     return [
         Heading(1, f"mlloop comparison: runs {', '.join(str(r.id) for r in c.runs)}"),
-        Para(f"{_stamp(stamped)}Reference: run {ref.id} ({ref.model} on {ref.dataset}). "
-             "Δ is run − reference on the mean validation score; ↑ higher is better, ↓ lower is better."),
+        Para(
+            f"{_stamp(stamped)}Reference: run {ref.id} ({ref.model} on {ref.dataset}). "
+            "Δ is run − reference on the mean validation score; ↑ higher is better, ↓ lower is better."
+        ),
         Heading(2, "Side by side"),
         Table(headers, rows, [False] + [True] * (len(headers) - 1)),
         Heading(2, f"Significance on {c.metric}{direction}"),
-        Para(f"{TEST_NAME} ({TEST_REFERENCE}): paired over the validation folds two runs share, with the "
-             "variance corrected for the overlap of the training sets; runs on different datasets or folds are "
-             "not tested."),
+        Para(
+            f"{TEST_NAME} ({TEST_REFERENCE}): paired over the validation folds two runs share, with the "
+            "variance corrected for the overlap of the training sets; runs on different datasets or folds are "
+            "not tested."
+        ),
         Table(
             ["run", "vs", "mean diff", "t", "df", "p", "verdict"],
-            [[str(p.a_id), str(p.b_id), signed(p.mean_diff), num(p.t, 3), str(p.df) if p.pairable else "-",
-              p_value(p.p), p.explanation] for p in c.pairs],
+            [
+                [
+                    str(p.a_id),
+                    str(p.b_id),
+                    signed(p.mean_diff),
+                    num(p.t, 3),
+                    str(p.df) if p.pairable else "-",
+                    p_value(p.p),
+                    p.explanation,
+                ]
+                for p in c.pairs
+            ],
             [True, True, True, True, True, True, False],
         ),
     ]
 
 
-def comparison_document(c: Comparison, datasets: dict[int, DatasetInfo],
-                        extras: dict[int, RunExtras]) -> list[Block]:
+def comparison_document(c: Comparison, datasets: dict[int, DatasetInfo], extras: dict[int, RunExtras]) -> list[Block]:
     """The exported comparison: the comparison, then every dataset and every run in full."""
     blocks = comparison_summary(c, stamped=True)
     for d in datasets.values():
@@ -133,9 +158,11 @@ def run_blocks(r: RunRecord, extras: RunExtras, level: int) -> list[Block]:
     if r.error:
         spec.append(["error", r.error])
     spec += [
-        ["group", str(r.group_id)], ["created", when(r.created_at)],
+        ["group", str(r.group_id)],
+        ["created", when(r.created_at)],
         ["duration", "-" if r.duration_s is None else f"{r.duration_s:.2f} s"],
-        ["folds hash", r.folds_hash or "-"], ["dataset sha256", r.dataset_hash],
+        ["folds hash", r.folds_hash or "-"],
+        ["dataset sha256", r.dataset_hash],
         ["versions", ", ".join(f"{k} {v}" for k, v in r.versions.items()) or "-"],
     ]
     blocks: list[Block] = [Heading(level, f"Run {r.id}: {r.model}"), Table(["", "value"], spec)]
@@ -145,13 +172,23 @@ def run_blocks(r: RunRecord, extras: RunExtras, level: int) -> list[Block]:
         for m in metrics:
             s = r.summaries[m]
             info = METRICS.get(m)
-            rows.append([m, "-" if info is None else ("higher" if info.greater_is_better else "lower"),
-                         mean_std(s.train_mean, s.train_std), mean_std(s.val_mean, s.val_std),
-                         num(s.train_mean - s.val_mean), str(s.n)])
+            rows.append(
+                [
+                    m,
+                    "-" if info is None else ("higher" if info.greater_is_better else "lower"),
+                    mean_std(s.train_mean, s.train_std),
+                    mean_std(s.val_mean, s.val_std),
+                    num(s.train_mean - s.val_mean),
+                    str(s.n),
+                ]
+            )
         blocks += [
             Heading(level + 1, "Scores: mean ± std over the folds"),
-            Table(["metric", "better", "train", "validation", "train − validation", "folds"], rows,
-                  [False, False, True, True, True, True]),
+            Table(
+                ["metric", "better", "train", "validation", "train − validation", "folds"],
+                rows,
+                [False, False, True, True, True, True],
+            ),
         ]
     if r.fold_scores:
         fold_metrics = [m for m in metrics] or sorted({m for f in r.fold_scores for m in f.validation})
@@ -159,8 +196,14 @@ def run_blocks(r: RunRecord, extras: RunExtras, level: int) -> list[Block]:
         for m in fold_metrics:
             headers += [f"{m} train", f"{m} validation"]
         rows = [
-            [str(f.index), str(f.repeat), str(f.n_train), str(f.n_val), num(f.fit_time, 3),
-             *(x for m in fold_metrics for x in (num(f.train.get(m)), num(f.validation.get(m))))]
+            [
+                str(f.index),
+                str(f.repeat),
+                str(f.n_train),
+                str(f.n_val),
+                num(f.fit_time, 3),
+                *(x for m in fold_metrics for x in (num(f.train.get(m)), num(f.validation.get(m)))),
+            ]
             for f in r.fold_scores
         ]
         blocks += [Heading(level + 1, "Per fold"), Table(headers, rows, [True] * len(headers))]
@@ -168,19 +211,29 @@ def run_blocks(r: RunRecord, extras: RunExtras, level: int) -> list[Block]:
         g = r.glm
         blocks += [
             Heading(level + 1, f"GLM ({g.family}, {g.link} link), fitted on the whole development set"),
-            Table(["statistic", "value"], [
-                ["observations", str(g.n_obs)], ["df model", num(g.df_model, 1)], ["df residual", num(g.df_resid, 1)],
-                ["deviance", num(g.deviance, 3)], ["null deviance", num(g.null_deviance, 3)],
-                ["AIC", num(g.aic, 3)], ["log-likelihood", num(g.llf, 3)],
-                ["converged", "yes" if g.converged else "no"],
-            ], [False, True]),
+            Table(
+                ["statistic", "value"],
+                [
+                    ["observations", str(g.n_obs)],
+                    ["df model", num(g.df_model, 1)],
+                    ["df residual", num(g.df_resid, 1)],
+                    ["deviance", num(g.deviance, 3)],
+                    ["null deviance", num(g.null_deviance, 3)],
+                    ["AIC", num(g.aic, 3)],
+                    ["log-likelihood", num(g.llf, 3)],
+                    ["converged", "yes" if g.converged else "no"],
+                ],
+                [False, True],
+            ),
         ]
         with_class = any(c.label for c in g.coefficients)
         if g.coefficients:
             headers = (["class"] if with_class else []) + ["term", "coef", "std err", "z", "p", "[0.025", "0.975]"]
-            rows = [([c.label] if with_class else []) + [
-                c.term, num(c.coef), num(c.std_err), num(c.z, 3), p_value(c.p), num(c.ci_low), num(c.ci_high)]
-                for c in g.coefficients]
+            rows = [
+                ([c.label] if with_class else [])
+                + [c.term, num(c.coef), num(c.std_err), num(c.z, 3), p_value(c.p), num(c.ci_low), num(c.ci_high)]
+                for c in g.coefficients
+            ]
             blocks.append(Table(headers, rows, [False] * (1 + with_class) + [True] * 6))
     warnings = list(r.warnings) + [f"GLM: {w}" for w in (r.glm.warnings if r.glm else ())]
     if warnings:
@@ -201,11 +254,20 @@ def curve_blocks(c: Curve, r: RunRecord, level: int) -> list[Block]:
     table = []
     for i, row in enumerate(rows):
         marks = [m for m, on in (("best", i == best), ("this run", i == c.current)) if on]
-        table.append([row.label, f"{row.n}/{c.n_folds}", mean_std(row.train_mean, row.train_std),
-                      mean_std(row.val_mean, row.val_std), ", ".join(marks)])
-    summary = (f"{metric} ({better} is better), mean ± std over the run's {c.n_folds} folds at each setting; "
-               + ("no setting has all its folds yet." if best is None
-                  else f"the best mean validation score is at {rows[best].label}."))
+        table.append(
+            [
+                row.label,
+                f"{row.n}/{c.n_folds}",
+                mean_std(row.train_mean, row.train_std),
+                mean_std(row.val_mean, row.val_std),
+                ", ".join(marks),
+            ]
+        )
+    summary = f"{metric} ({better} is better), mean ± std over the run's {c.n_folds} folds at each setting; " + (
+        "no setting has all its folds yet."
+        if best is None
+        else f"the best mean validation score is at {rows[best].label}."
+    )
     if not c.complete:
         summary += f" {len(c.points)} of {c.n_expected} points are computed so far."
     markers = [] if best is None else [Marker(c.settings[best].x, f"best: {c.settings[best].label}")]
@@ -214,16 +276,22 @@ def curve_blocks(c: Curve, r: RunRecord, level: int) -> list[Block]:
     numeric = all(isinstance(s.value, (int, float)) and not isinstance(s.value, bool) for s in c.settings)
     xs = [row.x for row in rows]
     chart = Chart(
-        title=f"{name} of run {r.id}: {r.model} on {r.dataset}", x_label=what,
+        title=f"{name} of run {r.id}: {r.model} on {r.dataset}",
+        x_label=what,
         y_label=f"{metric} ({better} is better)",
-        series=(Series("train (mean ± std)", xs, [row.train_mean for row in rows], [row.train_std for row in rows]),
-                Series("validation (mean ± std)", xs, [row.val_mean for row in rows], [row.val_std for row in rows])),
-        log_x=c.log_x, markers=markers, x_ticks=() if numeric else [(s.x, s.label) for s in c.settings],
+        series=(
+            Series("train (mean ± std)", xs, [row.train_mean for row in rows], [row.train_std for row in rows]),
+            Series("validation (mean ± std)", xs, [row.val_mean for row in rows], [row.val_std for row in rows]),
+        ),
+        log_x=c.log_x,
+        markers=markers,
+        x_ticks=() if numeric else [(s.x, s.label) for s in c.settings],
     )
     blocks: list[Block] = [
-        Heading(level, name), Para(summary), chart,
-        Table([what, "folds", f"train {metric}", f"validation {metric}", ""], table,
-              [False, True, True, True, False]),
+        Heading(level, name),
+        Para(summary),
+        chart,
+        Table([what, "folds", f"train {metric}", f"validation {metric}", ""], table, [False, True, True, True, False]),
     ]
     if c.errors:
         blocks.append(Table(["failed fits"], [[e] for e in c.errors]))
@@ -235,35 +303,59 @@ def diagnosis_blocks(d: Diagnosis | None, error: str | None, level: int) -> list
     """The bottleneck, the errors it comes from and the next steps; or why there is no diagnosis (``error``)."""
     if d is None:
         return [Para(f"No diagnosis: {error}")]
-    ref = ("the dataset's target" if d.reference_source == "target"
-           else f"the best validation error on the dataset, run {d.reference_run_id}")
+    ref = (
+        "the dataset's target"
+        if d.reference_source == "target"
+        else f"the best validation error on the dataset, run {d.reference_run_id}"
+    )
     dummy = f"run {d.dummy_run_id}" if d.dummy_run_id is not None else "computed on this run's folds"
     rows = [
         ["reference", num(d.reference_error), ref],
         ["train", num(d.train_error), f"avoidable bias {num(d.avoidable_bias)}"],
-        ["validation", num(d.validation_error),
-         f"variance {num(d.variance)} (± {num(d.validation_error_se)} standard error)"],
+        [
+            "validation",
+            num(d.validation_error),
+            f"variance {num(d.variance)} (± {num(d.validation_error_se)} standard error)",
+        ],
     ]
     if d.test_error is not None:
-        rows.append(["test", num(d.test_error), f"gap {num(d.test_gap)} (evaluation {d.test_evaluation_id}; "
-                                                f"{d.test_evaluations} on this dataset)"])
+        rows.append(
+            [
+                "test",
+                num(d.test_error),
+                f"gap {num(d.test_gap)} (evaluation {d.test_evaluation_id}; {d.test_evaluations} on this dataset)",
+            ]
+        )
     rows.append(["dummy", num(d.dummy_error), dummy])
     blocks: list[Block] = [
         Heading(level, f"Diagnosis: bottleneck {d.bottleneck}"),
         Para(d.reason),
         Table([f"error ({d.error_definition})", "value", ""], rows, [False, True, False]),
-        Para(f"A gap is large above {num(max(d.threshold, d.noise))}: the larger of {GAP_FRACTION:.0%} of the "
-             f"dummy's error ({num(d.threshold)}) and the noise of the validation estimate ({num(d.noise)})."),
+        Para(
+            f"A gap is large above {num(max(d.threshold, d.noise))}: the larger of {GAP_FRACTION:.0%} of the "
+            f"dummy's error ({num(d.threshold)}) and the noise of the validation estimate ({num(d.noise)})."
+        ),
     ]
     if d.curve_size is not None:
-        helps = {True: "more data is likely to help", False: "more data is unlikely to help",
-                 None: "too few sizes to tell whether more data helps"}[d.more_data_helps]
+        helps = {
+            True: "more data is likely to help",
+            False: "more data is unlikely to help",
+            None: "too few sizes to tell whether more data helps",
+        }[d.more_data_helps]
         slope = "-" if d.curve_slope is None else f"{d.curve_slope:+.{DIGITS}f}"
-        blocks.append(Para(f"Learning curve at {d.curve_size:g} rows: gap {num(d.curve_gap)}, slope {slope} per "
-                           f"doubling of the data: {helps}."))
+        blocks.append(
+            Para(
+                f"Learning curve at {d.curve_size:g} rows: gap {num(d.curve_gap)}, slope {slope} per "
+                f"doubling of the data: {helps}."
+            )
+        )
     else:
-        blocks.append(Para("No learning curve is stored, so whether more data would help is not known "
-                           f"(`mlloop curve {d.run_id}` computes it)."))
+        blocks.append(
+            Para(
+                "No learning curve is stored, so whether more data would help is not known "
+                f"(`mlloop curve {d.run_id}` computes it)."
+            )
+        )
     blocks += [Para(f"Note: {n}") for n in d.notes]
     if d.advice:
         blocks += [Para("Next steps, the largest gap first:"), Steps([(a.text, a.command) for a in d.advice])]
@@ -273,14 +365,29 @@ def diagnosis_blocks(d: Diagnosis | None, error: str | None, level: int) -> list
 def evaluation_blocks(evaluations: Sequence[TestEvaluation], level: int) -> list[Block]:
     present = {m for e in evaluations for m in e.scores}
     metrics = [m for m in METRICS if m in present] + sorted(present - set(METRICS))
-    rows = [[str(e.id), str(e.ordinal), when(e.created_at), str(e.n_train), str(e.n_test),
-             *(num(e.scores.get(m)) for m in metrics), e.warning or "-"] for e in evaluations]
+    rows = [
+        [
+            str(e.id),
+            str(e.ordinal),
+            when(e.created_at),
+            str(e.n_train),
+            str(e.n_test),
+            *(num(e.scores.get(m)) for m in metrics),
+            e.warning or "-",
+        ]
+        for e in evaluations
+    ]
     return [
         Heading(level, "Test-set evaluations"),
-        Para("Fitted on every development row, scored on the locked test rows; every evaluation is recorded "
-             "and counted per dataset (# is its rank on the dataset)."),
-        Table(["evaluation", "#", "when", "train rows", "test rows", *metrics, "warning"], rows,
-              [True, True, False, True, True, *[True] * len(metrics), False]),
+        Para(
+            "Fitted on every development row, scored on the locked test rows; every evaluation is recorded "
+            "and counted per dataset (# is its rank on the dataset)."
+        ),
+        Table(
+            ["evaluation", "#", "when", "train rows", "test rows", *metrics, "warning"],
+            rows,
+            [True, True, False, True, True, *[True] * len(metrics), False],
+        ),
     ]
 
 

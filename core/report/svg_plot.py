@@ -126,8 +126,10 @@ def render(chart: Chart) -> str:
     x_label = chart.x_label + (" (log scale)" if log else "")
     out.append(f'<text x="{(left + right) / 2:.1f}" y="{h - 8}" text-anchor="middle">{_t(x_label)}</text>')
     mid = (top + bottom) / 2
-    out.append(f'<text x="14" y="{mid:.1f}" text-anchor="middle" transform="rotate(-90 14 {mid:.1f})">'
-               f"{_t(chart.y_label)}</text>")
+    out.append(
+        f'<text x="14" y="{mid:.1f}" text-anchor="middle" transform="rotate(-90 14 {mid:.1f})">'
+        f"{_t(chart.y_label)}</text>"
+    )
     # bands (fainter when many overlap), then lines and points on top
     opacity = 0.15 if len(chart.series) <= 2 else 0.08
     for i, s in enumerate(chart.series):
@@ -149,10 +151,12 @@ def render(chart: Chart) -> str:
         x = px(m.x)
         anchor = "end" if x > (left + right) / 2 else "start"
         dx = -4 if anchor == "end" else 4
-        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="#57606a" '
-                   'stroke-dasharray="4 3"/>')
-        out.append(f'<text x="{x + dx:.1f}" y="{top + 12 + 13 * j}" text-anchor="{anchor}" fill="#57606a">'
-                   f"{_t(m.label)}</text>")
+        out.append(
+            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="#57606a" stroke-dasharray="4 3"/>'
+        )
+        out.append(
+            f'<text x="{x + dx:.1f}" y="{top + 12 + 13 * j}" text-anchor="{anchor}" fill="#57606a">{_t(m.label)}</text>'
+        )
     out.append("</svg>")
     return "\n".join(out)
 
@@ -225,8 +229,10 @@ def _y_extent(s: Series) -> list[float]:
 
 def _segments(s: Series, with_spread: bool) -> list[list[tuple[float, float, float]]]:
     """Runs of consecutive drawable points (x, y, spread) in x order; a band needs two points with a spread."""
-    points = sorted(((x, y, _spread(s, i)) for i, (x, y) in enumerate(zip(s.x, s.y))),
-                    key=lambda p: p[0] if _finite(p[0]) else math.inf)
+    points = sorted(
+        ((x, y, _spread(s, i)) for i, (x, y) in enumerate(zip(s.x, s.y))),
+        key=lambda p: p[0] if _finite(p[0]) else math.inf,
+    )
     segments: list[list[tuple[float, float, float]]] = [[]]
     for x, y, d in points:
         if _finite(x) and _finite(y) and (not with_spread or _finite(d)):
@@ -260,8 +266,9 @@ def _legend(series: Sequence[Series], x0: float, y: float, x_max: float) -> list
         if x > x0 and x + width > x_max:
             break  # no room: the tables beside the chart name every series anyway
         dash = ' stroke-dasharray="6 4"' if s.dashed else ""
-        out.append(f'<line x1="{x:.1f}" y1="{y - 4}" x2="{x + 18:.1f}" y2="{y - 4}" stroke="{color}" '
-                   f'stroke-width="2"{dash}/>')
+        out.append(
+            f'<line x1="{x:.1f}" y1="{y - 4}" x2="{x + 18:.1f}" y2="{y - 4}" stroke="{color}" stroke-width="2"{dash}/>'
+        )
         out.append(f'<text x="{x + 22:.1f}" y="{y}">{_t(s.label)}</text>')
         x += width + 12
     return out

@@ -53,8 +53,9 @@ def render_text(blocks: Sequence[Block], width: int | None = None) -> str:
     return "".join(f"{line}\n" for line in out)
 
 
-def table_lines(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: Sequence[bool] = (),
-                width: int | None = None) -> list[str]:
+def table_lines(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: Sequence[bool] = (), width: int | None = None
+) -> list[str]:
     """A table as aligned lines; fitted to ``width`` when given (see the module's docstring)."""
     n = len(headers)
     head = [printable(h) for h in headers]
@@ -115,20 +116,23 @@ def _groups(floors: list[int], width: int) -> list[list[int]]:
     return groups + [group]
 
 
-def _lines(head: list[str], body: list[list[str]], right: list[bool], columns: list[int],
-           widths: list[int]) -> list[str]:
+def _lines(
+    head: list[str], body: list[list[str]], right: list[bool], columns: list[int], widths: list[int]
+) -> list[str]:
     out: list[str] = []
     for row in [head, *body]:
         cells = [_wrap(row[i], w) if len(row[i]) > w else [row[i]] for i, w in zip(columns, widths)]
         for k in range(max(len(c) for c in cells)):
             parts = [(c[k] if k < len(c) else "") for c in cells]
-            out.append(GAP.join(p.rjust(w) if right[i] else p.ljust(w)
-                                for p, i, w in zip(parts, columns, widths)).rstrip())
+            out.append(
+                GAP.join(p.rjust(w) if right[i] else p.ljust(w) for p, i, w in zip(parts, columns, widths)).rstrip()
+            )
     return out
 
 
 def _wrap(text: str, width: int | None, first: str = "", rest: str = "") -> list[str]:
     if width is None or len(first) + len(text) <= width:
         return [first + text]
-    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest, break_long_words=False,
-                         break_on_hyphens=False) or [first]
+    return textwrap.wrap(
+        text, width, initial_indent=first, subsequent_indent=rest, break_long_words=False, break_on_hyphens=False
+    ) or [first]

@@ -8,4 +8,12 @@ Owns every statement that reads or writes the store's tables. Imports only :mod:
 from core.store.connection import DEFAULT_STORE, LOCK_TIMEOUT_S, STORE_ENV, Store, default_store_path
 from core.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["DEFAULT_STORE", "LOCK_TIMEOUT_S", "MIGRATIONS", "SCHEMA_VERSION", "STORE_ENV", "Store", "default_store_path"]
+__all__ = [
+    "DEFAULT_STORE",
+    "LOCK_TIMEOUT_S",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "STORE_ENV",
+    "Store",
+    "default_store_path",
+]

@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 
 from core.errors import StoreError
-from core.text import first_line
 from core.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from core.text import first_line
 
 DEFAULT_STORE = "mlloop.duckdb"
 STORE_ENV = "MLLOOP_STORE"
@@ -225,9 +225,7 @@ class Store:
             con.execute("BEGIN TRANSACTION")
             for step in range(version, SCHEMA_VERSION):
                 con.execute(MIGRATIONS[step])
-            con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-            )
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
             con.execute("COMMIT")
         self._ready = True
 
@@ -273,9 +271,7 @@ class Store:
 
 
 def _version(con: duckdb.DuckDBPyConnection) -> int:
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-    ).fetchone()[0]
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchone()[0]
     if not exists:
         return 0
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()

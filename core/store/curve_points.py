@@ -10,8 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from core.store.connection import Store
 from core.numbers import finite_or_none, none_as_nan
+from core.store.connection import Store
 
 
 class StoredPointRow(NamedTuple):
@@ -45,9 +45,23 @@ def decode_value(text: str | None) -> Any:
         return text
 
 
-def insert_point(store: Store, run_id: int, kind: str, param: str, *, x: float, fold_index: int, label: str,
-                 value: Any, train: Mapping[str, float], validation: Mapping[str, float], metrics: list[str],
-                 fit_time: float, error: str | None, created_at: float) -> bool:
+def insert_point(
+    store: Store,
+    run_id: int,
+    kind: str,
+    param: str,
+    *,
+    x: float,
+    fold_index: int,
+    label: str,
+    value: Any,
+    train: Mapping[str, float],
+    validation: Mapping[str, float],
+    metrics: list[str],
+    fit_time: float,
+    error: str | None,
+    created_at: float,
+) -> bool:
     """One point, every metric, in one transaction; a point someone else stored first is kept (returns False)."""
     key = value_key(value)
     with store.write() as con:
@@ -61,8 +75,21 @@ def insert_point(store: Store, run_id: int, kind: str, param: str, *, x: float, 
         rows, args = [], []
         for m in metrics:
             rows.append("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            args += [run_id, kind, param, x, fold_index, m, finite_or_none(train.get(m)), finite_or_none(validation.get(m)),
-                     label, key, finite_or_none(fit_time), error, created_at]
+            args += [
+                run_id,
+                kind,
+                param,
+                x,
+                fold_index,
+                m,
+                finite_or_none(train.get(m)),
+                finite_or_none(validation.get(m)),
+                label,
+                key,
+                finite_or_none(fit_time),
+                error,
+                created_at,
+            ]
         con.execute(
             "INSERT INTO curve_points (run_id, curve, param, x, fold_index, metric, train, validation, label, "
             f"value, fit_time, error, created_at) VALUES {', '.join(rows)}",
@@ -79,9 +106,12 @@ def select_points(store: Store, run_id: int, kind: str, param: str) -> list[Stor
             "FROM curve_points WHERE run_id = ? AND curve = ? AND param = ? ORDER BY x, fold_index, metric",
             [run_id, kind, param],
         ).fetchall()
-    return [StoredPointRow(x, label, value, fold, metric, none_as_nan(train), none_as_nan(val),
-                           none_as_nan(fit_time), error)
-            for x, label, value, fold, metric, train, val, fit_time, error in rows]
+    return [
+        StoredPointRow(
+            x, label, value, fold, metric, none_as_nan(train), none_as_nan(val), none_as_nan(fit_time), error
+        )
+        for x, label, value, fold, metric, train, val, fit_time, error in rows
+    ]
 
 
 def validation_params(store: Store, run_id: int) -> list[str]:

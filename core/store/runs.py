@@ -18,8 +18,8 @@ from typing import Any
 import duckdb
 
 from core.errors import InputError, NotFoundError
-from core.store.connection import Store
 from core.numbers import finite_or_none, none_as_nan
+from core.store.connection import Store
 from core.types import (
     DatasetInfo,
     FoldScore,
@@ -66,9 +66,23 @@ def create_runs(
                 """INSERT INTO runs (id, group_id, dataset_id, model, params, folds, repeats, seed, status,
                        pid, host, created_at, started_at, heartbeat_at, versions, dataset_hash)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)""",
-                [run_id, group_id, dataset.id, model, json.dumps(params, sort_keys=True), folds, repeats,
-                 seed, os.getpid(), socket.gethostname(), now, now, now, json.dumps(versions),
-                 dataset.file_hash],
+                [
+                    run_id,
+                    group_id,
+                    dataset.id,
+                    model,
+                    json.dumps(params, sort_keys=True),
+                    folds,
+                    repeats,
+                    seed,
+                    os.getpid(),
+                    socket.gethostname(),
+                    now,
+                    now,
+                    now,
+                    json.dumps(versions),
+                    dataset.file_hash,
+                ],
             )
             run_ids.append(run_id)
     return group_id, run_ids
@@ -80,14 +94,19 @@ def record_fold(store: Store, run_id: int, fold: FoldScore) -> None:
     with store.write() as con:
         con.execute(
             "INSERT INTO fold_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, fold.index, fold.repeat, fold.fold, fold.n_train, fold.n_val, fold.fit_time,
-             fold.score_time],
+            [run_id, fold.index, fold.repeat, fold.fold, fold.n_train, fold.n_val, fold.fit_time, fold.score_time],
         )
         if metrics:
             values = ", ".join(["(?, ?, ?, ?, ?)"] * len(metrics))
             args: list = []
             for m in metrics:
-                args += [run_id, fold.index, m, finite_or_none(fold.train.get(m)), finite_or_none(fold.validation.get(m))]
+                args += [
+                    run_id,
+                    fold.index,
+                    m,
+                    finite_or_none(fold.train.get(m)),
+                    finite_or_none(fold.validation.get(m)),
+                ]
             con.execute(f"INSERT INTO fold_scores VALUES {values}", args)
         con.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", [time.time(), run_id])
 
@@ -96,16 +115,32 @@ def record_glm(store: Store, run_id: int, summary: GlmSummary) -> None:
     with store.write() as con:
         con.execute(
             "INSERT INTO glm_summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, summary.family, summary.link, summary.n_obs, finite_or_none(summary.df_model),
-             finite_or_none(summary.df_resid), finite_or_none(summary.deviance), finite_or_none(summary.null_deviance),
-             finite_or_none(summary.aic), finite_or_none(summary.llf), summary.converged, json.dumps(list(summary.warnings))],
+            [
+                run_id,
+                summary.family,
+                summary.link,
+                summary.n_obs,
+                finite_or_none(summary.df_model),
+                finite_or_none(summary.df_resid),
+                finite_or_none(summary.deviance),
+                finite_or_none(summary.null_deviance),
+                finite_or_none(summary.aic),
+                finite_or_none(summary.llf),
+                summary.converged,
+                json.dumps(list(summary.warnings)),
+            ],
         )
         if summary.coefficients:
             values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(summary.coefficients))
             args: list = []
             for i, c in enumerate(summary.coefficients):
-                args += [run_id, i, c.label, c.term, *(finite_or_none(v) for v in
-                         (c.coef, c.std_err, c.z, c.p, c.ci_low, c.ci_high))]
+                args += [
+                    run_id,
+                    i,
+                    c.label,
+                    c.term,
+                    *(finite_or_none(v) for v in (c.coef, c.std_err, c.z, c.p, c.ci_low, c.ci_high)),
+                ]
             con.execute(f"INSERT INTO glm_coefficients VALUES {values}", args)
 
 
@@ -138,15 +173,18 @@ def finish_run(
         )
 
 
-def list_runs(store: Store, dataset_id: int | None = None, with_folds: bool = False,
-              limit: int | None = None) -> list[RunRecord]:
+def list_runs(
+    store: Store, dataset_id: int | None = None, with_folds: bool = False, limit: int | None = None
+) -> list[RunRecord]:
     """All runs (or the newest ``limit``), newest first, with mean ± std per metric; fold scores
     only if asked for."""
     where, args = ("WHERE r.dataset_id = ?", [dataset_id]) if dataset_id is not None else ("", [])
     cut = "" if limit is None else "LIMIT ?"
     with store.read() as con:
-        rows = con.execute(f"SELECT {_RUN_COLUMNS} FROM {_RUN_FROM} {where} ORDER BY r.id DESC {cut}",
-                           args if limit is None else [*args, limit]).fetchall()
+        rows = con.execute(
+            f"SELECT {_RUN_COLUMNS} FROM {_RUN_FROM} {where} ORDER BY r.id DESC {cut}",
+            args if limit is None else [*args, limit],
+        ).fetchall()
         ids = [r[0] for r in rows]
         summaries = _summaries(con, None if dataset_id is None and limit is None else ids)
         folds = _folds(con, ids) if with_folds else {}
@@ -158,9 +196,7 @@ def get_run(store: Store, run_id: int | str) -> RunRecord:
     """One run with its folds and GLM summary; ``NotFoundError`` if there is none."""
     rid = parse_run_id(run_id)
     with store.read() as con:
-        row = con.execute(
-            f"SELECT {_RUN_COLUMNS} FROM {_RUN_FROM} WHERE r.id = ?", [rid]
-        ).fetchone()
+        row = con.execute(f"SELECT {_RUN_COLUMNS} FROM {_RUN_FROM} WHERE r.id = ?", [rid]).fetchone()
         if row is None:
             raise NotFoundError(f"no run with id {rid}; `mlloop runs` lists them")
         summaries = _summaries(con, [rid])
@@ -179,8 +215,9 @@ def parse_run_id(value: int | str) -> int:
     return rid
 
 
-def effective_status(status: str, pid: int | None, host: str | None, heartbeat_at: float | None,
-                     now: float | None = None) -> RunStatus:
+def effective_status(
+    status: str, pid: int | None, host: str | None, heartbeat_at: float | None, now: float | None = None
+) -> RunStatus:
     """What a stored status means now: an active run whose process is gone is interrupted."""
     if status not in ACTIVE:
         return status  # type: ignore[return-value]
@@ -201,9 +238,7 @@ def mark_interrupted(store: Store) -> int:
     dead = [r[0] for r in rows if effective_status(*r[1:]) == "interrupted"]
     if dead:
         with store.write() as con:
-            con.execute(
-                f"UPDATE runs SET status = 'interrupted' WHERE id IN ({', '.join('?' * len(dead))})", dead
-            )
+            con.execute(f"UPDATE runs SET status = 'interrupted' WHERE id IN ({', '.join('?' * len(dead))})", dead)
     return len(dead)
 
 
@@ -284,23 +319,72 @@ def _glm(con: duckdb.DuckDBPyConnection, run_id: int) -> GlmSummary | None:
         [run_id],
     ).fetchall()
     return GlmSummary(
-        *row[:2], row[2], *(none_as_nan(v) for v in row[3:9]), bool(row[9]), tuple(json.loads(row[10])),
+        *row[:2],
+        row[2],
+        *(none_as_nan(v) for v in row[3:9]),
+        bool(row[9]),
+        tuple(json.loads(row[10])),
         tuple(GlmCoefficient(c[0], *(none_as_nan(v) for v in c[1:7]), label=c[7]) for c in coefs),
     )
 
 
-def _record(row: tuple, summaries: dict[str, MetricSummary], fold_scores: tuple[FoldScore, ...] = (),
-            json_text: Callable[[str], Any] = json.loads) -> RunRecord:
-    (rid, group_id, dataset_id, dataset, task, model, params, folds, repeats, seed, status, created_at,
-     started_at, finished_at, duration_s, pid, host, versions, dataset_hash, folds_hash, error, warnings,
-     heartbeat_at, n_done) = row
+def _record(
+    row: tuple,
+    summaries: dict[str, MetricSummary],
+    fold_scores: tuple[FoldScore, ...] = (),
+    json_text: Callable[[str], Any] = json.loads,
+) -> RunRecord:
+    (
+        rid,
+        group_id,
+        dataset_id,
+        dataset,
+        task,
+        model,
+        params,
+        folds,
+        repeats,
+        seed,
+        status,
+        created_at,
+        started_at,
+        finished_at,
+        duration_s,
+        pid,
+        host,
+        versions,
+        dataset_hash,
+        folds_hash,
+        error,
+        warnings,
+        heartbeat_at,
+        n_done,
+    ) = row
     return RunRecord(
-        id=rid, group_id=group_id, dataset_id=dataset_id, dataset=dataset, task=task, model=model,
-        params=json_text(params), folds=folds, repeats=repeats, seed=seed,
+        id=rid,
+        group_id=group_id,
+        dataset_id=dataset_id,
+        dataset=dataset,
+        task=task,
+        model=model,
+        params=json_text(params),
+        folds=folds,
+        repeats=repeats,
+        seed=seed,
         status=effective_status(status, pid, host, heartbeat_at),
-        created_at=created_at, started_at=started_at, finished_at=finished_at, duration_s=duration_s,
-        pid=pid, host=host, versions=json_text(versions), dataset_hash=dataset_hash, folds_hash=folds_hash,
-        error=error, n_folds_done=n_done, summaries=summaries, warnings=tuple(json_text(warnings)),
+        created_at=created_at,
+        started_at=started_at,
+        finished_at=finished_at,
+        duration_s=duration_s,
+        pid=pid,
+        host=host,
+        versions=json_text(versions),
+        dataset_hash=dataset_hash,
+        folds_hash=folds_hash,
+        error=error,
+        n_folds_done=n_done,
+        summaries=summaries,
+        warnings=tuple(json_text(warnings)),
         fold_scores=fold_scores,
     )
 
@@ -327,5 +411,3 @@ class _JsonTexts:
             self._flat[text] = value
             return value.copy()
         return value
-
-

@@ -22,8 +22,17 @@ class StoredSearch(NamedTuple):
     dataset_id: int
 
 
-def insert(store: Store, group_id: int, base_run_id: int, grid: Mapping[str, Sequence[Any]], random: int | None,
-           seed: int, metric: str, greater_is_better: bool, created_at: float) -> None:
+def insert(
+    store: Store,
+    group_id: int,
+    base_run_id: int,
+    grid: Mapping[str, Sequence[Any]],
+    random: int | None,
+    seed: int,
+    metric: str,
+    greater_is_better: bool,
+    created_at: float,
+) -> None:
     with store.write() as con:
         con.execute(
             "INSERT INTO searches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -53,6 +62,9 @@ def is_search_group(store: Store, group_id: int) -> bool:
 def groups_based_on(store: Store, run_id: int) -> list[int]:
     """The groups of the searches started from a run, oldest first."""
     with store.read() as con:
-        return [r[0] for r in con.execute(
-            "SELECT group_id FROM searches WHERE base_run_id = ? ORDER BY created_at, group_id", [run_id]
-        ).fetchall()]
+        return [
+            r[0]
+            for r in con.execute(
+                "SELECT group_id FROM searches WHERE base_run_id = ? ORDER BY created_at, group_id", [run_id]
+            ).fetchall()
+        ]
