@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from sklearn.datasets import make_classification
 
 from core.data.importing import import_dataset
@@ -98,7 +97,6 @@ async def test_the_curve_grows_while_computing_keys_respond_and_best_k_is_shown(
     assert data["curse"]["n_features"] == 20
 
 
-@pytest.mark.filterwarnings("ignore:.*tasks have been successfully executed:UserWarning")  # joblib, on the stop
 async def test_shift_f_uses_the_runs_model_and_escape_stops_the_computation(runs_store):
     app = MlloopApp(runs_store, poll_interval=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
