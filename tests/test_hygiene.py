@@ -126,3 +126,15 @@ def test_readmes_name_only_benchmark_scripts_that_exist_and_run_them_without_pyt
         assert named <= scripts, f"{readme.name} names missing scripts: {sorted(named - scripts)}"
         # pytest collects nothing there, so a pytest command for the benchmarks would run none of them
         assert not re.search(r"-m pytest\b[^\n`]*tests/benchmarks", text), readme.name
+
+
+def test_readme_layout_names_every_package_and_only_what_exists():
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    named = set(re.findall(r"([\w.]+/|[\w]+\.(?:py|toml))(?=\s)", block))
+    packages = {f"{p.name}/" for top in ("core", "mlloop_tui") for p in (REPO / top).iterdir()
+                if p.is_dir() and (p / "__init__.py").exists()}
+    assert packages <= named, f"packages missing from the README layout: {sorted(packages - named)}"
+    for name in named:
+        found = [p for p in REPO.rglob(name.rstrip("/")) if ".venv" not in p.parts and ".git" not in p.parts]
+        assert found, f"the README layout names {name}, which does not exist"
