@@ -106,8 +106,8 @@ def findings_of(events: Iterable[Event]) -> tuple[Finding, ...]:
 
 
 def quality(store: Store, args: argparse.Namespace, emit: Callable[..., None]) -> None:
-    from core.analysis.quality import check_quality
     from core.analysis.findings import finding_to_dict
+    from core.analysis.quality import check_quality
 
     for finding in check_quality(store, args.dataset, jobs=args.jobs):
         emit("finding", finding=finding_to_dict(finding))
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     except MlloopError as e:
         emit("error", message=str(e))
         return 1
-    except Exception as e:  # noqa: BLE001 - one line on the screen, never a traceback in a pipe
+    except Exception as e:  # one line on the screen, never a traceback in a pipe
         emit("error", message=f"internal error: {type(e).__name__}: {e}")
         return 1
     return 0
