@@ -48,6 +48,7 @@ from core.analysis.curve_settings import (
     with_current,
 )
 from core.errors import InputError
+from core.modeling.evaluation import check_jobs
 from core.modeling.metrics import METRICS, key_metrics
 from core.stopping import StopToken, check, interrupt_as_cancel
 from core.store import Store
@@ -206,6 +207,7 @@ def learning_curve(
     are kept. With ``fit=False`` nothing is fitted: the curve over the settings it would
     compute, holding the points already stored (what a screen shows while a child computes).
     """
+    check_jobs(jobs)
     ctx = RunContext.load(store, run_id)
     if sizes is None:
         sizes = default_sizes(ctx.dataset, ctx.y, ctx.splits)
@@ -238,6 +240,7 @@ def validation_curve(
     if missing. Every other parameter stays as the run set it. Streaming, storage, reuse,
     stopping and ``fit`` work as in :func:`learning_curve`.
     """
+    check_jobs(jobs)
     ctx = RunContext.load(store, run_id)
     knob, knob_values = ctx.baseline.knob_for(ctx.dataset.task)
     if param is None:

@@ -147,10 +147,11 @@ def feature_curve(
     import numpy as np
     from joblib import Parallel, delayed
 
-    from core.modeling.evaluation import build_pipeline, make_splitter, scoring
+    from core.modeling.evaluation import build_pipeline, check_jobs, make_splitter, scoring
     from core.modeling.metrics import key_metrics
     from core.modeling.models import resolve_models
 
+    check_jobs(jobs)
     start = time.perf_counter()
     methods = tuple(dict.fromkeys(methods))
     unknown = [m for m in methods if m not in METHODS]

@@ -41,6 +41,7 @@ from core.analysis.leakage import leakage_findings
 from core.analysis.shift import shift_findings
 from core.data.frames import load_split
 from core.errors import InputError
+from core.modeling.evaluation import check_jobs
 from core.stopping import StopToken, check
 from core.store import Store
 from core.store.datasets import get_dataset
@@ -75,6 +76,7 @@ def check_quality(
     def go_on() -> None:
         check(stop, "data-quality check stopped")
 
+    check_jobs(jobs)
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     X_dev, y_dev = load_split(store, dataset, "dev")
     if dataset.n_test:

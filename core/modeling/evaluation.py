@@ -34,6 +34,13 @@ from core.types import DatasetInfo, FoldScore, GlmSummary, RunStatus, Task
 CANCELLED = "cancelled: finished folds are kept"
 
 
+def check_jobs(jobs: int) -> int:
+    """Worker processes as joblib counts them: N, or -1 for every core (-N: all but N-1); 0 means nothing."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs == 0:
+        raise InputError(f"--jobs must be a number of worker processes (1, 2, ...) or -1 for every core, got {jobs!r}")
+    return jobs
+
+
 def scoring(task: Task) -> dict[str, str]:
     """Metric name -> scikit-learn scorer name; ROC AUC is one-vs-rest for multiclass."""
     out = {m.name: m.scorer for m in metrics_for(task)}
@@ -159,6 +166,7 @@ def run_specs(
 
     if not specs:
         raise InputError("nothing to run: no model given")
+    check_jobs(jobs)
     baselines = [resolve_models([model])[0] for model, _ in specs]
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     splitter = make_splitter(dataset.task, folds, repeats, seed)

@@ -35,7 +35,16 @@ class Baseline:
     regression_knob: tuple[str, tuple[Any, ...]] | None = None
 
     def estimator(self, task: Task, params: dict | None = None, seed: int = 0) -> Any:
-        return self.factory(task, dict(params or {}), seed)
+        """The estimator with ``params``; a parameter it does not have is an ``InputError``, not a TypeError."""
+        params = dict(params or {})
+        if params:
+            valid = self.factory(task, {}, seed).get_params(deep=False)
+            unknown = sorted(set(params) - set(valid))
+            if unknown:
+                raise InputError(
+                    f"unknown parameter {', '.join(unknown)} for {self.name}; valid: {', '.join(sorted(valid))}"
+                )
+        return self.factory(task, params, seed)
 
     def knob_for(self, task: Task) -> tuple[str | None, tuple[Any, ...]]:
         """The complexity knob for this task and its values, simplest model first."""
