@@ -216,7 +216,10 @@ def check_export_path(
     folder = target.parent
     if not folder.is_dir():
         raise InputError(f"cannot export to {shown}: folder {printable(str(folder))} does not exist")
-    if not overwrite and (target.exists() or target.is_symlink()):
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        # --force replaces a file; never a device (/dev/null), a pipe, a socket or what a link points to
+        raise InputError(f"cannot export to {shown}: it is not a regular file; give another name")
+    if not overwrite and target.exists():
         raise InputError(f"{shown} already exists; use --force to overwrite it")
     return target, kind
 
