@@ -7,7 +7,7 @@ TUI, the CLI and exports can share one vocabulary without reaching into the stor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Task = Literal["binary", "multiclass", "regression"]
 RunStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
@@ -133,7 +133,7 @@ class RunRecord:
     dataset: str
     task: Task
     model: str
-    params: dict
+    params: dict[str, Any]  # the estimator's parameters, as stored JSON
     folds: int
     repeats: int
     seed: int
@@ -144,7 +144,7 @@ class RunRecord:
     duration_s: float | None
     pid: int | None
     host: str | None
-    versions: dict
+    versions: dict[str, str]  # library name -> version
     dataset_hash: str
     folds_hash: str | None
     error: str | None

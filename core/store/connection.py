@@ -23,11 +23,16 @@ import duckdb
 
 from core.errors import StoreError
 from core.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from core.store.sql import one_row
 from core.text import first_line
 
 DEFAULT_STORE = "mlloop.duckdb"
 STORE_ENV = "MLLOOP_STORE"
 LOCK_TIMEOUT_S = 30.0
+# A store never fetches or loads an extension: opening an SQLite file would otherwise download
+# DuckDB's sqlite_scanner from the network, and the store has no use for any extension.
+NO_EXTENSIONS = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-12 of every DuckDB file, after the header checksum
 
 
 IDLE_CLOSE_S = 0.1  # a shared read connection unused this long is closed: a writer may be waiting
@@ -192,25 +197,28 @@ class Store:
                 raise
             con.execute("COMMIT")
 
-    def change_stamp(self) -> tuple:
+    def change_stamp(self) -> tuple[int, ...]:
         """A cheap fingerprint of what readers show; it changes whenever a dataset, run or fold lands."""
         with self.read() as con:
-            return con.execute(
-                """SELECT (SELECT count(*) FROM datasets), (SELECT coalesce(max(id), 0) FROM runs),
+            return one_row(
+                con.execute(
+                    """SELECT (SELECT count(*) FROM datasets), (SELECT coalesce(max(id), 0) FROM runs),
                           (SELECT count(*) FROM fold_results), (SELECT count(*) FROM glm_summaries),
                           (SELECT coalesce(sum(hash(status, coalesce(finished_at, 0))), 0) FROM runs)"""
-            ).fetchone()
+                )
+            )
 
     def schema_version(self) -> int:
         with self.read() as con:
-            return _version(con)
+            return _version(con, self.path)
 
     def _ensure_schema(self) -> None:
         if self._ready:
             return
         if self.path.exists():
+            _check_duckdb_header(self.path)
             with self._connect(read_only=True) as con:
-                version = _version(con)
+                version = _version(con, self.path)
             if version > SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.path} was written by a newer mlloop (schema {version} > {SCHEMA_VERSION}); upgrade mlloop"
@@ -221,7 +229,7 @@ class Store:
         elif not self.path.parent.is_dir():
             raise StoreError(f"cannot create store {self.path}: folder {self.path.parent} does not exist")
         with self._connect(read_only=False) as con:
-            version = _version(con)
+            version = _version(con, self.path)
             con.execute("BEGIN TRANSACTION")
             for step in range(version, SCHEMA_VERSION):
                 con.execute(MIGRATIONS[step])
@@ -258,7 +266,7 @@ class Store:
         delay = 0.01
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only)
+                return duckdb.connect(str(self.path), read_only=read_only, config=NO_EXTENSIONS)
             except duckdb.Error as e:
                 if not _is_lock_conflict(e):
                     raise StoreError(f"cannot open store {self.path}: {first_line(e)}") from e
@@ -270,9 +278,31 @@ class Store:
             delay = min(delay * 2, 0.25)
 
 
-def _version(con: duckdb.DuckDBPyConnection) -> int:
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchone()[0]
-    if not exists:
+def _check_duckdb_header(path: Path) -> None:
+    """Refuse a file that is not a DuckDB database before DuckDB reads it (it would try to load an
+    extension for an SQLite file, say)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(12)
+    except OSError as e:
+        raise StoreError(f"cannot open store {path}: {e.strerror or e}") from e
+    if head and head[8:12] != DUCKDB_MAGIC:
+        raise StoreError(f"{path} is not a DuckDB database, so not an mlloop store; give another --store")
+
+
+def _version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """The store's schema version: 0 for a file with no tables yet (a new store).
+
+    A DuckDB file with tables but no mlloop schema version is someone else's database (or a damaged
+    store): refused, so that nothing adds mlloop's tables to it.
+    """
+    tables = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if not tables:
         return 0
-    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row else 0
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if "meta" in tables else None
+    if row is None or not str(row[0]).isdigit():
+        raise StoreError(
+            f"{path} is a DuckDB database but not an mlloop store (no valid schema version); "
+            "give another --store, or move the file"
+        )
+    return int(row[0])

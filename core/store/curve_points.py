@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from core.numbers import finite_or_none, none_as_nan
 from core.store.connection import Store
+from core.store.sql import one_row
 
 
 class StoredPointRow(NamedTuple):
@@ -127,7 +128,8 @@ def validation_params(store: Store, run_id: int) -> list[str]:
 
 def delete_points(store: Store, run_id: int, kind: str | None = None, param: str | None = None) -> int:
     """Delete a run's points (all, one kind, or one parameter); returns how many points (settings × folds) went."""
-    where, args = ["run_id = ?"], [run_id]
+    where: list[str] = ["run_id = ?"]
+    args: list[object] = [run_id]
     if kind is not None:
         where.append("curve = ?")
         args.append(kind)
@@ -136,17 +138,16 @@ def delete_points(store: Store, run_id: int, kind: str | None = None, param: str
         args.append(param)
     clause = " AND ".join(where)
     with store.write() as con:
-        n = con.execute(
-            f"SELECT count(*) FROM (SELECT DISTINCT curve, param, value, fold_index FROM curve_points WHERE {clause})",
-            args,
-        ).fetchone()[0]
+        distinct = f"SELECT DISTINCT curve, param, value, fold_index FROM curve_points WHERE {clause}"
+        n = one_row(con.execute(f"SELECT count(*) FROM ({distinct})", args))[0]
         con.execute(f"DELETE FROM curve_points WHERE {clause}", args)
     return int(n)
 
 
-def stamp(store: Store, run_id: int) -> tuple:
-    """A cheap fingerprint of a run's stored points; it changes whenever a point lands."""
+def stamp(store: Store, run_id: int) -> tuple[int, float]:
+    """A cheap fingerprint of a run's stored points (their count, the newest one's time); it changes
+    whenever a point lands."""
     with store.read() as con:
-        return con.execute(
-            "SELECT count(*), coalesce(max(created_at), 0) FROM curve_points WHERE run_id = ?", [run_id]
-        ).fetchone()
+        return one_row(
+            con.execute("SELECT count(*), coalesce(max(created_at), 0) FROM curve_points WHERE run_id = ?", [run_id])
+        )

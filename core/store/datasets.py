@@ -18,6 +18,7 @@ import duckdb
 
 from core.errors import NotFoundError, StoreError
 from core.store import Store
+from core.store.sql import one_row
 from core.text import first_line
 from core.types import ColumnProfile, DatasetInfo
 
@@ -102,7 +103,7 @@ def dataset_name_taken(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def next_dataset_id(con: duckdb.DuckDBPyConnection) -> int:
-    return int(con.execute("SELECT nextval('dataset_ids')").fetchone()[0])
+    return int(one_row(con.execute("SELECT nextval('dataset_ids')"))[0])
 
 
 def insert_dataset(
@@ -161,7 +162,7 @@ def _insert_columns(
         con.unregister("_mlloop_columns")
 
 
-def _find_dataset_row(con: duckdb.DuckDBPyConnection, ref: str | int) -> tuple | None:
+def _find_dataset_row(con: duckdb.DuckDBPyConnection, ref: str | int) -> tuple[Any, ...] | None:
     fields = _DATASET_FIELDS
     if isinstance(ref, int) and not isinstance(ref, bool):
         return con.execute(f"SELECT {fields} FROM datasets WHERE id = ?", [ref]).fetchone()
@@ -172,7 +173,7 @@ def _find_dataset_row(con: duckdb.DuckDBPyConnection, ref: str | int) -> tuple |
     return row
 
 
-def _dataset_from_row(row: tuple, columns: tuple[ColumnProfile, ...] = ()) -> DatasetInfo:
+def _dataset_from_row(row: tuple[Any, ...], columns: tuple[ColumnProfile, ...] = ()) -> DatasetInfo:
     (id_, name, source, fmt, encoding, file_hash, n_rows, n_cols, target, task, classes, test_size, split_seed,
      n_dev, n_test, n_unlabeled, created_at, notes) = row  # fmt: skip
     return DatasetInfo(

@@ -20,6 +20,7 @@ import duckdb
 from core.errors import InputError, NotFoundError
 from core.numbers import finite_or_none, none_as_nan
 from core.store.connection import Store
+from core.store.sql import one_row
 from core.types import (
     DatasetInfo,
     FoldScore,
@@ -48,20 +49,20 @@ _RUN_FROM = """
 def create_runs(
     store: Store,
     dataset: DatasetInfo,
-    models: Sequence[tuple[str, dict]],
+    models: Sequence[tuple[str, dict[str, Any]]],
     *,
     folds: int,
     repeats: int,
     seed: int,
-    versions: dict,
+    versions: dict[str, str],
 ) -> tuple[int, list[int]]:
     """Create one group of runs (status ``running``, owned by this process)."""
     now = time.time()
     with store.write() as con:
-        group_id = con.execute("SELECT nextval('group_ids')").fetchone()[0]
-        run_ids = []
+        group_id: int = one_row(con.execute("SELECT nextval('group_ids')"))[0]
+        run_ids: list[int] = []
         for model, params in models:
-            run_id = con.execute("SELECT nextval('run_ids')").fetchone()[0]
+            run_id: int = one_row(con.execute("SELECT nextval('run_ids')"))[0]
             con.execute(
                 """INSERT INTO runs (id, group_id, dataset_id, model, params, folds, repeats, seed, status,
                        pid, host, created_at, started_at, heartbeat_at, versions, dataset_hash)
@@ -98,7 +99,7 @@ def record_fold(store: Store, run_id: int, fold: FoldScore) -> None:
         )
         if metrics:
             values = ", ".join(["(?, ?, ?, ?, ?)"] * len(metrics))
-            args: list = []
+            args: list[object] = []
             for m in metrics:
                 args += [
                     run_id,
@@ -132,7 +133,7 @@ def record_glm(store: Store, run_id: int, summary: GlmSummary) -> None:
         )
         if summary.coefficients:
             values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(summary.coefficients))
-            args: list = []
+            args: list[object] = []
             for i, c in enumerate(summary.coefficients):
                 args += [
                     run_id,
@@ -216,17 +217,17 @@ def parse_run_id(value: int | str) -> int:
 
 
 def effective_status(
-    status: str, pid: int | None, host: str | None, heartbeat_at: float | None, now: float | None = None
+    status: RunStatus, pid: int | None, host: str | None, heartbeat_at: float | None, now: float | None = None
 ) -> RunStatus:
     """What a stored status means now: an active run whose process is gone is interrupted."""
     if status not in ACTIVE:
-        return status  # type: ignore[return-value]
+        return status
     now = time.time() if now is None else now
     if host == socket.gethostname() and pid is not None and not _pid_alive(pid):
         return "interrupted"
     if heartbeat_at is None or now - heartbeat_at > STALE_AFTER_S:
         return "interrupted"
-    return status  # type: ignore[return-value]
+    return status
 
 
 def mark_interrupted(store: Store) -> int:
@@ -272,7 +273,8 @@ def _summaries(con: duckdb.DuckDBPyConnection, run_ids: list[int] | None) -> dic
         args,
     ).fetchall()
     out: dict[int, dict[str, MetricSummary]] = {}
-    current, run = None, {}
+    current: int | None = None
+    run: dict[str, MetricSummary] = {}
     for run_id, metric, tm, ts, vm, vs, n in rows:  # ordered by run: one dict per run, filled in turn
         if run_id != current:
             current, run = run_id, {}
@@ -290,7 +292,7 @@ def _folds(con: duckdb.DuckDBPyConnection, run_ids: list[int]) -> dict[int, tupl
         f"WHERE {where} ORDER BY run_id, fold_index",
         run_ids,
     ).fetchall()
-    scores: dict[tuple[int, int], tuple[dict, dict]] = {(r[0], r[1]): ({}, {}) for r in results}
+    scores: dict[tuple[int, int], tuple[dict[str, float], dict[str, float]]] = {(r[0], r[1]): ({}, {}) for r in results}
     for run_id, idx, metric, train, val in con.execute(
         f"SELECT run_id, fold_index, metric, train, validation FROM fold_scores WHERE {where} ORDER BY metric",
         run_ids,
@@ -299,9 +301,10 @@ def _folds(con: duckdb.DuckDBPyConnection, run_ids: list[int]) -> dict[int, tupl
             scores[run_id, idx][0][metric] = none_as_nan(train)
             scores[run_id, idx][1][metric] = none_as_nan(val)
     out: dict[int, list[FoldScore]] = {}
-    for r in results:
-        train, val = scores[r[0], r[1]]
-        out.setdefault(r[0], []).append(FoldScore(*r[1:], train=train, validation=val))
+    for run_id, idx, repeat, fold, n_train, n_val, fit_time, score_time in results:
+        train, val = scores[run_id, idx]
+        fold_score = FoldScore(idx, repeat, fold, n_train, n_val, fit_time, score_time, train=train, validation=val)
+        out.setdefault(run_id, []).append(fold_score)
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -318,18 +321,37 @@ def _glm(con: duckdb.DuckDBPyConnection, run_id: int) -> GlmSummary | None:
         "ORDER BY position",
         [run_id],
     ).fetchall()
+    family, link, n_obs, df_model, df_resid, deviance, null_deviance, aic, llf, converged, warnings = row
     return GlmSummary(
-        *row[:2],
-        row[2],
-        *(none_as_nan(v) for v in row[3:9]),
-        bool(row[9]),
-        tuple(json.loads(row[10])),
-        tuple(GlmCoefficient(c[0], *(none_as_nan(v) for v in c[1:7]), label=c[7]) for c in coefs),
+        family,
+        link,
+        n_obs,
+        none_as_nan(df_model),
+        none_as_nan(df_resid),
+        none_as_nan(deviance),
+        none_as_nan(null_deviance),
+        none_as_nan(aic),
+        none_as_nan(llf),
+        bool(converged),
+        tuple(json.loads(warnings)),
+        tuple(
+            GlmCoefficient(
+                term,
+                none_as_nan(coef),
+                none_as_nan(std_err),
+                none_as_nan(z),
+                none_as_nan(p),
+                none_as_nan(ci_low),
+                none_as_nan(ci_high),
+                label=label,
+            )
+            for term, coef, std_err, z, p, ci_low, ci_high, label in coefs
+        ),
     )
 
 
 def _record(
-    row: tuple,
+    row: tuple[Any, ...],
     summaries: dict[str, MetricSummary],
     fold_scores: tuple[FoldScore, ...] = (),
     json_text: Callable[[str], Any] = json.loads,
@@ -399,7 +421,7 @@ class _JsonTexts:
     _SCALARS = (str, int, float, bool, type(None))
 
     def __init__(self) -> None:
-        self._flat: dict[str, list | dict] = {}
+        self._flat: dict[str, list[Any] | dict[str, Any]] = {}
 
     def __call__(self, text: str) -> Any:
         value = self._flat.get(text)

@@ -9,8 +9,12 @@ parameters are passed as parameters. One copy of each rule, so no module quotes 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from core.text import first_line
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def quote_ident(name: str) -> str:
@@ -26,3 +30,10 @@ def sql_string(value: str) -> str:
 def error_reason(exc: BaseException) -> str:
     """The first line without DuckDB's 'Invalid Input Error:' style prefix."""
     return re.sub(r"^[A-Za-z ]*Error: ", "", first_line(exc))
+
+
+def one_row(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """The row of a statement that always returns exactly one (an aggregate, ``nextval``)."""
+    row = result.fetchone()
+    assert row is not None, "an aggregate query returned no row"
+    return row

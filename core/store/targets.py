@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from core.store.connection import Store
+from core.store.sql import one_row
 
 
 class StoredTarget(NamedTuple):
@@ -32,6 +33,6 @@ def load(store: Store, dataset_id: int) -> StoredTarget | None:
 def delete(store: Store, dataset_id: int) -> bool:
     """Remove the dataset's target; whether there was one."""
     with store.write() as con:
-        n = con.execute("SELECT count(*) FROM dataset_targets WHERE dataset_id = ?", [dataset_id]).fetchone()[0]
+        n = one_row(con.execute("SELECT count(*) FROM dataset_targets WHERE dataset_id = ?", [dataset_id]))[0]
         con.execute("DELETE FROM dataset_targets WHERE dataset_id = ?", [dataset_id])
     return bool(n)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from core.numbers import finite_or_none
 from core.store.connection import Store
+from core.store.sql import one_row
 from core.types import TestEvaluation
 
 
@@ -31,7 +32,7 @@ def insert(
                 "SELECT run_id FROM test_evaluations WHERE dataset_id = ? ORDER BY id", [dataset_id]
             ).fetchall()
         )
-        eval_id = con.execute("SELECT nextval('test_evaluation_ids')").fetchone()[0]
+        eval_id = one_row(con.execute("SELECT nextval('test_evaluation_ids')"))[0]
         con.execute(
             "INSERT INTO test_evaluations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -92,6 +93,4 @@ def select(store: Store, dataset_id: int | None = None, run_id: int | None = Non
 def count(store: Store, dataset_id: int) -> int:
     """How many times the dataset's locked test rows have been evaluated."""
     with store.read() as con:
-        return int(
-            con.execute("SELECT count(*) FROM test_evaluations WHERE dataset_id = ?", [dataset_id]).fetchone()[0]
-        )
+        return int(one_row(con.execute("SELECT count(*) FROM test_evaluations WHERE dataset_id = ?", [dataset_id]))[0])
