@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import io
 import re
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
 
 from core.errors import InputError
 
@@ -233,16 +233,16 @@ def read_start(path: Path, compressed: bool, n: int, name: str) -> bytes:
 
 
 @contextmanager
-def _open_bytes(src: Path, compressed: bool) -> Iterator[IO[bytes]]:
+def _open_bytes(src: Path, compressed: bool) -> Iterator[io.BufferedIOBase]:
     with open(src, "rb") as raw:
         if compressed:
             with gzip.GzipFile(fileobj=raw) as gz:
-                yield gz  # type: ignore[misc]
+                yield gz
         else:
             yield raw
 
 
-def _read_gz(read: Any, n: int, name: str) -> bytes:
+def _read_gz(read: Callable[[int], bytes], n: int, name: str) -> bytes:
     try:
         return read(n)
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
@@ -261,7 +261,7 @@ def transcode(src: Path, compressed: bool, codec: str, temp: list[Path]) -> Path
     lines = 0
     try:
         with _open_bytes(src, compressed) as raw, open(fd, "w", encoding="utf-8", newline="") as out:
-            reader = codecs.getreader(codec)(raw, errors="strict")
+            reader = codecs.getreader(codec)(raw, "strict")  # errors="strict"
             while True:
                 text = reader.read(_SCAN_CHUNK)
                 if not text:

@@ -78,7 +78,7 @@ def load_split(
 
 def read_rows(
     store: Store, dataset: DatasetInfo, rows: Sequence[int] | None = None, limit: int = 50
-) -> tuple[tuple[str, ...], list[tuple]]:
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
     """Rows as stored, to look at: (column names, ``(row, part, *values)`` per row).
 
     ``rows`` are file row numbers (what :func:`load_split`'s index and data-quality findings
@@ -108,7 +108,7 @@ def _as_float(values: Any) -> Any:
     import numpy as np
 
     if isinstance(values, np.ma.MaskedArray):
-        return values.astype(np.float64).filled(np.nan)
+        return np.ma.filled(values.astype(np.float64), np.nan)
     return np.asarray(values, dtype=np.float64)
 
 

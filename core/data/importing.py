@@ -50,7 +50,7 @@ from core.data.split import pick_test_rows
 from core.errors import InputError, StoreError
 from core.store import Store
 from core.store.datasets import dataset_name_taken, insert_dataset, next_dataset_id
-from core.store.sql import error_reason, quote_ident
+from core.store.sql import error_reason, one_row, quote_ident
 from core.types import ColumnProfile, DatasetInfo, Task
 
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
@@ -222,7 +222,7 @@ def _import_into(
     if sample_size == -1:
         notes.append("column types were detected over the whole file (a value far down did not fit the first guess)")
 
-    n_rows, first_rowid, last_rowid = con.execute(f"SELECT count(*), min(rowid), max(rowid) FROM {_STAGE}").fetchone()
+    n_rows, first_rowid, last_rowid = one_row(con.execute(f"SELECT count(*), min(rowid), max(rowid) FROM {_STAGE}"))
     if n_rows == 0:
         raise InputError(f"{src.name} has a header but no data rows")
     if source.data_lines is not None and n_rows != source.data_lines:
@@ -292,9 +292,11 @@ def _nan_to_null(con: duckdb.DuckDBPyConnection, table: str, float_cols: list[st
     t = quote_ident(table)
     for start in range(0, len(float_cols), AGGREGATE_CHUNK):
         chunk = float_cols[start : start + AGGREGATE_CHUNK]
-        counts = con.execute(
-            "SELECT " + ", ".join(f"count(*) FILTER (WHERE isnan({quote_ident(c)}))" for c in chunk) + f" FROM {t}"
-        ).fetchone()
+        counts = one_row(
+            con.execute(
+                "SELECT " + ", ".join(f"count(*) FILTER (WHERE isnan({quote_ident(c)}))" for c in chunk) + f" FROM {t}"
+            )
+        )
         for col, n in zip(chunk, counts):
             if n:
                 con.execute(f"UPDATE {t} SET {quote_ident(col)} = NULL WHERE isnan({quote_ident(col)})")

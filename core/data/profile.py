@@ -16,7 +16,7 @@ import duckdb
 from core.data.column_types import class_label_sql, sql_family
 from core.data.messages import shorten
 from core.errors import InputError
-from core.store.sql import quote_ident, sql_string
+from core.store.sql import one_row, quote_ident, sql_string
 from core.types import ColumnKind, Task
 
 MAX_CLASSES_FOR_INFERENCE = 20  # integer targets with at most this many values are classes
@@ -122,7 +122,7 @@ def profile_wide(
             parts += [f"count({c})", distinct.format(c=c), f"CAST(min({c}) AS VARCHAR)", f"CAST(max({c}) AS VARCHAR)"]
             if s in numeric:
                 parts += [f"avg({c})", f"stddev_samp({c})"]
-        row = con.execute(f"SELECT {', '.join(parts)} FROM {t}").fetchone()
+        row = one_row(con.execute(f"SELECT {', '.join(parts)} FROM {t}"))
         i = 0
         for s in chunk:
             n, nd, lo, hi = row[i : i + 4]
@@ -162,14 +162,16 @@ def infer_task(
         raise InputError(f"target {shown!r} holds dates/times ({sql_type}); choose a label or a number as target")
     integral = True
     if fam == "float":
-        n_distinct, integral, n_inf = con.execute(
-            f"SELECT count(DISTINCT {c}), coalesce(bool_and({c} = trunc({c})), false), "
-            f"count(*) FILTER (WHERE NOT isfinite({c})) FROM {t} WHERE {c} IS NOT NULL"
-        ).fetchone()
+        n_distinct, integral, n_inf = one_row(
+            con.execute(
+                f"SELECT count(DISTINCT {c}), coalesce(bool_and({c} = trunc({c})), false), "
+                f"count(*) FILTER (WHERE NOT isfinite({c})) FROM {t} WHERE {c} IS NOT NULL"
+            )
+        )
         if n_inf:
             raise InputError(f"target {shown!r} has {n_inf} infinite values")
     else:
-        n_distinct = con.execute(f"SELECT count(DISTINCT {c}) FROM {t} WHERE {c} IS NOT NULL").fetchone()[0]
+        n_distinct = one_row(con.execute(f"SELECT count(DISTINCT {c}) FROM {t} WHERE {c} IS NOT NULL"))[0]
     numeric = fam in ("int", "float")
 
     if task is None:
@@ -186,7 +188,7 @@ def infer_task(
 
     label = class_label_sql(col, sql_type)
     if n_distinct < 2:
-        only = con.execute(f"SELECT {label} FROM {t} WHERE {c} IS NOT NULL LIMIT 1").fetchone()
+        only = one_row(con.execute(f"SELECT {label} FROM {t} WHERE {c} IS NOT NULL LIMIT 1"))  # n_labeled >= 1
         raise InputError(f"target {shown!r} has a single class ({shorten(str(only[0]))!r}); nothing to classify")
     if task == "binary" and n_distinct != 2:
         raise InputError(f"binary classification needs 2 classes; target {shown!r} has {n_distinct}")

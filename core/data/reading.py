@@ -18,18 +18,18 @@ import gzip
 import io
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, BinaryIO, Literal
 
 import duckdb
 
 from core.data.encodings import Encoding, choose_encoding, read_start, transcode
 from core.data.messages import shorten
 from core.errors import InputError
-from core.store.sql import error_reason, sql_string
+from core.store.sql import error_reason, one_row, sql_string
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 GZIP_SUFFIX = ".gz"
@@ -120,9 +120,9 @@ class Source:
     def open_text(self) -> IO[str]:
         """The file as text, for diagnosing a failed read (never on the fast path)."""
         assert self.read_path is not None
-        raw: IO[bytes] = open(self.read_path, "rb")
+        raw: BinaryIO | gzip.GzipFile = open(self.read_path, "rb")
         if self.compression == "gzip":
-            raw = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+            raw = gzip.GzipFile(fileobj=raw)
         return io.TextIOWrapper(raw, encoding=self.py_encoding, errors="replace", newline="")
 
 
@@ -259,9 +259,12 @@ def _csv_source(src: Path, compressed: bool, encoding: str | None, delimiter: st
 
     try:
         with duckdb.connect() as mem:
-            sniffed = mem.execute(
-                f"SELECT HasHeader, Columns FROM sniff_csv({sql_string(str(source.read_path))}, {source.csv_options()})"
-            ).fetchone()
+            sniffed = one_row(
+                mem.execute(
+                    f"SELECT HasHeader, Columns FROM sniff_csv({sql_string(str(source.read_path))}, "
+                    f"{source.csv_options()})"
+                )
+            )
             has_header = bool(sniffed[0])
             source.sniffed = [(str(c["name"]), str(c["type"])) for c in sniffed[1]]
             n_columns = len(source.sniffed)
@@ -343,7 +346,7 @@ def _header_records(text: str, complete: bool, delimiter: str, src: Path) -> lis
     return header
 
 
-def _header_cells(record: list) -> list[str | None]:
+def _header_cells(record: Sequence[str | None]) -> list[str | None]:
     return [c.lstrip("\ufeff") if c else None for c in record]
 
 

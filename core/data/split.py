@@ -70,8 +70,8 @@ def holdout_positions(
             by_class = np.split(np.argsort(codes, kind="stable"), np.cumsum(counts)[:-1])
             n_i = _approximate_mode(counts, n_train, rng)
             t_i = _approximate_mode(counts - n_i, n_test, rng)
-            test = [rows[rng.permutation(len(rows))[k : k + m]] for rows, k, m in zip(by_class, n_i, t_i)]
-            return np.concatenate(test), None
+            per_class = [rows[rng.permutation(len(rows))[k : k + m]] for rows, k, m in zip(by_class, n_i, t_i)]
+            return np.concatenate(per_class), None
     test = np.random.RandomState(seed).permutation(n)[:n_test]
     return test, (f"the hold-out split is not stratified: {reason}" if reason else None)
 
