@@ -14,11 +14,11 @@ import re
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from core.data.frames import load_split
 from core.errors import InputError, RunCancelled
@@ -32,6 +32,25 @@ from core.text import error_line
 from core.types import DatasetInfo, FoldScore, GlmSummary, RunStatus, Task
 
 CANCELLED = "cancelled: finished folds are kept"
+
+
+class FoldResult(TypedDict):
+    """What a fold task hands back: its scores, or why it failed; its warnings either way."""
+
+    kind: Literal["fold"]
+    run_id: int
+    warnings: list[str]
+    fold: NotRequired[FoldScore]
+    error: NotRequired[str]
+
+
+class GlmResult(TypedDict):
+    """What a GLM task hands back: the summary (``None`` when the fit failed) and its warnings."""
+
+    kind: Literal["glm"]
+    run_id: int
+    summary: GlmSummary | None
+    warnings: list[str]
 
 
 def check_jobs(jobs: int) -> int:
@@ -71,7 +90,9 @@ def feature_types(X: Any) -> tuple[list[str], list[str]]:
     return numeric, categorical
 
 
-def build_pipeline(baseline: Baseline, dataset: DatasetInfo, X: Any, params: dict | None = None, seed: int = 0) -> Any:
+def build_pipeline(
+    baseline: Baseline, dataset: DatasetInfo, X: Any, params: dict[str, Any] | None = None, seed: int = 0
+) -> Any:
     numeric, categorical = feature_types(X)
     return make_pipeline(baseline, dataset.task, numeric, categorical, params, seed)
 
@@ -110,7 +131,7 @@ def run_baselines(
     repeats: int = 1,
     seed: int = 0,
     jobs: int = 1,
-    params: dict[str, dict] | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
     on_created: Callable[[int, list[int]], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     stop: StopToken | None = None,
@@ -143,7 +164,7 @@ def run_baselines(
 def run_specs(
     store: Store,
     dataset_ref: str | int | DatasetInfo,
-    specs: Sequence[tuple[str, dict]],
+    specs: Sequence[tuple[str, dict[str, Any] | None]],
     *,
     folds: int = 5,
     repeats: int = 1,
@@ -214,7 +235,7 @@ def run_specs(
     return run_ids
 
 
-def _spec_label(model: str, params: dict | None) -> str:
+def _spec_label(model: str, params: dict[str, Any] | None) -> str:
     if not params:
         return model
     return f"{model} ({', '.join(f'{k}={v!r}' for k, v in sorted(params.items()))})"
@@ -242,20 +263,23 @@ class _GroupState:
         self.warnings: dict[int, dict[str, None]] = {r: {} for r in runs}
         self.finished: set[int] = set()
 
-    def handle(self, result: dict) -> None:
+    def handle(self, result: FoldResult | GlmResult) -> None:
         run_id = result["run_id"]
-        self.warnings[run_id].update(dict.fromkeys(result.get("warnings", ())))
-        if result.get("error"):
-            self.errors.setdefault(run_id, result["error"])
+        self.warnings[run_id].update(dict.fromkeys(result["warnings"]))
+        fold = None
         if result["kind"] == "fold":
-            if not result.get("error"):
+            error = result.get("error")
+            if error:
+                self.errors.setdefault(run_id, error)
+            else:
                 run_store.record_fold(self.store, run_id, result["fold"])
+            fold = result.get("fold")
             self.done[run_id] += 1
-        elif result["kind"] == "glm":
+        else:
             self.pending_glm.discard(run_id)
-            if result.get("summary") is not None:
+            if result["summary"] is not None:
                 run_store.record_glm(self.store, run_id, result["summary"])
-        self._progress(run_id, result.get("fold"))
+        self._progress(run_id, fold)
         if self.done[run_id] == self.n_splits and run_id not in self.pending_glm:
             self._finish(run_id, "failed" if run_id in self.errors else "done")
 
@@ -338,7 +362,7 @@ def _check_params(pipelines: dict[str, Any]) -> None:
 
 def fit_fold(
     run_id: int, index: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any, scorers: dict[str, str], folds: int
-) -> dict:
+) -> FoldResult:
     """One fold in a worker process: fit on train rows, score train and validation rows."""
     from sklearn.base import clone
     from sklearn.metrics import check_scoring
@@ -365,7 +389,7 @@ def fit_fold(
     return {"kind": "fold", "run_id": run_id, "fold": fold, "warnings": warning_lines(caught)}
 
 
-def _fit_glm(run_id: int, pipeline: Any, X: Any, y: Any) -> dict:
+def _fit_glm(run_id: int, pipeline: Any, X: Any, y: Any) -> GlmResult:
     """The GLM on the whole development set, for its coefficient table."""
     from sklearn.base import clone
 
@@ -401,9 +425,9 @@ def _readable_terms(summary: GlmSummary) -> GlmSummary:
     )
 
 
-def signed_scores(scores: dict, scorers: dict[str, str]) -> dict[str, float]:
+def signed_scores(scores: Mapping[str, float | str], scorers: dict[str, str]) -> dict[str, float]:
     """scikit-learn negates losses so that greater is better; store them as people read them."""
-    out = {}
+    out: dict[str, float] = {}
     for name, value in scores.items():
         if isinstance(value, str):  # the scorer failed for this metric on this fold
             out[name] = float("nan")
@@ -412,5 +436,5 @@ def signed_scores(scores: dict, scorers: dict[str, str]) -> dict[str, float]:
     return out
 
 
-def warning_lines(caught: list) -> list[str]:
+def warning_lines(caught: Sequence[warnings.WarningMessage]) -> list[str]:
     return list(dict.fromkeys(f"{w.category.__name__}: {str(w.message).splitlines()[0][:200]}" for w in caught))

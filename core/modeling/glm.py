@@ -19,9 +19,10 @@ from __future__ import annotations
 import math
 import warnings
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
+from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval
 
@@ -38,8 +39,11 @@ RESCUE_ALPHA = 1e-6
 Z_95 = 1.959963984540054
 
 
-class _GLM(BaseEstimator):
+class _GLM(BaseEstimator):  # type: ignore[misc]  # scikit-learn has no types: its base classes are Any
     """What both estimators share: the parameters, the fit and the linear predictor."""
+
+    coef_: NDArray[np.float64]  # set by fit, as are intercept_, summary_ and fit_warnings_
+    intercept_: NDArray[np.float64] | float
 
     _parameter_constraints = {
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -50,7 +54,9 @@ class _GLM(BaseEstimator):
         self.alpha = alpha
         self.maxiter = maxiter
 
-    def _fit_coefficients(self, X: np.ndarray, y: np.ndarray, family: str, classes: tuple[str, ...] = ()) -> np.ndarray:
+    def _fit_coefficients(
+        self, X: NDArray[np.float64], y: NDArray[Any], family: str, classes: tuple[str, ...] = ()
+    ) -> NDArray[np.float64]:
         """Fit, set ``summary_`` and ``fit_warnings_``; return (1 + n_features, n_outputs) coefficients."""
         names = getattr(self, "feature_names_in_", None)
         terms = [str(n) for n in names] if names is not None else [f"x{i}" for i in range(X.shape[1])]
@@ -58,15 +64,15 @@ class _GLM(BaseEstimator):
         self.fit_warnings_ = self.summary_.warnings
         return beta
 
-    def _linear_predictor(self, X: Any) -> np.ndarray:
+    def _linear_predictor(self, X: Any) -> NDArray[np.float64]:
         from sklearn.utils.validation import check_is_fitted, validate_data
 
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return X @ self.coef_.T + self.intercept_
+        checked: NDArray[np.float64] = validate_data(self, X, reset=False, dtype=np.float64)
+        return checked @ self.coef_.T + self.intercept_
 
 
-class GLMClassifier(ClassifierMixin, _GLM):
+class GLMClassifier(ClassifierMixin, _GLM):  # type: ignore[misc]  # scikit-learn has no types
     """Logistic regression fitted by statsmodels: a binomial GLM (logit link) for two classes,
     a multinomial logit (``MNLogit``) against the first class for more.
 
@@ -80,7 +86,9 @@ class GLMClassifier(ClassifierMixin, _GLM):
     ``core.types.GlmSummary``; ``fit_warnings_``, a tuple of one-line strings.
     """
 
-    def fit(self, X: Any, y: Any) -> Any:
+    classes_: NDArray[Any]  # the labels, sorted
+
+    def fit(self, X: Any, y: Any) -> Self:
         from sklearn.utils.multiclass import check_classification_targets
         from sklearn.utils.validation import validate_data
 
@@ -101,23 +109,24 @@ class GLMClassifier(ClassifierMixin, _GLM):
             self.coef_ = np.vstack([np.zeros(X.shape[1]), beta[1:].T])
         return self
 
-    def decision_function(self, X: Any) -> np.ndarray:
+    def decision_function(self, X: Any) -> NDArray[np.float64]:
         """Log-odds of ``classes_[1]`` (two classes) or of each class against the reference."""
         scores = self._linear_predictor(X)
         return scores[:, 0] if len(self.classes_) == 2 else scores
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any) -> NDArray[np.float64]:
         scores = self._linear_predictor(X)
         if len(self.classes_) == 2:
             scores = np.column_stack([np.zeros(len(scores)), scores])
         return _softmax(scores)
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any) -> NDArray[Any]:
         proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        labels: NDArray[Any] = self.classes_[np.argmax(proba, axis=1)]
+        return labels
 
 
-class GLMRegressor(RegressorMixin, _GLM):
+class GLMRegressor(RegressorMixin, _GLM):  # type: ignore[misc]  # scikit-learn has no types
     """Linear regression fitted by statsmodels: a Gaussian GLM with the identity link.
 
     Parameters: ``alpha`` > 0 makes it ridge regression, the same fit as scikit-learn's
@@ -128,7 +137,7 @@ class GLMRegressor(RegressorMixin, _GLM):
     ``feature_names_in_`` (DataFrame input only), ``summary_`` and ``fit_warnings_``.
     """
 
-    def fit(self, X: Any, y: Any) -> Any:
+    def fit(self, X: Any, y: Any) -> Self:
         from sklearn.utils.validation import validate_data
 
         self._validate_params()
@@ -137,19 +146,19 @@ class GLMRegressor(RegressorMixin, _GLM):
         self.intercept_, self.coef_ = float(beta[0]), beta[1:]
         return self
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any) -> NDArray[np.float64]:
         return self._linear_predictor(X)
 
 
 def _fit(
-    X: np.ndarray,
-    y: np.ndarray,
+    X: NDArray[np.float64],
+    y: NDArray[Any],
     family: str,
     terms: list[str],
     alpha: float,
     maxiter: int,
     classes: tuple[str, ...] = (),
-) -> tuple[np.ndarray, GlmSummary]:
+) -> tuple[NDArray[np.float64], GlmSummary]:
     """Fit ``family`` with an intercept; return (1 + n_features, n_outputs) coefficients
     (aliased terms 0) and the summary. ``classes`` names a multinomial's classes, reference first."""
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
@@ -204,8 +213,8 @@ def _fit(
 
 
 def _estimate(
-    design: np.ndarray, y: np.ndarray, family: str, alpha: float, maxiter: int, notes: list[str]
-) -> tuple[np.ndarray, np.ndarray, bool, dict[str, float]]:
+    design: NDArray[np.float64], y: NDArray[Any], family: str, alpha: float, maxiter: int, notes: list[str]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], bool, dict[str, float]]:
     """statsmodels' fit on a full-rank design: (n_columns, n_outputs) coefficients and standard
     errors, whether it converged, and the fit statistics. Appends to ``notes`` what it must say.
 
@@ -255,7 +264,7 @@ def _estimate(
 
 
 def _coefficients(
-    names: list[str], beta: np.ndarray, stderr: np.ndarray, labels: tuple[str, ...]
+    names: list[str], beta: NDArray[np.float64], stderr: NDArray[np.float64], labels: tuple[str, ...]
 ) -> tuple[GlmCoefficient, ...]:
     """The coefficient table, one row per (output, term); Wald z, p and 95% interval."""
     from scipy.stats import norm
@@ -280,7 +289,7 @@ def _coefficients(
     )
 
 
-def _independent_columns(design: np.ndarray) -> list[int]:
+def _independent_columns(design: NDArray[np.float64]) -> list[int]:
     """Indices of the columns kept, greedily in order: a column is dropped when it is
     (numerically) a combination of the columns kept before it, or constant with the intercept."""
     basis = np.empty_like(design)  # orthonormal columns spanning the kept ones
@@ -296,7 +305,9 @@ def _independent_columns(design: np.ndarray) -> list[int]:
     return keep
 
 
-def _ridge(design: np.ndarray, y: np.ndarray, family: str, alpha: float, maxiter: int) -> tuple[np.ndarray, bool]:
+def _ridge(
+    design: NDArray[np.float64], y: NDArray[Any], family: str, alpha: float, maxiter: int
+) -> tuple[NDArray[np.float64], bool]:
     """Minimise the mean negative log-likelihood + alpha / 2 * |slopes|^2 (intercept unpenalised).
 
     Written in numpy rather than with statsmodels: its L2 fit covers GLMs only and lets a
@@ -304,32 +315,33 @@ def _ridge(design: np.ndarray, y: np.ndarray, family: str, alpha: float, maxiter
     exactly when a penalty is needed. Returns (n_columns, n_outputs) coefficients and whether
     the optimiser converged.
     """
-    n, k = design.shape
-    penalty = np.r_[0.0, np.full(k - 1, alpha)]
+    n: int = design.shape[0]
+    k: int = design.shape[1]
+    penalty: NDArray[np.float64] = np.r_[0.0, np.full(k - 1, alpha)]
     if family == "gaussian":  # scale fixed at 1: ridge regression, in closed form
         return np.linalg.solve(design.T @ design / n + np.diag(penalty), design.T @ y / n)[:, None], True
     from scipy.optimize import minimize
 
     y = y.astype(int)
-    others = np.eye(int(y.max()) + 1)[y][:, 1:]  # one-hot, without the reference class
+    others: NDArray[np.float64] = np.eye(int(y.max()) + 1)[y][:, 1:]  # one-hot, without the reference class
     m = others.shape[1]
     penalty = np.tile(penalty, m)  # coefficients flattened output by output
 
-    def probabilities(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def probabilities(b: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         scores = np.column_stack([np.zeros(n), design @ b.reshape(k, m, order="F")])
         scores -= scores.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(scores).sum(axis=1))
         return scores - log_norm[:, None], np.exp(scores[:, 1:] - log_norm[:, None])
 
-    def loss(b: np.ndarray) -> float:
+    def loss(b: NDArray[np.float64]) -> float:
         log_p, _ = probabilities(b)
-        return -log_p[np.arange(n), y].mean() + penalty @ b**2 / 2
+        return float(-log_p[np.arange(n), y].mean() + penalty @ b**2 / 2)
 
-    def gradient(b: np.ndarray) -> np.ndarray:
+    def gradient(b: NDArray[np.float64]) -> NDArray[np.float64]:
         _, p = probabilities(b)
         return (design.T @ (p - others) / n).ravel(order="F") + penalty * b
 
-    def hessian(b: np.ndarray) -> np.ndarray:
+    def hessian(b: NDArray[np.float64]) -> NDArray[np.float64]:
         _, p = probabilities(b)
         blocks = [
             [design.T @ (design * (p[:, a] * ((a == c) - p[:, c]))[:, None]) / n for c in range(m)] for a in range(m)
@@ -342,10 +354,11 @@ def _ridge(design: np.ndarray, y: np.ndarray, family: str, alpha: float, maxiter
     return result.x.reshape(k, m, order="F"), bool(result.success)
 
 
-def _softmax(scores: np.ndarray) -> np.ndarray:
+def _softmax(scores: NDArray[np.float64]) -> NDArray[np.float64]:
     """Row-wise softmax, without overflow: log-odds -> class probabilities."""
-    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
+    exp: NDArray[np.float64] = np.exp(scores - scores.max(axis=1, keepdims=True))
+    row_sums: NDArray[np.float64] = exp.sum(axis=1, keepdims=True)
+    return exp / row_sums
 
 
 def _shorten(items: list[str], limit: int = 10) -> str:

@@ -30,11 +30,11 @@ class Baseline:
     drop_first: bool  # drop one dummy per categorical (an unpenalised GLM needs it)
     knob: str | None  # the complexity parameter, for validation curves
     knob_values: tuple[Any, ...]  # ordered from the simplest model to the most complex
-    factory: Callable[[Task, dict, int], Any]
+    factory: Callable[[Task, dict[str, Any], int], Any]
     # When the regression estimator's knob differs (Ridge's alpha vs LogisticRegression's C).
     regression_knob: tuple[str, tuple[Any, ...]] | None = None
 
-    def estimator(self, task: Task, params: dict | None = None, seed: int = 0) -> Any:
+    def estimator(self, task: Task, params: dict[str, Any] | None = None, seed: int = 0) -> Any:
         """The estimator with ``params``; a parameter it does not have is an ``InputError``, not a TypeError."""
         params = dict(params or {})
         if params:
@@ -53,7 +53,7 @@ class Baseline:
         return self.knob, self.knob_values
 
 
-def _dummy(task: Task, params: dict, seed: int) -> Any:
+def _dummy(task: Task, params: dict[str, Any], seed: int) -> Any:
     from sklearn.dummy import DummyClassifier, DummyRegressor
 
     if task == "regression":
@@ -61,13 +61,13 @@ def _dummy(task: Task, params: dict, seed: int) -> Any:
     return DummyClassifier(**{"strategy": "prior", **params})
 
 
-def _glm(task: Task, params: dict, seed: int) -> Any:
+def _glm(task: Task, params: dict[str, Any], seed: int) -> Any:
     from core.modeling.glm import GLMClassifier, GLMRegressor
 
     return (GLMRegressor if task == "regression" else GLMClassifier)(**params)
 
 
-def _linear(task: Task, params: dict, seed: int) -> Any:
+def _linear(task: Task, params: dict[str, Any], seed: int) -> Any:
     from sklearn.linear_model import LogisticRegression, Ridge
 
     if task == "regression":
@@ -75,21 +75,21 @@ def _linear(task: Task, params: dict, seed: int) -> Any:
     return LogisticRegression(**{"C": 1.0, "max_iter": 1000, **params})
 
 
-def _tree(task: Task, params: dict, seed: int) -> Any:
+def _tree(task: Task, params: dict[str, Any], seed: int) -> Any:
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
     cls = DecisionTreeRegressor if task == "regression" else DecisionTreeClassifier
     return cls(**{"random_state": seed, **params})
 
 
-def _forest(task: Task, params: dict, seed: int) -> Any:
+def _forest(task: Task, params: dict[str, Any], seed: int) -> Any:
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
     cls = RandomForestRegressor if task == "regression" else RandomForestClassifier
     return cls(**{"n_estimators": 100, "random_state": seed, **params})
 
 
-def _boosting(task: Task, params: dict, seed: int) -> Any:
+def _boosting(task: Task, params: dict[str, Any], seed: int) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     cls = HistGradientBoostingRegressor if task == "regression" else HistGradientBoostingClassifier
@@ -147,7 +147,7 @@ def make_pipeline(
     task: Task,
     numeric: Sequence[str],
     categorical: Sequence[str],
-    params: dict | None = None,
+    params: dict[str, Any] | None = None,
     seed: int = 0,
 ) -> Any:
     """The full pipeline for one baseline: preprocessing fitted per fold, then the model.
