@@ -8,6 +8,7 @@ and reads what else the store holds about the dataset (other runs, stored valida
 from __future__ import annotations
 
 import math
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -69,6 +70,13 @@ def validation_error_of(r: RunRecord, metric: str) -> float | None:
     return error_of(metric, s.val_mean)
 
 
+def _done_error(r: RunRecord, metric: str) -> float:
+    """The validation error of a run in ``Facts.done``, which holds only runs that have one."""
+    err = validation_error_of(r, metric)
+    assert err is not None, f"run {r.id} has no {metric} validation error"
+    return err
+
+
 def train_error_of(r: RunRecord, metric: str) -> float | None:
     """A run's mean training error in ``metric`` (``None`` without a finite score)."""
     s = r.summaries.get(metric)
@@ -86,7 +94,7 @@ def format_error(x: float | None, digits: int = 3) -> str:
     return f"{x:.{digits}f}"
 
 
-def reason(bottleneck: Bottleneck, f: Facts, gaps: list[tuple[str, float, float]]) -> str:
+def reason(bottleneck: Bottleneck, f: Facts, gaps: list[tuple[Bottleneck, float, float]]) -> str:
     ref = (
         f"the target {format_error(f.ref_err)}"
         if f.ref_source == "target"
@@ -120,7 +128,7 @@ def reason(bottleneck: Bottleneck, f: Facts, gaps: list[tuple[str, float, float]
     return f"no large gap: {', '.join(parts)} against {ref}; {limits}"
 
 
-def ranked_advice(bottleneck: Bottleneck, large: list[tuple[str, float, float]], f: Facts) -> list[Advice]:
+def ranked_advice(bottleneck: Bottleneck, large: list[tuple[Bottleneck, float, float]], f: Facts) -> list[Advice]:
     """Advice for every large gap, the bottleneck's first, then for the state the run is in."""
     out: list[Advice] = []
     order = sorted(large, key=lambda g: -g[1])
@@ -156,8 +164,8 @@ def _training_advice(f: Facts) -> list[Advice]:
     out = []
     run, cv = f.run, _cv_args(f.run)
     better = sorted(
-        (r for r in f.done if r.model != "dummy" and validation_error_of(r, f.metric) < f.val_err - f.threshold / 2),
-        key=lambda r: validation_error_of(r, f.metric),
+        (r for r in f.done if r.model != "dummy" and _done_error(r, f.metric) < f.val_err - f.threshold / 2),
+        key=lambda r: _done_error(r, f.metric),
     )
     if better:
         b = better[0]
@@ -205,8 +213,10 @@ def _training_advice(f: Facts) -> list[Advice]:
     knob = _knob_advice(f, want="complex")
     if knob:
         out.append(knob)
-    flexible = [(r, train_error_of(r, f.metric)) for r in [run, *f.done] if r.model in ("tree", "forest", "boosting")]
-    flexible = [(r, e) for r, e in flexible if e is not None]
+    train_errors = [
+        (r, train_error_of(r, f.metric)) for r in [run, *f.done] if r.model in ("tree", "forest", "boosting")
+    ]
+    flexible = [(r, e) for r, e in train_errors if e is not None]
     if flexible:
         r, e = min(flexible, key=lambda t: t[1])
         if e - f.ref_err > f.threshold:
@@ -223,7 +233,7 @@ def _training_advice(f: Facts) -> list[Advice]:
     return out
 
 
-def _validation_advice(f: Facts, exclude: set[int] = frozenset()) -> list[Advice]:
+def _validation_advice(f: Facts, exclude: AbstractSet[int] = frozenset()) -> list[Advice]:
     out = []
     run = f.run
     if f.more_data is True:
@@ -253,13 +263,14 @@ def _validation_advice(f: Facts, exclude: set[int] = frozenset()) -> list[Advice
         r
         for r in f.done
         if r.id != run.id
-        and validation_error_of(r, f.metric) <= f.val_err
-        and (validation_error_of(r, f.metric) - (train_error_of(r, f.metric) or 0.0)) < f.variance - f.threshold
+        and _done_error(r, f.metric) <= f.val_err
+        and (_done_error(r, f.metric) - (train_error_of(r, f.metric) or 0.0)) < f.variance - f.threshold
     ]
     simpler = [r for r in simpler if r.model != "dummy" and r.id not in exclude]
     if simpler:
-        s = min(simpler, key=lambda r: validation_error_of(r, f.metric))
-        gap = validation_error_of(s, f.metric) - train_error_of(s, f.metric)
+        s = min(simpler, key=lambda r: _done_error(r, f.metric))
+        s_train = train_error_of(s, f.metric)
+        gap = None if s_train is None else _done_error(s, f.metric) - s_train
         out.append(
             Advice(
                 "lower_variance_model",
@@ -365,10 +376,11 @@ def _knob_advice(f: Facts, want: Literal["simple", "complex"]) -> Advice | None:
         return None
     current = run.params.get(knob, _default(run, knob))
     curve = load_curve(f.store, run.id, "validation", knob)
-    best = curve.best_setting if curve else None
-    if curve is not None and best is not None:
+    best_index = curve.best if curve else None
+    if curve is not None and best_index is not None:
+        best = curve.settings[best_index]
         rows = curve.rows(f.metric)
-        best_err = error_of(f.metric, rows[curve.best].val_mean)
+        best_err = error_of(f.metric, rows[best_index].val_mean)
         here = rows[curve.current].val_mean if curve.current is not None else math.nan
         here_err = error_of(f.metric, here) if math.isfinite(here) else f.val_err
         if knob_rank(values, best.value) == knob_rank(values, current) or here_err - best_err <= f.threshold / 2:

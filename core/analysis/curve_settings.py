@@ -9,11 +9,14 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
 from core.store.curve_points import value_key
 from core.types import DatasetInfo, RunRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LOG_X_RATIO = 20.0  # positive x values spanning this ratio or more read best on a log axis (plots and exports)
 LEARNING_PARAM = "train_size"
@@ -77,7 +80,7 @@ def value_label(value: Any) -> str:
     return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
 
 
-def _min_size(dataset: DatasetInfo, y: Any) -> int:
+def _min_size(dataset: DatasetInfo, y: pd.Series) -> int:
     if not dataset.is_classification:
         return MIN_ROWS
     counts = y.value_counts()
@@ -200,7 +203,7 @@ def wants_log_x(settings: Sequence[Setting]) -> bool:
     values = [s.value for s in settings]
     if len(values) < 3 or not all(is_number(v) and v > 0 for v in values):
         return False
-    return max(values) / min(values) >= LOG_X_RATIO
+    return bool(max(values) / min(values) >= LOG_X_RATIO)
 
 
 def same_value(a: Any, b: Any) -> bool:

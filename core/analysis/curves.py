@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from core.analysis.curve_settings import (
     LEARNING_PARAM,
@@ -284,12 +284,13 @@ def load_curve(store: Store, run_id: int | str, kind: CurveKind, param: str | No
         param = LEARNING_PARAM
     elif kind != "validation":
         raise InputError(f"unknown curve {kind!r}; use 'learning' or 'validation'")
-    stored = _stored_points(store, run.id, kind, param)
-    if kind == "validation" and param is None:
+    elif param is None:
         knob = baseline.knob_for(run.task)[0] if baseline else None
         params = point_store.validation_params(store, run.id)
         param = knob if knob in params else (params[-1] if params else None)
-        stored = _stored_points(store, run.id, kind, param) if param else {}
+    if param is None:  # a validation curve, and none is stored
+        return None
+    stored = _stored_points(store, run.id, kind, param)
     if not stored:
         return None
     by_value: dict[str, Setting] = {}
@@ -334,7 +335,7 @@ def clear_curve(store: Store, run_id: int | str, kind: CurveKind | None = None, 
     return point_store.delete_points(store, parse_run_id(run_id), kind, param)
 
 
-def curve_stamp(store: Store, run_id: int) -> tuple:
+def curve_stamp(store: Store, run_id: int) -> tuple[int, float]:
     """A cheap fingerprint of a run's stored curve points; it changes whenever a point lands."""
     return point_store.stamp(store, run_id)
 
@@ -373,7 +374,7 @@ class RunContext:
         dataset = get_dataset(store, run.dataset_id)
         X, y = load_split(store, dataset, "dev")
         splits = fold_splits(make_splitter(dataset.task, run.folds, run.repeats, run.seed), X, y, dataset)
-        notes = ()
+        notes: tuple[str, ...] = ()
         if run.folds_hash and folds_hash(splits) != run.folds_hash:
             notes = (
                 "these folds differ from the run's (a different scikit-learn version?): "
@@ -381,7 +382,7 @@ class RunContext:
             )
         return cls(run, baseline, dataset, X, y, splits, notes)
 
-    def pipeline(self, params: dict) -> Any:
+    def pipeline(self, params: Mapping[str, Any]) -> Any:
         from core.modeling.evaluation import build_pipeline
 
         try:
@@ -464,14 +465,14 @@ def _compute(
             close = getattr(results, "close", None)
             if close is not None:
                 close()
-    key = key_metrics(ctx.dataset.task)[0]
+    key_metric = key_metrics(ctx.dataset.task)[0]
     return Curve(
         run_id=run.id,
         kind=kind,
         param=param,
         task=ctx.dataset.task,
-        key_metric=key.name,
-        greater_is_better=key.greater_is_better,
+        key_metric=key_metric.name,
+        greater_is_better=key_metric.greater_is_better,
         settings=settings,
         n_folds=len(ctx.splits),
         points=tuple(sorted(points.values(), key=lambda p: (p.x, p.fold_index))),
@@ -482,25 +483,33 @@ def _compute(
     )
 
 
+class _PointResult(TypedDict):
+    """What a curve point's worker hands back: the fold's scores, or why it failed."""
+
+    setting: int
+    fold: int
+    train: dict[str, float]
+    validation: dict[str, float]
+    fit_time: float
+    error: str | None
+
+
 def _fit_point(
     setting: int, fold: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any, scorers: dict[str, str]
-) -> dict:
+) -> _PointResult:
     """One curve point in a worker process: the same fit and scoring as a run's fold."""
     from core.modeling.evaluation import fit_fold
 
     result = fit_fold(0, fold, pipeline, X, y, train, val, scorers, 1)
-    out = {
+    f = result.get("fold")
+    return {
         "setting": setting,
         "fold": fold,
-        "train": {},
-        "validation": {},
-        "fit_time": math.nan,
+        "train": {} if f is None else f.train,
+        "validation": {} if f is None else f.validation,
+        "fit_time": math.nan if f is None else f.fit_time,
         "error": result.get("error"),
     }
-    if result.get("fold") is not None:
-        f = result["fold"]
-        out.update(train=f.train, validation=f.validation, fit_time=f.fit_time)
-    return out
 
 
 def _store_point(store: Store, run_id: int, kind: CurveKind, param: str, point: CurvePoint, metrics: list[str]) -> None:

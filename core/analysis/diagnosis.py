@@ -143,13 +143,14 @@ def _diagnose(store: Store, run_id: int | str, compute_curve: bool, jobs: int) -
     se = summary.val_std / math.sqrt(summary.n) if summary.n > 1 and math.isfinite(summary.val_std) else 0.0
 
     # the reference: a target, else the best validation error reached on this dataset
+    ref_source: Literal["target", "best run"]
     if target is not None:
         ref_err, ref_source, ref_run = target.error, "target", None
     else:
         ref_err, ref_run = val_err, run.id
         for r in done:
             e = validation_error_of(r, metric)
-            if e < ref_err:
+            if e is not None and e < ref_err:
                 ref_err, ref_run = e, r.id
         ref_source = "best run"
 
@@ -190,8 +191,11 @@ def _diagnose(store: Store, run_id: int | str, compute_curve: bool, jobs: int) -
         curve = learning_curve(store, run.id, jobs=jobs)
     c_size, c_gap, c_slope, more_data = _curve_facts(curve, metric, scale)
 
-    gaps = [("training", bias, max(threshold, noise)), ("validation", variance, max(threshold, noise))]
-    if test_gap is not None:
+    gaps: list[tuple[Bottleneck, float, float]] = [
+        ("training", bias, max(threshold, noise)),
+        ("validation", variance, max(threshold, noise)),
+    ]
+    if test_gap is not None and test_threshold is not None:
         gaps.append(("test", test_gap, test_threshold))
     large = [(name, gap, limit) for name, gap, limit in gaps if gap > limit]
     bottleneck: Bottleneck = "none"
@@ -230,6 +234,7 @@ def _diagnose(store: Store, run_id: int | str, compute_curve: bool, jobs: int) -
             "worse than predicting " + ("the mean" if run.task == "regression" else "the majority class")
         )
     if more_data is False:
+        assert c_slope is not None and c_size is not None  # more_data is decided from a slope up to a size
         trend = "is flat or rising" if c_slope >= 0 else "falls only slowly"
         notes.append(
             f"more data is unlikely to help much: the validation error {trend} at the largest sizes "

@@ -117,7 +117,7 @@ def curse_stats(store: Store, dataset_ref: str | int | DatasetInfo, seed: int = 
     )
 
 
-def curse_to_dict(s: CurseStats) -> dict:
+def curse_to_dict(s: CurseStats) -> dict[str, Any]:
     d = asdict(s)
     d["components_for"] = {str(k): v for k, v in s.components_for.items()}
     for key in ("explained_variance", "contrast_dims", "relative_contrast", "notes"):
@@ -127,7 +127,7 @@ def curse_to_dict(s: CurseStats) -> dict:
     return d
 
 
-def curse_from_dict(d: dict) -> CurseStats:
+def curse_from_dict(d: dict[str, Any]) -> CurseStats:
     """The statistics :func:`curse_to_dict` wrote (no features at all: infinitely many samples per feature)."""
     return CurseStats(
         dataset=d["dataset"],

@@ -33,7 +33,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.analysis.dimensionality import k_grid
 from core.data.frames import load_split
@@ -43,6 +43,15 @@ from core.stopping import StopToken, check
 from core.store import Store
 from core.store.datasets import get_dataset
 from core.types import DatasetInfo
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    # one fold, preprocessed: training X and y, validation X and y, the column names
+    Prepared = tuple[NDArray[np.float64], NDArray[Any], NDArray[np.float64], NDArray[Any], list[str]]
+    # one fold's ranking: column indices best first, and each column's normalised importance
+    Ranking = tuple[NDArray[np.intp], NDArray[np.float64]]
 
 __all__ = [
     "METHODS",
@@ -178,7 +187,7 @@ def feature_curve(
     pipeline = build_pipeline(baseline, dataset, X, {}, seed)
 
     # Preprocessing fitted on each fold's training rows only.
-    prepared = []
+    prepared: list[Prepared] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for train, val in splits:
@@ -215,7 +224,7 @@ def feature_curve(
 
     # Method by method, cheapest first, so the first curve streams in while the costly rankings
     # (forests, L1 paths) have not started: rank once per fold, then fit per (k, fold), small k first.
-    rankings: dict[tuple[str, int], tuple[Any, Any] | str] = {}
+    rankings: dict[tuple[str, int], Ranking] = {}
     points: dict[tuple[str, int], FeaturePoint] = {}
     total = len(active) * len(grid)
     errors: list[str] = []
@@ -226,11 +235,14 @@ def feature_curve(
                 delayed(_rank)(m, i, prepared[i][0], prepared[i][1], dataset.task, baseline.scaled, seed)
                 for i in range(len(prepared))
             ]
+            failures: dict[int, str] = {}
             for _m, i, result in parallel(rank_tasks):
-                rankings[(m, i)] = result
-            failure = next((r for i in range(len(prepared)) if isinstance(r := rankings[(m, i)], str)), None)
-            if failure is not None:
-                curves[m] = MethodCurve(m, (), None, None, note=f"failed: {failure}")
+                if isinstance(result, str):
+                    failures[i] = result
+                else:
+                    rankings[(m, i)] = result
+            if failures:
+                curves[m] = MethodCurve(m, (), None, None, note=f"failed: {failures[min(failures)]}")
                 total -= len(grid)
                 continue
             fit_tasks = [
@@ -278,7 +290,7 @@ def feature_curve(
     )
 
 
-def point_to_dict(p: FeaturePoint) -> dict:
+def point_to_dict(p: FeaturePoint) -> dict[str, Any]:
     """One (method, k) point, JSON-ready; the method is the key it is stored under."""
     return {
         "k": p.k,
@@ -289,7 +301,7 @@ def point_to_dict(p: FeaturePoint) -> dict:
     }
 
 
-def point_from_dict(method: str, d: dict) -> FeaturePoint:
+def point_from_dict(method: str, d: dict[str, Any]) -> FeaturePoint:
     """The point :func:`point_to_dict` wrote."""
     return FeaturePoint(
         method,
@@ -301,7 +313,7 @@ def point_from_dict(method: str, d: dict) -> FeaturePoint:
     )
 
 
-def curves_to_dict(c: FeatureCurves) -> dict:
+def curves_to_dict(c: FeatureCurves) -> dict[str, Any]:
     """JSON-ready: best_k / one_se_k and the points per method, chosen features, run facts."""
     return {
         "dataset": c.dataset,
@@ -333,7 +345,7 @@ def curves_to_dict(c: FeatureCurves) -> dict:
     }
 
 
-def curves_from_dict(d: dict) -> FeatureCurves:
+def curves_from_dict(d: dict[str, Any]) -> FeatureCurves:
     """The curves :func:`curves_to_dict` wrote (a child process sends them to the app this way)."""
     methods = tuple(
         MethodCurve(
@@ -383,7 +395,9 @@ def _names(pre: Any, width: int) -> list[str]:
     return names if len(names) == width else [f"feature {i}" for i in range(width)]
 
 
-def _rank(method: str, fold: int, Xtr: Any, ytr: Any, task: str, scaled: bool, seed: int) -> tuple:
+def _rank(
+    method: str, fold: int, Xtr: Any, ytr: Any, task: str, scaled: bool, seed: int
+) -> tuple[str, int, Ranking | str]:
     """(method, fold, (order best first, normalised importance)) or (method, fold, error text)."""
     import numpy as np
 
@@ -486,8 +500,16 @@ def _l1_entry(X: Any, y: Any, regression: bool, seed: int = 0) -> tuple[Any, Any
 
 
 def _score_k(
-    method: str, k: int, fold: int, prepared: tuple, columns: Any, baseline: Any, task: str, scorer_name: str, seed: int
-) -> tuple:
+    method: str,
+    k: int,
+    fold: int,
+    prepared: Prepared,
+    columns: Any,
+    baseline: Any,
+    task: str,
+    scorer_name: str,
+    seed: int,
+) -> tuple[str, int, int, float, str | None]:
     """(method, k, fold, score, error): the model fitted on the fold's top-k training columns."""
     from sklearn.metrics import get_scorer
 
@@ -527,7 +549,7 @@ def _best(points: tuple[FeaturePoint, ...], greater_is_better: bool) -> tuple[in
     return best.k, min(p.k for p in within)
 
 
-def _chosen(k: int, rankings: list[tuple], names: list[str]) -> tuple[FeatureChoice, ...]:
+def _chosen(k: int, rankings: list[Ranking], names: list[str]) -> tuple[FeatureChoice, ...]:
     import numpy as np
 
     p = len(names)

@@ -47,7 +47,7 @@ class Finding:
     scores: tuple[float, ...] = ()  # per listed row, when it has one (mislabeled: own-label probability)
 
 
-def finding_to_dict(f: Finding) -> dict:
+def finding_to_dict(f: Finding) -> dict[str, Any]:
     """Stable JSON-ready keys: kind, severity, columns, rows, n_rows, message, action, value, scores."""
     d = asdict(f)
     d["columns"], d["rows"], d["scores"] = list(f.columns), list(f.rows), [round(s, 6) for s in f.scores]
@@ -56,7 +56,7 @@ def finding_to_dict(f: Finding) -> dict:
     return {k: d[k] for k in ("kind", "severity", "columns", "rows", "n_rows", "message", "action", "value", "scores")}
 
 
-def finding_from_dict(d: dict) -> Finding:
+def finding_from_dict(d: dict[str, Any]) -> Finding:
     """The finding :func:`finding_to_dict` wrote (a child process sends findings to the app this way)."""
     return Finding(
         kind=d["kind"],

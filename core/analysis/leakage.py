@@ -7,7 +7,7 @@ the best of them get a cross-validated one-feature model on the development rows
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.analysis.findings import Finding, is_numeric
 from core.types import DatasetInfo
@@ -77,15 +77,15 @@ def leakage_findings(X: pd.DataFrame, y: pd.Series, dataset: DatasetInfo, jobs: 
     else:
         yy = y.to_numpy(dtype=float)
         n_classes = 0
-    screened = []
+    candidates = []
     for col in X.columns:
         codes = _codes(X[col])
         if codes.max() == codes.min():
             continue
         s = _screen_score(codes, yy, classification, n_classes)
         if s >= LEAK_SCREEN:
-            screened.append((s, col))
-    screened = [c for _, c in sorted(screened, key=lambda t: -t[0])[:LEAK_MAX_CANDIDATES]]
+            candidates.append((s, col))
+    screened = [c for _, c in sorted(candidates, key=lambda t: -t[0])[:LEAK_MAX_CANDIDATES]]
     if not screened:
         return []
     try:
@@ -113,7 +113,7 @@ def leakage_findings(X: pd.DataFrame, y: pd.Series, dataset: DatasetInfo, jobs: 
     return out
 
 
-def _one_feature_cv(X1: pd.DataFrame, y: np.ndarray, task: str, splits: list) -> float | None:
+def _one_feature_cv(X1: pd.DataFrame, y: np.ndarray, task: str, splits: list[tuple[Any, Any]]) -> float | None:
     """Out-of-fold score of a small tree on one feature (categories one-hot encoded inside each fold)."""
     import numpy as np
     from sklearn.compose import make_column_transformer

@@ -198,7 +198,7 @@ def _identifiers(X: pd.DataFrame) -> list[Finding]:
     """Columns with a different value in every row: text ids, or dense integer counters."""
     import numpy as np
 
-    out = []
+    out: list[Finding] = []
     n = len(X)
     if n < 20:
         return out

@@ -44,7 +44,7 @@ MAX_CANDIDATES = 200  # a bigger grid needs --random N
 @dataclass(frozen=True)
 class Candidate:
     run_id: int
-    params: dict  # the candidate's full parameters (the run's, overridden by the grid)
+    params: dict[str, Any]  # the candidate's full parameters (the run's, overridden by the grid)
     status: str
     folds_done: int
     folds_total: int
@@ -61,7 +61,7 @@ class Search:
     base_run_id: int
     dataset: str
     model: str
-    grid: dict[str, list]
+    grid: dict[str, list[Any]]
     random: int | None
     seed: int
     metric: str
@@ -87,18 +87,22 @@ class Search:
         return tuple(c.run_id for c in self.candidates)
 
 
-def grid_candidates(grid: Mapping[str, Sequence[Any]], random: int | None = None, seed: int = 0) -> list[dict]:
+def grid_candidates(
+    grid: Mapping[str, Sequence[Any]], random: int | None = None, seed: int = 0
+) -> list[dict[str, Any]]:
     """Every combination of the grid (in order), or ``random`` of them drawn without replacement, seeded."""
     names = list(grid)
     values = [list(grid[n]) for n in names]
     total = math.prod(len(v) for v in values)
+    picks: Sequence[int]
     if random is None:
         picks = range(total)
     else:
         picks = sorted(_random.Random(seed).sample(range(total), min(random, total)))
     out = []
     for index in picks:
-        combo, rest = {}, index
+        combo: dict[str, Any] = {}
+        rest = index
         for name, vals in zip(reversed(names), reversed(values)):
             rest, k = divmod(rest, len(vals))
             combo[name] = vals[k]
@@ -213,11 +217,11 @@ def searches_from_run(store: Store, run_id: int | str) -> list[Search]:
     return [get_search(store, g) for g in search_store.groups_based_on(store, parse_run_id(run_id))]
 
 
-def _check_grid(grid: Mapping[str, Sequence[Any]], baseline: Any, run: Any) -> dict[str, list]:
+def _check_grid(grid: Mapping[str, Sequence[Any]], baseline: Any, run: Any) -> dict[str, list[Any]]:
     if not isinstance(grid, Mapping) or not grid:
         raise InputError("no parameter to search: give at least one NAME=v1,v2,...")
     valid = set(baseline.estimator(run.task, {}, run.seed).get_params(deep=False))
-    out: dict[str, list] = {}
+    out: dict[str, list[Any]] = {}
     for name, values in grid.items():
         if not isinstance(name, str) or name not in valid:
             raise InputError(f"unknown parameter {name!r} for {run.model}; valid: {', '.join(sorted(valid))}")
