@@ -54,8 +54,8 @@ __all__ = [
 
 Format = Literal["md", "html", "json"]
 FORMATS: tuple[str, ...] = ("md", "html", "json")
-EXTENSIONS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
-_ALIASES = {"md": "md", "markdown": "md", "html": "html", "htm": "html", "json": "json"}
+EXTENSIONS: dict[str, Format] = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
+_ALIASES: dict[str, Format] = {"md": "md", "markdown": "md", "html": "html", "htm": "html", "json": "json"}
 
 
 def format_from_path(path: str | os.PathLike[str]) -> Format:
@@ -67,7 +67,7 @@ def format_from_path(path: str | os.PathLike[str]) -> Format:
             f"cannot tell the export format from {printable(Path(path).name)!r} ({shown}); "
             f"use .md, .html or .json, or give the format (md, html, json)"
         )
-    return EXTENSIONS[suffix]  # type: ignore[return-value]
+    return EXTENSIONS[suffix]
 
 
 def export_runs(
@@ -232,7 +232,7 @@ def _check_format(fmt: str) -> Format:
     kind = _ALIASES.get(str(fmt).strip().lower().lstrip("."))
     if kind is None:
         raise InputError(f"unknown export format {printable(fmt)!r}; choose from: {', '.join(FORMATS)}")
-    return kind  # type: ignore[return-value]
+    return kind
 
 
 def _write(path: str | os.PathLike[str], fmt: str | None, overwrite: bool, text: Callable[[Format], str]) -> Path:
