@@ -31,7 +31,10 @@ STORE_ENV = "MLLOOP_STORE"
 LOCK_TIMEOUT_S = 30.0
 # A store never fetches or loads an extension: opening an SQLite file would otherwise download
 # DuckDB's sqlite_scanner from the network, and the store has no use for any extension.
-NO_EXTENSIONS = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+NO_EXTENSIONS: dict[str, str | bool | int | float | list[str]] = {  # the type duckdb.connect's config takes
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-12 of every DuckDB file, after the header checksum
 
 
@@ -192,10 +195,18 @@ class Store:
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
-            except BaseException:
-                con.execute("ROLLBACK")
+                con.execute("COMMIT")
+            except BaseException as e:
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # a failed COMMIT (or an aborted transaction) already ended it
+                if _disk_full(e):
+                    raise StoreError(
+                        f"the disk holding {self.path} is full: this change was not written, and nothing "
+                        "stored before it was lost"
+                    ) from e
                 raise
-            con.execute("COMMIT")
 
     def change_stamp(self) -> tuple[int, ...]:
         """A cheap fingerprint of what readers show; it changes whenever a dataset, run or fold lands."""
@@ -278,6 +289,16 @@ class Store:
             delay = min(delay * 2, 0.25)
 
 
+def _disk_full(exc: BaseException | None) -> bool:
+    """Whether an error, or one it was raised from or while handling, says the disk is full."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if "no space left on device" in str(exc).lower():
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 def _check_duckdb_header(path: Path) -> None:
     """Refuse a file that is not a DuckDB database before DuckDB reads it (it would try to load an
     extension for an SQLite file, say)."""
@@ -287,7 +308,7 @@ def _check_duckdb_header(path: Path) -> None:
     except OSError as e:
         raise StoreError(f"cannot open store {path}: {e.strerror or e}") from e
     if head and head[8:12] != DUCKDB_MAGIC:
-        raise StoreError(f"{path} is not a DuckDB database, so not an mlloop store; give another --store")
+        raise StoreError(f"cannot open store {path}: it is not a DuckDB database; give another --store")
 
 
 def _version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
