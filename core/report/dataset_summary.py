@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from core.analysis.dimensionality import CurseStats
 from core.analysis.feature_selection import FeatureCurves
 from core.analysis.findings import Finding
+from core.modeling.metrics import format_mean_std
 from core.report.blocks import Block, Heading, Para, Table
-from core.report.formatting import mean_std, mlloop_version, num, optional, when
+from core.report.formatting import mlloop_version, num, optional, when
 from core.report.svg_plot import Chart, Series
 from core.types import DatasetInfo
 
@@ -215,7 +216,7 @@ def _feature_blocks(c: FeatureCurves, level: int) -> list[Block]:
                     [
                         [
                             str(p.k),
-                            mean_std(p.mean, p.std),
+                            format_mean_std(p.mean, p.std),
                             str(p.n_folds),
                             ", ".join(x for x, on in (("best", p.k == m.best_k), ("one-SE", p.k == m.one_se_k)) if on),
                         ]

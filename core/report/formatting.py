@@ -1,7 +1,7 @@
-"""How the summaries write values: scores, differences, p-values, times, parameters, the version stamp.
+"""How the summaries write values that are not scores: numbers, times, parameters, the version stamp.
 
-Kept in one small module so that every summary (run, comparison, dataset) writes a score the
-same way, and so that a change of how a metric's score is written happens in one place.
+Scores, differences of scores, mean ± std and p-values are written by the metrics registry
+(:mod:`core.modeling.metrics`), as the command line and the app write them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 import time
 from importlib import metadata
 
-__all__ = ["DIGITS", "mean_std", "mlloop_version", "num", "optional", "p_value", "param_text", "signed", "when"]
+__all__ = ["DIGITS", "mlloop_version", "num", "optional", "param_text", "when"]
 
 DIGITS = 4
 
@@ -26,23 +26,6 @@ def num(value: float | int | None, digits: int = DIGITS) -> str:
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return f"{value:.{digits}f}"
-
-
-def signed(value: float) -> str:
-    """A difference, always with its sign (``+0.0123``)."""
-    return "-" if not math.isfinite(value) else f"{value:+.{DIGITS}f}"
-
-
-def p_value(value: float) -> str:
-    """A p-value with three significant digits (``1.29e-05``, ``0.373``, ``1``)."""
-    return "-" if not math.isfinite(value) else f"{value:.3g}"
-
-
-def mean_std(mean: float, std: float) -> str:
-    """``0.8123 ± 0.0123``; the mean alone when the spread is unknown (one fold)."""
-    if not math.isfinite(mean):
-        return "-"
-    return f"{mean:.{DIGITS}f}" if not math.isfinite(std) else f"{mean:.{DIGITS}f} ± {std:.{DIGITS}f}"
 
 
 def optional(value: object) -> str:

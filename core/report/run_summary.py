@@ -20,10 +20,10 @@ from core.analysis.curves import Curve, load_curve, stored_curve_params
 from core.analysis.diagnosis import GAP_FRACTION, Diagnosis, diagnose
 from core.analysis.holdout import TestEvaluation, list_test_evaluations
 from core.errors import MlloopError
-from core.modeling.metrics import METRICS
+from core.modeling.metrics import METRICS, format_delta, format_mean_std, format_p
 from core.report.blocks import Block, Heading, Para, Steps, Table
 from core.report.dataset_summary import dataset_blocks
-from core.report.formatting import DIGITS, mean_std, mlloop_version, num, p_value, param_text, signed, when
+from core.report.formatting import DIGITS, mlloop_version, num, param_text, when
 from core.report.serialize import curve_to_dict, diagnosis_to_dict, evaluation_to_dict
 from core.report.svg_plot import Chart, Marker, Series
 from core.store import Store
@@ -117,10 +117,10 @@ def comparison_summary(c: Comparison, *, stamped: bool = False) -> list[Block]:
                 [
                     str(p.a_id),
                     str(p.b_id),
-                    signed(p.mean_diff),
+                    format_delta(p.mean_diff),
                     num(p.t, 3),
                     str(p.df) if p.pairable else "-",
-                    p_value(p.p),
+                    format_p(p.p),
                     p.explanation,
                 ]
                 for p in c.pairs
@@ -176,8 +176,8 @@ def run_blocks(r: RunRecord, extras: RunExtras, level: int) -> list[Block]:
                 [
                     m,
                     "-" if info is None else ("higher" if info.greater_is_better else "lower"),
-                    mean_std(s.train_mean, s.train_std),
-                    mean_std(s.val_mean, s.val_std),
+                    format_mean_std(s.train_mean, s.train_std),
+                    format_mean_std(s.val_mean, s.val_std),
                     num(s.train_mean - s.val_mean),
                     str(s.n),
                 ]
@@ -231,7 +231,7 @@ def run_blocks(r: RunRecord, extras: RunExtras, level: int) -> list[Block]:
             headers = (["class"] if with_class else []) + ["term", "coef", "std err", "z", "p", "[0.025", "0.975]"]
             rows = [
                 ([c.label] if with_class else [])
-                + [c.term, num(c.coef), num(c.std_err), num(c.z, 3), p_value(c.p), num(c.ci_low), num(c.ci_high)]
+                + [c.term, num(c.coef), num(c.std_err), num(c.z, 3), format_p(c.p), num(c.ci_low), num(c.ci_high)]
                 for c in g.coefficients
             ]
             blocks.append(Table(headers, rows, [False] * (1 + with_class) + [True] * 6))
@@ -258,8 +258,8 @@ def curve_blocks(c: Curve, r: RunRecord, level: int) -> list[Block]:
             [
                 row.label,
                 f"{row.n}/{c.n_folds}",
-                mean_std(row.train_mean, row.train_std),
-                mean_std(row.val_mean, row.val_std),
+                format_mean_std(row.train_mean, row.train_std),
+                format_mean_std(row.val_mean, row.val_std),
                 ", ".join(marks),
             ]
         )

@@ -79,9 +79,10 @@ def fmt(value: Any, digits: int = 4) -> str:
 
 
 def mean_std(mean: float, std: float) -> str:
-    if math.isnan(mean):
-        return "-"
-    return f"{mean:.4f}" if math.isnan(std) else f"{mean:.4f}±{std:.4f}"
+    """A table cell: the metrics registry's mean ± std, compact."""
+    from core.modeling.metrics import format_mean_std
+
+    return format_mean_std(mean, std, compact=True)
 
 
 class ProgressPrinter:
