@@ -33,6 +33,7 @@ from core.types import (
 
 HEARTBEAT_EVERY_S = 5.0
 STALE_AFTER_S = 60.0
+PID_START_SLACK_S = 5.0  # a run records its start after its process starts; a later start is another process
 ACTIVE = ("queued", "running")
 
 _RUN_COLUMNS = """
@@ -217,14 +218,24 @@ def parse_run_id(value: int | str) -> int:
 
 
 def effective_status(
-    status: RunStatus, pid: int | None, host: str | None, heartbeat_at: float | None, now: float | None = None
+    status: RunStatus,
+    pid: int | None,
+    host: str | None,
+    heartbeat_at: float | None,
+    now: float | None = None,
+    started_at: float | None = None,
 ) -> RunStatus:
-    """What a stored status means now: an active run whose process is gone is interrupted."""
+    """What a stored status means now: an active run whose process is gone is interrupted.
+
+    On the run's own machine the process answers for itself: a run that is stopped (SIGSTOP) or
+    too busy to beat its heart is still running while its process lives, and a pid reused by a
+    process started after the run is not it. From another machine only the heartbeat tells.
+    """
     if status not in ACTIVE:
         return status
+    if host == socket.gethostname() and pid is not None:
+        return status if _pid_alive(pid, started_at) else "interrupted"
     now = time.time() if now is None else now
-    if host == socket.gethostname() and pid is not None and not _pid_alive(pid):
-        return "interrupted"
     if heartbeat_at is None or now - heartbeat_at > STALE_AFTER_S:
         return "interrupted"
     return status
@@ -234,16 +245,21 @@ def mark_interrupted(store: Store) -> int:
     """Persist ``interrupted`` for active runs whose process is gone; returns how many."""
     with store.read() as con:
         rows = con.execute(
-            "SELECT id, status, pid, host, heartbeat_at FROM runs WHERE status IN ('queued', 'running')"
+            "SELECT id, status, pid, host, heartbeat_at, started_at FROM runs WHERE status IN ('queued', 'running')"
         ).fetchall()
-    dead = [r[0] for r in rows if effective_status(*r[1:]) == "interrupted"]
+    dead = [
+        rid
+        for rid, status, pid, host, beat, started in rows
+        if effective_status(status, pid, host, beat, started_at=started) == "interrupted"
+    ]
     if dead:
         with store.write() as con:
             con.execute(f"UPDATE runs SET status = 'interrupted' WHERE id IN ({', '.join('?' * len(dead))})", dead)
     return len(dead)
 
 
-def _pid_alive(pid: int) -> bool:
+def _pid_alive(pid: int, started_at: float | None = None) -> bool:
+    """Whether ``pid`` is a live process, not a zombie, and (given ``started_at``) started before then."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -253,9 +269,19 @@ def _pid_alive(pid: int) -> bool:
     # A zombie (killed, not yet reaped) still answers kill(0); its state in /proc says "Z".
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            fields = f.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return True
+        return True  # no /proc here: kill(0) is all there is to ask
+    if fields[0] == "Z":
+        return False
+    return started_at is None or _process_started(fields) <= started_at + PID_START_SLACK_S
+
+
+def _process_started(stat_fields: list[str]) -> float:
+    """When a process started (epoch seconds), from the fields of /proc/PID/stat after its name."""
+    with open("/proc/stat", encoding="ascii") as f:
+        boot = next(float(line.split()[1]) for line in f if line.startswith("btime "))
+    return boot + int(stat_fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: start time in clock ticks
 
 
 def _summaries(con: duckdb.DuckDBPyConnection, run_ids: list[int] | None) -> dict[int, dict[str, MetricSummary]]:
@@ -393,7 +419,7 @@ def _record(
         folds=folds,
         repeats=repeats,
         seed=seed,
-        status=effective_status(status, pid, host, heartbeat_at),
+        status=effective_status(status, pid, host, heartbeat_at, started_at=started_at),
         created_at=created_at,
         started_at=started_at,
         finished_at=finished_at,

@@ -94,3 +94,28 @@ def test_ctrl_c_cancels_cleanly(slow_dataset):
     run = get_run(store, 1)
     assert run.status == "cancelled" and run.n_folds_done >= 1
     assert run.pid != os.getpid()
+
+
+def test_a_stopped_run_is_running_while_its_process_lives_and_interrupted_once_it_is_gone():
+    """SIGSTOP freezes the heartbeat, not the run: on its own machine the process answers, whatever the
+    heartbeat says; a pid that now belongs to a process started after the run is not the run's."""
+    import socket
+
+    from core.store.runs import STALE_AFTER_S, effective_status
+
+    host, now = socket.gethostname(), time.time()
+    stale = now - 10 * STALE_AFTER_S
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGSTOP)
+        assert effective_status("running", proc.pid, host, stale, started_at=now) == "running"
+        # the same pid, but the run started an hour before this process did: pid reuse, the run is gone
+        assert effective_status("running", proc.pid, host, now, started_at=now - 3600) == "interrupted"
+        # from another machine only the heartbeat tells
+        assert effective_status("running", proc.pid, "elsewhere", stale, started_at=now) == "interrupted"
+        assert effective_status("running", proc.pid, "elsewhere", now, started_at=now) == "running"
+    finally:
+        proc.kill()
+        proc.wait()
+    assert effective_status("running", proc.pid, host, now, started_at=now) == "interrupted"
