@@ -351,8 +351,8 @@ def _imbalance(y: pd.Series, dataset: DatasetInfo) -> list[Finding]:
         ]
     ratio = counts.iloc[0] / counts.iloc[-1]
     minority, n_min = counts.index[-1], int(counts.iloc[-1])
-    if ratio < 3 and n_min >= 10:
-        return []
+    if ratio < 3:
+        return []  # balanced enough, however few rows each class has
     sev: Severity = "high" if ratio >= 100 or n_min < 10 else "medium" if ratio >= 10 else "low"
     return [
         Finding(

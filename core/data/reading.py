@@ -149,6 +149,11 @@ def resolve_file(path: str | Path) -> Path:
         raise InputError(f"file not found: {p}")
     if p.is_dir():
         raise InputError(f"{p} is a directory, not a file")
+    if not p.is_file():  # before reading: opening a FIFO would wait for a writer
+        raise InputError(
+            f"{p} is not a regular file (a pipe, a device or standard input): import reads the file more than "
+            "once (to detect, check and hash it); save it to a file first"
+        )
     try:
         with open(p, "rb") as fh:
             fh.read(1)
