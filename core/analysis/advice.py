@@ -48,6 +48,7 @@ class Facts:
     ref_err: float
     ref_source: str
     ref_run: int | None
+    ref_pool: int | None
     dummy_err: float
     threshold: float
     noise: float
@@ -98,11 +99,12 @@ def reason(bottleneck: Bottleneck, f: Facts, gaps: list[tuple[Bottleneck, float,
     ref = (
         f"the target {format_error(f.ref_err)}"
         if f.ref_source == "target"
-        else f"the best validation error so far {format_error(f.ref_err)} (run {f.ref_run})"
+        else f"the best validation error so far {format_error(f.ref_err)} (run {f.ref_run}, the best of "
+        f"{f.ref_pool} runs: a best of many is optimistic, so a small gap to it may be luck)"
     )
     limits = (
         f"a gap counts above {format_error(max(f.threshold, f.noise))} (the larger of 10% of the dummy's error "
-        f"{format_error(f.dummy_err)} and twice the validation standard error)"
+        f"{format_error(f.dummy_err)} and twice the validation error's corrected standard error)"
     )
     if bottleneck == "training":
         return (

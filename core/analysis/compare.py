@@ -130,6 +130,45 @@ def compare_runs(
     )
 
 
+def corrected_std_error(std: float, n_folds: int, val_train_ratio: float) -> float:
+    """The standard error of a mean over cross-validation folds, corrected for their correlation.
+
+    Folds share most of their training rows, so their scores are not independent and std/sqrt(n)
+    is too small; Nadeau & Bengio (2003) scale the variance by (1/n + n_validation/n_train) instead.
+    Repeating the folds raises n but not the ratio: the error cannot shrink below what one split
+    of the data supports.
+    """
+    return std * math.sqrt(1.0 / n_folds + val_train_ratio)
+
+
+def val_train_ratio(run: RunRecord) -> float:
+    """Validation rows over training rows, averaged over the run's folds."""
+    n_train = sum(f.n_train for f in run.fold_scores)
+    return sum(f.n_val for f in run.fold_scores) / n_train if n_train else 0.0
+
+
+def corrected_t_test(diffs: Sequence[float], val_train_ratio: float) -> tuple[float, float, float, bool]:
+    """The corrected resampled t-test on per-fold differences: (mean, t, two-sided p, constant).
+
+    ``constant`` says every fold differed by the same amount (usually: identical scores), where
+    the test degenerates: p is 1 for no difference and 0 for any other.
+    """
+    import numpy as np
+    from scipy import stats
+
+    d = np.asarray(diffs, dtype=float)
+    j = len(d)
+    mean = float(d.mean())
+    var = float(d.var(ddof=1))
+    scale = max(1.0, float(np.abs(d).max()))
+    if var <= (1e-12 * scale) ** 2:
+        if abs(mean) <= 1e-12 * scale:
+            return 0.0, 0.0, 1.0, True
+        return mean, math.copysign(math.inf, mean), 0.0, True
+    t = mean / corrected_std_error(math.sqrt(var), j, val_train_ratio)
+    return mean, t, float(2.0 * stats.t.sf(abs(t), df=j - 1)), False
+
+
 def pair_test(a: RunRecord, b: RunRecord, metric: str) -> PairTest:
     """The corrected resampled t-test of ``a`` against ``b`` on their shared folds."""
     info = METRICS.get(metric)
@@ -162,24 +201,9 @@ def pair_test(a: RunRecord, b: RunRecord, metric: str) -> PairTest:
         )
         return _unpaired(a, b, metric, mean_diff, why, names, info, n_folds=len(diffs), dropped=dropped)
 
-    import numpy as np
-    from scipy import stats
-
-    d = np.asarray(diffs, dtype=float)
-    j = len(d)
-    mean = float(d.mean())
-    var = float(d.var(ddof=1))
-    ratio = float(np.mean(n_val)) / float(np.mean(n_train))
-    scale = max(1.0, float(np.abs(d).max()))
-    constant = var <= (1e-12 * scale) ** 2  # every fold differs by the same amount (usually: identical scores)
-    if constant:
-        if abs(mean) <= 1e-12 * scale:
-            mean, t, p = 0.0, 0.0, 1.0
-        else:
-            t, p = math.copysign(math.inf, mean), 0.0
-    else:
-        t = mean / math.sqrt((1.0 / j + ratio) * var)
-        p = float(2.0 * stats.t.sf(abs(t), df=j - 1))
+    ratio = sum(n_val) / sum(n_train)
+    mean, t, p, constant = corrected_t_test(diffs, ratio)
+    j = len(diffs)
     explanation = _explain(names, metric, info, mean, p, j, constant=constant, dropped=dropped)
     return PairTest(a.id, b.id, metric, mean, float(t), p, j - 1, j, True, None, explanation, dropped)
 

@@ -306,7 +306,7 @@ def diagnosis_blocks(d: Diagnosis | None, error: str | None, level: int) -> list
     ref = (
         "the dataset's target"
         if d.reference_source == "target"
-        else f"the best validation error on the dataset, run {d.reference_run_id}"
+        else f"the best validation error on the dataset, run {d.reference_run_id} (best of {d.reference_runs} runs)"
     )
     dummy = f"run {d.dummy_run_id}" if d.dummy_run_id is not None else "computed on this run's folds"
     rows = [

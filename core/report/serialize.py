@@ -245,6 +245,7 @@ def diagnosis_to_dict(d: Diagnosis) -> dict[str, Any]:
             "error": finite_or_none(d.reference_error),
             "source": d.reference_source,
             "run": d.reference_run_id,
+            "runs": d.reference_runs,
         },
         "dummy": {"error": finite_or_none(d.dummy_error), "run": d.dummy_run_id},
         "avoidable_bias": finite_or_none(d.avoidable_bias),

@@ -48,7 +48,7 @@ def test_linear_model_on_circles_is_at_the_training_bottleneck(store, tmp_path):
     assert "raise_max_iter" not in _kinds(d)  # it converged: no advice about it
     payload = _strict_json(d)
     assert payload["bottleneck"] == "training" and payload["reference"] == {
-        "error": pytest.approx(d.reference_error), "source": "best run", "run": tree}
+        "error": pytest.approx(d.reference_error), "source": "best run", "run": tree, "runs": 3}
     # the tree on the same data: nothing large is left
     assert diagnose(store, tree).bottleneck == "none"
 
