@@ -49,11 +49,23 @@ class MlloopApp(App):
         Binding("question_mark", "keys", "Keys", id="app.keys", tooltip="Show every key"),
         # r/d are shown in the title bar rather than the footer, which is full at 80 columns
         Binding("r", "switch_mode('runs')", "Runs", show=False, id="app.runs", tooltip="The runs table"),
-        Binding("d", "switch_mode('datasets')", "Datasets", show=False, id="app.datasets",
-                tooltip="Datasets and their profiles"),
+        Binding(
+            "d",
+            "switch_mode('datasets')",
+            "Datasets",
+            show=False,
+            id="app.datasets",
+            tooltip="Datasets and their profiles",
+        ),
         Binding("n", "new_run", "New run", id="app.new_run", tooltip="Cross-validate baselines on a dataset"),
-        Binding("L", "load_samples", "Load samples", show=False, id="app.load_samples",
-                tooltip="Import the bundled sample datasets and run the baselines"),
+        Binding(
+            "L",
+            "load_samples",
+            "Load samples",
+            show=False,
+            id="app.load_samples",
+            tooltip="Import the bundled sample datasets and run the baselines",
+        ),
     ]
 
     stamp: reactive[tuple] = reactive(tuple, always_update=False)
@@ -87,8 +99,9 @@ class MlloopApp(App):
     def _set_stamp(self, stamp: tuple) -> None:
         for ended in self.launcher.reap():
             if ended.process.returncode not in (0, 130):
-                self.notify(ended.error_line(), title=f"{ended.request.what} failed", severity="error", timeout=10,
-                            markup=False)
+                self.notify(
+                    ended.error_line(), title=f"{ended.request.what} failed", severity="error", timeout=10, markup=False
+                )
         self.stamp = stamp
 
     async def action_switch_mode(self, mode: str) -> None:
@@ -217,8 +230,7 @@ class MlloopApp(App):
         for name in todo:
             self.call_from_thread(self.start_run, RunRequest(name, ("all",), folds=5, jobs=1), False)
         if todo:
-            self.call_from_thread(self.notify, f"running every baseline on {', '.join(todo)}", timeout=4,
-                                  markup=False)
+            self.call_from_thread(self.notify, f"running every baseline on {', '.join(todo)}", timeout=4, markup=False)
 
     # -- quitting ----------------------------------------------------------------------------
     def action_quit_app(self) -> None:
@@ -234,8 +246,10 @@ class MlloopApp(App):
                 self.exit()
 
         self.push_screen(
-            ConfirmDialog(f"{len(active)} process(es) (runs, curves, searches) still working. Cancel them and quit?",
-                          "Cancel runs & quit"),
+            ConfirmDialog(
+                f"{len(active)} process(es) (runs, curves, searches) still working. Cancel them and quit?",
+                "Cancel runs & quit",
+            ),
             answer,
         )
 
@@ -249,5 +263,8 @@ class MlloopApp(App):
                 continue
             seen.add((b.action, id(active.node)))
             key = self.get_key_display(b)
-            yield SystemCommand(f"{b.description} ({key})", b.tooltip or b.description,
-                                lambda action=b.action, node=active.node: self.run_action(action, node))
+            yield SystemCommand(
+                f"{b.description} ({key})",
+                b.tooltip or b.description,
+                lambda action=b.action, node=active.node: self.run_action(action, node),
+            )

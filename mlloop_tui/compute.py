@@ -90,6 +90,7 @@ def decode(line: str) -> Event | None:
 
 def findings_of(events: Iterable[Event]) -> tuple[Finding, ...]:
     """Every finding of a quality check's events, once it has ended; its failure as an :class:`MlloopError`."""
+    from core.analysis.findings import Finding
     from core.errors import MlloopError
 
     found: list[Finding] = []
@@ -98,7 +99,8 @@ def findings_of(events: Iterable[Event]) -> tuple[Finding, ...]:
             raise MlloopError(event.message)
         if isinstance(event, Checked):
             return tuple(found)
-        found.append(event)  # type: ignore[arg-type]  # a quality check sends findings, then Checked
+        if isinstance(event, Finding):  # a quality check sends findings, then Checked
+            found.append(event)
     raise MlloopError("the data-quality check stopped before its end")
 
 
@@ -120,8 +122,14 @@ def features(store: Store, args: argparse.Namespace, emit: Callable[..., None]) 
     from core.store.datasets import get_dataset
 
     def on_point(progress: FeatureProgress) -> None:
-        emit("point", method=progress.method, k=progress.k, done=progress.done, total=progress.total,
-             point=point_to_dict(progress.point))
+        emit(
+            "point",
+            method=progress.method,
+            k=progress.k,
+            done=progress.done,
+            total=progress.total,
+            point=point_to_dict(progress.point),
+        )
 
     info = get_dataset(store, args.dataset)
     metric = key_metrics(info.task)[0]

@@ -18,7 +18,11 @@ from core.types import RunRecord
 
 FIELDS = ("dataset", "model", "status")
 _OPS: dict[str, Callable[[float, float], bool]] = {
-    "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "=": operator.eq,
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+    "=": operator.eq,
 }
 _CONDITION = re.compile(r"^([A-Za-z_][\w]*)\s*(<=|>=|<|>|=)\s*(.+)$")
 

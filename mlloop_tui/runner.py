@@ -60,8 +60,20 @@ class RunRequest(Request):
     jobs: int = -1
 
     def command(self) -> list[str]:
-        return ["run", self.dataset, "--models", ",".join(self.models), "--cv", str(self.folds),
-                "--repeats", str(self.repeats), "--seed", str(self.seed), "--jobs", str(self.jobs)]
+        return [
+            "run",
+            self.dataset,
+            "--models",
+            ",".join(self.models),
+            "--cv",
+            str(self.folds),
+            "--repeats",
+            str(self.repeats),
+            "--seed",
+            str(self.seed),
+            "--jobs",
+            str(self.jobs),
+        ]
 
 
 @dataclass(frozen=True)
@@ -192,8 +204,12 @@ class RunLauncher:
     def start(self, request: Request) -> Launched:
         err = tempfile.TemporaryFile()
         proc = subprocess.Popen(
-            request.argv(self.store_path), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-            start_new_session=True, env={**os.environ, **CHILD_ENV},
+            request.argv(self.store_path),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+            env={**os.environ, **CHILD_ENV},
         )
         launched = Launched(request, proc, err)
         self.launched.append(launched)
@@ -229,8 +245,15 @@ class ComputeChild:
         self.killed = False
         self._stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            request.argv(store_path), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr,
-            start_new_session=True, env={**os.environ, **CHILD_ENV}, text=True, encoding="utf-8", errors="replace",
+            request.argv(store_path),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            start_new_session=True,
+            env={**os.environ, **CHILD_ENV},
+            text=True,
+            encoding="utf-8",
+            errors="replace",
         )
 
     @property

@@ -75,31 +75,50 @@ def make_bad_inputs(tmp_path: Path) -> list[BadInput]:
     raw("not_parquet.parquet", b"x,z,y\n1,2,3\n", "y", "not a Parquet file")
     raw("sheet.xlsx", b"PK\x03\x04whatever", "y", "unsupported file type")
     # Ragged rows inside DuckDB's sniffing sample, and far beyond it.
-    text("too_few_fields.csv", "x,z,y\n" + _rows(5001) + "1,2\n" + _rows(50), "y",
-         "line 5003: expected 3 fields, found 2")  # fmt: skip
-    text("too_many_fields.csv", "x,z,y\n" + _rows(5) + "1,2,yes,4\n" + _rows(5), "y",
-         "line 7: expected 3 fields, found 4")  # fmt: skip
-    text("ragged_deep.csv", "x,z,y\n" + _rows(30_000) + "1,2\n" + _rows(10), "y",
-         "line 30002: expected 3 fields, found 2")  # fmt: skip
+    text(
+        "too_few_fields.csv",
+        "x,z,y\n" + _rows(5001) + "1,2\n" + _rows(50),
+        "y",
+        "line 5003: expected 3 fields, found 2",
+    )
+    text(
+        "too_many_fields.csv",
+        "x,z,y\n" + _rows(5) + "1,2,yes,4\n" + _rows(5),
+        "y",
+        "line 7: expected 3 fields, found 4",
+    )
+    text(
+        "ragged_deep.csv",
+        "x,z,y\n" + _rows(30_000) + "1,2\n" + _rows(10),
+        "y",
+        "line 30002: expected 3 fields, found 2",
+    )
     text("unclosed_quote.csv", "x,z,y\n" + _rows(12) + '1,"never closed,yes\n' + _rows(3), "y", "line")
     # Valid multi-byte UTF-8 (é) plus an invalid byte: corrupt, not Latin-1.
-    raw("corrupt_utf8.csv", ("x,z,y\n1,café,yes\n2,b,no\n").encode() + b"3,caf\xe9,yes\n" + _rows(20).encode(),
-        "y", "line 4: invalid UTF-8")  # fmt: skip
+    raw(
+        "corrupt_utf8.csv",
+        ("x,z,y\n1,café,yes\n2,b,no\n").encode() + b"3,caf\xe9,yes\n" + _rows(20).encode(),
+        "y",
+        "line 4: invalid UTF-8",
+    )
     text("one_column.csv", "x y z\n" + "".join(f"{i} {i} {i}\n" for i in range(20)), "x y z", "only one column")
     text("target_typo.csv", "x,z,price\n" + _rows(20), "pirce", "did you mean 'price'")
     text("target_absent.csv", good, "label", "no column 'label'")
     text("target_all_missing.csv", "x,z,y\n" + "".join(f"{i},{i},\n" for i in range(20)), "y", "missing in all")
     text("single_class.csv", "x,z,y\n" + "".join(f"{i},{i},yes\n" for i in range(20)), "y", "single class")
-    text("too_few_labeled.csv", "x,z,y\n" + _rows(6) + "".join(f"{i},{i},\n" for i in range(20)), "y",
-         "at least 10")  # fmt: skip
+    text("too_few_labeled.csv", "x,z,y\n" + _rows(6) + "".join(f"{i},{i},\n" for i in range(20)), "y", "at least 10")
     text("identifier_target.csv", "x,id\n" + "".join(f"{i},id{i}\n" for i in range(50)), "id", "identifier")
-    text("date_target.csv", "x,when\n" + "".join(f"{i},2024-01-{i + 1:02d}\n" for i in range(20)), "when",
-         "dates")  # fmt: skip
+    text("date_target.csv", "x,when\n" + "".join(f"{i},2024-01-{i + 1:02d}\n" for i in range(20)), "when", "dates")
     text("test_size_zero.csv", good, "y", "test size must be in", test_size=0.0)
     text("test_size_large.csv", good, "y", "test size must be in", test_size=0.95)
     text("unknown_task.csv", good, "y", "unknown task", task="clustering")
     text("regression_on_text.csv", good, "y", "regression needs a numeric target", task="regression")
-    text("binary_on_three.csv", "x,z,y\n" + "".join(f"{i},{i},{'abc'[i % 3]}\n" for i in range(30)), "y",
-         "needs 2 classes", task="binary")  # fmt: skip
+    text(
+        "binary_on_three.csv",
+        "x,z,y\n" + "".join(f"{i},{i},{'abc'[i % 3]}\n" for i in range(30)),
+        "y",
+        "needs 2 classes",
+        task="binary",
+    )
     text("bad_encoding_name.csv", good, "y", "unknown encoding", encoding="no-such-codec")
     return cases

@@ -39,8 +39,11 @@ WRITER_LOCK_TIMEOUT = 1.0  # s; readers must never hold the store this long (a r
 def start_writer(store: Store, stop: Path, lock_timeout: float = WRITER_LOCK_TIMEOUT) -> subprocess.Popen:
     """A process that writes every 50 ms, giving up (exit 1) when the store stays locked for ``lock_timeout``."""
     store.schema_version()
-    proc = subprocess.Popen([sys.executable, "-c", WRITE_UNTIL_STOPPED, str(store.path), str(lock_timeout), str(stop)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITE_UNTIL_STOPPED, str(store.path), str(lock_timeout), str(stop)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
     return proc
 

@@ -77,8 +77,10 @@ def make_runs_store(path: Path, csv: Path, target: str, models: str = "dummy,lin
     import_dataset(store, csv, target)
     run_baselines(store, csv.stem, models, folds=3, jobs=1)
     with store.write() as con:
-        con.execute("UPDATE runs SET duration_s = 0.5 + id / 10, created_at = 1.7e9, started_at = 1.7e9, "
-                    "finished_at = 1.7e9 + 0.5 + id / 10")
+        con.execute(
+            "UPDATE runs SET duration_s = 0.5 + id / 10, created_at = 1.7e9, started_at = 1.7e9, "
+            "finished_at = 1.7e9 + 0.5 + id / 10"
+        )
     return store
 
 

@@ -27,8 +27,9 @@ def _snapshot(db):
 
 
 def test_help_is_fast_to_import_and_lists_commands():
-    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "mlloop_tui", "--help"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mlloop_tui", "--help"], capture_output=True, text=True, check=True
+    )
     for command in ("import", "run", "runs", "show", "datasets"):
         assert command in out.stdout
     heavy = {"sklearn", "statsmodels", "pandas", "duckdb", "textual", "numpy"}
@@ -130,7 +131,9 @@ def test_store_that_is_not_a_database_is_a_clear_error(tmp_path):
 
 def test_terminal_escapes_in_data_are_printed_inert(tmp_path):
     csv = tmp_path / "evil.csv"
-    csv.write_text('"\x1b[31mred\x1b[0m","[bold]b[/bold]",label\n' + "".join(f"{i},{i % 3},{'ab'[i % 2]}\n" for i in range(40)))
+    csv.write_text(
+        '"\x1b[31mred\x1b[0m","[bold]b[/bold]",label\n' + "".join(f"{i},{i % 3},{'ab'[i % 2]}\n" for i in range(40))
+    )
     db = tmp_path / "s.duckdb"
     r = run_mlloop("import", str(csv), "--target", "label", store=db)
     assert r.returncode == 0, r.stderr

@@ -29,8 +29,14 @@ def hostile(tmp_path_factory: pytest.TempPathFactory):
     n = 150
     x = rng.normal(size=(n, 2))
     labels = np.array([CLIPBOARD, CLEAR, RLO])[(x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)]
-    frame = pd.DataFrame({f"{CLEAR}red": x[:, 0].round(3), f"\u202ename{CLIPBOARD}": x[:, 1].round(3),
-                          "kind": rng.choice([CLEAR, RLO, "plain"], size=n), "label": labels})
+    frame = pd.DataFrame(
+        {
+            f"{CLEAR}red": x[:, 0].round(3),
+            f"\u202ename{CLIPBOARD}": x[:, 1].round(3),
+            "kind": rng.choice([CLEAR, RLO, "plain"], size=n),
+            "label": labels,
+        }
+    )
     csv = folder / "hostile.csv"
     frame.to_csv(csv, index=False)
     return folder / "s.duckdb", csv
@@ -46,10 +52,20 @@ def _mlloop(capsys, store, *args: str) -> tuple[int, str, str]:
 
 
 COMMANDS = [
-    ["datasets"], ["datasets", DATASET], ["runs"], ["show", "1"], ["show", "2"], ["compare", "1", "2", "3"],
-    ["curve", "3", "--sizes", "30,60", "--jobs", "1"], ["diagnose", "3"], ["test", "3", "--yes"],
-    ["target", DATASET, "0.9"], ["target", DATASET], ["quality", DATASET, "--jobs", "1"],
-    ["features", DATASET, "--cv", "3", "--jobs", "1"], ["tune", "3", "--param", "max_depth=2,3", "--jobs", "1"],
+    ["datasets"],
+    ["datasets", DATASET],
+    ["runs"],
+    ["show", "1"],
+    ["show", "2"],
+    ["compare", "1", "2", "3"],
+    ["curve", "3", "--sizes", "30,60", "--jobs", "1"],
+    ["diagnose", "3"],
+    ["test", "3", "--yes"],
+    ["target", DATASET, "0.9"],
+    ["target", DATASET],
+    ["quality", DATASET, "--jobs", "1"],
+    ["features", DATASET, "--cv", "3", "--jobs", "1"],
+    ["tune", "3", "--param", "max_depth=2,3", "--jobs", "1"],
 ]
 
 
@@ -94,6 +110,11 @@ def test_only_the_output_module_writes_to_the_terminal():
     writes = re.compile(r"\bprint\(|sys\.(stdout|stderr)\.(write|buffer)|\b(stdout|stderr)\.write")
     modules = sorted(package.glob("*.py"))
     assert {"__init__.py", "output.py", "runs.py"} <= {p.name for p in modules}
-    bypasses = [f"{p.name}:{n}: {line.strip()}" for p in modules if p.name != "output.py"
-                for n, line in enumerate(p.read_text().splitlines(), 1) if writes.search(line)]
+    bypasses = [
+        f"{p.name}:{n}: {line.strip()}"
+        for p in modules
+        if p.name != "output.py"
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if writes.search(line)
+    ]
     assert not bypasses

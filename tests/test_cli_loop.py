@@ -49,13 +49,24 @@ def test_the_loop_from_the_command_line(tmp_path):
 
     d = _json(run_mlloop("diagnose", str(tree), "--json", store=db))
     assert d["bottleneck"] in {"training", "validation", "test", "none"}
-    assert {"train_error", "validation_error", "avoidable_bias", "variance", "threshold", "reference", "dummy",
-            "more_data_helps", "advice"} <= set(d)
+    assert {
+        "train_error",
+        "validation_error",
+        "avoidable_bias",
+        "variance",
+        "threshold",
+        "reference",
+        "dummy",
+        "more_data_helps",
+        "advice",
+    } <= set(d)
     assert d["dummy"]["run"] == dummy and d["learning_curve"]["size"] == curve["settings"][-1]["x"]
     assert d["advice"] and all(a["text"] for a in d["advice"])
     assert d["bottleneck"] == "validation"  # an unpruned tree on labels with 10% flipped
     regularise = next(a for a in d["advice"] if a["kind"] == "regularise")
-    assert regularise["numbers"]["max_depth"] == 2 and regularise["command"] == f"mlloop tune {tree} --param max_depth=2"
+    assert (
+        regularise["numbers"]["max_depth"] == 2 and regularise["command"] == f"mlloop tune {tree} --param max_depth=2"
+    )
     shown = run_mlloop("diagnose", str(tree), store=db)
     assert shown.returncode == 0 and f"bottleneck {d['bottleneck']}" in shown.stdout
     assert "Next steps" in shown.stdout and f"$ {regularise['command']}" in shown.stdout  # numbered, to be copied

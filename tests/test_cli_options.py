@@ -26,7 +26,9 @@ def runs_db(tmp_path_factory: pytest.TempPathFactory):
     from tests.conftest import write_binary_csv
 
     folder = tmp_path_factory.mktemp("options")
-    make_runs_store(folder / "s.duckdb", write_binary_csv(folder / "binary.csv"), "label")  # runs 1-3: dummy, linear, tree
+    make_runs_store(
+        folder / "s.duckdb", write_binary_csv(folder / "binary.csv"), "label"
+    )  # runs 1-3: dummy, linear, tree
     return folder / "s.duckdb"
 
 

@@ -22,8 +22,9 @@ def runs_db(tmp_path_factory: pytest.TempPathFactory):
 
 def test_force_never_replaces_a_device(runs_db):
     before = os.stat("/dev/null")
-    _assert_clean_failure(run_mlloop("export", "1", "-o", "/dev/null", "--format", "md", "--force", store=runs_db),
-                          "not a regular file")
+    _assert_clean_failure(
+        run_mlloop("export", "1", "-o", "/dev/null", "--format", "md", "--force", store=runs_db), "not a regular file"
+    )
     after = os.stat("/dev/null")
     assert stat.S_ISCHR(after.st_mode) and after.st_ino == before.st_ino
 
@@ -36,8 +37,9 @@ def test_force_never_replaces_a_fifo_or_a_symlink(runs_db, tmp_path):
     link = tmp_path / "link.md"
     link.symlink_to(real)
     for target in (fifo, link):
-        _assert_clean_failure(run_mlloop("export", "1", "-o", str(target), "--force", store=runs_db),
-                              "not a regular file")
+        _assert_clean_failure(
+            run_mlloop("export", "1", "-o", str(target), "--force", store=runs_db), "not a regular file"
+        )
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and link.is_symlink() and real.read_text() == "keep me"
     written = tmp_path / "summary.md"
     written.write_text("old")

@@ -18,8 +18,10 @@ def _modules_after_import(statement: str) -> set[str]:
 
 def _core_modules() -> list[str]:
     """Every module under core/, dotted (``core.store.runs``)."""
-    return sorted(".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
-                  for p in (REPO / "core").rglob("*.py"))
+    return sorted(
+        ".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        for p in (REPO / "core").rglob("*.py")
+    )
 
 
 def test_core_never_imports_the_ui():
@@ -132,9 +134,36 @@ def test_readme_layout_names_every_package_and_only_what_exists():
     readme = (REPO / "README.md").read_text()
     block = readme.split("## Layout", 1)[1].split("```", 2)[1]
     named = set(re.findall(r"([\w.]+/|[\w]+\.(?:py|toml))(?=\s)", block))
-    packages = {f"{p.name}/" for top in ("core", "mlloop_tui") for p in (REPO / top).iterdir()
-                if p.is_dir() and (p / "__init__.py").exists()}
+    packages = {
+        f"{p.name}/"
+        for top in ("core", "mlloop_tui")
+        for p in (REPO / top).iterdir()
+        if p.is_dir() and (p / "__init__.py").exists()
+    }
     assert packages <= named, f"packages missing from the README layout: {sorted(packages - named)}"
     for name in named:
         found = [p for p in REPO.rglob(name.rstrip("/")) if ".venv" not in p.parts and ".git" not in p.parts]
         assert found, f"the README layout names {name}, which does not exist"
+
+
+MAX_MODULE_LINES = 500
+# Modules allowed over the limit, each with why it is still one concept.
+LONG_MODULES = {
+    "core/analysis/curves.py": "computing, storing and reading both curve kinds; their settings rules are "
+    "in curve_settings.py already, and the curve types have no other producer",
+    "core/analysis/feature_selection.py": "one algorithm: per-fold rankings and per-k scores must stay equal to "
+    "Pipeline(preprocess, select k, model), so its workers sit beside it",
+    "mlloop_tui/screens/run_detail.py": "the run detail coordinates its live reads and three kinds of child "
+    "process (curves, tune, test); its read-only sections are widgets already (to split next)",
+}
+
+
+def test_no_module_is_over_500_lines_but_the_listed_ones():
+    sizes = {
+        str(p.relative_to(REPO)): len(p.read_text().splitlines())
+        for top in ("core", "mlloop_tui")
+        for p in (REPO / top).rglob("*.py")
+    }
+    over = {name for name, n in sizes.items() if n > MAX_MODULE_LINES}
+    assert over <= set(LONG_MODULES), f"over {MAX_MODULE_LINES} lines: {sorted(over - set(LONG_MODULES))}"
+    assert all(sizes.get(name, 0) > MAX_MODULE_LINES for name in LONG_MODULES), "an exception that is no longer one"

@@ -105,10 +105,20 @@ def import_dataset(
                 try:
                     with store.write() as con:
                         return _import_into(
-                            con, source, sample_size, names, target_pos, notes,
-                            name=ds_name, src=src, fmt=fmt, file_hash=file_hash,
-                            task=task, test_size=test_size, seed=seed,
-                        )  # fmt: skip
+                            con,
+                            source,
+                            sample_size,
+                            names,
+                            target_pos,
+                            notes,
+                            name=ds_name,
+                            src=src,
+                            fmt=fmt,
+                            file_hash=file_hash,
+                            task=task,
+                            test_size=test_size,
+                            seed=seed,
+                        )
                 except _RetryWithFullSample:
                     continue
             raise AssertionError("unreachable")
@@ -242,10 +252,18 @@ def _import_into(
     for pos, (col_name, s, t) in enumerate(zip(names, storage, col_types)):
         st = stats[s]
         profile = ColumnProfile(
-            position=pos, name=col_name, sql_type=t, kind=column_kind(t, st.n_present, st.n_distinct),
-            n_missing=n_rows - st.n_present, n_distinct=st.n_distinct, min=st.min, max=st.max,
-            mean=st.mean, std=st.std, top_values=st.top,
-        )  # fmt: skip
+            position=pos,
+            name=col_name,
+            sql_type=t,
+            kind=column_kind(t, st.n_present, st.n_distinct),
+            n_missing=n_rows - st.n_present,
+            n_distinct=st.n_distinct,
+            min=st.min,
+            max=st.max,
+            mean=st.mean,
+            std=st.std,
+            top_values=st.top,
+        )
         profiles.append(profile)
 
     target_name = names[target_pos]
@@ -273,11 +291,26 @@ def _import_into(
         raise StoreError(f"cannot import {src.name}: the stored split does not match the one computed")
 
     info = DatasetInfo(
-        id=dataset_id, name=name, source=str(src), format=fmt, encoding=source.encoding, file_hash=file_hash,
-        n_rows=n_rows, n_cols=len(names), target=target_name, task=final_task, classes=classes,
-        test_size=float(test_size), split_seed=seed, n_dev=n_dev, n_test=n_test, n_unlabeled=n_unlabeled,
-        created_at=time.time(), notes=tuple(notes), columns=tuple(profiles),
-    )  # fmt: skip
+        id=dataset_id,
+        name=name,
+        source=str(src),
+        format=fmt,
+        encoding=source.encoding,
+        file_hash=file_hash,
+        n_rows=n_rows,
+        n_cols=len(names),
+        target=target_name,
+        task=final_task,
+        classes=classes,
+        test_size=float(test_size),
+        split_seed=seed,
+        n_dev=n_dev,
+        n_test=n_test,
+        n_unlabeled=n_unlabeled,
+        created_at=time.time(),
+        notes=tuple(notes),
+        columns=tuple(profiles),
+    )
     insert_dataset(con, info, data_table=table, storage=storage, target_storage=target_col)
     return info
 

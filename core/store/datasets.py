@@ -57,12 +57,20 @@ def get_dataset(store: Store, ref: str | int) -> DatasetInfo:
         raise StoreError(f"cannot read dataset {str(ref)!r}: {first_line(e)}") from e
     profiles = tuple(
         ColumnProfile(
-            position=c[0], name=c[1], sql_type=c[2], kind=c[3], n_missing=c[4], n_distinct=c[5],
-            min=c[6], max=c[7], mean=c[8], std=c[9],
+            position=c[0],
+            name=c[1],
+            sql_type=c[2],
+            kind=c[3],
+            n_missing=c[4],
+            n_distinct=c[5],
+            min=c[6],
+            max=c[7],
+            mean=c[8],
+            std=c[9],
             top_values=tuple((str(v), int(n)) for v, n in json.loads(c[10])),
         )
         for c in cols
-    )  # fmt: skip
+    )
     return _dataset_from_row(row, profiles)
 
 
@@ -115,11 +123,28 @@ def insert_dataset(
         "task, classes, test_size, split_seed, n_dev, n_test, n_unlabeled, data_table, notes, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            info.id, info.name, info.source, info.format, info.encoding, info.file_hash, info.n_rows, info.n_cols,
-            info.target, target_storage, info.task, json.dumps(list(info.classes)), info.test_size, info.split_seed,
-            info.n_dev, info.n_test, info.n_unlabeled, data_table, json.dumps(list(info.notes)), info.created_at,
+            info.id,
+            info.name,
+            info.source,
+            info.format,
+            info.encoding,
+            info.file_hash,
+            info.n_rows,
+            info.n_cols,
+            info.target,
+            target_storage,
+            info.task,
+            json.dumps(list(info.classes)),
+            info.test_size,
+            info.split_seed,
+            info.n_dev,
+            info.n_test,
+            info.n_unlabeled,
+            data_table,
+            json.dumps(list(info.notes)),
+            info.created_at,
         ],
-    )  # fmt: skip
+    )
     _insert_columns(con, info.id, info.columns, storage)
 
 
@@ -174,12 +199,44 @@ def _find_dataset_row(con: duckdb.DuckDBPyConnection, ref: str | int) -> tuple[A
 
 
 def _dataset_from_row(row: tuple[Any, ...], columns: tuple[ColumnProfile, ...] = ()) -> DatasetInfo:
-    (id_, name, source, fmt, encoding, file_hash, n_rows, n_cols, target, task, classes, test_size, split_seed,
-     n_dev, n_test, n_unlabeled, created_at, notes) = row  # fmt: skip
+    (
+        id_,
+        name,
+        source,
+        fmt,
+        encoding,
+        file_hash,
+        n_rows,
+        n_cols,
+        target,
+        task,
+        classes,
+        test_size,
+        split_seed,
+        n_dev,
+        n_test,
+        n_unlabeled,
+        created_at,
+        notes,
+    ) = row
     return DatasetInfo(
-        id=int(id_), name=name, source=source, format=fmt, encoding=encoding, file_hash=file_hash,
-        n_rows=int(n_rows), n_cols=int(n_cols), target=target, task=task,
-        classes=tuple(str(c) for c in json.loads(classes)), test_size=float(test_size), split_seed=int(split_seed),
-        n_dev=int(n_dev), n_test=int(n_test), n_unlabeled=int(n_unlabeled), created_at=float(created_at),
-        notes=tuple(json.loads(notes)), columns=columns,
-    )  # fmt: skip
+        id=int(id_),
+        name=name,
+        source=source,
+        format=fmt,
+        encoding=encoding,
+        file_hash=file_hash,
+        n_rows=int(n_rows),
+        n_cols=int(n_cols),
+        target=target,
+        task=task,
+        classes=tuple(str(c) for c in json.loads(classes)),
+        test_size=float(test_size),
+        split_seed=int(split_seed),
+        n_dev=int(n_dev),
+        n_test=int(n_test),
+        n_unlabeled=int(n_unlabeled),
+        created_at=float(created_at),
+        notes=tuple(json.loads(notes)),
+        columns=columns,
+    )

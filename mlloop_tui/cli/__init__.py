@@ -46,8 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         "else ./mlloop.duckdb.",
     )
     parser.add_argument("--version", action="version", version=f"mlloop {__version__}")
-    parser.add_argument("--store", metavar="PATH",
-                        help="the DuckDB store file (default: $MLLOOP_STORE or ./mlloop.duckdb)")
+    parser.add_argument(
+        "--store", metavar="PATH", help="the DuckDB store file (default: $MLLOOP_STORE or ./mlloop.duckdb)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for group in GROUPS:
         importlib.import_module(f"{__name__}.{group}").add_parsers(sub)
@@ -72,8 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception as e:
-        _fail(e, f"mlloop: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
-                 f"(set {DEBUG_ENV}=1 for the traceback)", 1)
+        _fail(
+            e,
+            f"mlloop: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+            f"(set {DEBUG_ENV}=1 for the traceback)",
+            1,
+        )
     return 0
 
 

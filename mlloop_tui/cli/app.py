@@ -35,8 +35,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for info in load_samples(store):
         out(f"dataset {info.name}: {info.n_rows} rows, {info.n_cols} columns, {info.task} on {info.target!r}")
         progress = ProgressPrinter()
-        run_baselines(store, info.id, "all", folds=5, seed=0, jobs=-1, on_created=progress.created,
-                      on_progress=progress.update)
+        run_baselines(
+            store, info.id, "all", folds=5, seed=0, jobs=-1, on_created=progress.created, on_progress=progress.update
+        )
         progress.close()
     print_runs(list_runs(store))
     return 0

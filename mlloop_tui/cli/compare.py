@@ -15,10 +15,8 @@ from mlloop_tui.cli.store import open_store
 def add_parsers(sub) -> None:
     p = sub.add_parser("compare", help="runs side by side, with a significance test where they share folds")
     p.add_argument("runs", nargs="+", metavar="RUN", help="two or more run ids")
-    p.add_argument("--reference", metavar="RUN",
-                   help="the run the others are measured against (default: the first)")
-    p.add_argument("--metric",
-                   help="the metric to test (default: accuracy for classification, rmse for regression)")
+    p.add_argument("--reference", metavar="RUN", help="the run the others are measured against (default: the first)")
+    p.add_argument("--metric", help="the metric to test (default: accuracy for classification, rmse for regression)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_compare)
 

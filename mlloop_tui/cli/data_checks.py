@@ -17,22 +17,27 @@ def add_parsers(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(handler=cmd_quality)
 
-    p = sub.add_parser("features",
-                       help="CV score against the number of features, chosen features, curse-of-dimensionality stats")
+    p = sub.add_parser(
+        "features", help="CV score against the number of features, chosen features, curse-of-dimensionality stats"
+    )
     p.add_argument("dataset", help="dataset name or id")
     p.add_argument("--model", default="linear", help="the model scored on the selected features (default linear)")
-    p.add_argument("--methods", default="univariate,l1,importance",
-                   help="comma-separated: univariate, l1, importance, rfe (default: univariate,l1,importance)")
+    p.add_argument(
+        "--methods",
+        default="univariate,l1,importance",
+        help="comma-separated: univariate, l1, importance, rfe (default: univariate,l1,importance)",
+    )
     p.add_argument("--cv", type=int, default=5, metavar="K", help="number of folds (default 5)")
     p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
-    p.add_argument("--json", action="store_true",
-                   help="print JSON: best_k, one_se_k and points per method, curse stats")
+    p.add_argument(
+        "--json", action="store_true", help="print JSON: best_k, one_se_k and points per method, curse stats"
+    )
     p.set_defaults(handler=cmd_features)
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
-    from core.analysis.quality import check_quality
     from core.analysis.findings import finding_to_dict
+    from core.analysis.quality import check_quality
 
     findings = check_quality(open_store(args), args.dataset, mislabeled=not args.no_mislabeled, jobs=args.jobs)
     if args.json:
@@ -66,41 +71,65 @@ def cmd_features(args: argparse.Namespace) -> int:
     store = open_store(args)
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     progress = PointPrinter()
-    curves = feature_curve(store, args.dataset, args.model, methods, folds=args.cv, jobs=args.jobs,
-                           on_point=lambda p: progress.show(f"features: {p.done}/{p.total} points "
-                                                            f"({p.method}, k={p.k})"))
+    curves = feature_curve(
+        store,
+        args.dataset,
+        args.model,
+        methods,
+        folds=args.cv,
+        jobs=args.jobs,
+        on_point=lambda p: progress.show(f"features: {p.done}/{p.total} points ({p.method}, k={p.k})"),
+    )
     progress.close()
     curse = curse_stats(store, args.dataset)
     if args.json:
         print_json({"curves": curves_to_dict(curves), "curse": curse_to_dict(curse)})
         return 0
     c = curves
-    out(f"{c.model} on {c.dataset}: {c.metric} ({'higher' if c.greater_is_better else 'lower'} is "
+    out(
+        f"{c.model} on {c.dataset}: {c.metric} ({'higher' if c.greater_is_better else 'lower'} is "
         f"better) against the number of features selected inside each of {c.folds} folds; "
-        f"{c.n_features} features after preprocessing ({c.n_raw_features} columns), {c.n_samples} rows")
+        f"{c.n_features} features after preprocessing ({c.n_raw_features} columns), {c.n_samples} rows"
+    )
     for m in c.methods:
         out()
         out(f"{m.method}: best k={m.best_k}, one-standard-error k={m.one_se_k}" + (f" ({m.note})" if m.note else ""))
         if m.points:
-            print_table(["k", f"validation {c.metric}", ""],
-                        [[p.k, mean_std(p.mean, p.std),
-                          ", ".join(x for x, on in (("best", p.k == m.best_k), ("1-se", p.k == m.one_se_k)) if on)]
-                         for p in m.points])
+            print_table(
+                ["k", f"validation {c.metric}", ""],
+                [
+                    [
+                        p.k,
+                        mean_std(p.mean, p.std),
+                        ", ".join(x for x, on in (("best", p.k == m.best_k), ("1-se", p.k == m.one_se_k)) if on),
+                    ]
+                    for p in m.points
+                ],
+            )
         if m.chosen:
             shown = m.chosen[:15]
             out(f"chosen at k={m.best_k} (selection frequency over folds, importance):")
-            out("  " + ", ".join(f"{f.name} ({f.frequency:.0%}, {f.importance:.3g})" for f in shown)
-                + (f" … +{len(m.chosen) - len(shown)}" if len(m.chosen) > len(shown) else ""))
+            out(
+                "  "
+                + ", ".join(f"{f.name} ({f.frequency:.0%}, {f.importance:.3g})" for f in shown)
+                + (f" … +{len(m.chosen) - len(shown)}" if len(m.chosen) > len(shown) else "")
+            )
     for n in c.notes:
         out(f"note: {n}")
     k = curse
     out()
-    out(f"samples per feature: {k.samples_per_feature:.2f} ({k.n_samples} rows / {k.n_features} features)"
-        + (f" — {k.warning}" if k.warning else ""))
-    out("PCA on standardised features: " + ", ".join(f"{int(t * 100)}% variance in {n} components"
-                                                     for t, n in k.components_for.items()))
-    print_table(["features", "relative contrast (max-min)/min"],
-                [[d, fmt(rc, 3)] for d, rc in zip(k.contrast_dims, k.relative_contrast)])
+    out(
+        f"samples per feature: {k.samples_per_feature:.2f} ({k.n_samples} rows / {k.n_features} features)"
+        + (f" — {k.warning}" if k.warning else "")
+    )
+    out(
+        "PCA on standardised features: "
+        + ", ".join(f"{int(t * 100)}% variance in {n} components" for t, n in k.components_for.items())
+    )
+    print_table(
+        ["features", "relative contrast (max-min)/min"],
+        [[d, fmt(rc, 3)] for d, rc in zip(k.contrast_dims, k.relative_contrast)],
+    )
     for n in k.notes:
         out(f"note: {n}")
     return 0

@@ -14,8 +14,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--target", required=True, help="the column to predict")
     p.add_argument("--name", help="dataset name (default: the file name without extension)")
     p.add_argument("--task", help="override the inferred task: binary, multiclass or regression")
-    p.add_argument("--test-size", type=float, default=0.2,
-                   help="fraction held out as the locked test set (default 0.2)")
+    p.add_argument(
+        "--test-size", type=float, default=0.2, help="fraction held out as the locked test set (default 0.2)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the hold-out split (default 0)")
     p.add_argument("--delimiter", help="CSV delimiter (default: detected)")
     p.add_argument("--encoding", help="text encoding: utf-8, utf-16, latin-1 (default: detected)")
@@ -32,8 +33,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     from core.data.importing import import_dataset
 
     info = import_dataset(
-        open_store(args), args.file, args.target, name=args.name, task=args.task, test_size=args.test_size,
-        seed=args.seed, encoding=args.encoding, delimiter=args.delimiter,
+        open_store(args),
+        args.file,
+        args.target,
+        name=args.name,
+        task=args.task,
+        test_size=args.test_size,
+        seed=args.seed,
+        encoding=args.encoding,
+        delimiter=args.delimiter,
     )
     if args.json:
         from core.report.serialize import dataset_to_dict
@@ -73,14 +81,29 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 def print_dataset(d) -> None:
     out(f"dataset {d.id} {d.name!s}: {d.n_rows} rows × {d.n_cols} columns from {d.source}")
     out(f"target {d.target!s} ({d.task}{': ' + ', '.join(d.classes) if d.classes else ''})")
-    out(f"split: {d.n_dev} development rows, {d.n_test} locked test rows (test size {d.test_size}, "
-        f"seed {d.split_seed}), {d.n_unlabeled} unlabeled")
+    out(
+        f"split: {d.n_dev} development rows, {d.n_test} locked test rows (test size {d.test_size}, "
+        f"seed {d.split_seed}), {d.n_unlabeled} unlabeled"
+    )
     for note in d.notes:
         out(f"note: {note}")
     if d.columns:
         out()
         print_table(
             ["#", "column", "type", "kind", "missing", "distinct", "min", "max", "mean", "top values"],
-            [[c.position, c.name, c.sql_type, c.kind, c.n_missing, c.n_distinct, c.min, c.max,
-              fmt(c.mean, 3), ", ".join(f"{v} ({n})" for v, n in c.top_values[:3])] for c in d.columns],
+            [
+                [
+                    c.position,
+                    c.name,
+                    c.sql_type,
+                    c.kind,
+                    c.n_missing,
+                    c.n_distinct,
+                    c.min,
+                    c.max,
+                    fmt(c.mean, 3),
+                    ", ".join(f"{v} ({n})" for v, n in c.top_values[:3]),
+                ]
+                for c in d.columns
+            ],
         )

@@ -12,8 +12,9 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("export", help="write a run, a comparison of runs or a --dataset as Markdown, HTML or JSON")
     p.add_argument("runs", nargs="*", metavar="RUN", help="one run id for a run summary, several for a comparison")
     p.add_argument("--dataset", metavar="NAME", help="a dataset summary instead: data quality and dimensionality")
-    p.add_argument("--features", action="store_true",
-                   help="with --dataset: compute and include feature-selection curves")
+    p.add_argument(
+        "--features", action="store_true", help="with --dataset: compute and include feature-selection curves"
+    )
     p.add_argument("--model", help="with --features: the model scored on the selected features (default linear)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write: .md, .html or .json")
     p.add_argument("--format", help="md, html or json (default: from the file's extension)")
@@ -31,8 +32,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             raise InputError("nothing to export: give run ids, or --dataset NAME")
         if args.features or args.model:
             raise InputError("--features and --model are for dataset summaries: add --dataset NAME")
-        path = write_export(open_store(args), args.runs, args.output, fmt=args.format, overwrite=args.force,
-                            reference=args.reference)
+        path = write_export(
+            open_store(args), args.runs, args.output, fmt=args.format, overwrite=args.force, reference=args.reference
+        )
     else:
         if args.runs:
             raise InputError("give either run ids or --dataset, not both")
@@ -47,7 +49,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
             check_export_path(args.output, args.format, args.force)  # before minutes of fitting, not after
             curves = feature_curve(store, args.dataset, args.model or "linear", jobs=-1)  # univariate, l1, importance
-        path = write_dataset_export(store, args.dataset, args.output, fmt=args.format, overwrite=args.force,
-                                    feature_curves=curves)
+        path = write_dataset_export(
+            store, args.dataset, args.output, fmt=args.format, overwrite=args.force, feature_curves=curves
+        )
     out(path)
     return 0

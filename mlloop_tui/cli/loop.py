@@ -10,21 +10,34 @@ import argparse
 import sys
 
 from mlloop_tui.cli.output import (
-    PointPrinter, ProgressPrinter, fmt, mean_std, out, print_blocks, print_json, print_table, write,
+    PointPrinter,
+    ProgressPrinter,
+    fmt,
+    mean_std,
+    out,
+    print_blocks,
+    print_json,
+    print_table,
+    write,
 )
 from mlloop_tui.cli.params import parse_grid, parse_values
 from mlloop_tui.cli.store import open_store
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("curve",
-                       help="a run's learning curve (or --validation curve), on its folds, stored point by point")
+    p = sub.add_parser(
+        "curve", help="a run's learning curve (or --validation curve), on its folds, stored point by point"
+    )
     p.add_argument("run", help="run id")
-    p.add_argument("--validation", action="store_true",
-                   help="the validation curve over a parameter (default: the model's complexity knob)")
+    p.add_argument(
+        "--validation",
+        action="store_true",
+        help="the validation curve over a parameter (default: the model's complexity knob)",
+    )
     p.add_argument("--param", metavar="NAME", help="validation curve: the parameter (default: the model's knob)")
-    p.add_argument("--values", metavar="V1,V2,...",
-                   help="validation curve: the values to try (default: the knob's grid)")
+    p.add_argument(
+        "--values", metavar="V1,V2,...", help="validation curve: the values to try (default: the knob's grid)"
+    )
     p.add_argument("--sizes", metavar="N1,N2,...", help="learning curve: training sizes (default: 6, log-spaced)")
     p.add_argument("--metric", help="the metric to print (default: accuracy, or rmse for regression)")
     p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
@@ -40,8 +53,14 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("tune", help="hyper-parameter search from a run: every candidate is a run, in one group")
     p.add_argument("run", help="the run to start from (its model, parameters and folds)")
-    p.add_argument("--param", action="append", default=[], required=True, metavar="NAME=V1,V2,...",
-                   help="a parameter and the values to try, e.g. max_depth=2,4,8,null (repeatable)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        required=True,
+        metavar="NAME=V1,V2,...",
+        help="a parameter and the values to try, e.g. max_depth=2,4,8,null (repeatable)",
+    )
     p.add_argument("--random", type=int, metavar="N", help="try N candidates drawn at random from the grid")
     p.add_argument("--seed", type=int, default=0, help="seed of the --random draw (default 0)")
     p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
@@ -56,8 +75,7 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("target", help="set or show a dataset's target score (human-level, an existing system's)")
     p.add_argument("dataset", help="dataset name or id")
-    p.add_argument("score", nargs="?",
-                   help="the score, e.g. 0.95 (accuracy) or 3.2 (rmse); omit it to show the target")
+    p.add_argument("score", nargs="?", help="the score, e.g. 0.95 (accuracy) or 3.2 (rmse); omit it to show the target")
     p.add_argument("--metric", help="the score's metric (default: accuracy, or rmse for regression)")
     p.add_argument("--note", help="where the score comes from, e.g. 'two annotators agree 95%%'")
     p.add_argument("--clear", action="store_true", help="remove the dataset's target")
@@ -120,8 +138,16 @@ def cmd_tune(args: argparse.Namespace) -> int:
     store = open_store(args)
     grid = parse_grid(args.param)
     progress = ProgressPrinter()
-    run_ids = tune(store, args.run, grid, random=args.random, seed=args.seed, jobs=args.jobs,
-                   on_created=progress.created, on_progress=progress.update)
+    run_ids = tune(
+        store,
+        args.run,
+        grid,
+        random=args.random,
+        seed=args.seed,
+        jobs=args.jobs,
+        on_created=progress.created,
+        on_progress=progress.update,
+    )
     progress.close()
     search = get_search(store, get_run(store, run_ids[0]).group_id)
     if args.json:
@@ -146,11 +172,17 @@ def cmd_test(args: argparse.Namespace) -> int:
             raise InputError("evaluating on the locked test set needs a confirmation: confirm with --yes")
         dataset = get_dataset(store, run.dataset_id)
         used = count_test_evaluations(store, dataset.id)
-        out(f"run {run.id} ({run.model}) will be fitted on the {dataset.n_dev} development rows of "
-            f"{dataset.name} and scored on its {dataset.n_test} locked test rows.", err=True)
+        out(
+            f"run {run.id} ({run.model}) will be fitted on the {dataset.n_dev} development rows of "
+            f"{dataset.name} and scored on its {dataset.n_test} locked test rows.",
+            err=True,
+        )
         if used:
-            out(f"the test set has been evaluated {used} time{'s' if used > 1 else ''} already: the score will "
-                "no longer be an unbiased estimate.", err=True)
+            out(
+                f"the test set has been evaluated {used} time{'s' if used > 1 else ''} already: the score will "
+                "no longer be an unbiased estimate.",
+                err=True,
+            )
         write("evaluate on the test set? [y/N] ", err=True)
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             raise RunCancelled("not evaluated")
@@ -160,12 +192,18 @@ def cmd_test(args: argparse.Namespace) -> int:
 
         print_json(evaluation_to_dict(evaluation))
         return 0
-    out(f"run {evaluation.run_id} ({evaluation.model}) on the locked test set of {evaluation.dataset}: "
+    out(
+        f"run {evaluation.run_id} ({evaluation.model}) on the locked test set of {evaluation.dataset}: "
         f"fitted on {evaluation.n_train} development rows, scored on {evaluation.n_test} test rows "
-        f"(evaluation {evaluation.ordinal} on this dataset)")
-    print_table(["metric", "test", "validation"],
-                [[m, fmt(v), fmt(run.summaries[m].val_mean) if m in run.summaries else "-"]
-                 for m, v in evaluation.scores.items()])
+        f"(evaluation {evaluation.ordinal} on this dataset)"
+    )
+    print_table(
+        ["metric", "test", "validation"],
+        [
+            [m, fmt(v), fmt(run.summaries[m].val_mean) if m in run.summaries else "-"]
+            for m, v in evaluation.scores.items()
+        ],
+    )
     if evaluation.warning:
         out(f"warning: {evaluation.warning}", err=True)
     return 0
@@ -210,8 +248,10 @@ def cmd_target(args: argparse.Namespace) -> int:
 def _print_curve(c, metric: str | None) -> None:
     name = metric or c.key_metric
     what = "training rows" if c.kind == "learning" else c.param
-    out(f"{c.kind} curve of run {c.run_id}: {name} against {what}; {len(c.points)}/{c.n_expected} "
-        f"points ({c.n_folds} folds){'' if c.n_computed else ', all read from the store'}")
+    out(
+        f"{c.kind} curve of run {c.run_id}: {name} against {what}; {len(c.points)}/{c.n_expected} "
+        f"points ({c.n_folds} folds){'' if c.n_computed else ', all read from the store'}"
+    )
     rows = []
     for i, r in enumerate(c.rows(name)):
         mark = []
@@ -219,8 +259,15 @@ def _print_curve(c, metric: str | None) -> None:
             mark.append("best")
         if i == c.current:
             mark.append("this run")
-        rows.append([r.label, f"{r.n}/{c.n_folds}", mean_std(r.train_mean, r.train_std),
-                     mean_std(r.val_mean, r.val_std), ", ".join(mark)])
+        rows.append(
+            [
+                r.label,
+                f"{r.n}/{c.n_folds}",
+                mean_std(r.train_mean, r.train_std),
+                mean_std(r.val_mean, r.val_std),
+                ", ".join(mark),
+            ]
+        )
     print_table([c.param, "folds", f"train {name}", f"validation {name}", ""], rows)
     for e in c.errors:
         out(f"error: {e}", err=True)
@@ -233,14 +280,23 @@ def _print_search(s) -> None:
 
     best = s.best
     names = list(s.grid)
-    out(f"search: group {s.group_id}, {len(s.candidates)} candidates from run {s.base_run_id} "
+    out(
+        f"search: group {s.group_id}, {len(s.candidates)} candidates from run {s.base_run_id} "
         f"({s.model} on {s.dataset}); best by mean validation {s.metric} "
-        f"({'higher' if s.greater_is_better else 'lower'} is better)")
+        f"({'higher' if s.greater_is_better else 'lower'} is better)"
+    )
     rows = []
     for c in s.candidates:
-        rows.append([c.run_id, *[json.dumps(c.params.get(n)) for n in names], c.status,
-                     fmt(c.train_mean), mean_std(c.val_mean, c.val_std),
-                     "best" if best and c.run_id == best.run_id else ""])
+        rows.append(
+            [
+                c.run_id,
+                *[json.dumps(c.params.get(n)) for n in names],
+                c.status,
+                fmt(c.train_mean),
+                mean_std(c.val_mean, c.val_std),
+                "best" if best and c.run_id == best.run_id else "",
+            ]
+        )
     print_table(["run", *names, "status", f"train {s.metric}", f"validation {s.metric}", ""], rows)
     if best:
         out(f"best: run {best.run_id} ({', '.join(f'{n}={json.dumps(best.params.get(n))}' for n in names)})")

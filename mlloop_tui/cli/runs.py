@@ -16,14 +16,20 @@ from mlloop_tui.cli.store import open_store
 def add_parsers(sub) -> None:
     p = sub.add_parser("run", help="cross-validate baselines on a dataset")
     p.add_argument("dataset", help="dataset name or id")
-    p.add_argument("--models", default="all",
-                   help="comma-separated: dummy,glm,linear,tree,forest,boosting or all (default)")
+    p.add_argument(
+        "--models", default="all", help="comma-separated: dummy,glm,linear,tree,forest,boosting or all (default)"
+    )
     p.add_argument("--cv", type=int, default=5, metavar="K", help="number of folds (default 5)")
     p.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new shuffles (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the models (default 0)")
     p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
-    p.add_argument("--param", action="append", default=[], metavar="MODEL.NAME=VALUE",
-                   help="an estimator parameter, e.g. tree.max_depth=3 (repeatable)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="MODEL.NAME=VALUE",
+        help="an estimator parameter, e.g. tree.max_depth=3 (repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="print the finished runs as JSON")
     p.set_defaults(handler=cmd_run)
 
@@ -45,8 +51,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = open_store(args)
     progress = ProgressPrinter()
     run_ids = run_baselines(
-        store, args.dataset, args.models, folds=args.cv, repeats=args.repeats, seed=args.seed,
-        jobs=args.jobs, params=parse_params(args.param), on_created=progress.created,
+        store,
+        args.dataset,
+        args.models,
+        folds=args.cv,
+        repeats=args.repeats,
+        seed=args.seed,
+        jobs=args.jobs,
+        params=parse_params(args.param),
+        on_created=progress.created,
         on_progress=progress.update,
     )
     progress.close()
@@ -110,5 +123,6 @@ def print_runs(records) -> None:
             row.append(mean_std(s.val_mean, s.val_std) if s else "-")
         row.append(f"{r.duration_s:.1f}s" if r.duration_s is not None else "-")
         rows.append(row)
-    print_table(["id", "group", "dataset", "model", "status", "folds", *[f"val {m}" for m in metric_names],
-                 "time"], rows)
+    print_table(
+        ["id", "group", "dataset", "model", "status", "folds", *[f"val {m}" for m in metric_names], "time"], rows
+    )

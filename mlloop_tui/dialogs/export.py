@@ -68,7 +68,7 @@ def free_name(stem: str, fmt: str, folder: Path | None = None) -> str:
 
 def format_of(value: str) -> str | None:
     """``md`` / ``html`` / ``json`` from the typed name's extension, or None."""
-    return EXTENSIONS.get(Path(value.strip()).suffix.lower())  # type: ignore[return-value]
+    return EXTENSIONS.get(Path(value.strip()).suffix.lower())
 
 
 def with_format(value: str, fmt: str) -> str:
@@ -93,8 +93,13 @@ class ExportDialog(Dialog[Path | None]):
         Binding("f2", "set_format('md')", "Markdown", id="export.markdown", tooltip="Export as Markdown (.md)"),
         Binding("f3", "set_format('html')", "HTML", id="export.html", tooltip="Export as HTML (.html)"),
         Binding("f4", "set_format('json')", "JSON", id="export.json", tooltip="Export as JSON (.json)"),
-        Binding("ctrl+t", "cycle_format", "Next format", id="export.cycle_format",
-                tooltip="Next format: Markdown → HTML → JSON"),
+        Binding(
+            "ctrl+t",
+            "cycle_format",
+            "Next format",
+            id="export.cycle_format",
+            tooltip="Next format: Markdown → HTML → JSON",
+        ),
     ]
 
     def __init__(self, run_ids: Sequence[int], reference: int | None = None, metric: str | None = None) -> None:
@@ -120,12 +125,19 @@ class ExportDialog(Dialog[Path | None]):
         from core.report.export import write_export
 
         several = len(self.run_ids) > 1
-        return write_export(self.app.store, self.run_ids, target, overwrite=overwrite,
-                            reference=self.reference if several else None, metric=self.metric if several else None)
+        return write_export(
+            self.app.store,
+            self.run_ids,
+            target,
+            overwrite=overwrite,
+            reference=self.reference if several else None,
+            metric=self.metric if several else None,
+        )
 
     def heading(self) -> Text:
-        return Text.assemble(("Export ", "bold"), (self.what, "bold"),
-                             (f"  Enter writes · {self.key('dialog.cancel')} closes", "dim"))
+        return Text.assemble(
+            ("Export ", "bold"), (self.what, "bold"), (f"  Enter writes · {self.key('dialog.cancel')} closes", "dim")
+        )
 
     def compose_body(self) -> ComposeResult:
         self._proposed = self.propose("md")
@@ -134,8 +146,9 @@ class ExportDialog(Dialog[Path | None]):
             yield Input(self._proposed, placeholder="file name: .md, .html or .json", id="path")
         yield Static(id="formats", classes="line")
         yield Static(id="hint", classes="line")
-        yield Static("written to the current folder unless the name has a path", id="folder", classes="line",
-                     markup=False)
+        yield Static(
+            "written to the current folder unless the name has a path", id="folder", classes="line", markup=False
+        )
         yield Static(id="status", classes="-empty")
         with Horizontal(id="buttons"):
             yield Button("Export", variant="primary", id="export")
@@ -224,7 +237,7 @@ class ExportDialog(Dialog[Path | None]):
                 self.app.call_from_thread(self._failed, str(e))
         except MlloopError as e:
             self.app.call_from_thread(self._failed, str(e))
-        except Exception as e:  # noqa: BLE001 - never crash the app on a bad path
+        except Exception as e:
             self.app.call_from_thread(self._failed, f"internal error: {type(e).__name__}: {e}")
         else:
             self.app.call_from_thread(self._written, Path(os.path.abspath(path)))

@@ -34,8 +34,14 @@ def propose_dataset_name(dataset: str, fmt: str = "md", folder: Path | None = No
 class DatasetExportDialog(ExportDialog):
     """Export one dataset's summary with what the calling screen computed."""
 
-    def __init__(self, dataset: str, *, findings: tuple[Finding, ...] | None = None,
-                 feature_curves: FeatureCurves | None = None, curse: CurseStats | None = None) -> None:
+    def __init__(
+        self,
+        dataset: str,
+        *,
+        findings: tuple[Finding, ...] | None = None,
+        feature_curves: FeatureCurves | None = None,
+        curse: CurseStats | None = None,
+    ) -> None:
         super().__init__(())  # no runs: the name, the writer and the title are the dataset's
         self.dataset = dataset
         self.findings = findings
@@ -58,8 +64,15 @@ class DatasetExportDialog(ExportDialog):
         if findings is None:
             self.app.call_from_thread(self._set_status, Text("checking data quality for the summary…"))
             findings = self.findings = findings_of(self.app.call_from_thread(self._start_check).events())
-        return write_dataset_export(self.app.store, self.dataset, target, overwrite=overwrite,
-                                    findings=findings, feature_curves=self.feature_curves, curse=self.curse)
+        return write_dataset_export(
+            self.app.store,
+            self.dataset,
+            target,
+            overwrite=overwrite,
+            findings=findings,
+            feature_curves=self.feature_curves,
+            curse=self.curse,
+        )
 
     def _start_check(self) -> ComputeChild:
         """Started on the event loop, so that a dialog going away always finds the child to kill."""

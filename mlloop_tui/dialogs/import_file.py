@@ -30,7 +30,6 @@ from core.types import DatasetInfo
 from mlloop_tui.dialogs.base import Dialog
 from mlloop_tui.widgets.literal import literal
 
-
 # --------------------------------------------------------------------------- completion
 
 
@@ -69,14 +68,14 @@ def complete_path(value: str) -> str | None:
         return None
     if len(matches) == 1:
         name, is_dir = matches[0]
-        completion = name[len(prefix):] + ("/" if is_dir else "")
+        completion = name[len(prefix) :] + ("/" if is_dir else "")
     else:
         common = os.path.commonprefix([name for name, _ in matches])
         if len(common) > len(prefix):
-            completion = common[len(prefix):]
+            completion = common[len(prefix) :]
         else:
             name, is_dir = min(matches, key=lambda m: _rank(*m))
-            completion = name[len(prefix):] + ("/" if is_dir else "")
+            completion = name[len(prefix) :] + ("/" if is_dir else "")
     return value + completion if completion else None
 
 
@@ -114,8 +113,14 @@ class CompletingInput(Input):
     """An Input where Tab accepts the completion (like Right); without one, Tab moves on."""
 
     BINDINGS = [
-        Binding("tab", "complete", "Complete", show=False, id="input.complete",
-                tooltip="Accept the completion, or move to the next field"),
+        Binding(
+            "tab",
+            "complete",
+            "Complete",
+            show=False,
+            id="input.complete",
+            tooltip="Accept the completion, or move to the next field",
+        ),
     ]
 
     def action_complete(self) -> None:
@@ -150,12 +155,20 @@ class ImportDialog(Dialog[DatasetInfo | None]):
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="field"):
             yield Label("File")
-            yield CompletingInput(self._initial_path, placeholder="path to a .csv / .tsv / .parquet file",
-                                  suggester=PathSuggester(), id="path")
+            yield CompletingInput(
+                self._initial_path,
+                placeholder="path to a .csv / .tsv / .parquet file",
+                suggester=PathSuggester(),
+                id="path",
+            )
         with Horizontal(classes="field"):
             yield Label("Target")
-            yield CompletingInput(self._initial_target, placeholder="the column to predict",
-                                  suggester=self._columns_suggester, id="target")
+            yield CompletingInput(
+                self._initial_target,
+                placeholder="the column to predict",
+                suggester=self._columns_suggester,
+                id="target",
+            )
         yield Static(id="columns")
         with Horizontal(classes="field"):
             yield Label("Name")
@@ -191,7 +204,7 @@ class ImportDialog(Dialog[DatasetInfo | None]):
             return
         try:
             names = peek_columns(path)
-        except Exception:  # noqa: BLE001 - only a hint; the import reports the real problem
+        except Exception:
             return
         self.app.call_from_thread(self._show_header, path, names)
 
@@ -237,7 +250,7 @@ class ImportDialog(Dialog[DatasetInfo | None]):
             info = import_dataset(self.app.store, Path(path).expanduser(), target, name=name)
         except MlloopError as e:
             self.app.call_from_thread(self._failed, str(e))
-        except Exception as e:  # noqa: BLE001 - never crash the app on a bad file
+        except Exception as e:
             self.app.call_from_thread(self._failed, f"internal error: {type(e).__name__}: {e}")
         else:
             self.app.call_from_thread(self._imported, info)
@@ -250,7 +263,9 @@ class ImportDialog(Dialog[DatasetInfo | None]):
         self.app.notify(
             f"imported {printable(info.name)}: {info.n_rows} rows × {info.n_cols} columns, "
             f"{info.task} target {printable(info.target)}",
-            title="dataset imported", markup=False, timeout=4,
+            title="dataset imported",
+            markup=False,
+            timeout=4,
         )
         self.dismiss(info)
 

@@ -67,10 +67,15 @@ class ModelList(SelectionList[str]):
     """The baselines; space toggles one, Enter starts the run (as everywhere in the dialog)."""
 
     BINDINGS = [
-        Binding("enter", "screen.start", "Start", show=False, id="new_run.start_from_models",
-                tooltip="Start the run"),
-        Binding("a", "toggle_all", "All/none", show=False, id="new_run.toggle_all",
-                tooltip="Select all models, or none when all are selected"),
+        Binding("enter", "screen.start", "Start", show=False, id="new_run.start_from_models", tooltip="Start the run"),
+        Binding(
+            "a",
+            "toggle_all",
+            "All/none",
+            show=False,
+            id="new_run.toggle_all",
+            tooltip="Select all models, or none when all are selected",
+        ),
     ]
 
     def action_toggle_all(self) -> None:
@@ -101,8 +106,7 @@ class NewRunDialog(Dialog[RunRequest | None]):
         with Horizontal(id="columns"):
             with Vertical(id="left"):
                 yield Label("Dataset")
-                yield Select(options, value=self.dataset or Select.NULL, prompt="choose a dataset",
-                             id="dataset")
+                yield Select(options, value=self.dataset or Select.NULL, prompt="choose a dataset", id="dataset")
                 with Horizontal(classes="pair"):
                     with Vertical():
                         yield Label("Folds")
@@ -120,8 +124,10 @@ class NewRunDialog(Dialog[RunRequest | None]):
             with Vertical(id="right"):
                 yield Label(Text.assemble("Models ", ("space toggles · a all/none", "dim")))
                 yield ModelList(
-                    *(Selection(Text.assemble((b.name.ljust(9), "bold"), (b.description, "dim")), b.name, True)
-                      for b in BASELINES.values()),
+                    *(
+                        Selection(Text.assemble((b.name.ljust(9), "bold"), (b.description, "dim")), b.name, True)
+                        for b in BASELINES.values()
+                    ),
                     id="models",
                 )
         yield Static(id="error")

@@ -36,7 +36,9 @@ class TargetDialog(Dialog[bool]):
         yield Static(Text("reading the current target…", style="dim"), id="current")
         yield Static(
             "What a person, an existing system or the task needs: the diagnosis measures the avoidable "
-            "bias against it. An empty score clears it.", id="help")
+            "bias against it. An empty score clears it.",
+            id="help",
+        )
         with Horizontal(classes="field"):
             yield Label("Score")
             yield Input(placeholder="e.g. 0.95", id="score")

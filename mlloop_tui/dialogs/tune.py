@@ -66,8 +66,7 @@ def build_tune_request(run_id: int, grid_text: str, random: str, valid: Sequence
         if n_random < 1:
             raise RequestError(f"random must be at least 1, got {n_random}", "random")
     if n_random is None and total > MAX_CANDIDATES:
-        raise RequestError(f"{total} candidates (more than {MAX_CANDIDATES}): give a random N to sample some",
-                           "random")
+        raise RequestError(f"{total} candidates (more than {MAX_CANDIDATES}): give a random N to sample some", "random")
     return TuneRequest(run_id, tuple(items), random=n_random)
 
 
@@ -93,13 +92,16 @@ class TuneDialog(Dialog[TuneRequest | None]):
 
     def heading(self) -> Text:
         keys = f"{self.key('tune.start')} starts · {self.key('dialog.cancel')} closes"
-        title = Text.assemble(("Tune ", "bold"), literal(f"run {self.run_id} ({self.model})", style="bold"),
-                              (f"  every candidate is a run · {keys}", "dim"))
+        title = Text.assemble(
+            ("Tune ", "bold"),
+            literal(f"run {self.run_id} ({self.model})", style="bold"),
+            (f"  every candidate is a run · {keys}", "dim"),
+        )
         title.no_wrap = False
         return title
 
     def compose_body(self) -> ComposeResult:
-        yield Label(Text.assemble("Grid ", ("one NAME=V1,V2,... per line; null, true, \"text\"", "dim")))
+        yield Label(Text.assemble("Grid ", ('one NAME=V1,V2,... per line; null, true, "text"', "dim")))
         yield TextArea(self.grid, id="grid", soft_wrap=True, show_line_numbers=False)
         if self.params:
             names = literal("parameters: " + ", ".join(self.params), style="dim")
@@ -119,8 +121,9 @@ class TuneDialog(Dialog[TuneRequest | None]):
 
     def action_start(self) -> None:
         try:
-            request = build_tune_request(self.run_id, self.query_one("#grid", TextArea).text,
-                                         self.query_one("#random", Input).value, self.params)
+            request = build_tune_request(
+                self.run_id, self.query_one("#grid", TextArea).text, self.query_one("#random", Input).value, self.params
+            )
         except RequestError as e:
             self.query_one("#error", Static).update(literal(str(e)))
             self.query_one(f"#{e.field}").focus()

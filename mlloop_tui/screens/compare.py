@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from rich.console import JustifyMethod
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -86,8 +87,8 @@ def _cv_text(run: RunRecord) -> str:
     return f"{run.folds} folds × {run.repeats}, seed {run.seed}"
 
 
-def _cell(text: Text, justify: str = "right") -> Text:
-    text.justify = justify  # type: ignore[assignment]
+def _cell(text: Text, justify: JustifyMethod = "right") -> Text:
+    text.justify = justify
     text.no_wrap = True
     return text
 
@@ -112,13 +113,21 @@ def param_rows(c: Comparison, all_params: bool) -> list[Row]:
     if all_params or differs([_cv_text(r) for r in runs]):
         rows.append(("cv", Text("cv"), tuple(Text(_cv_text(r)) for r in runs)))
     if all_params:
-        rows.append(("status", Text("status"),
-                     tuple(Text(f"{r.status} {r.n_folds_done}/{r.n_folds_total}") for r in runs)))
+        rows.append(
+            ("status", Text("status"), tuple(Text(f"{r.status} {r.n_folds_done}/{r.n_folds_total}") for r in runs))
+        )
     names = sorted({k for r in runs for k in r.params}) if all_params else sorted(c.differing_params - {"model"})
     for name in names:
-        rows.append((f"param:{name}", literal(name, max_width=PARAM_WIDTH),
-                     tuple(literal(param_value(r, name), max_width=PARAM_WIDTH,
-                                   style="dim" if name not in r.params else "") for r in runs)))
+        rows.append(
+            (
+                f"param:{name}",
+                literal(name, max_width=PARAM_WIDTH),
+                tuple(
+                    literal(param_value(r, name), max_width=PARAM_WIDTH, style="dim" if name not in r.params else "")
+                    for r in runs
+                ),
+            )
+        )
     return [(key, _cell(label, "left"), tuple(_cell(x, "left") for x in cells)) for key, label, cells in rows]
 
 
@@ -161,8 +170,10 @@ def fold_rows(c: Comparison) -> list[Row]:
     for index in indexes:
         some = next(folds[index] for folds in by_run.values() if index in folds)
         label = f"{some.repeat + 1}·{some.fold + 1}" if repeated else str(some.fold + 1)
-        values = {rid: folds[index].validation.get(c.metric, math.nan) if index in folds else math.nan
-                  for rid, folds in by_run.items()}
+        values = {
+            rid: folds[index].validation.get(c.metric, math.nan) if index in folds else math.nan
+            for rid, folds in by_run.items()
+        }
         best = best_ids(values, c.metric)
         cells = []
         for r in c.runs:
@@ -188,8 +199,11 @@ def pair_head(c: Comparison, index: int) -> Text:
     if pair.pairable:
         significant = pair.p < 0.05
         text.append(f"p = {format_p(pair.p)}", style="bold green" if significant else "bold")
-        details = f"   t {pair.t:.2f} · df {pair.df} · {pair.n_folds} folds" if math.isfinite(pair.t) else (
-            f"   {pair.n_folds} folds")
+        details = (
+            f"   t {pair.t:.2f} · df {pair.df} · {pair.n_folds} folds"
+            if math.isfinite(pair.t)
+            else (f"   {pair.n_folds} folds")
+        )
         text.append(details, style="dim")
     else:
         text.append("no p-value", style="bold yellow")
@@ -236,8 +250,10 @@ class CompareTable(DataTable):
         self.show_cursor = False
 
     def set_rows(self, headers: Sequence[Text], rows: Sequence[Row]) -> None:
-        key = (tuple(map(_signature, headers)),
-               tuple((k, _signature(label), tuple(map(_signature, cells))) for k, label, cells in rows))
+        key = (
+            tuple(map(_signature, headers)),
+            tuple((k, _signature(label), tuple(map(_signature, cells))) for k, label, cells in rows),
+        )
         if key == self._shown:
             return
         cursor = self.cursor_row
@@ -263,14 +279,22 @@ class CompareScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="compare.back", tooltip="Back to the previous screen"),
-        Binding("r", "cycle_reference", "Reference", id="compare.reference",
-                tooltip="Make the next run the reference (Δ and tests are against it)"),
-        Binding("m", "cycle_metric", "Metric", id="compare.metric",
-                tooltip="Test and show folds on the next metric"),
-        Binding("a", "toggle_params", "All params", id="compare.all_params",
-                tooltip="Show every parameter, or only those that differ"),
-        Binding("e", "export", "Export", id="compare.export",
-                tooltip="Export the comparison (Markdown, HTML or JSON)"),
+        Binding(
+            "r",
+            "cycle_reference",
+            "Reference",
+            id="compare.reference",
+            tooltip="Make the next run the reference (Δ and tests are against it)",
+        ),
+        Binding("m", "cycle_metric", "Metric", id="compare.metric", tooltip="Test and show folds on the next metric"),
+        Binding(
+            "a",
+            "toggle_params",
+            "All params",
+            id="compare.all_params",
+            tooltip="Show every parameter, or only those that differ",
+        ),
+        Binding("e", "export", "Export", id="compare.export", tooltip="Export the comparison (Markdown, HTML or JSON)"),
     ]
 
     DEFAULT_CSS = """
@@ -389,8 +413,12 @@ class CompareScreen(Screen):
         note.set_class(not other, "hidden")
         if other:
             runs = ", ".join(map(str, other))
-            note.update(Text(f"run{'s' if len(other) > 1 else ''} {runs}: not the reference's folds, "
-                             "so a row does not pair those scores"))
+            note.update(
+                Text(
+                    f"run{'s' if len(other) > 1 else ''} {runs}: not the reference's folds, "
+                    "so a row does not pair those scores"
+                )
+            )
         self.query_one("#folds", CompareTable).set_rows(headers, fold_rows(c))
         if first:
             self.refresh_bindings()

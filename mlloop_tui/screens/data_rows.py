@@ -59,8 +59,14 @@ class DataRowsScreen(Screen):
 
     AUTO_FOCUS = "DataTable"
 
-    def __init__(self, dataset: str, rows: Sequence[int] | None, columns: Sequence[str] = (),
-                 caption: Text | None = None, scores: tuple[str, Mapping[int, float]] | None = None) -> None:
+    def __init__(
+        self,
+        dataset: str,
+        rows: Sequence[int] | None,
+        columns: Sequence[str] = (),
+        caption: Text | None = None,
+        scores: tuple[str, Mapping[int, float]] | None = None,
+    ) -> None:
         """``rows`` None shows the file's first rows; ``scores`` adds one labelled number per row."""
         super().__init__()
         self.dataset = dataset

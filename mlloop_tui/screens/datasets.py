@@ -24,17 +24,33 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from core.errors import MlloopError
 from core.data.samples import SAMPLES
+from core.errors import MlloopError
 from core.types import ColumnProfile, DatasetInfo
 from mlloop_tui.screens.dataset_in_view import DatasetInView
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.title_bar import TitleBar
 
-DATASET_COLUMNS = (("name", "name"), ("rows", "rows"), ("cols", "cols"), ("task", "task"),
-                   ("target", "target"), ("dev", "dev"), ("test", "test"))
-PROFILE_COLUMNS = (("column", "column"), ("type", "type"), ("kind", "kind"), ("missing", "miss"),
-                   ("distinct", "dist"), ("min", "min"), ("max", "max"), ("mean", "mean"), ("top", "top values"))
+DATASET_COLUMNS = (
+    ("name", "name"),
+    ("rows", "rows"),
+    ("cols", "cols"),
+    ("task", "task"),
+    ("target", "target"),
+    ("dev", "dev"),
+    ("test", "test"),
+)
+PROFILE_COLUMNS = (
+    ("column", "column"),
+    ("type", "type"),
+    ("kind", "kind"),
+    ("missing", "miss"),
+    ("distinct", "dist"),
+    ("min", "min"),
+    ("max", "max"),
+    ("mean", "mean"),
+    ("top", "top values"),
+)
 
 
 def _num(value: int) -> Text:
@@ -135,12 +151,14 @@ def empty_message(key: Callable[[str], str]) -> Group:
     return Group(
         Text.assemble(
             ("No datasets yet.\n\n", "bold"),
-            "Press ", (key("datasets.load_samples"), "bold reverse"),
+            "Press ",
+            (key("datasets.load_samples"), "bold reverse"),
             " to load the bundled sample datasets (one key press; the baselines are then cross-validated on each):\n",
         ),
         Padding(samples, (0, 0, 0, 2)),
-        Text.assemble("\nor press ", (key("datasets.import"), "bold reverse"),
-                      " to import your own CSV, TSV or Parquet file."),
+        Text.assemble(
+            "\nor press ", (key("datasets.import"), "bold reverse"), " to import your own CSV, TSV or Parquet file."
+        ),
     )
 
 
@@ -152,8 +170,13 @@ class DatasetsTable(DataTable):
     """
 
     BINDINGS = [
-        Binding("enter", "screen.focus_profile", "Profile", id="datasets.profile",
-                tooltip="Move to the dataset's column profile"),
+        Binding(
+            "enter",
+            "screen.focus_profile",
+            "Profile",
+            id="datasets.profile",
+            tooltip="Move to the dataset's column profile",
+        ),
     ]
 
 
@@ -165,8 +188,7 @@ class ProfileTable(DataTable):
     """
 
     BINDINGS = [
-        Binding("escape", "screen.focus_datasets", "Back", id="datasets.back",
-                tooltip="Back to the datasets table"),
+        Binding("escape", "screen.focus_datasets", "Back", id="datasets.back", tooltip="Back to the datasets table"),
     ]
 
 
@@ -175,17 +197,34 @@ class DatasetsScreen(Screen):
     Q checks its data quality, F shows its feature-selection curves."""
 
     BINDINGS = [
-        Binding("L", "load_samples", "Samples", id="datasets.load_samples",
-                tooltip="Import the bundled sample datasets and run the baselines on them"),
+        Binding(
+            "L",
+            "load_samples",
+            "Samples",
+            id="datasets.load_samples",
+            tooltip="Import the bundled sample datasets and run the baselines on them",
+        ),
         Binding("i", "import_file", "Import", id="datasets.import", tooltip="Import a CSV, TSV or Parquet file"),
-        Binding("n", "new_run", "New run", id="datasets.new_run",
-                tooltip="Cross-validate baselines on the selected dataset"),
-        Binding("Q", "app.quality", "Quality", id="datasets.quality",
-                tooltip="Check the selected dataset's data quality"),
-        Binding("g", "target", "Target score", id="datasets.target",
-                tooltip="Set the dataset's target score (human-level, an existing system's) for the diagnosis"),
-        Binding("F", "app.features", "Features", id="datasets.features",
-                tooltip="Feature-selection curves and the curse of dimensionality on the selected dataset"),
+        Binding(
+            "n", "new_run", "New run", id="datasets.new_run", tooltip="Cross-validate baselines on the selected dataset"
+        ),
+        Binding(
+            "Q", "app.quality", "Quality", id="datasets.quality", tooltip="Check the selected dataset's data quality"
+        ),
+        Binding(
+            "g",
+            "target",
+            "Target score",
+            id="datasets.target",
+            tooltip="Set the dataset's target score (human-level, an existing system's) for the diagnosis",
+        ),
+        Binding(
+            "F",
+            "app.features",
+            "Features",
+            id="datasets.features",
+            tooltip="Feature-selection curves and the curse of dimensionality on the selected dataset",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -219,8 +258,9 @@ class DatasetsScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one(DatasetsTable)
         for key, label in DATASET_COLUMNS:
-            table.add_column(Text(label, justify="right" if key in ("rows", "cols", "dev", "test") else "left"),
-                             key=key)
+            table.add_column(
+                Text(label, justify="right" if key in ("rows", "cols", "dev", "test") else "left"), key=key
+            )
         self.watch(self.app, "stamp", self.reload, init=True)
 
     # -- loading ------------------------------------------------------------------------

@@ -48,15 +48,25 @@ def _num(value: float, digits: int = 4) -> str:
 def method_table(curves: FeatureCurves, selected: str) -> Table:
     """Per method: best k, one-standard-error k, the score at the best k, and any note."""
     grid = Table(box=None, padding=(0, 1), show_edge=False, header_style="dim")
-    for header, justify in (("method", "left"), ("best k", "right"), ("1-SE k", "right"),
-                            (f"{curves.metric} at best", "right"), ("", "left")):
+    for header, justify in (
+        ("method", "left"),
+        ("best k", "right"),
+        ("1-SE k", "right"),
+        (f"{curves.metric} at best", "right"),
+        ("", "left"),
+    ):
         grid.add_column(header, justify=justify, no_wrap=header != "")
     for m in curves.methods:
         best = next((p for p in m.points if p.k == m.best_k), None)
         score = f"{_num(best.mean)} ± {_num(best.std, 2)}" if best is not None else "-"
         style = "bold" if m.method == selected else ""
-        grid.add_row(Text(m.method, style=style), str(m.best_k or "-"), str(m.one_se_k or "-"), score,
-                     literal(m.note or "", style="yellow"))
+        grid.add_row(
+            Text(m.method, style=style),
+            str(m.best_k or "-"),
+            str(m.one_se_k or "-"),
+            score,
+            literal(m.note or "", style="yellow"),
+        )
     return grid
 
 
@@ -87,10 +97,20 @@ class FeaturesScreen(ComputingScreen):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="features.back", tooltip="Back (stops a computation in progress)"),
-        Binding("m", "next_method", "Method", id="features.method",
-                tooltip="Show the next method's chosen features and best k"),
-        Binding("e", "export", "Export", id="features.export",
-                tooltip="Export the dataset's summary with these curves (Markdown, HTML or JSON)"),
+        Binding(
+            "m",
+            "next_method",
+            "Method",
+            id="features.method",
+            tooltip="Show the next method's chosen features and best k",
+        ),
+        Binding(
+            "e",
+            "export",
+            "Export",
+            id="features.export",
+            tooltip="Export the dataset's summary with these curves (Markdown, HTML or JSON)",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -214,7 +234,9 @@ class FeaturesScreen(ComputingScreen):
         self.query_one("#contrast", ScorePlot).show(
             [Series("log10 relative contrast", stats.contrast_dims, log_contrast)],
             title="distance concentration: (max - min) / min distance to the other rows",
-            xlabel="features (random subsets)", ylabel="log10 relative contrast", log_x=True,
+            xlabel="features (random subsets)",
+            ylabel="log10 relative contrast",
+            log_x=True,
         )
 
     def _curse_failed(self, message: str) -> None:
@@ -228,8 +250,11 @@ class FeaturesScreen(ComputingScreen):
         elif self.curves is not None:
             c = self.curves
             line.append(f"done: {self.done} points", style="bold")
-            line.append(f" · {c.folds} folds · {c.n_features:,} features after preprocessing "
-                        f"({c.n_raw_features:,} columns) · {c.n_samples:,} rows", style="dim")
+            line.append(
+                f" · {c.folds} folds · {c.n_features:,} features after preprocessing "
+                f"({c.n_raw_features:,} columns) · {c.n_samples:,} rows",
+                style="dim",
+            )
         else:
             elapsed = time.monotonic() - self._started
             line.append(f"computing {self.done}/{self.total or '?'} points", style="bold")
@@ -249,9 +274,12 @@ class FeaturesScreen(ComputingScreen):
             mark = Mark(best, f"best k={best}") if best else None
         better = "higher" if self.greater_is_better else "lower"
         self.query_one("#curve", ScorePlot).show(
-            series, title=f"{self.model}: {self.metric or 'score'} against features selected inside the folds",
-            xlabel="features kept (k)", ylabel=f"{self.metric} ({better} is better)" if self.metric else "",
-            log_x=True, mark=mark,
+            series,
+            title=f"{self.model}: {self.metric or 'score'} against features selected inside the folds",
+            xlabel="features kept (k)",
+            ylabel=f"{self.metric} ({better} is better)" if self.metric else "",
+            log_x=True,
+            mark=mark,
         )
 
     def _show_chosen(self) -> None:
@@ -272,8 +300,12 @@ class FeaturesScreen(ComputingScreen):
         else:
             title.update(Text(f"Chosen features · {self.method} at best k={curve.best_k}{more} {next_method}"))
         for i, f in enumerate(chosen):
-            table.add_row(literal(f.name, max_width=40), Text(f"{f.frequency:.0%}", justify="right"),
-                          Text(f"{f.importance:.3g}", justify="right"), key=str(i))
+            table.add_row(
+                literal(f.name, max_width=40),
+                Text(f"{f.frequency:.0%}", justify="right"),
+                Text(f"{f.importance:.3g}", justify="right"),
+                key=str(i),
+            )
 
     # -- actions ------------------------------------------------------------------------
     def action_next_method(self) -> None:

@@ -95,8 +95,9 @@ class FindingsTable(DataTable):
 
     BINDINGS = [
         Binding("s", "screen.cycle_sort", "Sort", id="quality.sort", tooltip="Sort by the next column"),
-        Binding("S", "screen.reverse_sort", "Reverse", show=False, id="quality.reverse",
-                tooltip="Reverse the sort order"),
+        Binding(
+            "S", "screen.reverse_sort", "Reverse", show=False, id="quality.reverse", tooltip="Reverse the sort order"
+        ),
     ]
 
 
@@ -107,8 +108,13 @@ class QualityScreen(ComputingScreen):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="quality.back", tooltip="Back (a check still running is stopped)"),
-        Binding("e", "export", "Export", id="quality.export",
-                tooltip="Export the dataset's summary with these findings (Markdown, HTML or JSON)"),
+        Binding(
+            "e",
+            "export",
+            "Export",
+            id="quality.export",
+            tooltip="Export the dataset's summary with these findings (Markdown, HTML or JSON)",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -162,17 +168,24 @@ class QualityScreen(ComputingScreen):
         line = Text(no_wrap=True, overflow="ellipsis")
         if not self.done:
             line.append(f"checking… {time.monotonic() - self._started:.0f} s", style="bold")
-            line.append(" · structure, leakage, shift and mislabeled rows (models fit in worker processes)",
-                        style="dim")
+            line.append(
+                " · structure, leakage, shift and mislabeled rows (models fit in worker processes)", style="dim"
+            )
         elif not self.findings:
             line.append("no findings: nothing looks wrong", style="green")
         else:
             n = len(self.findings)
-            counts = " · ".join(f"{sum(f.severity == s for f in self.findings)} {s}" for s in SEVERITIES
-                                if any(f.severity == s for f in self.findings))
+            counts = " · ".join(
+                f"{sum(f.severity == s for f in self.findings)} {s}"
+                for s in SEVERITIES
+                if any(f.severity == s for f in self.findings)
+            )
             line.append(f"{n} finding{'s' if n != 1 else ''}", style="bold")
-            line.append(f" ({counts}) · sorted by {COLUMNS[self.sort_column][1]}"
-                        f"{' (reversed)' if self.reverse else ''} · Enter shows a finding's rows", style="dim")
+            line.append(
+                f" ({counts}) · sorted by {COLUMNS[self.sort_column][1]}"
+                f"{' (reversed)' if self.reverse else ''} · Enter shows a finding's rows",
+                style="dim",
+            )
         self.query_one("#status", Static).update(line)
 
     def _failed(self, message: str) -> None:

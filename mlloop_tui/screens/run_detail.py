@@ -26,12 +26,12 @@ from typing import Any
 
 from rich.text import Text
 from textual import work
-from textual.worker import Worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
+from textual.worker import Worker
 
 from core.errors import MlloopError, NotFoundError
 from core.store.runs import ACTIVE
@@ -53,8 +53,10 @@ from mlloop_tui.widgets.run_sections import (
 )
 from mlloop_tui.widgets.title_bar import TitleBar
 
-GAP_LEGEND = ("↑ higher is better, ↓ lower is better. gap = train − validation: train much better than "
-              "validation suggests overfitting; both poor, underfitting.")
+GAP_LEGEND = (
+    "↑ higher is better, ↓ lower is better. gap = train − validation: train much better than "
+    "validation suggests overfitting; both poor, underfitting."
+)
 
 
 class RunDetailScreen(Screen):
@@ -64,26 +66,77 @@ class RunDetailScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="run.back", tooltip="Back to the previous screen"),
-        Binding("e", "export", "Export", show=False, id="run.export",
-                tooltip="Export this run (Markdown, HTML or JSON)"),
-        Binding("l", "curve('learning')", "Learning", id="run.learning_curve",
-                tooltip="Compute the learning curve in a child process (stored points are reused); again cancels"),
-        Binding("v", "curve('validation')", "Validation", id="run.validation_curve",
-                tooltip="Compute the validation curve over the model's complexity knob; again cancels"),
-        Binding("t", "tune", "Tune", id="run.tune",
-                tooltip="Search hyper-parameters from this run (every candidate is a run)"),
-        Binding("T", "test", "Test", show=False, id="run.test",
-                tooltip="Evaluate on the locked test set (asks first; every evaluation is counted)"),
-        Binding("Q", "app.quality", "Quality", show=False, id="run.quality",
-                tooltip="Check the data quality of this run's dataset"),
-        Binding("F", "app.features", "Features", show=False, id="run.features",
-                tooltip="Feature-selection curves of this run's model on its dataset"),
-        Binding("x", "cancel_run", "Cancel", id="run.cancel",
-                tooltip="Stop this run (its group stops; finished folds are kept), or its curve, search or test"),
-        Binding("f", "focus_table('#folds', '#folds-title')", "Folds", show=False, id="run.folds",
-                tooltip="Move to the per-fold table"),
-        Binding("g", "focus_table('#glm-table', '#glm')", "GLM", show=False, id="run.glm",
-                tooltip="Move to the GLM coefficient table"),
+        Binding(
+            "e", "export", "Export", show=False, id="run.export", tooltip="Export this run (Markdown, HTML or JSON)"
+        ),
+        Binding(
+            "l",
+            "curve('learning')",
+            "Learning",
+            id="run.learning_curve",
+            tooltip="Compute the learning curve in a child process (stored points are reused); again cancels",
+        ),
+        Binding(
+            "v",
+            "curve('validation')",
+            "Validation",
+            id="run.validation_curve",
+            tooltip="Compute the validation curve over the model's complexity knob; again cancels",
+        ),
+        Binding(
+            "t",
+            "tune",
+            "Tune",
+            id="run.tune",
+            tooltip="Search hyper-parameters from this run (every candidate is a run)",
+        ),
+        Binding(
+            "T",
+            "test",
+            "Test",
+            show=False,
+            id="run.test",
+            tooltip="Evaluate on the locked test set (asks first; every evaluation is counted)",
+        ),
+        Binding(
+            "Q",
+            "app.quality",
+            "Quality",
+            show=False,
+            id="run.quality",
+            tooltip="Check the data quality of this run's dataset",
+        ),
+        Binding(
+            "F",
+            "app.features",
+            "Features",
+            show=False,
+            id="run.features",
+            tooltip="Feature-selection curves of this run's model on its dataset",
+        ),
+        Binding(
+            "x",
+            "cancel_run",
+            "Cancel",
+            id="run.cancel",
+            tooltip="Stop this run (its group stops; finished folds are kept), or its curve, search or test",
+        ),
+        Binding(
+            "f",
+            "focus_table('#folds', '#folds-title')",
+            "Folds",
+            show=False,
+            id="run.folds",
+            tooltip="Move to the per-fold table",
+        ),
+        Binding(
+            "g",
+            "focus_table('#glm-table', '#glm')",
+            "GLM",
+            show=False,
+            id="run.glm",
+            tooltip="Move to the GLM coefficient table",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -134,8 +187,9 @@ class RunDetailScreen(Screen):
                 yield ScoreSummaryTable(id="summary")
                 yield Static(GAP_LEGEND, id="legend", classes="legend", markup=False)
                 yield Static(id="test-result", classes="hidden")
-                yield Static("Diagnosis · where the error comes from, what to try next", classes="section",
-                             markup=False)
+                yield Static(
+                    "Diagnosis · where the error comes from, what to try next", classes="section", markup=False
+                )
                 yield DiagnosisPanel(id="diagnosis")
                 yield Static(id="curves-title", classes="section")
                 yield CurvePanel("learning", id="learning")
@@ -173,8 +227,11 @@ class RunDetailScreen(Screen):
 
     def children_active(self, kind: type[Request] | None = None) -> list[Launched]:
         """This run's curve, search and test processes that are still working."""
-        return [c for c in self.app.launcher.active()
-                if getattr(c.request, "run_id", None) == self.run_id and (kind is None or isinstance(c.request, kind))]
+        return [
+            c
+            for c in self.app.launcher.active()
+            if getattr(c.request, "run_id", None) == self.run_id and (kind is None or isinstance(c.request, kind))
+        ]
 
     def _computing(self) -> frozenset[str]:
         return frozenset(c.request.kind for c in self.children_active(CurveRequest))
@@ -344,9 +401,13 @@ class RunDetailScreen(Screen):
         new = [e for e in evaluations if e.id not in {old.id for old in self.evaluations}]
         if self.extras_loaded and new:
             latest = new[-1]
-            self.notify(latest.warning or f"run {self.run_id} evaluated on the locked test set",
-                        title="test evaluation", severity="warning" if latest.warning else "information",
-                        timeout=8, markup=False)
+            self.notify(
+                latest.warning or f"run {self.run_id} evaluated on the locked test set",
+                title="test evaluation",
+                severity="warning" if latest.warning else "information",
+                timeout=8,
+                markup=False,
+            )
         self._fingerprint, self.evaluations, self.extras_loaded = fingerprint, evaluations, True
         self.reread("diagnosis")
         test = self.query_one("#test-result", Static)
@@ -366,22 +427,29 @@ class RunDetailScreen(Screen):
             knob = baseline.knob_for(self.record.task)[0] if baseline else None
         learning_key, validation_key = keys["run.learning_curve"], keys["run.validation_curve"]
         self.query_one("#learning", CurvePanel).show_curve(
-            curves["learning"], "learning" in computing, learning_key,
+            curves["learning"],
+            "learning" in computing,
+            learning_key,
             f"No learning curve yet: {learning_key} computes it on the run's folds (train and validation score "
-            "against the training rows: does more data help?).")
-        no_validation = (f"No validation curve yet: {validation_key} computes it over the complexity knob {knob}."
-                         if knob else "This model has no complexity knob: no validation curve "
-                         f"({keys['run.tune']} tunes a parameter).")
+            "against the training rows: does more data help?).",
+        )
+        no_validation = (
+            f"No validation curve yet: {validation_key} computes it over the complexity knob {knob}."
+            if knob
+            else f"This model has no complexity knob: no validation curve ({keys['run.tune']} tunes a parameter)."
+        )
         self.query_one("#validation", CurvePanel).show_curve(
-            curves["validation"], "validation" in computing, validation_key, no_validation)
+            curves["validation"], "validation" in computing, validation_key, no_validation
+        )
 
         box = self.query_one("#search")
         box.set_class(search is None, "hidden")
         if search is not None:
             role = "a candidate" if self.run_id in search.run_ids else "started from this run"
             best = search.best
-            title = (f"Search · {role} · {len(search.candidates)} candidates of {search.model}"
-                     + (f" · best run {best.run_id}" if best else ""))
+            title = f"Search · {role} · {len(search.candidates)} candidates of {search.model}" + (
+                f" · best run {best.run_id}" if best else ""
+            )
             self.query_one("#search-title", Static).update(literal(title))
             self.query_one("#search-table", Static).update(search_table(search, self.run_id))
         self._keep_focus_in_view()
@@ -461,8 +529,9 @@ class RunDetailScreen(Screen):
         self.reread("extras")
 
     def _scroll_to_curves(self) -> None:
-        self.query_one("#body", VerticalScroll).scroll_to_widget(self.query_one("#curves-title"), top=True,
-                                                                 animate=False)
+        self.query_one("#body", VerticalScroll).scroll_to_widget(
+            self.query_one("#curves-title"), top=True, animate=False
+        )
 
     def action_tune(self) -> None:
         if self.record is not None and self.record.status == "done":
@@ -475,8 +544,9 @@ class RunDetailScreen(Screen):
 
         baseline = BASELINES.get(record.model)
         if baseline is None:
-            self.app.call_from_thread(self.notify, f"this mlloop does not know the model {record.model!r}",
-                                      severity="error", markup=False)
+            self.app.call_from_thread(
+                self.notify, f"this mlloop does not know the model {record.model!r}", severity="error", markup=False
+            )
             return
         names = sorted(baseline.estimator(record.task, {}, record.seed).get_params(deep=False))
         self.app.call_from_thread(self._push_tune_dialog, record, baseline.knob_for(record.task), names)
@@ -488,8 +558,11 @@ class RunDetailScreen(Screen):
             if request is None:
                 return
             self.app.launcher.start(request)
-            self.notify(f"searching {candidates(request)} candidates from run {record.id}; they appear in the runs "
-                        "table and below as they finish", timeout=4)
+            self.notify(
+                f"searching {candidates(request)} candidates from run {record.id}; they appear in the runs "
+                "table and below as they finish",
+                timeout=4,
+            )
             self.app.poll_store()
 
         if self.is_attached:
@@ -517,15 +590,21 @@ class RunDetailScreen(Screen):
     def _confirm_test(self, record: RunRecord, dataset: DatasetInfo, used: int) -> None:
         from mlloop_tui.dialogs.confirm import ConfirmDialog
 
-        question = (f"Evaluate run {record.id} ({record.model}) on the locked test set of {record.dataset}? It is "
-                    f"fitted on the {dataset.n_dev:,} development rows and scored on the {dataset.n_test:,} test "
-                    "rows. ")
+        question = (
+            f"Evaluate run {record.id} ({record.model}) on the locked test set of {record.dataset}? It is "
+            f"fitted on the {dataset.n_dev:,} development rows and scored on the {dataset.n_test:,} test "
+            "rows. "
+        )
         if used:
-            question += (f"This test set has been used {used} time{'s' if used != 1 else ''} already: from the second "
-                         "evaluation on, the test score is no longer an unbiased estimate of the error on new data.")
+            question += (
+                f"This test set has been used {used} time{'s' if used != 1 else ''} already: from the second "
+                "evaluation on, the test score is no longer an unbiased estimate of the error on new data."
+            )
         else:
-            question += ("This test set has not been used yet: this first evaluation is an unbiased estimate. "
-                         "Spend it on the model you have chosen.")
+            question += (
+                "This test set has not been used yet: this first evaluation is an unbiased estimate. "
+                "Spend it on the model you have chosen."
+            )
 
         def answer(yes: bool | None) -> None:
             if yes:

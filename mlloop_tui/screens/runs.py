@@ -25,9 +25,14 @@ FIRST_READ = 200
 def empty_message(key: Callable[[str], str]) -> Text:
     """What the runs screen of an empty store says: the keys (``key``: binding id -> key) that get data in."""
     return Text.assemble(
-        "No runs yet. Press ", (key("app.load_samples"), "bold"), " to load the bundled sample datasets and run "
-        "the baselines, ", (key("app.datasets"), "bold"), " to import your own data, or ", (key("app.new_run"), "bold"),
-        " to start a run.")
+        "No runs yet. Press ",
+        (key("app.load_samples"), "bold"),
+        " to load the bundled sample datasets and run the baselines, ",
+        (key("app.datasets"), "bold"),
+        " to import your own data, or ",
+        (key("app.new_run"), "bold"),
+        " to start a run.",
+    )
 
 
 class RunsScreen(Screen):
@@ -39,16 +44,34 @@ class RunsScreen(Screen):
     BINDINGS = [
         Binding("enter", "open_run", "Open", id="runs.open", tooltip="Open the run's detail"),
         # priority: the focus moves before the keys typed right after "/" are delivered
-        Binding("slash", "filter", "Filter", id="runs.filter", tooltip="Filter: text, model:tree, accuracy>0.8",
-                priority=True),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            id="runs.filter",
+            tooltip="Filter: text, model:tree, accuracy>0.8",
+            priority=True,
+        ),
         Binding("c", "compare", "Compare", id="runs.compare", tooltip="Compare the marked runs"),
         Binding("e", "export", "Export", id="runs.export", tooltip="Export the run, or the comparison of marked runs"),
         Binding("x", "cancel_run", "Cancel", show=False, id="runs.cancel", tooltip="Stop the selected running run"),
         Binding("escape", "clear", "Clear", show=False, id="runs.clear", tooltip="Clear the filter and the marks"),
-        Binding("Q", "app.quality", "Quality", show=False, id="runs.quality",
-                tooltip="Check the data quality of the selected run's dataset"),
-        Binding("F", "app.features", "Features", show=False, id="runs.features",
-                tooltip="Feature-selection curves of the selected run's model on its dataset"),
+        Binding(
+            "Q",
+            "app.quality",
+            "Quality",
+            show=False,
+            id="runs.quality",
+            tooltip="Check the data quality of the selected run's dataset",
+        ),
+        Binding(
+            "F",
+            "app.features",
+            "Features",
+            show=False,
+            id="runs.features",
+            tooltip="Feature-selection curves of the selected run's model on its dataset",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -60,8 +83,7 @@ class RunsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield TitleBar("Runs")
         with Vertical():
-            yield Input(placeholder="/ filter: text, model:tree, status:done, accuracy>0.8", id="filter",
-                        compact=True)
+            yield Input(placeholder="/ filter: text, model:tree, status:done, accuracy>0.8", id="filter", compact=True)
             yield Static(id="empty")
             yield RunsTable(id="runs")
         yield Footer(compact=True)

@@ -20,8 +20,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from core.analysis.curves import Curve
 from core.analysis.curve_settings import value_label
+from core.analysis.curves import Curve
 from core.modeling.metrics import METRICS
 from core.text import printable
 from mlloop_tui.widgets.literal import literal
@@ -47,8 +47,10 @@ def with_plan(stored: Curve | None, plan: Curve | None) -> Curve | None:
 def curve_series(curve: Curve) -> list[Series]:
     rows = curve.rows()
     xs = [r.x for r in rows]
-    return [Series("train", xs, [r.train_mean for r in rows], [r.train_std for r in rows]),
-            Series("validation", xs, [r.val_mean for r in rows], [r.val_std for r in rows])]
+    return [
+        Series("train", xs, [r.train_mean for r in rows], [r.train_std for r in rows]),
+        Series("validation", xs, [r.val_mean for r in rows], [r.val_std for r in rows]),
+    ]
 
 
 def numeric_settings(curve: Curve) -> bool:
@@ -126,13 +128,27 @@ class CurvePanel(Vertical):
         metric = METRICS[curve.key_metric].label if curve.key_metric in METRICS else curve.key_metric
         arrow = "↑" if curve.greater_is_better else "↓"
         if curve.kind == "learning":
-            plot.show(curve_series(curve), title=f"learning curve: {metric} {arrow}", xlabel="training rows",
-                      ylabel=metric, log_x=True)
+            plot.show(
+                curve_series(curve),
+                title=f"learning curve: {metric} {arrow}",
+                xlabel="training rows",
+                ylabel=metric,
+                log_x=True,
+            )
             return
         numeric = numeric_settings(curve)
-        ticks = None if numeric and curve.log_x else (
-            [s.x for s in curve.settings], [printable(value_label(s.value)) for s in curve.settings])
+        ticks = (
+            None
+            if numeric and curve.log_x
+            else ([s.x for s in curve.settings], [printable(value_label(s.value)) for s in curve.settings])
+        )
         best = curve.best_setting
-        plot.show(curve_series(curve), title=f"validation curve: {metric} {arrow}", xlabel=curve.param,
-                  ylabel=metric, log_x=numeric and curve.log_x, xticks=ticks,
-                  mark=Mark(best.x, "best") if best is not None else None)
+        plot.show(
+            curve_series(curve),
+            title=f"validation curve: {metric} {arrow}",
+            xlabel=curve.param,
+            ylabel=metric,
+            log_x=numeric and curve.log_x,
+            xticks=ticks,
+            mark=Mark(best.x, "best") if best is not None else None,
+        )

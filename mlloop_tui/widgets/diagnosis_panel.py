@@ -53,8 +53,11 @@ def _wrapped(text: str, style: str = "") -> Text:
 def numbers_table(d: Diagnosis, learning_key: str) -> Table:
     """The errors and gaps as label/value pairs, two pairs a row."""
     limit = max(d.threshold, d.noise)
-    ref = (f"{_f(d.reference_error)} (target)" if d.reference_source == "target"
-           else f"{_f(d.reference_error)} (best run {d.reference_run_id})")
+    ref = (
+        f"{_f(d.reference_error)} (target)"
+        if d.reference_source == "target"
+        else f"{_f(d.reference_error)} (best run {d.reference_run_id})"
+    )
     dummy = f"{_f(d.dummy_error)} ({f'run {d.dummy_run_id}' if d.dummy_run_id is not None else 'on these folds'})"
     bias = Text(_f(d.avoidable_bias), style="bold yellow" if d.avoidable_bias > limit else "")
     if d.avoidable_bias < 0:  # train error below the reference: the reference is no floor for it
@@ -132,9 +135,12 @@ class DiagnosisPanel(Static):
         self.diagnosis, self.message = d, None
         gap, style = BOTTLENECK_WORDS[d.bottleneck]
         head = Text.assemble(("bottleneck: ", "bold"), (d.bottleneck, style), (f" ({gap})", style.replace("bold ", "")))
-        parts: list = [head, _wrapped(d.reason, "dim"),
-                       Text(f"errors as {d.error_definition}; lower is better", style="dim"),
-                       numbers_table(d, keys.get("run.learning_curve", "l"))]
+        parts: list = [
+            head,
+            _wrapped(d.reason, "dim"),
+            Text(f"errors as {d.error_definition}; lower is better", style="dim"),
+            numbers_table(d, keys.get("run.learning_curve", "l")),
+        ]
         for note in d.notes:
             parts.append(_wrapped(f"note: {note}", "italic dim"))
         if d.advice:

@@ -30,7 +30,7 @@ def fmt_number(value: float | None, digits: int = 3) -> str:
     if value is None or not math.isfinite(value):
         return "-"
     magnitude = abs(value)
-    if magnitude >= 1e5 or (0 < magnitude < 10 ** -digits):
+    if magnitude >= 1e5 or (0 < magnitude < 10**-digits):
         return f"{value:.{max(digits - 1, 1)}e}"
     return f"{value:.{digits}f}"
 
@@ -83,12 +83,17 @@ class ScoreSummaryTable(DataTable):
         rows = []
         for name in metric_order(task, list(summaries)):
             s = summaries[name]
-            rows.append((name, (
-                metric_label(name),
-                Text(mean_std_cell(s.train_mean, s.train_std), justify="right", no_wrap=True),
-                Text(mean_std_cell(s.val_mean, s.val_std), justify="right", no_wrap=True, style="bold"),
-                gap_text(s),
-            )))
+            rows.append(
+                (
+                    name,
+                    (
+                        metric_label(name),
+                        Text(mean_std_cell(s.train_mean, s.train_std), justify="right", no_wrap=True),
+                        Text(mean_std_cell(s.val_mean, s.val_std), justify="right", no_wrap=True, style="bold"),
+                        gap_text(s),
+                    ),
+                )
+            )
         if rows == self._rows:
             return
         row = self.cursor_row
@@ -143,7 +148,7 @@ class FoldTable(DataTable):
                 for key, cell in zip(self._keys(), rows[index]):
                     self.update_cell(str(index), key, cell)
                 self._rows[index] = rows[index]
-        self._append(order[len(self._order):], rows)
+        self._append(order[len(self._order) :], rows)
 
     def _append(self, indexes: list[int], rows: dict[int, tuple]) -> None:
         for index in indexes:

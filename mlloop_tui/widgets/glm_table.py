@@ -85,8 +85,11 @@ class GlmTable(DataTable):
                 literal(c.term, style="bold" if c.term == "Intercept" else "", max_width=TERM_WIDTH),
                 Text(fmt_number(c.coef), justify="right", no_wrap=True),
                 Text(fmt_number(c.std_err), justify="right", no_wrap=True, style="dim"),
-                Text(f"{c.z:.2f}" if math.isfinite(c.z) and abs(c.z) < 1e5 else fmt_number(c.z, 2),
-                     justify="right", no_wrap=True),
+                Text(
+                    f"{c.z:.2f}" if math.isfinite(c.z) and abs(c.z) < 1e5 else fmt_number(c.z, 2),
+                    justify="right",
+                    no_wrap=True,
+                ),
                 p_text(c.p),
                 ci_text(c.ci_low, c.ci_high),
             ]

@@ -76,8 +76,13 @@ def facts_table(run: RunRecord, dataset: DatasetInfo | None) -> Table:
     if dataset is not None:
         right += [
             ("target", literal(dataset.target, style="bold cyan")),
-            ("rows", Text(f"dev {dataset.n_dev:,} · test {dataset.n_test:,}"
-                          + (f" · unlabeled {dataset.n_unlabeled:,}" if dataset.n_unlabeled else ""))),
+            (
+                "rows",
+                Text(
+                    f"dev {dataset.n_dev:,} · test {dataset.n_test:,}"
+                    + (f" · unlabeled {dataset.n_unlabeled:,}" if dataset.n_unlabeled else "")
+                ),
+            ),
             ("file", literal(f"sha256 {dataset.file_hash[:12]}")),
         ]
         if dataset.classes:
@@ -111,8 +116,10 @@ def provenance_table(run: RunRecord) -> Table:
     versions.no_wrap = False
     grid.add_row("versions", versions)
     grid.add_row("dataset", literal(run.dataset_hash or "-"))
-    grid.add_row("folds", literal(run.folds_hash or "-") if run.folds_hash else
-                 Text("- (written when the run ends)", style="dim"))
+    grid.add_row(
+        "folds",
+        literal(run.folds_hash or "-") if run.folds_hash else Text("- (written when the run ends)", style="dim"),
+    )
     if run.status in ACTIVE and run.host:
         grid.add_row("running on", literal(f"{run.host}" + (f" (pid {run.pid})" if run.pid is not None else "")))
     return grid
@@ -132,8 +139,10 @@ def holdout_text(evaluations: list, record: RunRecord | None) -> Text:
     if record is not None and metric in record.summaries:
         s = record.summaries[metric]
         text.append(f" (validation {s.val_mean:.3f} ± {s.val_std:.3f})", style="dim")
-    text.append(f" · evaluation {latest.ordinal} on this dataset's test set · fitted on {latest.n_train:,} "
-                f"development rows, scored on {latest.n_test:,} test rows")
+    text.append(
+        f" · evaluation {latest.ordinal} on this dataset's test set · fitted on {latest.n_train:,} "
+        f"development rows, scored on {latest.n_test:,} test rows"
+    )
     if len(evaluations) > 1:
         text.append(f" · this run evaluated {len(evaluations)} times", style="dim")
     if latest.warning:

@@ -36,12 +36,16 @@ from textual.widgets.data_table import RowKey
 from core.modeling.metrics import METRICS, key_metrics
 from core.types import MetricSummary, RunRecord
 from mlloop_tui.run_filter import RunFilter
-from mlloop_tui.widgets.scores import mean_std_cell
 from mlloop_tui.widgets.literal import literal
+from mlloop_tui.widgets.scores import mean_std_cell
 
 STATUS_STYLE = {
-    "done": "green", "running": "bold yellow", "queued": "yellow", "failed": "bold red",
-    "cancelled": "magenta", "interrupted": "red",
+    "done": "green",
+    "running": "bold yellow",
+    "queued": "yellow",
+    "failed": "bold red",
+    "cancelled": "magenta",
+    "interrupted": "red",
 }
 GROUP_STYLES = ("cyan", "blue")
 DATASET_WIDTH = 16
@@ -135,8 +139,12 @@ class _Row:
         self.signature = signature
         d = record.duration_s
         self.texts: tuple[str, ...] = (
-            str(record.id), f"g{record.group_id}", _dataset_label(record.dataset), record.model,
-            status_label(record), *[_mean_std(record.summaries.get(m)) for m in metrics],
+            str(record.id),
+            f"g{record.group_id}",
+            _dataset_label(record.dataset),
+            record.model,
+            status_label(record),
+            *[_mean_std(record.summaries.get(m)) for m in metrics],
             f"{d:.1f}s" if d is not None else "-",
         )
         self.group_style = GROUP_STYLES[record.group_id % 2]
@@ -426,7 +434,7 @@ class RunsTable(DataTable):
 
     def _fill_to(self, end: int) -> None:
         """Add shown runs to the table until it holds ``end`` rows (or all of them)."""
-        for rid in self._shown[self.row_count:end]:
+        for rid in self._shown[self.row_count : end]:
             self._add_row(rid)
 
     def _schedule_fill(self) -> None:

@@ -77,16 +77,20 @@ class ScorePlot(PlotextPlot):
         scale = math.log10 if log_x else float
         lines = []
         for color, s in zip(_cycle(len(series)), series):
-            points = [(scale(x), m, sd) for x, m, sd in zip(s.x, s.mean, s.std or [math.nan] * len(s.x))
-                      if _finite(m) and (not log_x or x > 0)]
+            points = [
+                (scale(x), m, sd)
+                for x, m, sd in zip(s.x, s.mean, s.std or [math.nan] * len(s.x))
+                if _finite(m) and (not log_x or x > 0)
+            ]
             if points:
                 lines.append((color, s.label, points))
         for color, _, points in lines:  # the bands first, so the mean lines are drawn over them
             if any(_finite(sd) for _, _, sd in points):
                 xs = [x for x, _, _ in points]
                 for sign in (1, -1):
-                    plt.plot(xs, [m + sign * (sd if _finite(sd) else 0.0) for _, m, sd in points],
-                             color=color, marker="·")
+                    plt.plot(
+                        xs, [m + sign * (sd if _finite(sd) else 0.0) for _, m, sd in points], color=color, marker="·"
+                    )
         for color, label, points in lines:
             plt.plot([x for x, _, _ in points], [m for _, m, _ in points], color=color, marker="hd", label=label)
         drawn = bool(lines)
@@ -122,6 +126,10 @@ def _finite(x: float | None) -> bool:
 
 def _bottom(series: Sequence[Series]) -> float:
     """The lowest drawn value, where the mark's label goes (the legend is at the top left)."""
-    lows = [m - (sd if s.std is not None and _finite(sd) else 0.0)
-            for s in series for m, sd in zip(s.mean, s.std or [0.0] * len(s.mean)) if _finite(m)]
+    lows = [
+        m - (sd if s.std is not None and _finite(sd) else 0.0)
+        for s in series
+        for m, sd in zip(s.mean, s.std or [0.0] * len(s.mean))
+        if _finite(m)
+    ]
     return min(lows) if lows else 0.0

@@ -36,8 +36,9 @@ def first_frame(store: Path, n: int) -> float:
     times = []
     for _ in range(n):
         start = time.time()
-        out = subprocess.run([sys.executable, "-c", FIRST_FRAME, str(store)], check=True, capture_output=True,
-                             text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_FRAME, str(store)], check=True, capture_output=True, text=True
+        )
         times.append(float(out.stdout.strip().splitlines()[-1]) - start)
     return statistics.median(times)
 

@@ -33,7 +33,8 @@ def main(rows: int = 20_000, cols: int = 50, jobs: int = 2) -> None:
     subprocess.run([*mlloop, "import", str(csv), "--target", "target"], check=True, capture_output=True)
 
     plain = tmp / "plain.py"
-    plain.write_text(textwrap.dedent(f"""
+    plain.write_text(
+        textwrap.dedent(f"""
         from sklearn.model_selection import cross_validate
         from core.store import Store
         from core.data.frames import load_split
@@ -47,7 +48,8 @@ def main(rows: int = 20_000, cols: int = 50, jobs: int = 2) -> None:
         for b in BASELINES.values():
             cross_validate(build_pipeline(b, info, X), X, y, cv=cv, scoring=scoring(info.task),
                            return_train_score=True, n_jobs={jobs})
-    """))
+    """)
+    )
     timings = {}
     for name, cmd in [
         ("plain scikit-learn", [sys.executable, str(plain)]),

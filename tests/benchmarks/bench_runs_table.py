@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from textual.coordinate import Coordinate
 
-from core.store.runs import list_runs
 from core.store import Store
+from core.store.runs import list_runs
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.run_filter import parse_filter
 from mlloop_tui.screens.runs import FIRST_READ
@@ -32,10 +32,24 @@ from mlloop_tui.widgets.runs_table import RunsTable
 
 METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss")
 MODELS = ("dummy", "glm", "linear", "tree", "forest", "boosting")
-PARAMS = ('{"strategy": "prior"}', "{}", '{"C": 1.0}', '{"max_depth": 5}', '{"n_estimators": 200}',
-          '{"learning_rate": 0.1, "max_iter": 100}')
-VERSIONS = {"python": "3.11.7", "mlloop-tui": "0.1.0", "scikit-learn": "1.5.2", "statsmodels": "0.14.4",
-            "pandas": "2.2.3", "numpy": "2.1.3", "duckdb": "1.1.3", "joblib": "1.4.2"}
+PARAMS = (
+    '{"strategy": "prior"}',
+    "{}",
+    '{"C": 1.0}',
+    '{"max_depth": 5}',
+    '{"n_estimators": 200}',
+    '{"learning_rate": 0.1, "max_iter": 100}',
+)
+VERSIONS = {
+    "python": "3.11.7",
+    "mlloop-tui": "0.1.0",
+    "scikit-learn": "1.5.2",
+    "statsmodels": "0.14.4",
+    "pandas": "2.2.3",
+    "numpy": "2.1.3",
+    "duckdb": "1.1.3",
+    "joblib": "1.4.2",
+}
 FILTER = "model:tree accuracy>0.7"
 
 
@@ -48,15 +62,31 @@ def fill(store: Store, n_runs: int, folds: int = 5) -> None:
         con.execute("""INSERT INTO datasets VALUES (1, 'bench', 'bench.csv', 'csv', 'utf-8', 'h', 1000, 10, 'y',
                        'c9', 'binary', '["a","b"]', 0.2, 0, 800, 200, 0, 'ds_1', '[]', 0)""")
         ids = np.arange(1, n_runs + 1)
-        runs = pd.DataFrame({
-            "id": ids, "group_id": (ids - 1) // 6 + 1, "dataset_id": 1,
-            "model": [MODELS[i % 6] for i in range(n_runs)], "params": [PARAMS[i % 6] for i in range(n_runs)],
-            "folds": folds, "repeats": 1,
-            "seed": 0, "status": "done", "pid": None, "host": None, "created_at": 1.7e9, "started_at": 1.7e9,
-            "finished_at": 1.7e9 + 3, "heartbeat_at": 1.7e9 + 3, "duration_s": rng.uniform(0.1, 30, n_runs),
-            "versions": json.dumps(VERSIONS), "dataset_hash": "h", "folds_hash": "f", "error": None,
-            "warnings": "[]",
-        })
+        runs = pd.DataFrame(
+            {
+                "id": ids,
+                "group_id": (ids - 1) // 6 + 1,
+                "dataset_id": 1,
+                "model": [MODELS[i % 6] for i in range(n_runs)],
+                "params": [PARAMS[i % 6] for i in range(n_runs)],
+                "folds": folds,
+                "repeats": 1,
+                "seed": 0,
+                "status": "done",
+                "pid": None,
+                "host": None,
+                "created_at": 1.7e9,
+                "started_at": 1.7e9,
+                "finished_at": 1.7e9 + 3,
+                "heartbeat_at": 1.7e9 + 3,
+                "duration_s": rng.uniform(0.1, 30, n_runs),
+                "versions": json.dumps(VERSIONS),
+                "dataset_hash": "h",
+                "folds_hash": "f",
+                "error": None,
+                "warnings": "[]",
+            }
+        )
         con.register("runs_df", runs)
         con.execute("INSERT INTO runs SELECT * FROM runs_df")
         fr = pd.DataFrame({"run_id": np.repeat(ids, folds), "fold_index": np.tile(np.arange(folds), n_runs)})
@@ -109,7 +139,8 @@ async def measure(store: Store) -> dict[str, float]:
         # end to end, as a user sees it: app start, store read in the worker, table filled and painted
         out["open, app start to first paint"] = clock.first(start, lambda rows, pending, top: rows > 0)
         out["open, app start to every run painted"] = clock.first(
-            start, lambda rows, pending, top: rows == n_runs and not pending)
+            start, lambda rows, pending, top: rows == n_runs and not pending
+        )
 
         start = time.perf_counter()
         list_runs(store, limit=FIRST_READ)
@@ -162,7 +193,8 @@ async def measure(store: Store) -> dict[str, float]:
         table.set_filter(None)  # the cursor's run is far down: every row above it is added at once
         await settle(pilot, table)
         out["clear filter, cursor far down"] = clock.first(
-            start, lambda rows, pending, top: rows and rows + pending == n_runs)
+            start, lambda rows, pending, top: rows and rows + pending == n_runs
+        )
     return out
 
 

@@ -11,16 +11,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from core.store import runs as run_store
 from core.analysis.compare import compare_runs, comparison_table, pair_test
-from core.report.serialize import comparison_to_dict
 from core.data.importing import import_dataset
-from core.store.datasets import get_dataset
 from core.errors import InputError, NotFoundError
 from core.modeling.evaluation import run_baselines
-from core.store.runs import get_run
-from core.report.serialize import run_to_dict
+from core.report.serialize import comparison_to_dict, run_to_dict
 from core.store import Store
+from core.store import runs as run_store
+from core.store.datasets import get_dataset
+from core.store.runs import get_run
 from core.types import FoldScore, RunRecord
 
 
@@ -34,21 +33,32 @@ def world(tmp_path_factory) -> dict:
     color = rng.choice(["red", "green", "blue"], size=n)
     y = np.where(1.5 * x1 - x2 + (color == "red") * 0.8 + rng.normal(scale=0.8, size=n) > 0, "yes", "no")
     pd.DataFrame({"x1": x1.round(4), "x 2": x2.round(4), "color": color, "label": y}).to_csv(
-        root / "binary.csv", index=False)
+        root / "binary.csv", index=False
+    )
     a, b = rng.normal(size=160), rng.uniform(-2, 2, size=160)
-    pd.DataFrame({"a": a.round(4), "b": b.round(4), "y": (3 * a - b + rng.normal(scale=0.5, size=160)).round(4)}
-                 ).to_csv(root / "regression.csv", index=False)
+    pd.DataFrame(
+        {"a": a.round(4), "b": b.round(4), "y": (3 * a - b + rng.normal(scale=0.5, size=160)).round(4)}
+    ).to_csv(root / "regression.csv", index=False)
 
     store = Store(root / "store.duckdb")
     import_dataset(store, root / "binary.csv", "label")
     import_dataset(store, root / "regression.csv", "y")
-    dummy, linear, tree = run_baselines(store, "binary", "dummy,linear,tree", folds=5, seed=0, jobs=1,
-                                        params={"tree": {"max_depth": 3}})
+    dummy, linear, tree = run_baselines(
+        store, "binary", "dummy,linear,tree", folds=5, seed=0, jobs=1, params={"tree": {"max_depth": 3}}
+    )
     (linear_again,) = run_baselines(store, "binary", "linear", folds=5, seed=0, jobs=1)
     (linear_seed1,) = run_baselines(store, "binary", "linear", folds=3, seed=1, jobs=1, params={"linear": {"C": 0.1}})
     reg_dummy, reg_linear = run_baselines(store, "regression", "dummy,linear", folds=4, seed=0, jobs=1)
-    return dict(store=store, dummy=dummy, linear=linear, tree=tree, linear_again=linear_again,
-                linear_seed1=linear_seed1, reg_dummy=reg_dummy, reg_linear=reg_linear)
+    return dict(
+        store=store,
+        dummy=dummy,
+        linear=linear,
+        tree=tree,
+        linear_again=linear_again,
+        linear_seed1=linear_seed1,
+        reg_dummy=reg_dummy,
+        reg_linear=reg_linear,
+    )
 
 
 def _hand_test(a: RunRecord, b: RunRecord, metric: str) -> tuple[float, float, float]:
@@ -75,8 +85,10 @@ def test_t_and_p_equal_a_hand_computation(world):
     assert pair.t == pytest.approx(t, rel=1e-12)
     assert pair.p == pytest.approx(p, rel=1e-12)
     # the correction matters: the naive paired t-test is more confident than the corrected one
-    naive = stats.ttest_rel([f.validation["f1_macro"] for f in get_run(store, world["tree"]).fold_scores],
-                            [f.validation["f1_macro"] for f in get_run(store, world["linear"]).fold_scores])
+    naive = stats.ttest_rel(
+        [f.validation["f1_macro"] for f in get_run(store, world["tree"]).fold_scores],
+        [f.validation["f1_macro"] for f in get_run(store, world["linear"]).fold_scores],
+    )
     assert pair.p > naive.pvalue
 
 
@@ -125,8 +137,9 @@ def test_a_run_missing_folds_is_not_paired(world):
     store = world["store"]
     source = get_run(store, world["tree"])
     info = get_dataset(store, "binary")
-    _, (partial,) = run_store.create_runs(store, info, [("tree", {"max_depth": 3})], folds=5, repeats=1, seed=0,
-                                          versions={})
+    _, (partial,) = run_store.create_runs(
+        store, info, [("tree", {"max_depth": 3})], folds=5, repeats=1, seed=0, versions={}
+    )
     for fold in source.fold_scores[:3]:
         run_store.record_fold(store, partial, fold)
     run_store.finish_run(store, partial, "cancelled", error="cancelled by the user", folds_hash=source.folds_hash)
@@ -140,7 +153,9 @@ def test_deltas_use_run_minus_reference_and_losses_read_lower_is_better(world):
     assert c.metric == "rmse" and c.reference_id == world["reg_linear"]
     dummy, linear = get_run(store, world["reg_dummy"]), get_run(store, world["reg_linear"])
     # the dummy's RMSE is higher (worse): its delta is positive; its R² is lower: negative
-    assert c.deltas[dummy.id]["rmse"] == pytest.approx(dummy.summaries["rmse"].val_mean - linear.summaries["rmse"].val_mean)
+    assert c.deltas[dummy.id]["rmse"] == pytest.approx(
+        dummy.summaries["rmse"].val_mean - linear.summaries["rmse"].val_mean
+    )
     assert c.deltas[dummy.id]["rmse"] > 0 and c.deltas[dummy.id]["r2"] < 0
     assert c.deltas[linear.id] == {m: 0.0 for m in c.deltas[linear.id]}
     (pair,) = c.pairs
@@ -201,10 +216,29 @@ def test_comparison_json_is_strict_and_reuses_the_run_shape(world):
 def _record(run_id: int, scores: list[float], metric: str = "accuracy") -> RunRecord:
     folds = tuple(FoldScore(i, 0, i, 80, 20, 0.1, 0.01, {metric: s}, {metric: s}) for i, s in enumerate(scores))
     return RunRecord(
-        id=run_id, group_id=1, dataset_id=1, dataset="d", task="binary", model=f"m{run_id}", params={},
-        folds=len(scores), repeats=1, seed=0, status="done", created_at=0.0, started_at=0.0, finished_at=1.0,
-        duration_s=1.0, pid=None, host=None, versions={}, dataset_hash="h", folds_hash="f", error=None,
-        n_folds_done=len(scores), fold_scores=folds,
+        id=run_id,
+        group_id=1,
+        dataset_id=1,
+        dataset="d",
+        task="binary",
+        model=f"m{run_id}",
+        params={},
+        folds=len(scores),
+        repeats=1,
+        seed=0,
+        status="done",
+        created_at=0.0,
+        started_at=0.0,
+        finished_at=1.0,
+        duration_s=1.0,
+        pid=None,
+        host=None,
+        versions={},
+        dataset_hash="h",
+        folds_hash="f",
+        error=None,
+        n_folds_done=len(scores),
+        fold_scores=folds,
     )
 
 
@@ -233,8 +267,14 @@ def test_non_finite_fold_scores_are_dropped_and_said_so():
 def _comparison_stub(a: RunRecord, b: RunRecord):
     from core.analysis.compare import Comparison
 
-    return Comparison(runs=(b, a), reference_id=b.id, metric="accuracy", differing_params=frozenset({"model"}),
-                      deltas={a.id: {"accuracy": 0.1}, b.id: {"accuracy": 0.0}}, pairs=())
+    return Comparison(
+        runs=(b, a),
+        reference_id=b.id,
+        metric="accuracy",
+        differing_params=frozenset({"model"}),
+        deltas={a.id: {"accuracy": 0.1}, b.id: {"accuracy": 0.0}},
+        pairs=(),
+    )
 
 
 def test_explanations_for_noise():

@@ -8,16 +8,16 @@ import time
 import numpy as np
 import pytest
 
-from core.stopping import StopToken
+from core.analysis.curve_settings import class_codes, default_sizes, training_subset
 from core.analysis.curves import clear_curve, curve_stamp, learning_curve, load_curve, validation_curve
-from core.analysis.curve_settings import class_codes, training_subset, default_sizes
 from core.data.frames import load_split
 from core.data.importing import import_dataset
-from core.store.datasets import get_dataset
 from core.errors import InputError, RunCancelled
 from core.modeling.evaluation import make_splitter, run_baselines
-from core.store.runs import get_run
 from core.report.serialize import curve_to_dict
+from core.stopping import StopToken
+from core.store.datasets import get_dataset
+from core.store.runs import get_run
 from tests.core import loop_data
 
 

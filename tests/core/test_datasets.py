@@ -31,7 +31,9 @@ from tests.badfiles import BadInput, make_bad_inputs
 # ----------------------------------------------------------------------------- helpers
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[object]], delimiter: str = ",", encoding: str = "utf-8") -> Path:
+def write_csv(
+    path: Path, header: list[str], rows: list[list[object]], delimiter: str = ",", encoding: str = "utf-8"
+) -> Path:
     with open(path, "w", newline="", encoding=encoding) as fh:
         w = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
         w.writerow(header)
@@ -62,15 +64,54 @@ def simple_rows(n: int) -> list[list[object]]:
 # ----------------------------------------------------------------------------- column names
 
 
-ODD_HEADER = ["first name", 'quote"d', "it's", "café ünï 名前", "select", "a", "A", "a", "", "[bold]x",
-              "[@click=app.quit]", "label"]  # fmt: skip
-ODD_EXPECTED = ["first name", 'quote"d', "it's", "café ünï 名前", "select", "a", "A", "a (2)", "column_9", "[bold]x",
-                "[@click=app.quit]", "label"]  # fmt: skip
+ODD_HEADER = [
+    "first name",
+    'quote"d',
+    "it's",
+    "café ünï 名前",
+    "select",
+    "a",
+    "A",
+    "a",
+    "",
+    "[bold]x",
+    "[@click=app.quit]",
+    "label",
+]
+ODD_EXPECTED = [
+    "first name",
+    'quote"d',
+    "it's",
+    "café ünï 名前",
+    "select",
+    "a",
+    "A",
+    "a (2)",
+    "column_9",
+    "[bold]x",
+    "[@click=app.quit]",
+    "label",
+]
 
 
 def test_odd_column_names_round_trip(store: Store, tmp_path: Path) -> None:
-    rows = [[f"n{i}", i, f"v'{i}\"", i % 4, i * 2, i * 3, i * 4, i * 5, i * 6, ["red", "green"][i % 2], i * 7,
-             "pos" if i % 2 else "neg"] for i in range(30)]  # fmt: skip
+    rows = [
+        [
+            f"n{i}",
+            i,
+            f"v'{i}\"",
+            i % 4,
+            i * 2,
+            i * 3,
+            i * 4,
+            i * 5,
+            i * 6,
+            ["red", "green"][i % 2],
+            i * 7,
+            "pos" if i % 2 else "neg",
+        ]
+        for i in range(30)
+    ]
     path = write_csv(tmp_path / "odd names.csv", ODD_HEADER, rows)
     info = import_dataset(store, path, "label")
     assert info.name == "odd names"
@@ -86,7 +127,7 @@ def test_odd_column_names_round_trip(store: Store, tmp_path: Path) -> None:
     X_test, _ = load_split(store, again, "test")
     assert list(X_dev.columns) == ODD_EXPECTED[:-1]
     X = pd.concat([X_dev, X_test]).sort_index()
-    assert list(X["quote\"d"]) == [float(i) for i in range(30)]
+    assert list(X['quote"d']) == [float(i) for i in range(30)]
     assert list(X["it's"]) == [f"v'{i}\"" for i in range(30)]
     assert list(X["a (2)"]) == [float(i * 5) for i in range(30)]
     assert list(X["A"]) == [float(i * 4) for i in range(30)]
@@ -97,16 +138,25 @@ def test_odd_column_names_round_trip(store: Store, tmp_path: Path) -> None:
 # what the import dialog suggests must be exactly what the import stores, for every kind of file
 PEEK_FILES = {
     "odd header": lambda p: write_csv(p / "odd.csv", ODD_HEADER, [[i] * 11 + [i % 2] for i in range(20)]),
-    "latin-1": lambda p: write_csv(p / "l.csv", ["café", "ü", "y"], [[i, i, i % 2] for i in range(20)], encoding="latin-1"),
-    "cp1252": lambda p: write_csv(p / "w.csv", ["€", "x", "y"], [[i, f"{i} €", i % 2] for i in range(20)], encoding="cp1252"),
+    "latin-1": lambda p: write_csv(
+        p / "l.csv", ["café", "ü", "y"], [[i, i, i % 2] for i in range(20)], encoding="latin-1"
+    ),
+    "cp1252": lambda p: write_csv(
+        p / "w.csv", ["€", "x", "y"], [[i, f"{i} €", i % 2] for i in range(20)], encoding="cp1252"
+    ),
     "utf-8 bom": lambda p: write_csv(p / "b.csv", ["id", "x", "y"], simple_rows(20), encoding="utf-8-sig"),
     "utf-16 bom": lambda p: write_csv(p / "u.tsv", ["id", "né", "y"], simple_rows(20), "\t", "utf-16"),
     "utf-32": lambda p: write_csv(p / "u32.csv", ["id", "x", "y"], simple_rows(20), ";", "utf-32"),
-    "gzip": lambda p: (p / "g.csv.gz").write_bytes(gzip.compress(b"m|n|y\n" + b"".join(
-        f"{i}|{i}|{i % 2}\n".encode() for i in range(20)))) and p / "g.csv.gz",
-    "quoted header": lambda p: write_csv(p / "q.csv", ["a,b", 'say "hi"', "multi\nline", "y"],
-                                         [[i, i, i, i % 2] for i in range(20)]),
-}  # fmt: skip
+    "gzip": lambda p: (
+        (p / "g.csv.gz").write_bytes(
+            gzip.compress(b"m|n|y\n" + b"".join(f"{i}|{i}|{i % 2}\n".encode() for i in range(20)))
+        )
+        and p / "g.csv.gz"
+    ),
+    "quoted header": lambda p: write_csv(
+        p / "q.csv", ["a,b", 'say "hi"', "multi\nline", "y"], [[i, i, i, i % 2] for i in range(20)]
+    ),
+}
 
 
 @pytest.mark.parametrize("case", PEEK_FILES)
@@ -200,7 +250,9 @@ def test_delimiter_override(store: Store, tmp_path: Path) -> None:
 
 def test_latin1_file_reads_cafe(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "latin.csv"
-    write_csv(path, ["id", "place", "y"], [[i, "café" if i % 2 else "bar", i % 2] for i in range(20)], encoding="latin-1")
+    write_csv(
+        path, ["id", "place", "y"], [[i, "café" if i % 2 else "bar", i % 2] for i in range(20)], encoding="latin-1"
+    )
     assert b"caf\xe9" in path.read_bytes()
     info = import_dataset(store, path, "y")
     assert info.encoding == "latin-1"
@@ -352,9 +404,24 @@ def test_bad_input_is_one_line_input_error_and_store_unchanged(
 
 
 def test_bad_inputs_cover_the_brief(bad_cases: dict[str, BadInput]) -> None:
-    needed = {"missing_file", "directory", "empty", "header_only", "nul_bytes", "image", "gzipped", "too_few_fields",
-              "corrupt_utf8", "target_typo", "target_all_missing", "single_class", "too_few_labeled",
-              "test_size_zero", "test_size_large", "unknown_task"}  # fmt: skip
+    needed = {
+        "missing_file",
+        "directory",
+        "empty",
+        "header_only",
+        "nul_bytes",
+        "image",
+        "gzipped",
+        "too_few_fields",
+        "corrupt_utf8",
+        "target_typo",
+        "target_all_missing",
+        "single_class",
+        "too_few_labeled",
+        "test_size_zero",
+        "test_size_large",
+        "unknown_task",
+    }
     assert needed <= set(bad_cases)
 
 
@@ -571,8 +638,17 @@ def test_profile_matches_pandas(store: Store, tmp_path: Path) -> None:
 
 def test_profile_strategies_agree(store: Store, tmp_path: Path) -> None:
     """The UNPIVOT profile (short tables) and the wide-form one (long tables) give the same numbers."""
-    rows = [[i, None if i % 4 == 0 else i * 1.5, ["x", "y", "z"][i % 3] if i % 5 else "", f"2024-01-{i % 28 + 1:02d}",
-             "true" if i % 2 else "false", i % 2] for i in range(120)]  # fmt: skip
+    rows = [
+        [
+            i,
+            None if i % 4 == 0 else i * 1.5,
+            ["x", "y", "z"][i % 3] if i % 5 else "",
+            f"2024-01-{i % 28 + 1:02d}",
+            "true" if i % 2 else "false",
+            i % 2,
+        ]
+        for i in range(120)
+    ]
     info = import_dataset(store, write_csv(tmp_path / "agree.csv", ["i", "f", "c", "d", "b", "y"], rows), "y")
     storage = [f"c{i}" for i in range(6)]
     types = [c.sql_type for c in info.columns]
@@ -581,7 +657,12 @@ def test_profile_strategies_agree(store: Store, tmp_path: Path) -> None:
         b = profile_wide(con, f"ds_{info.id}", storage, types, exact=True)
     for s in storage:
         assert (a[s].n_present, a[s].n_distinct, a[s].min, a[s].max, a[s].top) == (
-            b[s].n_present, b[s].n_distinct, b[s].min, b[s].max, b[s].top), s  # fmt: skip
+            b[s].n_present,
+            b[s].n_distinct,
+            b[s].min,
+            b[s].max,
+            b[s].top,
+        ), s
         assert a[s].mean == pytest.approx(b[s].mean) and a[s].std == pytest.approx(b[s].std)
 
 
@@ -643,19 +724,28 @@ def test_load_split_model_ready_dtypes(store: Store, tmp_path: Path) -> None:
 
     rows = []
     for i in range(40):
-        rows.append([
-            "" if i == 1 else i * 1.5,
-            "" if i == 2 else ("true" if i % 2 else "false"),
-            "" if i == 3 else f"2024-01-{i % 28 + 1:02d}",
-            "" if i % 10 == 4 else ["red", "blue"][i % 2],
-            f"free text {i}",
-            "yes" if i % 3 else "no",
-        ])  # fmt: skip
-    info = import_dataset(store, write_csv(tmp_path / "types.csv", ["num", "flag", "day", "color", "txt", "y"], rows),
-                          "y", test_size=0.1)  # fmt: skip
+        rows.append(
+            [
+                "" if i == 1 else i * 1.5,
+                "" if i == 2 else ("true" if i % 2 else "false"),
+                "" if i == 3 else f"2024-01-{i % 28 + 1:02d}",
+                "" if i % 10 == 4 else ["red", "blue"][i % 2],
+                f"free text {i}",
+                "yes" if i % 3 else "no",
+            ]
+        )
+    info = import_dataset(
+        store, write_csv(tmp_path / "types.csv", ["num", "flag", "day", "color", "txt", "y"], rows), "y", test_size=0.1
+    )
     kinds = {c.name: c.kind for c in info.columns}
-    assert kinds == {"num": "numeric", "flag": "boolean", "day": "datetime", "color": "categorical", "txt": "text",
-                     "y": "categorical"}  # fmt: skip
+    assert kinds == {
+        "num": "numeric",
+        "flag": "boolean",
+        "day": "datetime",
+        "color": "categorical",
+        "txt": "text",
+        "y": "categorical",
+    }
     X, y = load_split(store, info)
     assert X.index.name == "row"
     assert [str(t) for t in X.dtypes] == ["float64", "float64", "float64", "object", "object"]
@@ -707,10 +797,17 @@ def test_list_and_get(store: Store, tmp_path: Path) -> None:
 
 
 def test_module_import_is_light() -> None:
-    code = ("import sys, core.data.importing, core.data.frames, core.store.datasets; "
-            "print('pandas' in sys.modules, 'sklearn' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+    code = (
+        "import sys, core.data.importing, core.data.frames, core.store.datasets; "
+        "print('pandas' in sys.modules, 'sklearn' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert out.stdout.split() == ["False", "False"]
 
 

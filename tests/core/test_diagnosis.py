@@ -10,14 +10,14 @@ from sklearn.dummy import DummyClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from core.analysis.curves import validation_curve
+from core.analysis.diagnosis import GAP_FRACTION, diagnose
+from core.analysis.holdout import evaluate_on_test
+from core.analysis.targets import clear_target, get_target, set_target
 from core.data.frames import load_split
 from core.data.importing import import_dataset
-from core.analysis.diagnosis import GAP_FRACTION, diagnose
-from core.analysis.targets import clear_target, get_target, set_target
-from core.modeling.metrics import error_of
 from core.errors import InputError
 from core.modeling.evaluation import run_baselines, run_specs
-from core.analysis.holdout import evaluate_on_test
+from core.modeling.metrics import error_of
 from core.report.serialize import diagnosis_to_dict
 from tests.core import loop_data
 
@@ -48,7 +48,11 @@ def test_linear_model_on_circles_is_at_the_training_bottleneck(store, tmp_path):
     assert "raise_max_iter" not in _kinds(d)  # it converged: no advice about it
     payload = _strict_json(d)
     assert payload["bottleneck"] == "training" and payload["reference"] == {
-        "error": pytest.approx(d.reference_error), "source": "best run", "run": tree, "runs": 3}
+        "error": pytest.approx(d.reference_error),
+        "source": "best run",
+        "run": tree,
+        "runs": 3,
+    }
     # the tree on the same data: nothing large is left
     assert diagnose(store, tree).bottleneck == "none"
 
@@ -120,8 +124,13 @@ def test_good_model_on_easy_problem_has_no_bottleneck_then_the_test_confirms(sto
     assert d.bottleneck == "none" and d.validation_error < 0.05 and d.test_error is None
     assert d.dummy_run_id is None  # no dummy run: computed on the run's folds, like a dummy run would be
     info_X, info_y = load_split(store, _dataset(store, "easy"), "dev")
-    expected = cross_val_score(DummyClassifier(strategy="prior"), info_X.fillna(0), info_y,
-                               cv=StratifiedKFold(5, shuffle=True, random_state=0), scoring="accuracy").mean()
+    expected = cross_val_score(
+        DummyClassifier(strategy="prior"),
+        info_X.fillna(0),
+        info_y,
+        cv=StratifiedKFold(5, shuffle=True, random_state=0),
+        scoring="accuracy",
+    ).mean()
     assert d.dummy_error == pytest.approx(1 - expected)
     assert _kinds(d)[0] == "evaluate_on_test" and d.advice[0].command == f"mlloop test {linear}"
     evaluate_on_test(store, linear)
@@ -153,8 +162,7 @@ def test_a_test_split_from_another_distribution_is_the_test_bottleneck(store, tm
 def test_advice_differs_with_the_numbers(store, tmp_path):
     """Not one generic list: two runs on one dataset at different bottlenecks get different advice."""
     import_dataset(store, loop_data.noisy(tmp_path), "y")
-    dummy, linear, tree = run_baselines(store, "noisy", "dummy,linear,tree", params={"linear": {"C": 0.01}},
-                                        folds=5)
+    dummy, linear, tree = run_baselines(store, "noisy", "dummy,linear,tree", params={"linear": {"C": 0.01}}, folds=5)
     a, b = diagnose(store, linear), diagnose(store, tree)
     assert (a.bottleneck, b.bottleneck) != ("none", "none")
     assert _kinds(a) != _kinds(b)

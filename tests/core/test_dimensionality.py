@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 
-from core.data.frames import load_split
-from core.data.importing import import_dataset
-from core.store.datasets import get_dataset
 from core.analysis.dimensionality import curse_stats, curse_to_dict, k_grid
 from core.analysis.feature_selection import curves_to_dict, feature_curve
+from core.data.frames import load_split
+from core.data.importing import import_dataset
 from core.errors import InputError
+from core.store.datasets import get_dataset
 from tests.conftest import run_mlloop, write_csv
 
 
@@ -26,8 +26,16 @@ def _frame(X: np.ndarray, y: np.ndarray) -> pd.DataFrame:
 
 @pytest.fixture
 def informative(store, tmp_path):
-    X, y = make_classification(n_samples=300, n_features=200, n_informative=5, n_redundant=0, n_repeated=0,
-                               shuffle=False, class_sep=1.5, random_state=0)
+    X, y = make_classification(
+        n_samples=300,
+        n_features=200,
+        n_informative=5,
+        n_redundant=0,
+        n_repeated=0,
+        shuffle=False,
+        class_sep=1.5,
+        random_state=0,
+    )
     import_dataset(store, write_csv(tmp_path / "informative.csv", _frame(X, y)), "y")
     return store
 
@@ -40,8 +48,13 @@ def test_k_grid_is_log_spaced_from_one_to_all():
 
 def test_univariate_peaks_near_the_informative_count(informative):
     points = []
-    curves = feature_curve(informative, "informative", methods=("univariate", "importance"),
-                           ks=(1, 2, 3, 5, 8, 13, 30, 80, 200), on_point=points.append)
+    curves = feature_curve(
+        informative,
+        "informative",
+        methods=("univariate", "importance"),
+        ks=(1, 2, 3, 5, 8, 13, 30, 80, 200),
+        on_point=points.append,
+    )
     uni = curves.method("univariate")
     assert 3 <= uni.best_k <= 13 and uni.one_se_k <= uni.best_k
     by_k = {p.k: p.mean for p in uni.points}
@@ -100,8 +113,13 @@ def test_points_equal_an_explicit_pipeline_in_each_fold(store, tmp_path, binary_
     X, y = load_split(store, info, "dev")
     base = build_pipeline(BASELINES["linear"], get_dataset(store, "binary"), X, {}, 0)
     for p in curves.method("univariate").points:
-        pipe = Pipeline([("preprocess", base.named_steps["preprocess"]), ("select", SelectKBest(f_classif, k=p.k)),
-                         ("model", base.named_steps["model"])])
+        pipe = Pipeline(
+            [
+                ("preprocess", base.named_steps["preprocess"]),
+                ("select", SelectKBest(f_classif, k=p.k)),
+                ("model", base.named_steps["model"]),
+            ]
+        )
         ref = cross_val_score(pipe, X, y, cv=make_splitter("binary", 5, 1, 0), scoring="accuracy")
         np.testing.assert_allclose(p.scores, ref, atol=1e-12)
 
@@ -161,6 +179,10 @@ def test_cli_features(tmp_path):
     assert uni["best_k"] in data["curves"]["ks"] and uni["one_se_k"] <= uni["best_k"]
     assert {"k", "mean", "std", "n_folds", "scores"} <= set(uni["points"][0])
     assert {"samples_per_feature", "components_for", "relative_contrast"} <= set(data["curse"])
-    for bad in (["features", "nope"], ["features", "small", "--model", "nope"], ["features", "small", "--methods", "x"]):
+    for bad in (
+        ["features", "nope"],
+        ["features", "small", "--model", "nope"],
+        ["features", "small", "--methods", "x"],
+    ):
         r = run_mlloop(*bad, store=db)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, (bad, r.stderr)

@@ -10,10 +10,10 @@ from sklearn.model_selection import cross_validate
 
 from core.data.frames import load_split
 from core.data.importing import import_dataset
-from core.store.datasets import get_dataset
 from core.errors import InputError
 from core.modeling.evaluation import build_pipeline, make_splitter, run_baselines, scoring
 from core.modeling.models import BASELINES
+from core.store.datasets import get_dataset
 from core.store.runs import get_run, list_runs
 
 
@@ -56,8 +56,9 @@ def test_regression_scores_equal_plain_sklearn_with_repeats(store, regression_cs
 def test_folds_stream_in_and_never_touch_the_test_split(store, binary_csv):
     info = import_dataset(store, binary_csv, "label")
     seen = []
-    run_ids = run_baselines(store, info.name, "dummy,tree", folds=3, jobs=2,
-                            on_progress=lambda p: seen.append((p.run_id, p.done, p.status)))
+    run_ids = run_baselines(
+        store, info.name, "dummy,tree", folds=3, jobs=2, on_progress=lambda p: seen.append((p.run_id, p.done, p.status))
+    )
     # every fold was reported, and each run ended with a final event
     assert sorted(d for _, d, s in seen if s == "running") == [1, 1, 2, 2, 3, 3]
     assert {(r, s) for r, _, s in seen if s != "running"} == {(run_ids[0], "done"), (run_ids[1], "done")}
@@ -92,8 +93,7 @@ def test_glm_run_stores_coefficient_table(store, binary_csv):
 def test_a_failing_model_fails_alone(store, binary_csv):
     import_dataset(store, binary_csv, "label")
     # A class weight for a class that does not exist passes parameter validation but fails every fit.
-    dummy, tree = run_baselines(store, "binary", "dummy,tree", params={"tree": {"class_weight": {"zzz": 2.0}}},
-                                folds=3)
+    dummy, tree = run_baselines(store, "binary", "dummy,tree", params={"tree": {"class_weight": {"zzz": 2.0}}}, folds=3)
     assert get_run(store, dummy).status == "done"
     failed = get_run(store, tree)
     assert failed.status == "failed" and "class_weight" in failed.error and failed.n_folds_done == 0
@@ -128,8 +128,15 @@ def test_a_stop_token_cancels_a_group_of_runs_and_keeps_finished_folds(store, bi
     import_dataset(store, binary_csv, "label")
     folds_done = []
     with pytest.raises(RunCancelled, match="finished folds are kept"):
-        run_baselines(store, "binary", "dummy,tree", folds=5, jobs=1, on_progress=folds_done.append,
-                      stop=StopToken(lambda: len(folds_done) >= 3))
+        run_baselines(
+            store,
+            "binary",
+            "dummy,tree",
+            folds=5,
+            jobs=1,
+            on_progress=folds_done.append,
+            stop=StopToken(lambda: len(folds_done) >= 3),
+        )
     runs = list_runs(store)
     assert {r.status for r in runs} == {"cancelled"}
     assert sum(r.n_folds_done for r in runs) == 3  # three folds finished before the token was seen; kept

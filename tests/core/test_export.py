@@ -13,26 +13,26 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.store import runs as run_store
 from core.analysis.compare import compare_runs
 from core.analysis.curves import learning_curve, load_curve, validation_curve
-from core.data.importing import import_dataset
-from core.store.datasets import get_dataset
 from core.analysis.diagnosis import diagnose
 from core.analysis.dimensionality import curse_stats, curse_to_dict
 from core.analysis.feature_selection import curves_to_dict, feature_curve
+from core.analysis.findings import finding_to_dict
+from core.analysis.holdout import evaluate_on_test
+from core.analysis.quality import check_quality
+from core.data.importing import import_dataset
 from core.errors import InputError, NotFoundError
 from core.modeling.evaluation import run_baselines
 from core.report.blocks import Heading, Steps, Table
 from core.report.export import export_dataset, export_runs, format_from_path, write_dataset_export, write_export
 from core.report.run_summary import RunExtras, run_summary
-from core.report.text import render_text, table_lines
-from core.analysis.holdout import evaluate_on_test
-from core.analysis.quality import check_quality
-from core.analysis.findings import finding_to_dict
-from core.store.runs import get_run
 from core.report.serialize import curve_to_dict, dataset_to_dict, diagnosis_to_dict, run_to_dict
+from core.report.text import render_text, table_lines
 from core.store import Store
+from core.store import runs as run_store
+from core.store.datasets import get_dataset
+from core.store.runs import get_run
 from core.types import FoldScore, GlmCoefficient, GlmSummary
 from tests.conftest import run_mlloop
 
@@ -40,8 +40,25 @@ EVIL_COLUMN = "<script>alert(1)</script>"
 EVIL_CATEGORY = "[bold]x|y"
 EVIL_DATASET = "</svg><script>alert(2)</script>[bold]"
 EVIL_FEATURE = "[bold]</svg>b"
-HTML_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "h3", "p", "table", "thead",
-             "tbody", "tr", "th", "td"}
+HTML_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "main",
+    "h1",
+    "h2",
+    "h3",
+    "p",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
 SVG_TAGS = {"svg", "title", "rect", "text", "line", "path", "polyline", "circle"}
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -60,18 +77,33 @@ def world(tmp_path_factory) -> dict:
     store = Store(root / "store.duckdb")
     info = import_dataset(store, root / "evil.csv", "label")
     dummy, linear = run_baselines(store, "evil", "dummy,linear", folds=3, seed=0, jobs=1)
-    run_store.record_glm(store, linear, GlmSummary(
-        family="Binomial", link="Logit", n_obs=120, df_model=3.0, df_resid=116.0, deviance=101.25,
-        null_deviance=160.5, aic=109.25, llf=-50.625, converged=True, warnings=(f"quasi-separation in {EVIL_COLUMN}",),
-        coefficients=(
-            GlmCoefficient("Intercept", -0.4321, 0.2, -2.1605, 0.0307, -0.824, -0.040),
-            GlmCoefficient(f"cat_{EVIL_CATEGORY}", 1.2345, 0.4, 3.0863, 0.00203, 0.45, 2.02),
+    run_store.record_glm(
+        store,
+        linear,
+        GlmSummary(
+            family="Binomial",
+            link="Logit",
+            n_obs=120,
+            df_model=3.0,
+            df_resid=116.0,
+            deviance=101.25,
+            null_deviance=160.5,
+            aic=109.25,
+            llf=-50.625,
+            converged=True,
+            warnings=(f"quasi-separation in {EVIL_COLUMN}",),
+            coefficients=(
+                GlmCoefficient("Intercept", -0.4321, 0.2, -2.1605, 0.0307, -0.824, -0.040),
+                GlmCoefficient(f"cat_{EVIL_CATEGORY}", 1.2345, 0.4, 3.0863, 0.00203, 0.45, 2.02),
+            ),
         ),
-    ))
-    _, (partial,) = run_store.create_runs(store, info, [("tree", {"max_depth": "<b>3</b>"})], folds=3, repeats=1,
-                                          seed=0, versions={"python": "3"})
-    run_store.record_fold(store, partial, FoldScore(0, 0, 0, 80, 40, 0.1, 0.01, {"accuracy": 1.0},
-                                                    {"accuracy": float("nan")}))
+    )
+    _, (partial,) = run_store.create_runs(
+        store, info, [("tree", {"max_depth": "<b>3</b>"})], folds=3, repeats=1, seed=0, versions={"python": "3"}
+    )
+    run_store.record_fold(
+        store, partial, FoldScore(0, 0, 0, 80, 40, 0.1, 0.01, {"accuracy": 1.0}, {"accuracy": float("nan")})
+    )
     run_store.finish_run(store, partial, "cancelled", error="cancelled by the user")
     return dict(root=root, store=store, dummy=dummy, linear=linear, partial=partial)
 
@@ -169,8 +201,18 @@ def test_run_summary_in_every_format_has_the_numbers(world):
     mean_std = f"{acc.val_mean:.4f} ± {acc.val_std:.4f}"
 
     md = export_runs(store, [run.id], "md")
-    for needle in (fold0, fold2_train, mean_std, "1.2345", "0.00203", "101.250", run.folds_hash,
-                   get_dataset(store, "evil").file_hash, "3 folds × 1 repeat, seed 0", "development rows | 120"):
+    for needle in (
+        fold0,
+        fold2_train,
+        mean_std,
+        "1.2345",
+        "0.00203",
+        "101.250",
+        run.folds_hash,
+        get_dataset(store, "evil").file_hash,
+        "3 folds × 1 repeat, seed 0",
+        "development rows | 120",
+    ):
         assert needle in md, needle
     assert md.startswith(f"# mlloop run {run.id}: linear on evil\n")
 
@@ -205,8 +247,25 @@ def test_html_is_self_contained_and_escapes_everything(world):
         assert "<script" not in page.lower() and "<b>" not in page
         assert html.escape(EVIL_COLUMN) in page
         doc = _parse_html(page)
-        assert set(doc.tags) <= {"html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "h3", "p",
-                                 "table", "thead", "tbody", "tr", "th", "td"}
+        assert set(doc.tags) <= {
+            "html",
+            "head",
+            "meta",
+            "title",
+            "style",
+            "body",
+            "main",
+            "h1",
+            "h2",
+            "h3",
+            "p",
+            "table",
+            "thead",
+            "tbody",
+            "tr",
+            "th",
+            "td",
+        }
         assert not [a for a in doc.attrs if a[0] in ("href", "src", "action", "srcset") or a[0].startswith("on")]
         assert "url(" not in page and "@import" not in page
         text = "".join(doc.text)
@@ -242,8 +301,14 @@ def test_run_summary_has_its_curves_diagnosis_and_test_evaluations(loop_world):
     learning, validation = load_curve(store, tree, "learning"), load_curve(store, tree, "validation")
     d = diagnose(store, tree)
     assert learning.complete and validation.complete and validation.best is not None and d.advice
-    needles = [d.reason, f"Diagnosis: bottleneck {d.bottleneck}", f"{d.validation_error:.4f}",
-               f"{d.avoidable_bias:.4f}", *(a.text for a in d.advice), f"{evaluation.scores['accuracy']:.4f}"]
+    needles = [
+        d.reason,
+        f"Diagnosis: bottleneck {d.bottleneck}",
+        f"{d.validation_error:.4f}",
+        f"{d.avoidable_bias:.4f}",
+        *(a.text for a in d.advice),
+        f"{evaluation.scores['accuracy']:.4f}",
+    ]
 
     md = export_runs(store, [tree], "md")
     assert "### Learning curve" in md and "### Validation curve over max\\_depth" in md
@@ -357,8 +422,14 @@ def test_comparison_summary_in_every_format(world):
 
     md = export_runs(store, ids, "md")
     rendered_text = "".join(_parse_html(_render_markdown(md)).text)
-    for needle in (p_text, fold1, delta, paired.explanation, unpaired.explanation,
-                   f"run {world['partial']} has 1 of 3 folds"):
+    for needle in (
+        p_text,
+        fold1,
+        delta,
+        paired.explanation,
+        unpaired.explanation,
+        f"run {world['partial']} has 1 of 3 folds",
+    ):
         assert needle in rendered_text, needle
     assert md.count("## Run ") == 3 and md.count("## Dataset ") == 1
 
@@ -399,8 +470,17 @@ def test_dataset_summary_has_the_planted_findings_and_the_curse_stats(loop_world
     dup, const = by_kind["duplicates"], by_kind["constant"]
     assert const.columns == ("always one",) and dup.n_rows == 12  # six rows, each twice
     rows = f"{', '.join(map(str, dup.rows[:5]))} … (12 rows)"
-    needles = [dup.message, dup.action, const.message, const.action, rows, f"{curse.samples_per_feature:.2f}",
-               EVIL_DATASET, EVIL_COLUMN, EVIL_FEATURE]
+    needles = [
+        dup.message,
+        dup.action,
+        const.message,
+        const.action,
+        rows,
+        f"{curse.samples_per_feature:.2f}",
+        EVIL_DATASET,
+        EVIL_COLUMN,
+        EVIL_FEATURE,
+    ]
 
     md = export_dataset(store, EVIL_DATASET, "md", findings=findings, curse=curse)
     assert EVIL_DATASET not in md and EVIL_FEATURE not in md  # escaped, not markup
@@ -464,8 +544,13 @@ def test_dataset_summary_with_feature_curves(loop_world):
 
 
 def test_format_from_path():
-    assert [format_from_path(p) for p in ("a.md", "b.MARKDOWN", "c.html", "d.htm", "e.json")] == \
-        ["md", "md", "html", "html", "json"]
+    assert [format_from_path(p) for p in ("a.md", "b.MARKDOWN", "c.html", "d.htm", "e.json")] == [
+        "md",
+        "md",
+        "html",
+        "html",
+        "json",
+    ]
     for bad in ("a.txt", "noext", "a.md.gz"):
         with pytest.raises(InputError, match="export format"):
             format_from_path(bad)
@@ -523,7 +608,7 @@ def test_cli_compare_and_export(world, tmp_path: Path):
     assert any(line.startswith("Δ log_loss vs ref") for line in lines)
     (pair,) = compare_runs(world["store"], [dummy, linear], metric="log_loss").pairs
     (row,) = [line for line in lines if line.split()[:2] == [str(linear), str(dummy)]]  # the significance table's
-    assert f"{pair.p:.3g}" in row and pair.explanation in row                          # run, vs, ..., p, verdict
+    assert f"{pair.p:.3g}" in row and pair.explanation in row  # run, vs, ..., p, verdict
     assert "linear beats dummy on log loss (lower is better)" in pair.explanation
 
     res = run_mlloop("compare", str(dummy), str(linear), "--reference", str(linear), "--json", store=store_path)
@@ -543,8 +628,17 @@ def test_cli_compare_and_export(world, tmp_path: Path):
 
 def test_cli_exports_a_dataset_with_feature_curves(loop_world, tmp_path: Path):
     out = tmp_path / "data.json"
-    res = run_mlloop("export", "--dataset", EVIL_DATASET, "--features", "--model", "tree", "-o", str(out),
-                     store=loop_world["store"].path)
+    res = run_mlloop(
+        "export",
+        "--dataset",
+        EVIL_DATASET,
+        "--features",
+        "--model",
+        "tree",
+        "-o",
+        str(out),
+        store=loop_world["store"].path,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == str(out)
     data = _strict_json(out.read_text(encoding="utf-8"))
@@ -554,28 +648,32 @@ def test_cli_exports_a_dataset_with_feature_curves(loop_world, tmp_path: Path):
     assert set(data["features"]["methods"]) == {"univariate", "l1", "importance"}
 
 
-@pytest.mark.parametrize("args", [
-    ["compare", "{a}"],
-    ["compare", "{a}", "999"],
-    ["compare", "{a}", "{b}", "--metric", "rmse"],
-    ["export", "{a}", "999", "-o", "{dir}/a.md"],
-    ["export", "{a}", "-o", "{dir}/a.txt"],
-    ["export", "{a}", "--format", "pdf", "-o", "{dir}/a.md"],
-    ["export", "{a}", "-o", "{dir}/missing/a.md"],
-    ["export", "{a}", "{b}", "-o", "{dir}/existing.md"],
-    ["export", "-o", "{dir}/a.md"],
-    ["export", "{a}", "--dataset", "evil", "-o", "{dir}/a.md"],
-    ["export", "{a}", "--features", "-o", "{dir}/a.md"],
-    ["export", "--dataset", "evil", "--reference", "{a}", "-o", "{dir}/a.md"],
-    ["export", "--dataset", "evil", "--model", "tree", "-o", "{dir}/a.md"],
-    ["export", "--dataset", "nope", "-o", "{dir}/a.md"],
-    ["export", "--dataset", "evil", "-o", "{dir}/a.txt"],
-    ["export", "--dataset", "evil", "--features", "-o", "{dir}/existing.md"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compare", "{a}"],
+        ["compare", "{a}", "999"],
+        ["compare", "{a}", "{b}", "--metric", "rmse"],
+        ["export", "{a}", "999", "-o", "{dir}/a.md"],
+        ["export", "{a}", "-o", "{dir}/a.txt"],
+        ["export", "{a}", "--format", "pdf", "-o", "{dir}/a.md"],
+        ["export", "{a}", "-o", "{dir}/missing/a.md"],
+        ["export", "{a}", "{b}", "-o", "{dir}/existing.md"],
+        ["export", "-o", "{dir}/a.md"],
+        ["export", "{a}", "--dataset", "evil", "-o", "{dir}/a.md"],
+        ["export", "{a}", "--features", "-o", "{dir}/a.md"],
+        ["export", "--dataset", "evil", "--reference", "{a}", "-o", "{dir}/a.md"],
+        ["export", "--dataset", "evil", "--model", "tree", "-o", "{dir}/a.md"],
+        ["export", "--dataset", "nope", "-o", "{dir}/a.md"],
+        ["export", "--dataset", "evil", "-o", "{dir}/a.txt"],
+        ["export", "--dataset", "evil", "--features", "-o", "{dir}/existing.md"],
+    ],
+)
 def test_cli_bad_input_exits_2_with_one_line_and_writes_nothing(world, tmp_path: Path, args):
     (tmp_path / "existing.md").write_text("keep")
-    res = run_mlloop(*[a.format(dir=tmp_path, a=world["dummy"], b=world["linear"]) for a in args],
-                     store=world["store"].path)
+    res = run_mlloop(
+        *[a.format(dir=tmp_path, a=world["dummy"], b=world["linear"]) for a in args], store=world["store"].path
+    )
     assert res.returncode == 2, (res.stdout, res.stderr)
     assert len(res.stderr.strip().splitlines()) == 1 and res.stderr.startswith("mlloop: error: ")
     assert res.stdout == ""

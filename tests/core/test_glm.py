@@ -200,8 +200,14 @@ def test_pipeline_cross_validation_and_clone():
     data = sm.datasets.anes96.load_pandas()
     X, y = data.exog, np.where(data.endog >= 4, "republican", "democrat")
     pipe = Pipeline([("scale", StandardScaler()), ("model", GLMClassifier())]).set_output(transform="pandas")
-    scores = cross_validate(pipe, X, y, cv=StratifiedKFold(3, shuffle=True, random_state=0),
-                            scoring=["accuracy", "roc_auc", "neg_log_loss"], error_score="raise")
+    scores = cross_validate(
+        pipe,
+        X,
+        y,
+        cv=StratifiedKFold(3, shuffle=True, random_state=0),
+        scoring=["accuracy", "roc_auc", "neg_log_loss"],
+        error_score="raise",
+    )
     assert (scores["test_roc_auc"] > 0.6).all() and (scores["test_neg_log_loss"] < 0).all()
     copy = clone(pipe.set_params(model__alpha=0.1))
     assert copy.get_params()["model__alpha"] == 0.1 and not hasattr(copy.named_steps["model"], "coef_")
@@ -212,10 +218,12 @@ def test_pipeline_cross_validation_and_clone():
 def test_importing_the_module_loads_no_statsmodels_and_pickles_resolve_in_a_fresh_process():
     X, y = load_iris(return_X_y=True)
     est = GLMClassifier().fit(X[:, :1], y)
-    code = ("import sys, pickle\nimport core.modeling.glm\n"
-            "assert 'statsmodels' not in sys.modules, sorted(sys.modules)\n"
-            "est = pickle.loads(sys.stdin.buffer.read())\n"
-            "print(type(est).__name__, *est.predict([[4.5], [7.5]]))")
+    code = (
+        "import sys, pickle\nimport core.modeling.glm\n"
+        "assert 'statsmodels' not in sys.modules, sorted(sys.modules)\n"
+        "est = pickle.loads(sys.stdin.buffer.read())\n"
+        "print(type(est).__name__, *est.predict([[4.5], [7.5]]))"
+    )
     out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(est), capture_output=True, cwd=REPO)
     assert out.returncode == 0, out.stderr.decode()
     assert out.stdout.decode().split() == ["GLMClassifier", "0", "2"]

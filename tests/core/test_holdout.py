@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, mean_squared_error
 
+from core.analysis.holdout import count_test_evaluations, evaluate_on_test, list_test_evaluations
 from core.data.frames import load_split
 from core.data.importing import import_dataset
 from core.errors import InputError
 from core.modeling.evaluation import build_pipeline, run_baselines
-from core.analysis.holdout import count_test_evaluations, evaluate_on_test, list_test_evaluations
 from core.modeling.models import BASELINES
 from core.report.serialize import evaluation_to_dict
 from core.store import MIGRATIONS, SCHEMA_VERSION, Store

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from core.data.importing import import_dataset
-from core.store.runs import get_run, list_runs, mark_interrupted
 from core.store import Store
+from core.store.runs import get_run, list_runs, mark_interrupted
 
 
 @pytest.fixture
@@ -34,8 +34,24 @@ def slow_dataset(tmp_path):
 
 
 def _start_run(store: Store, *extra: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "mlloop_tui", "--store", str(store.path), "run", "slow", "--models", "forest",
-           "--cv", "10", "--jobs", "1", "--param", "forest.n_estimators=150", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlloop_tui",
+        "--store",
+        str(store.path),
+        "run",
+        "slow",
+        "--models",
+        "forest",
+        "--cv",
+        "10",
+        "--jobs",
+        "1",
+        "--param",
+        "forest.n_estimators=150",
+        *extra,
+    ]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -57,8 +73,12 @@ def test_readers_in_other_processes_work_while_a_run_writes(slow_dataset):
         _wait_for_folds(store, 1, proc)
         seen = set()
         while proc.poll() is None:
-            r = subprocess.run([sys.executable, "-m", "mlloop_tui", "--store", str(store.path), "runs", "--json"],
-                               capture_output=True, text=True, timeout=60)
+            r = subprocess.run(
+                [sys.executable, "-m", "mlloop_tui", "--store", str(store.path), "runs", "--json"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert r.returncode == 0, r.stderr
             (run,) = json.loads(r.stdout)
             seen.add(run["folds_done"])

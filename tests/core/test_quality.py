@@ -9,19 +9,20 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 
+from core.analysis.findings import SEVERITIES, finding_to_dict
+from core.analysis.quality import check_quality
 from core.data.frames import load_split
 from core.data.importing import import_dataset
 from core.store.datasets import get_dataset
-from core.analysis.quality import check_quality
-from core.analysis.findings import SEVERITIES, finding_to_dict
 from tests.conftest import run_mlloop, write_csv
 
 ALARMS = {"duplicates", "conflicting_labels", "leakage", "constant", "shift", "adversarial_validation"}
 
 
 def _clean(n: int = 300, seed: int = 0) -> pd.DataFrame:
-    X, y = make_classification(n_samples=n, n_features=8, n_informative=4, n_redundant=0, shuffle=True,
-                               random_state=seed)
+    X, y = make_classification(
+        n_samples=n, n_features=8, n_informative=4, n_redundant=0, shuffle=True, random_state=seed
+    )
     frame = pd.DataFrame(X.round(5), columns=[f"x{i}" for i in range(X.shape[1])])
     frame["label"] = np.where(y == 1, "yes", "no")
     return frame
@@ -108,9 +109,13 @@ def test_flipped_labels_top_the_mislabeled_list(store, tmp_path):
 def test_imbalance_and_high_cardinality(store, tmp_path):
     rng = np.random.default_rng(1)
     n = 400
-    frame = pd.DataFrame({"x": rng.normal(size=n).round(4),
-                          "city": [f"c{i}" for i in rng.integers(0, 120, size=n)],
-                          "y": np.where(rng.random(n) < 0.05, "rare", "common")})
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=n).round(4),
+            "city": [f"c{i}" for i in rng.integers(0, 120, size=n)],
+            "y": np.where(rng.random(n) < 0.05, "rare", "common"),
+        }
+    )
     import_dataset(store, write_csv(tmp_path / "imb.csv", frame), "y")
     kinds = _kinds(check_quality(store, "imb", mislabeled=False))
     assert kinds["class_imbalance"][0].severity in ("medium", "high")
@@ -158,7 +163,8 @@ def test_stop_ends_the_check_before_its_costly_steps(store, tmp_path):
         check_quality(store, "clean", stop=StopToken(lambda: asked.append(1) or True))
     assert asked == [1]  # asked once, before the leakage fits
     assert check_quality(store, "clean", mislabeled=False, stop=StopToken()) == check_quality(
-        store, "clean", mislabeled=False)
+        store, "clean", mislabeled=False
+    )
 
 
 def test_stop_is_also_asked_between_the_shift_tests_columns(store, tmp_path):
@@ -178,20 +184,19 @@ def test_stop_is_also_asked_between_the_shift_tests_columns(store, tmp_path):
 
 def _correct_labels(n: int = 300, seed: int = 0) -> pd.DataFrame:
     """Like ``_clean``, but no label is flipped: every label is the class its row was drawn from."""
-    X, y = make_classification(n_samples=n, n_features=8, n_informative=4, n_redundant=0, flip_y=0.0,
-                               random_state=seed)
+    X, y = make_classification(n_samples=n, n_features=8, n_informative=4, n_redundant=0, flip_y=0.0, random_state=seed)
     frame = pd.DataFrame(X.round(5), columns=[f"x{i}" for i in range(X.shape[1])])
     frame["label"] = np.where(y == 1, "yes", "no")
     return frame
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_clean_data_gives_only_the_mislabeled_candidates_the_readme_describes(store, tmp_path, seed,
-                                                                              regression_csv):
+def test_clean_data_gives_only_the_mislabeled_candidates_the_readme_describes(store, tmp_path, seed, regression_csv):
     # README: clean data gives no findings but the mislabeled list (classification only): of the
     # 20 lowest out-of-fold own-label probabilities, the rows where another label is more probable.
-    info = import_dataset(store, write_csv(tmp_path / f"right{seed}.csv", _correct_labels(seed=seed)), "label",
-                          seed=seed)
+    info = import_dataset(
+        store, write_csv(tmp_path / f"right{seed}.csv", _correct_labels(seed=seed)), "label", seed=seed
+    )
     findings = check_quality(store, f"right{seed}")
     assert [f.kind for f in findings] == ["mislabeled"], [f.message for f in findings]
     found = findings[0]
@@ -220,10 +225,12 @@ def test_readme_lists_exactly_the_finding_kinds_quality_gives():
 def _flip_test_labels_and_shift(store, info, column: str) -> None:
     """In the store, give every test row the other label and move ``column`` by +2 in the test rows."""
     with store.write() as con:
-        table, target = con.execute("SELECT data_table, target_storage FROM datasets WHERE id = ?",
-                                    [info.id]).fetchone()
-        col = con.execute("SELECT storage FROM dataset_columns WHERE dataset_id = ? AND name = ?",
-                          [info.id, column]).fetchone()[0]
+        table, target = con.execute(
+            "SELECT data_table, target_storage FROM datasets WHERE id = ?", [info.id]
+        ).fetchone()
+        col = con.execute(
+            "SELECT storage FROM dataset_columns WHERE dataset_id = ? AND name = ?", [info.id, column]
+        ).fetchone()[0]
         con.execute(f"""UPDATE "{table}" SET "{target}" = CASE WHEN "{target}" = 'yes' THEN 'no' ELSE 'yes' END
                         WHERE __part = 'test'""")
         con.execute(f'UPDATE "{table}" SET "{col}" = "{col}" + 2 WHERE __part = \'test\'')

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from core.data import samples
-from core.errors import NotFoundError
 from core.data.samples import SAMPLES, Sample, get_sample, sample_data_dir, sample_path
+from core.errors import NotFoundError
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "sample_data" / "make_samples.py"

@@ -25,8 +25,9 @@ con.close()
 
 
 def _hold_lock(path, seconds: float) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(path), str(seconds)], stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "locked"
     return proc
 
@@ -36,8 +37,16 @@ def test_a_new_store_gets_the_current_schema(store):
     assert store.schema_version() == SCHEMA_VERSION
     with store.read() as con:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    assert {"datasets", "dataset_columns", "runs", "fold_results", "fold_scores", "glm_summaries",
-            "glm_coefficients", "curve_points"} <= tables
+    assert {
+        "datasets",
+        "dataset_columns",
+        "runs",
+        "fold_results",
+        "fold_scores",
+        "glm_summaries",
+        "glm_coefficients",
+        "curve_points",
+    } <= tables
 
 
 def test_a_store_from_a_newer_mlloop_is_refused_untouched(store):
@@ -126,12 +135,12 @@ def test_reads_in_a_reading_block_share_one_connection_and_release_it_after(stor
             assert con.execute("SELECT value FROM meta WHERE key = 'k'").fetchone() == ("v",)
         assert opened == [True, False, True]
     # the block ended: another process can write at once, without waiting for a lock
-    done = subprocess.run([sys.executable, "-c", WRITE_ONCE, str(store.path)], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", WRITE_ONCE, str(store.path)], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     with store.read() as con:
         assert con.execute("SELECT count(*) FROM meta WHERE key = 'from another process'").fetchone() == (1,)
-
 
 
 def test_a_reading_block_that_computes_between_reads_never_blocks_a_writer(store, tmp_path):

@@ -27,15 +27,26 @@ def _polylines(root: ET.Element) -> list[list[tuple[float, float]]]:
 
 def test_every_label_is_escaped_text_and_the_svg_is_well_formed():
     chart = Chart(
-        title=f"curve on {EVIL}", x_label=EVIL, y_label=EVIL,
+        title=f"curve on {EVIL}",
+        x_label=EVIL,
+        y_label=EVIL,
         series=[Series(EVIL, [0, 1, 2], [0.5, 0.6, 0.7], [0.1, 0.1, 0.1])],
-        markers=[Marker(1, EVIL)], x_ticks=[(0, EVIL), (1, "b"), (2, "c")],
+        markers=[Marker(1, EVIL)],
+        x_ticks=[(0, EVIL), (1, "b"), (2, "c")],
     )
     svg = render(chart)
     root = _parse(svg)
     assert "<script" not in svg and "\x1b" not in svg
-    assert {e.tag.removeprefix(NS) for e in root.iter()} <= {"svg", "title", "rect", "text", "line", "path",
-                                                               "polyline", "circle"}
+    assert {e.tag.removeprefix(NS) for e in root.iter()} <= {
+        "svg",
+        "title",
+        "rect",
+        "text",
+        "line",
+        "path",
+        "polyline",
+        "circle",
+    }
     assert not [k for e in root.iter() for k in e.attrib if k in ("href", "style") or k.startswith("on")]
     shown = EVIL.replace("\x1b", "\\x1b")  # control characters are made visible, markup stays literal
     texts = _texts(root)
@@ -59,9 +70,16 @@ def test_points_land_where_the_numbers_are_and_gaps_split_the_line():
 
 def test_bands_markers_and_the_log_axis():
     xs = [10, 30, 100, 300, 1000]
-    chart = Chart("t", "rows", "acc", [Series("train", xs, [0.9] * 5, [0.05] * 5),
-                                       Series("validation", xs, [0.6, 0.7, 0.75, 0.8, 0.8], [0.1] * 5, dashed=True)],
-                  markers=[Marker(300, "best: 300")])
+    chart = Chart(
+        "t",
+        "rows",
+        "acc",
+        [
+            Series("train", xs, [0.9] * 5, [0.05] * 5),
+            Series("validation", xs, [0.6, 0.7, 0.75, 0.8, 0.8], [0.1] * 5, dashed=True),
+        ],
+        markers=[Marker(300, "best: 300")],
+    )
     assert chart.log_x is None and wants_log_x(xs)
     root = _parse(render(chart))
     texts = _texts(root)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from core.analysis.compare import compare_runs
+from core.analysis.tuning import get_search, grid_candidates, search_of_run, tune
 from core.data.importing import import_dataset
 from core.errors import InputError
 from core.modeling.evaluation import run_baselines, run_specs
-from core.store.runs import get_run, list_runs
 from core.report.serialize import search_to_dict
-from core.analysis.tuning import get_search, grid_candidates, search_of_run, tune
+from core.store.runs import get_run, list_runs
 from tests.core import loop_data
 
 
@@ -67,8 +67,7 @@ def test_random_tune_runs_that_many_candidates(store, binary_csv):
 
 def test_run_specs_runs_the_same_model_with_different_params_as_one_group(store, binary_csv):
     import_dataset(store, binary_csv, "label")
-    ids = run_specs(store, "binary", [("tree", {"max_depth": 1}), ("tree", {"max_depth": 3}), ("dummy", {})],
-                    folds=3)
+    ids = run_specs(store, "binary", [("tree", {"max_depth": 1}), ("tree", {"max_depth": 3}), ("dummy", {})], folds=3)
     runs = [get_run(store, r) for r in ids]
     assert [r.model for r in runs] == ["tree", "tree", "dummy"] and len({r.group_id for r in runs}) == 1
     assert runs[0].summaries["accuracy"].train_mean < runs[1].summaries["accuracy"].train_mean

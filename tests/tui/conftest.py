@@ -28,7 +28,15 @@ async def wait_for(pilot, condition, timeout: float = 30.0, step: float = 0.05) 
 def screen_text(app) -> str:
     """The screen as the terminal shows it, as plain text (what the SVG snapshots draw)."""
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text(styles=False)

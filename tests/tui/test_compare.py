@@ -35,8 +35,10 @@ def build_compare_store(path: Path) -> Path:
     run_baselines(store, "binary", "dummy", folds=3, seed=9)
     run_baselines(store, "binary", "tree", folds=3, seed=0, params={"tree": {"max_depth": 2}})
     with store.write() as con:
-        con.execute("UPDATE runs SET duration_s = 0.5 + id / 10, created_at = 1.7e9, started_at = 1.7e9, "
-                    "finished_at = 1.7e9 + 0.5 + id / 10")
+        con.execute(
+            "UPDATE runs SET duration_s = 0.5 + id / 10, created_at = 1.7e9, started_at = 1.7e9, "
+            "finished_at = 1.7e9 + 0.5 + id / 10"
+        )
     return path
 
 
@@ -117,8 +119,10 @@ async def test_marked_runs_open_side_by_side_with_their_test(store):
         scores = screen.query_one("#scores", CompareTable)
         assert scores.row_keys == list(expected.metrics)
         acc = expected.runs[1].summaries["accuracy"]
-        assert cells(scores, "accuracy")[1] == f"★{acc.val_mean:.3f}±{acc.val_std:.3f} " \
-                                               f"{expected.deltas[2]['accuracy']:+.3f}"
+        assert (
+            cells(scores, "accuracy")[1] == f"★{acc.val_mean:.3f}±{acc.val_std:.3f} "
+            f"{expected.deltas[2]['accuracy']:+.3f}"
+        )
         assert cells(scores, "accuracy")[0].endswith("ref")
         # the folds of the chosen metric, lined up
         folds = screen.query_one("#folds", CompareTable)
@@ -235,8 +239,10 @@ async def test_the_comparison_follows_the_store(store):
         screen = await open_compare(pilot, [1, 2])
         before = screen.comparison.pairs[0].p
         with store.write() as con:  # as if run 2 were rescored by another process
-            con.execute("UPDATE fold_scores SET validation = validation - 0.1 "
-                        "WHERE run_id = 2 AND metric = 'accuracy' AND fold_index = 0")
+            con.execute(
+                "UPDATE fold_scores SET validation = validation - 0.1 "
+                "WHERE run_id = 2 AND metric = 'accuracy' AND fold_index = 0"
+            )
             con.execute("UPDATE runs SET finished_at = finished_at + 1 WHERE id = 2")
         await wait_for(pilot, lambda: screen.comparison.pairs[0].p != before)
         expected = compare_runs(store, [1, 2])

@@ -15,17 +15,16 @@ import pytest
 from textual.widgets import Input, TextArea
 
 from core.analysis.curves import learning_curve, load_curve, validation_curve
-from core.data.importing import import_dataset
 from core.analysis.diagnosis import diagnose
-from core.modeling.evaluation import run_baselines, run_specs
 from core.analysis.holdout import list_test_evaluations
-from core.store.runs import list_runs
-from core.store import Store
 from core.analysis.tuning import search_of_run, searches_from_run
+from core.data.importing import import_dataset
+from core.modeling.evaluation import run_baselines, run_specs
+from core.store import Store
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.dialogs.confirm import ConfirmDialog
-from mlloop_tui.dialogs.tune import TuneDialog, build_tune_request, knob_grid
 from mlloop_tui.dialogs.new_run import RequestError
+from mlloop_tui.dialogs.tune import TuneDialog, build_tune_request, knob_grid
 from mlloop_tui.runner import CurveRequest, TuneRequest
 from mlloop_tui.screens.run_detail import RunDetailScreen
 from mlloop_tui.screens.runs import RunsScreen
@@ -46,8 +45,10 @@ def loop_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import_dataset(store, write_binary_csv(folder / "binary.csv"), "label")
     run_specs(store, "binary", [("dummy", {}), ("linear", {}), ("forest", {"n_estimators": 120})], folds=3, jobs=1)
     with store.write() as con:  # fixed times, so the screen shows the same thing on every machine
-        con.execute("UPDATE runs SET duration_s = 0.5 + id / 10, created_at = 1.7e9, started_at = 1.7e9, "
-                    "finished_at = 1.7e9 + 0.5 + id / 10")
+        con.execute(
+            "UPDATE runs SET duration_s = 0.5 + id / 10, created_at = 1.7e9, started_at = 1.7e9, "
+            "finished_at = 1.7e9 + 0.5 + id / 10"
+        )
     return store.path
 
 
@@ -64,9 +65,15 @@ async def open_run(pilot, run_id: int, diagnosed: bool = True) -> RunDetailScree
     app = pilot.app
     await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
     app.open_run(run_id)
-    await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.loaded
-                   and app.screen.extras_loaded
-                   and (not diagnosed or app.screen.query_one(DiagnosisPanel).diagnosis is not None))
+    await wait_for(
+        pilot,
+        lambda: (
+            isinstance(app.screen, RunDetailScreen)
+            and app.screen.loaded
+            and app.screen.extras_loaded
+            and (not diagnosed or app.screen.query_one(DiagnosisPanel).diagnosis is not None)
+        ),
+    )
     return app.screen
 
 
@@ -120,7 +127,9 @@ async def test_the_learning_curve_grows_while_its_child_process_computes_it(loop
         assert panel.curve.points == stored.points and stored.complete
         # the diagnosis picked the curve up: it now says whether more data helps
         await wait_for(pilot, lambda: screen.query_one(DiagnosisPanel).diagnosis.more_data_helps is not None)
-        assert screen.query_one(DiagnosisPanel).diagnosis.more_data_helps == diagnose(loop_store, forest).more_data_helps
+        assert (
+            screen.query_one(DiagnosisPanel).diagnosis.more_data_helps == diagnose(loop_store, forest).more_data_helps
+        )
 
         await pilot.press("l")  # complete: nothing to start
         assert children_done(app)
@@ -148,8 +157,11 @@ async def test_a_validation_curve_can_be_cancelled_and_keeps_its_points(loop_sto
 
         # v again finishes it, reusing the kept points; the best setting is marked in the caption
         await pilot.press("v")
-        await wait_for(pilot, lambda: children_done(app) and panel.curve.complete
-                       and "computing" not in panel.caption.plain, timeout=90)
+        await wait_for(
+            pilot,
+            lambda: children_done(app) and panel.curve.complete and "computing" not in panel.caption.plain,
+            timeout=90,
+        )
         full = validation_curve(loop_store, forest)  # everything stored: nothing is fitted here
         assert full.n_computed == 0 and panel.curve.points == full.points
         assert f"best min_samples_leaf={full.best_setting.label}" in panel.caption.plain
@@ -171,8 +183,13 @@ async def test_the_diagnosis_panel_shows_the_bottleneck_the_engine_computes(tmp_
         shown = screen.query_one(DiagnosisPanel).diagnosis
         assert shown.bottleneck == "training" and shown.advice == expected.advice
         screen.query_one("#body").scroll_to_widget(screen.query_one(DiagnosisPanel), top=True, animate=False)
-        wanted = ("bottleneck: training (the avoidable bias)", f"{expected.avoidable_bias:.3f}", f"(best run {tree})",
-                  "1. a more expressive model: tree reached", f"mlloop compare {linear} {tree}")
+        wanted = (
+            "bottleneck: training (the avoidable bias)",
+            f"{expected.avoidable_bias:.3f}",
+            f"(best run {tree})",
+            "1. a more expressive model: tree reached",
+            f"mlloop compare {linear} {tree}",
+        )
         await wait_for(pilot, lambda: all(w in screen_text(app) for w in wanted))
 
         # a run without finished folds cannot be diagnosed: one dim line says why
@@ -197,10 +214,14 @@ def test_the_tune_request_is_checked_in_the_dialog():
     assert request.command()[:2] == ["tune", "4"] and "--param=C=0.1,1" in request.command()
     assert build_tune_request(4, "C=1,2,3", "2").random == 2
     for text, random, message in [
-        ("", "", "at least one"), ("C", "", "expected NAME=V1"), ("nope=1", "", "unknown parameter 'nope'"),
-        ("C=1\nC=2", "", "given twice"), ("C=1,,2", "", "empty value"), ("C=1", "x", "whole number"),
-        ("C=1", "0", "at least 1"), ("C=" + ",".join(map(str, range(15))) + "\nmax_iter=" + ",".join(map(str, range(15))),
-                                     "", "225 candidates"),
+        ("", "", "at least one"),
+        ("C", "", "expected NAME=V1"),
+        ("nope=1", "", "unknown parameter 'nope'"),
+        ("C=1\nC=2", "", "given twice"),
+        ("C=1,,2", "", "empty value"),
+        ("C=1", "x", "whole number"),
+        ("C=1", "0", "at least 1"),
+        ("C=" + ",".join(map(str, range(15))) + "\nmax_iter=" + ",".join(map(str, range(15))), "", "225 candidates"),
     ]:
         with pytest.raises(RequestError, match=message):
             build_tune_request(4, text, random, ["C", "max_iter"])
@@ -232,11 +253,17 @@ async def test_tune_from_the_dialog_creates_candidate_runs(loop_store):
         [search] = searches_from_run(loop_store, linear)
         assert len(search.candidates) == 2 and search.grid == {"C": [0.01, 0.1, 10]}
         screen.query_one("#body").scroll_to_widget(box, top=True, animate=False)
-        await wait_for(pilot, lambda: all(c.status == "done" for c in search_of_run(loop_store, search.run_ids[0])
-                                          .candidates))
-        await wait_for(pilot, lambda: "started from this run · 2 candidates of linear" in screen_text(app)
-                       and all(str(run_id) in screen_text(app) for run_id in search.run_ids)
-                       and "★ best" in screen_text(app))
+        await wait_for(
+            pilot, lambda: all(c.status == "done" for c in search_of_run(loop_store, search.run_ids[0]).candidates)
+        )
+        await wait_for(
+            pilot,
+            lambda: (
+                "started from this run · 2 candidates of linear" in screen_text(app)
+                and all(str(run_id) in screen_text(app) for run_id in search.run_ids)
+                and "★ best" in screen_text(app)
+            ),
+        )
 
         # the candidates are ordinary runs: the runs table lists them
         await pilot.press("escape")
@@ -248,7 +275,9 @@ async def test_tune_from_the_dialog_creates_candidate_runs(loop_store):
         candidate = app.screen
         await wait_for(pilot, lambda: not candidate.query_one("#search").has_class("hidden"))
         candidate.query_one("#body").scroll_to_widget(candidate.query_one("#search"), top=True, animate=False)
-        await wait_for(pilot, lambda: "a candidate · 2 candidates" in screen_text(app) and "this run" in screen_text(app))
+        await wait_for(
+            pilot, lambda: "a candidate · 2 candidates" in screen_text(app) and "this run" in screen_text(app)
+        )
 
 
 # --------------------------------------------------------------------------- the locked test set
@@ -276,8 +305,13 @@ async def test_the_locked_test_set_asks_first_and_warns_from_the_second_evaluati
         shown = screen.query_one("#test-result")
         assert not shown.has_class("hidden")
         # the section is drawn on the next refresh after the evaluation is read
-        await wait_for(pilot, lambda: f"test accuracy {evaluation.scores['accuracy']:.3f}" in flat(app)
-                       and "evaluation 1 on this" in flat(app))
+        await wait_for(
+            pilot,
+            lambda: (
+                f"test accuracy {evaluation.scores['accuracy']:.3f}" in flat(app)
+                and "evaluation 1 on this" in flat(app)
+            ),
+        )
         await wait_for(pilot, lambda: screen.query_one(DiagnosisPanel).diagnosis.test_error is not None)
 
         # another run on the same dataset: the dialog says the test set is used, and the result warns
@@ -291,8 +325,12 @@ async def test_the_locked_test_set_asks_first_and_warns_from_the_second_evaluati
         await wait_for(pilot, lambda: len(screen.evaluations) == 1, timeout=60)
         second = list_test_evaluations(loop_store, run_id=forest)[-1]
         assert second.ordinal == 2 and second.warning
-        await wait_for(pilot, lambda: "evaluation 2 on this dataset" in flat(app)
-                       and "⚠ this is evaluation 2 on the test set" in flat(app))
+        await wait_for(
+            pilot,
+            lambda: (
+                "evaluation 2 on this dataset" in flat(app) and "⚠ this is evaluation 2 on the test set" in flat(app)
+            ),
+        )
         d = screen.query_one(DiagnosisPanel)
         await wait_for(pilot, lambda: d.diagnosis.test_error is not None)
         assert d.diagnosis == diagnose(loop_store, forest)
@@ -317,10 +355,15 @@ async def test_a_tiny_terminal_with_curves_and_a_diagnosis_does_not_crash(loop_s
 async def settled(pilot, screen) -> None:
     """Until both curves and the diagnosis that reads them are on screen and nothing is loading:
     a diagnosis landing after the scroll would move the page under the snapshot."""
+
     def ready() -> bool:
         d = screen.query_one(DiagnosisPanel).diagnosis
-        return (screen.query_one("#validation", CurvePanel).curve is not None and d is not None
-                and d.more_data_helps is not None and not any(w.is_running for w in screen.workers))
+        return (
+            screen.query_one("#validation", CurvePanel).curve is not None
+            and d is not None
+            and d.more_data_helps is not None
+            and not any(w.is_running for w in screen.workers)
+        )
 
     await wait_for(pilot, ready)
 

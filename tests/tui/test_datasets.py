@@ -8,8 +8,8 @@ from pathlib import Path
 from rich.text import Text
 
 from core.data.importing import import_dataset
-from core.store.datasets import list_datasets
 from core.store import Store
+from core.store.datasets import list_datasets
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.dialogs.import_file import ImportDialog, complete_path
 from mlloop_tui.dialogs.new_run import NewRunDialog
@@ -32,8 +32,14 @@ def fixed_csv(path: Path) -> Path:
     """A small deterministic dataset: numeric, categorical with a missing value, binary target."""
     rows = []
     for i in range(30):
-        rows.append([round(i * 0.37 % 5, 2), ["north", "south", "east"][i % 3] if i != 7 else "",
-                     i % 4, "yes" if (i * 7) % 10 < 5 else "no"])
+        rows.append(
+            [
+                round(i * 0.37 % 5, 2),
+                ["north", "south", "east"][i % 3] if i != 7 else "",
+                i % 4,
+                "yes" if (i * 7) % 10 < 5 else "no",
+            ]
+        )
     return write_rows(path, ["height", "region", "visits", "bought"], rows)
 
 
@@ -195,7 +201,13 @@ async def test_markup_and_escapes_in_names_and_values_are_shown_literally(tmp_pa
         await pilot.pause()
         assert app.is_running
         shown = screen_text(app)
-        assert "[b]evil[/b]" in shown and EVIL[1] in shown and "\\x1b[31mz\\u202e" in shown and "\x1b" not in shown and "\u202e" not in shown
+        assert (
+            "[b]evil[/b]" in shown
+            and EVIL[1] in shown
+            and "\\x1b[31mz\\u202e" in shown
+            and "\x1b" not in shown
+            and "\u202e" not in shown
+        )
         svg = app.export_screenshot()
         assert "\x1b" not in svg
 
@@ -330,4 +342,3 @@ class TestSnapshots:
             await wait_for(pilot, lambda: "no column" in str(app.screen.query_one("#status").render()))
 
         assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
-

@@ -36,9 +36,14 @@ def test_every_dialog_module_builds_on_the_base():
     screens = []
     for module in pkgutil.iter_modules(package.__path__):
         loaded = importlib.import_module(f"{package.__name__}.{module.name}")
-        screens += [v for v in vars(loaded).values()
-                    if isinstance(v, type) and v.__module__ == loaded.__name__ and v.__name__.endswith("Dialog")
-                    and v is not Dialog]
+        screens += [
+            v
+            for v in vars(loaded).values()
+            if isinstance(v, type)
+            and v.__module__ == loaded.__name__
+            and v.__name__.endswith("Dialog")
+            and v is not Dialog
+        ]
     assert len(screens) == 8  # confirm, export, export_dataset, import, keys, new_run, target, tune
     assert all(issubclass(s, Dialog) for s in screens)
     assert not any("DEFAULT_CSS" in vars(s) for s in screens)  # their look is in styles/dialogs.tcss

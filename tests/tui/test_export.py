@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from core.analysis.compare import compare_runs
-from core.store.runs import get_run
 from core.store import Store
+from core.store.runs import get_run
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.dialogs.confirm import ConfirmDialog
 from mlloop_tui.dialogs.export import ExportDialog, file_stem, format_of, propose_name, with_format
@@ -61,8 +61,14 @@ async def runs_ready(pilot) -> RunsTable:
 async def dialog_ready(pilot) -> ExportDialog:
     """The dialog is up, composed, and its file name has the focus."""
     app = pilot.app
-    await wait_for(pilot, lambda: isinstance(app.screen, ExportDialog) and app.screen.query("#path")
-                   and app.focused is app.screen.query_one("#path"))
+    await wait_for(
+        pilot,
+        lambda: (
+            isinstance(app.screen, ExportDialog)
+            and app.screen.query("#path")
+            and app.focused is app.screen.query_one("#path")
+        ),
+    )
     return app.screen
 
 

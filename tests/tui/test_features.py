@@ -21,8 +21,15 @@ from tests.tui.conftest import screen_text, wait_for
 
 def features_csv(path: Path) -> Path:
     """150 rows, 20 features of which 4 carry the signal; one feature named like markup."""
-    X, y = make_classification(n_samples=150, n_features=20, n_informative=4, n_redundant=0, shuffle=False,
-                               n_clusters_per_class=1, random_state=0)
+    X, y = make_classification(
+        n_samples=150,
+        n_features=20,
+        n_informative=4,
+        n_redundant=0,
+        shuffle=False,
+        n_clusters_per_class=1,
+        random_state=0,
+    )
     names = [f"f{i}" for i in range(20)]
     names[0] = "[bold]evil"
     frame = pd.DataFrame(X.round(4), columns=names)

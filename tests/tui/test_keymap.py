@@ -45,8 +45,9 @@ async def palette_command(pilot, name: str) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
     await pilot.press(*name)
     commands = app.screen.query_one(CommandList)
-    await wait_for(pilot, lambda: commands.option_count and str(commands.get_option_at_index(0).prompt)
-                   .startswith(name))
+    await wait_for(
+        pilot, lambda: commands.option_count and str(commands.get_option_at_index(0).prompt).startswith(name)
+    )
     await pilot.press("enter")
 
 
@@ -115,11 +116,15 @@ async def test_remapped_keys_work_and_the_old_ones_no_longer_do(runs_store, keym
     assert launched.process.returncode == 130  # cancelled, not left working
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in mlloop_tui/screens/runs.py: the runs.filter binding has priority=True (so the keys typed "
-    "right after '/' reach the box), and a priority binding fires even while the filter box has the "
-    "focus: remapped to a letter (keymap.py's own example is \"f,slash\"), that letter can no longer "
-    "be typed in the filter; 'f' then 'forest' leaves 'orest'"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "bug in mlloop_tui/screens/runs.py: the runs.filter binding has priority=True (so the keys typed "
+        "right after '/' reach the box), and a priority binding fires even while the filter box has the "
+        'focus: remapped to a letter (keymap.py\'s own example is "f,slash"), that letter can no longer '
+        "be typed in the filter; 'f' then 'forest' leaves 'orest'"
+    ),
+)
 async def test_a_remapped_filter_key_can_still_be_typed_in_the_filter(runs_store, keymap_file):
     app = MlloopApp(runs_store, poll_interval=0.2)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -90,8 +90,9 @@ async def test_planted_problems_are_listed_literally_and_enter_shows_their_rows(
         assert app.screen is screen
 
         # a finding about a whole column opens the first rows with that column first
-        table.move_cursor(row=next(i for i, key in enumerate(table.rows)
-                                   if table.get_cell(key, "columns").plain == EVIL))
+        table.move_cursor(
+            row=next(i for i, key in enumerate(table.rows) if table.get_cell(key, "columns").plain == EVIL)
+        )
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DataRowsScreen) and app.screen.loaded)
         rows_screen = app.screen

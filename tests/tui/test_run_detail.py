@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
-from core.store.runs import get_run, list_runs
 from core.store import Store
+from core.store.runs import get_run, list_runs
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.screens.run_detail import RunDetailScreen
 from mlloop_tui.screens.runs import RunsScreen
@@ -188,10 +188,29 @@ async def test_a_running_run_shows_its_folds_live_and_x_cancels_it(penguins_stor
     async with app.run_test(size=(80, 24)) as pilot:
         table = app.screen.query_one(RunsTable)
         await wait_for(pilot, lambda: len(table.shown_ids) == 3)
-        proc = subprocess.Popen([sys.executable, "-m", "mlloop_tui", "--store", str(penguins_store.path), "run",
-                                 "penguins", "--models", "forest", "--cv", "10", "--repeats", "5", "--jobs", "1",
-                                 "--param", "forest.n_estimators=300"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mlloop_tui",
+                "--store",
+                str(penguins_store.path),
+                "run",
+                "penguins",
+                "--models",
+                "forest",
+                "--cv",
+                "10",
+                "--repeats",
+                "5",
+                "--jobs",
+                "1",
+                "--param",
+                "forest.n_estimators=300",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             await wait_for(pilot, lambda: len(table.shown_ids) == 4, timeout=60)
             screen = await open_from_runs_table(pilot, table.shown_ids[0])
@@ -222,8 +241,14 @@ async def test_markup_and_escapes_in_column_and_class_names_are_shown_literally(
         writer = csv.writer(fh)
         writer.writerow([*EVIL, "label"])
         for i in range(60):
-            writer.writerow([round((i * 37 % 11) / 3, 2), round((i * 13 % 7) / 2, 2), i % 5,
-                             ["[red]a", "b", "[@click=app.quit]c"][(i * 7 + i // 4) % 3]])
+            writer.writerow(
+                [
+                    round((i * 37 % 11) / 3, 2),
+                    round((i * 13 % 7) / 2, 2),
+                    i % 5,
+                    ["[red]a", "b", "[@click=app.quit]c"][(i * 7 + i // 4) % 3],
+                ]
+            )
     store = make_runs_store(tmp_path / "e.duckdb", path, "label", models="glm")
     app = MlloopApp(store, poll_interval=0.2)
     async with app.run_test(size=(80, 24)) as pilot:

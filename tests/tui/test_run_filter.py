@@ -18,17 +18,39 @@ def summary(metric: str, val_mean: float) -> MetricSummary:
 
 
 RUNS = [
-    replace(run(1), model="tree", dataset="penguins", status="done",
-            summaries={"accuracy": summary("accuracy", 0.9)}),
-    replace(run(2), model="linear", dataset="penguins", status="running", n_folds_done=2,
-            summaries={"accuracy": summary("accuracy", 0.8)}),
+    replace(run(1), model="tree", dataset="penguins", status="done", summaries={"accuracy": summary("accuracy", 0.9)}),
+    replace(
+        run(2),
+        model="linear",
+        dataset="penguins",
+        status="running",
+        n_folds_done=2,
+        summaries={"accuracy": summary("accuracy", 0.8)},
+    ),
     replace(run(3), model="tree", dataset="Titanic", status="failed", summaries={}),
-    replace(run(4), model="forest", dataset="houses", task="regression", status="done",
-            summaries={"rmse": summary("rmse", 3.0)}),
-    replace(run(5), model="linear", dataset="houses", task="regression", status="done",
-            summaries={"rmse": summary("rmse", 3.5)}),
-    replace(run(6), model="dummy", dataset="penguins", status="done",
-            summaries={"accuracy": summary("accuracy", float("nan"))}),
+    replace(
+        run(4),
+        model="forest",
+        dataset="houses",
+        task="regression",
+        status="done",
+        summaries={"rmse": summary("rmse", 3.0)},
+    ),
+    replace(
+        run(5),
+        model="linear",
+        dataset="houses",
+        task="regression",
+        status="done",
+        summaries={"rmse": summary("rmse", 3.5)},
+    ),
+    replace(
+        run(6),
+        model="dummy",
+        dataset="penguins",
+        status="done",
+        summaries={"accuracy": summary("accuracy", float("nan"))},
+    ),
 ]
 
 
@@ -41,14 +63,17 @@ def test_an_empty_filter_matches_every_run():
     assert matching("") == matching("   ") == [1, 2, 3, 4, 5, 6]
 
 
-@pytest.mark.parametrize(("text", "ids"), [
-    ("status:done", [1, 4, 5, 6]),
-    ("status:running", [2]),
-    ("STATUS:Failed", [3]),  # field names and values ignore case
-    ("model:tree", [1, 3]),
-    ("model:lin", [2, 5]),  # a part of the value is enough
-    ("dataset:titanic", [3]),
-])
+@pytest.mark.parametrize(
+    ("text", "ids"),
+    [
+        ("status:done", [1, 4, 5, 6]),
+        ("status:running", [2]),
+        ("STATUS:Failed", [3]),  # field names and values ignore case
+        ("model:tree", [1, 3]),
+        ("model:lin", [2, 5]),  # a part of the value is enough
+        ("dataset:titanic", [3]),
+    ],
+)
 def test_a_field_term_looks_in_that_field_only(text, ids):
     assert matching(text) == ids
 
@@ -60,16 +85,19 @@ def test_a_plain_word_looks_in_the_dataset_model_and_status():
     assert matching("params:x") == []  # not a field: the whole term is a word, found nowhere
 
 
-@pytest.mark.parametrize(("text", "ids"), [
-    ("rmse<=3", [4]),  # the bound itself is kept by <= and >=, dropped by < and >
-    ("rmse<3", []),
-    ("rmse>=3.5", [5]),
-    ("rmse>3", [5]),
-    ("rmse=3", [4]),
-    ("accuracy>=0.8", [1, 2]),
-    ("accuracy>0.8", [1]),
-    ("accuracy<1e9", [1, 2]),  # runs without the metric, or with a NaN mean, never match a condition
-])
+@pytest.mark.parametrize(
+    ("text", "ids"),
+    [
+        ("rmse<=3", [4]),  # the bound itself is kept by <= and >=, dropped by < and >
+        ("rmse<3", []),
+        ("rmse>=3.5", [5]),
+        ("rmse>3", [5]),
+        ("rmse=3", [4]),
+        ("accuracy>=0.8", [1, 2]),
+        ("accuracy>0.8", [1]),
+        ("accuracy<1e9", [1, 2]),  # runs without the metric, or with a NaN mean, never match a condition
+    ],
+)
 def test_a_metric_condition_compares_the_mean_validation_score(text, ids):
     assert matching(text) == ids
 
@@ -83,12 +111,15 @@ def test_every_term_of_a_filter_must_match():
     assert parse_filter("status:done  model:tree", METRICS).text == "status:done  model:tree"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("acc>0.8", "unknown metric 'acc' (metrics: accuracy, rmse, roc_auc)"),
-    ("status:done Accuracy>=0.8", "unknown metric 'Accuracy'"),  # metric names are exact
-    ("accuracy>=high", "'accuracy>=high': 'high' is not a number"),
-    ("accuracy==0.8", "'accuracy==0.8': '=0.8' is not a number"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("acc>0.8", "unknown metric 'acc' (metrics: accuracy, rmse, roc_auc)"),
+        ("status:done Accuracy>=0.8", "unknown metric 'Accuracy'"),  # metric names are exact
+        ("accuracy>=high", "'accuracy>=high': 'high' is not a number"),
+        ("accuracy==0.8", "'accuracy==0.8': '=0.8' is not a number"),
+    ],
+)
 def test_a_bad_term_is_an_error_that_names_it(text, message):
     with pytest.raises(FilterError) as raised:
         parse_filter(text, METRICS)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 from rich.text import Text
@@ -81,9 +80,25 @@ async def test_runs_from_another_process_appear_live(runs_store):
     async with app.run_test(size=(100, 30)) as pilot:
         table = app.screen.query_one(RunsTable)
         await wait_for(pilot, lambda: len(table.shown_ids) == 3)
-        proc = subprocess.Popen([sys.executable, "-m", "mlloop_tui", "--store", str(runs_store.path), "run", "binary",
-                                 "--models", "forest", "--cv", "4", "--jobs", "1"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mlloop_tui",
+                "--store",
+                str(runs_store.path),
+                "run",
+                "binary",
+                "--models",
+                "forest",
+                "--cv",
+                "4",
+                "--jobs",
+                "1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             await wait_for(pilot, lambda: len(table.shown_ids) == 4, timeout=60)
             new_id = table.shown_ids[0]
@@ -106,8 +121,14 @@ async def test_a_run_started_in_the_app_streams_and_can_be_cancelled(runs_store,
         await wait_for(pilot, lambda: len(table.shown_ids) == 4, timeout=60)
         run_id = table.shown_ids[0]
         # a running run shows a progress bar and its folds done, e.g. "█░░░░░ 12/100"
-        await wait_for(pilot, lambda: str(table.get_cell(str(run_id), "status")).endswith("/100")
-                       and str(table.get_cell(str(run_id), "status"))[0] in "█░", timeout=60)
+        await wait_for(
+            pilot,
+            lambda: (
+                str(table.get_cell(str(run_id), "status")).endswith("/100")
+                and str(table.get_cell(str(run_id), "status"))[0] in "█░"
+            ),
+            timeout=60,
+        )
         # the UI answers keys while the run works: the filter opens, takes text and closes
         await pilot.press("slash", "z", "q")
         assert app.screen.query_one("#filter").value == "zq" and table.shown_ids == []
@@ -163,10 +184,14 @@ def copy_runs(store, copies: int) -> int:
     with store.write() as con:
         for k in range(1, copies + 1):
             con.execute(f"INSERT INTO runs SELECT * REPLACE (id + {k * 1000} AS id) FROM runs WHERE id < 1000")
-            con.execute(f"INSERT INTO fold_results SELECT * REPLACE (run_id + {k * 1000} AS run_id) "
-                        "FROM fold_results WHERE run_id < 1000")
-            con.execute(f"INSERT INTO fold_scores SELECT * REPLACE (run_id + {k * 1000} AS run_id) "
-                        "FROM fold_scores WHERE run_id < 1000")
+            con.execute(
+                f"INSERT INTO fold_results SELECT * REPLACE (run_id + {k * 1000} AS run_id) "
+                "FROM fold_results WHERE run_id < 1000"
+            )
+            con.execute(
+                f"INSERT INTO fold_scores SELECT * REPLACE (run_id + {k * 1000} AS run_id) "
+                "FROM fold_scores WHERE run_id < 1000"
+            )
         return con.execute("SELECT count(*) FROM runs").fetchone()[0]
 
 
@@ -264,10 +289,14 @@ async def test_a_filter_of_several_terms_shows_the_runs_matching_all_of_them(run
         assert not box.has_class("-invalid") and shown_models(app) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in mlloop_tui/app.py: Textual's own ctrl+q binding (App.BINDINGS, action 'quit') is left "
-    "in place, so ctrl+q quits at once while a run started here is working: no question (q asks, "
-    "as the README says of quitting), and the run's process is left working after the app is gone"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "bug in mlloop_tui/app.py: Textual's own ctrl+q binding (App.BINDINGS, action 'quit') is left "
+        "in place, so ctrl+q quits at once while a run started here is working: no question (q asks, "
+        "as the README says of quitting), and the run's process is left working after the app is gone"
+    ),
+)
 async def test_ctrl_q_also_asks_while_a_run_is_in_progress(runs_store):
     from mlloop_tui.dialogs.confirm import ConfirmDialog
     from mlloop_tui.runner import RunRequest

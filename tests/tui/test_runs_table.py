@@ -25,12 +25,32 @@ MODELS = ("dummy", "glm", "linear", "tree", "forest", "boosting")
 def run(rid: int, **changes) -> RunRecord:
     acc = 0.5 + (rid * 37 % 50) / 100
     record = RunRecord(
-        id=rid, group_id=(rid - 1) // 6 + 1, dataset_id=1, dataset="penguins", task="binary",
-        model=MODELS[rid % 6], params={}, folds=5, repeats=1, seed=0, status="done", created_at=1.7e9,
-        started_at=1.7e9, finished_at=1.7e9 + 3, duration_s=rid % 13 + 0.25, pid=None, host=None,
-        versions={}, dataset_hash="h", folds_hash="f", error=None, n_folds_done=5,
-        summaries={"accuracy": MetricSummary("accuracy", 0.9, 0.01, acc, 0.02, 5),
-                   "roc_auc": MetricSummary("roc_auc", 0.9, 0.01, acc + 0.01, float("nan"), 1)},
+        id=rid,
+        group_id=(rid - 1) // 6 + 1,
+        dataset_id=1,
+        dataset="penguins",
+        task="binary",
+        model=MODELS[rid % 6],
+        params={},
+        folds=5,
+        repeats=1,
+        seed=0,
+        status="done",
+        created_at=1.7e9,
+        started_at=1.7e9,
+        finished_at=1.7e9 + 3,
+        duration_s=rid % 13 + 0.25,
+        pid=None,
+        host=None,
+        versions={},
+        dataset_hash="h",
+        folds_hash="f",
+        error=None,
+        n_folds_done=5,
+        summaries={
+            "accuracy": MetricSummary("accuracy", 0.9, 0.01, acc, 0.02, 5),
+            "roc_auc": MetricSummary("roc_auc", 0.9, 0.01, acc + 0.01, float("nan"), 1),
+        },
     )
     return replace(record, **changes)
 
@@ -74,8 +94,17 @@ async def test_cells_are_the_same_texts_as_formatting_each_run_directly():
     app = TableApp()
     async with app.run_test(size=(120, 20)) as pilot:
         table = app.query_one(RunsTable)
-        records = [run(1), run(2, status="running", n_folds_done=2, duration_s=None,
-                           dataset="[@click=app.quit]a very long dataset name", summaries={})]
+        records = [
+            run(1),
+            run(
+                2,
+                status="running",
+                n_folds_done=2,
+                duration_s=None,
+                dataset="[@click=app.quit]a very long dataset name",
+                summaries={},
+            ),
+        ]
         table.set_records(records)
         await filled(pilot, table)
         for r in records:
@@ -91,8 +120,9 @@ async def test_cells_are_the_same_texts_as_formatting_each_run_directly():
             ]
             shown = table.get_row(str(r.id))
             assert all(isinstance(cell, Text) for cell in shown)
-            assert [(c.plain, c.style, c.justify, c.no_wrap, c.end, c.spans) for c in shown] == \
-                   [(c.plain, c.style, c.justify, c.no_wrap, c.end, c.spans) for c in expected]
+            assert [(c.plain, c.style, c.justify, c.no_wrap, c.end, c.spans) for c in shown] == [
+                (c.plain, c.style, c.justify, c.no_wrap, c.end, c.spans) for c in expected
+            ]
 
 
 async def test_columns_fit_the_widest_text_as_datatable_would_measure_it():

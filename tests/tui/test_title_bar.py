@@ -12,8 +12,14 @@ from tests.tui.conftest import screen_text, wait_for
 
 
 def test_keys_are_named_as_hints_write_them():
-    assert [key_name(k) for k in ("L", "question_mark", "escape", "ctrl+s", "f2", "space")] == \
-        ["L", "?", "Esc", "Ctrl+S", "F2", "space"]
+    assert [key_name(k) for k in ("L", "question_mark", "escape", "ctrl+s", "f2", "space")] == [
+        "L",
+        "?",
+        "Esc",
+        "Ctrl+S",
+        "F2",
+        "space",
+    ]
 
 
 async def test_the_default_keys_are_shown(tmp_path):
@@ -21,14 +27,17 @@ async def test_the_default_keys_are_shown(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: "No runs yet" in screen_text(app))
         assert "r runs · d datasets · ? keys" in screen_text(app)
-        assert "Press L to load the bundled sample datasets and run the baselines, d to import your own data, " \
-               "or n to start a run." in " ".join(screen_text(app).split())
+        assert (
+            "Press L to load the bundled sample datasets and run the baselines, d to import your own data, "
+            "or n to start a run." in " ".join(screen_text(app).split())
+        )
 
 
 async def test_remapped_keys_are_shown_remapped(tmp_path, monkeypatch):
     keymap = tmp_path / "keymap.toml"
-    keymap.write_text('[keymap]\n"app.runs" = "R"\n"app.datasets" = "ctrl+d,D"\n"datasets.import" = "I"\n',
-                      encoding="utf-8")
+    keymap.write_text(
+        '[keymap]\n"app.runs" = "R"\n"app.datasets" = "ctrl+d,D"\n"datasets.import" = "I"\n', encoding="utf-8"
+    )
     monkeypatch.setenv("MLLOOP_KEYMAP", str(keymap))
     app = MlloopApp(Store(tmp_path / "s.duckdb"), poll_interval=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
