@@ -53,7 +53,7 @@ PROFILE_COLUMNS = (
 )
 
 
-def _num(value: int) -> Text:
+def _count_cell(value: int) -> Text:
     return Text(f"{value:,}", justify="right")
 
 
@@ -66,12 +66,12 @@ def _mean(value: float | None) -> Text:
 def dataset_row(info: DatasetInfo) -> tuple[Text, ...]:
     return (
         literal(info.name, style="bold", max_width=20),
-        _num(info.n_rows),
-        _num(info.n_cols),
+        _count_cell(info.n_rows),
+        _count_cell(info.n_cols),
         Text(info.task),
         literal(info.target, max_width=18),
-        _num(info.n_dev),
-        _num(info.n_test),
+        _count_cell(info.n_dev),
+        _count_cell(info.n_test),
     )
 
 
@@ -82,7 +82,7 @@ def profile_row(col: ColumnProfile, target: str) -> tuple[Text, ...]:
         literal(col.sql_type.lower(), max_width=9),
         Text(col.kind),
         Text(f"{col.n_missing:,}", justify="right", style="yellow" if col.n_missing else ""),
-        _num(col.n_distinct),
+        _count_cell(col.n_distinct),
         literal(col.min, max_width=8),
         literal(col.max, max_width=8),
         _mean(col.mean),

@@ -41,7 +41,7 @@ from mlloop_tui.widgets.title_bar import TitleBar
 MAX_CHOSEN = 200  # rows of the chosen-features table; the rest are counted
 
 
-def _num(value: float, digits: int = 4) -> str:
+def _significant(value: float, digits: int = 4) -> str:
     return f"{value:.{digits}g}" if math.isfinite(value) else "-"
 
 
@@ -58,7 +58,7 @@ def method_table(curves: FeatureCurves, selected: str) -> Table:
         grid.add_column(header, justify=justify, no_wrap=header != "")
     for m in curves.methods:
         best = next((p for p in m.points if p.k == m.best_k), None)
-        score = f"{_num(best.mean)} ± {_num(best.std, 2)}" if best is not None else "-"
+        score = f"{_significant(best.mean)} ± {_significant(best.std, 2)}" if best is not None else "-"
         style = "bold" if m.method == selected else ""
         grid.add_row(
             Text(m.method, style=style),
