@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static
 
 ResultType = TypeVar("ResultType")
 
@@ -53,3 +53,20 @@ class Dialog(ModalScreen[ResultType]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class StartDialog(Dialog[ResultType]):
+    """A dialog that starts something: Enter in any of its fields and its ``#start`` button both call
+    :meth:`action_start`, which the dialog defines."""
+
+    def action_start(self) -> None:
+        raise NotImplementedError  # every StartDialog defines what it starts
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_start()
+
+    @on(Button.Pressed, "#start")
+    def _start_pressed(self) -> None:
+        self.action_start()

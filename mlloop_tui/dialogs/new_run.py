@@ -18,7 +18,7 @@ from textual.widgets.selection_list import Selection
 
 from core.errors import MlloopError
 from core.modeling.models import BASELINES
-from mlloop_tui.dialogs.base import Dialog
+from mlloop_tui.dialogs.base import StartDialog
 from mlloop_tui.runner import RunRequest
 from mlloop_tui.widgets.literal import literal
 
@@ -85,7 +85,7 @@ class ModelList(SelectionList[str]):
             self.select_all()
 
 
-class NewRunDialog(Dialog[RunRequest | None]):
+class NewRunDialog(StartDialog[RunRequest | None]):
     """Choose a dataset, baselines and the cross-validation scheme; Enter starts."""
 
     BINDINGS = [
@@ -177,15 +177,6 @@ class NewRunDialog(Dialog[RunRequest | None]):
             self._show_error(str(e), e.field)
             return
         self.dismiss(request)
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_start()
-
-    @on(Button.Pressed, "#start")
-    def _start_pressed(self) -> None:
-        self.action_start()
 
     @on(Input.Changed)
     @on(SelectionList.SelectedChanged)

@@ -15,14 +15,13 @@ import math
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Static, TextArea
 
 from core.analysis.tuning import MAX_CANDIDATES
-from mlloop_tui.dialogs.base import Dialog
+from mlloop_tui.dialogs.base import StartDialog
 from mlloop_tui.dialogs.new_run import RequestError
 from mlloop_tui.runner import TuneRequest
 from mlloop_tui.widgets.literal import literal
@@ -76,7 +75,7 @@ def candidates(request: TuneRequest) -> int:
     return min(total, request.random) if request.random else total
 
 
-class TuneDialog(Dialog[TuneRequest | None]):
+class TuneDialog(StartDialog[TuneRequest | None]):
     """Edit the grid, optionally sample N candidates from it; Ctrl+S (or Enter in the N field) starts."""
 
     BINDINGS = [
@@ -129,12 +128,3 @@ class TuneDialog(Dialog[TuneRequest | None]):
             self.query_one(f"#{e.field}").focus()
             return
         self.dismiss(request)
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_start()
-
-    @on(Button.Pressed, "#start")
-    def _start_pressed(self) -> None:
-        self.action_start()
