@@ -57,10 +57,7 @@ class Dialog(ModalScreen[ResultType]):
 
 class StartDialog(Dialog[ResultType]):
     """A dialog that starts something: Enter in any of its fields and its ``#start`` button both call
-    :meth:`action_start`, which the dialog defines."""
-
-    def action_start(self) -> None:
-        raise NotImplementedError  # every StartDialog defines what it starts
+    the ``action_start`` that each such dialog defines (what it starts, and with what)."""
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
