@@ -531,9 +531,7 @@ def _store_point(store: Store, run_id: int, kind: CurveKind, param: str, point: 
     )
 
 
-def _stored_points(store: Store, run_id: int, kind: CurveKind, param: str | None) -> dict[tuple[str, int], CurvePoint]:
-    if param is None:
-        return {}
+def _stored_points(store: Store, run_id: int, kind: CurveKind, param: str) -> dict[tuple[str, int], CurvePoint]:
     out: dict[tuple[str, int], CurvePoint] = {}
     for row in point_store.select_points(store, run_id, kind, param):
         v = (
