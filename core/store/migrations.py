@@ -166,5 +166,21 @@ MIGRATIONS: tuple[str, ...] = (
         created_at DOUBLE NOT NULL
     );
     """,
+    # 3: each dataset's last data-quality check (its findings, and the warnings they put on the
+    # dataset's scores), so the warnings are there without the user asking.
+    """
+    CREATE TABLE quality_checks (
+        dataset_id INTEGER PRIMARY KEY,
+        status VARCHAR NOT NULL,
+        checks_version INTEGER NOT NULL,
+        pid INTEGER,
+        host VARCHAR,
+        started_at DOUBLE NOT NULL,
+        finished_at DOUBLE,
+        findings JSON NOT NULL DEFAULT '[]',
+        warnings JSON NOT NULL DEFAULT '[]',
+        error VARCHAR
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
