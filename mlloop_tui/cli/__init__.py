@@ -16,7 +16,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from mlloop_tui.cli.output import out
 
@@ -28,7 +28,13 @@ GROUPS = ("datasets", "runs", "compare", "export", "loop", "data_checks", "app")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors are one line and exit 2 like every other bad input."""
+    """argparse, but usage errors are one line and exit 2 like every other bad input, and options are
+    never guessed from a prefix (``--model`` must not silently mean ``--models``). Subcommands'
+    parsers are made by ``add_subparsers(parser_class=_Parser)``, so the rule holds for every command."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         from core.text import printable
