@@ -182,5 +182,110 @@ MIGRATIONS: tuple[str, ...] = (
         error VARCHAR
     );
     """,
+    # 4: out-of-fold predictions (core.store.predictions): one row per (run, repeat, development row),
+    # keyed by the data table's __row; a class as its index in datasets.classes, probabilities as
+    # one list in that order (NULL when the model has none, and for regression).
+    """
+    CREATE TABLE fold_predictions (
+        run_id INTEGER NOT NULL,
+        repeat SMALLINT NOT NULL,
+        row_id BIGINT NOT NULL,
+        fold SMALLINT NOT NULL,
+        label SMALLINT,
+        value DOUBLE,
+        proba DOUBLE[]
+    );
+    """,
+    # 5: the public query interface (README: "Use the store from other tools"): stable views over the
+    # internal tables for `mlloop sql`, `mlloop export-table` and any DuckDB client. Their columns are only
+    # ever added to, never renamed; times are UTC timestamps. A dataset's rows get a view of their own
+    # (rows_<id>_v, with the file's column names), made by core.store.views at import and after migrating.
+    """
+    CREATE VIEW datasets_v AS
+    SELECT id AS dataset_id, name, 'rows_' || id || '_v' AS rows_view, source, format, encoding, file_hash,
+           n_rows, n_cols AS n_columns, target, task, classes, test_size, split_seed, n_dev, n_test, n_unlabeled,
+           notes, make_timestamp(CAST(created_at * 1e6 AS BIGINT)) AS created_at
+    FROM datasets;
+    CREATE VIEW run_metrics_v AS
+    SELECT f.run_id, r.dataset_id, r.model, f.metric, avg(f.train) AS train_mean, stddev_samp(f.train) AS train_std,
+           avg(f.validation) AS validation_mean, stddev_samp(f.validation) AS validation_std,
+           count(f.validation) AS n
+    FROM fold_scores f JOIN runs r ON r.id = f.run_id
+    GROUP BY f.run_id, r.dataset_id, r.model, f.metric;
+    CREATE VIEW runs_v AS
+    SELECT r.id AS run_id, r.group_id, r.dataset_id, d.name AS dataset, d.task, r.model, r.params, r.status,
+           r.folds AS cv_folds, r.repeats AS cv_repeats, r.seed AS cv_seed, coalesce(f.n, 0) AS folds_done,
+           r.folds * r.repeats AS folds_total,
+           make_timestamp(CAST(r.created_at * 1e6 AS BIGINT)) AS created_at,
+           make_timestamp(CAST(r.started_at * 1e6 AS BIGINT)) AS started_at,
+           make_timestamp(CAST(r.finished_at * 1e6 AS BIGINT)) AS finished_at,
+           make_timestamp(CAST(r.heartbeat_at * 1e6 AS BIGINT)) AS heartbeat_at, r.duration_s, r.pid, r.host,
+           r.versions, r.dataset_hash, r.folds_hash, r.error, r.warnings,
+           m.accuracy_validation_mean, m.accuracy_validation_std, m.accuracy_train_mean, m.accuracy_train_std,
+           m.balanced_accuracy_validation_mean, m.balanced_accuracy_validation_std, m.balanced_accuracy_train_mean,
+           m.balanced_accuracy_train_std, m.f1_macro_validation_mean, m.f1_macro_validation_std, m.f1_macro_train_mean,
+           m.f1_macro_train_std, m.roc_auc_validation_mean, m.roc_auc_validation_std, m.roc_auc_train_mean,
+           m.roc_auc_train_std, m.log_loss_validation_mean, m.log_loss_validation_std, m.log_loss_train_mean,
+           m.log_loss_train_std, m.rmse_validation_mean, m.rmse_validation_std, m.rmse_train_mean, m.rmse_train_std,
+           m.mae_validation_mean, m.mae_validation_std, m.mae_train_mean, m.mae_train_std, m.r2_validation_mean,
+           m.r2_validation_std, m.r2_train_mean, m.r2_train_std
+    FROM runs r JOIN datasets d ON d.id = r.dataset_id
+    LEFT JOIN (SELECT run_id, count(*) AS n FROM fold_results GROUP BY run_id) f ON f.run_id = r.id
+    LEFT JOIN (
+        SELECT run_id,
+               max(validation_mean) FILTER (WHERE metric = 'accuracy') AS accuracy_validation_mean,
+               max(validation_std) FILTER (WHERE metric = 'accuracy') AS accuracy_validation_std,
+               max(train_mean) FILTER (WHERE metric = 'accuracy') AS accuracy_train_mean,
+               max(train_std) FILTER (WHERE metric = 'accuracy') AS accuracy_train_std,
+               max(validation_mean) FILTER (WHERE metric = 'balanced_accuracy') AS balanced_accuracy_validation_mean,
+               max(validation_std) FILTER (WHERE metric = 'balanced_accuracy') AS balanced_accuracy_validation_std,
+               max(train_mean) FILTER (WHERE metric = 'balanced_accuracy') AS balanced_accuracy_train_mean,
+               max(train_std) FILTER (WHERE metric = 'balanced_accuracy') AS balanced_accuracy_train_std,
+               max(validation_mean) FILTER (WHERE metric = 'f1_macro') AS f1_macro_validation_mean,
+               max(validation_std) FILTER (WHERE metric = 'f1_macro') AS f1_macro_validation_std,
+               max(train_mean) FILTER (WHERE metric = 'f1_macro') AS f1_macro_train_mean,
+               max(train_std) FILTER (WHERE metric = 'f1_macro') AS f1_macro_train_std,
+               max(validation_mean) FILTER (WHERE metric = 'roc_auc') AS roc_auc_validation_mean,
+               max(validation_std) FILTER (WHERE metric = 'roc_auc') AS roc_auc_validation_std,
+               max(train_mean) FILTER (WHERE metric = 'roc_auc') AS roc_auc_train_mean,
+               max(train_std) FILTER (WHERE metric = 'roc_auc') AS roc_auc_train_std,
+               max(validation_mean) FILTER (WHERE metric = 'log_loss') AS log_loss_validation_mean,
+               max(validation_std) FILTER (WHERE metric = 'log_loss') AS log_loss_validation_std,
+               max(train_mean) FILTER (WHERE metric = 'log_loss') AS log_loss_train_mean,
+               max(train_std) FILTER (WHERE metric = 'log_loss') AS log_loss_train_std,
+               max(validation_mean) FILTER (WHERE metric = 'rmse') AS rmse_validation_mean,
+               max(validation_std) FILTER (WHERE metric = 'rmse') AS rmse_validation_std,
+               max(train_mean) FILTER (WHERE metric = 'rmse') AS rmse_train_mean,
+               max(train_std) FILTER (WHERE metric = 'rmse') AS rmse_train_std,
+               max(validation_mean) FILTER (WHERE metric = 'mae') AS mae_validation_mean,
+               max(validation_std) FILTER (WHERE metric = 'mae') AS mae_validation_std,
+               max(train_mean) FILTER (WHERE metric = 'mae') AS mae_train_mean,
+               max(train_std) FILTER (WHERE metric = 'mae') AS mae_train_std,
+               max(validation_mean) FILTER (WHERE metric = 'r2') AS r2_validation_mean,
+               max(validation_std) FILTER (WHERE metric = 'r2') AS r2_validation_std,
+               max(train_mean) FILTER (WHERE metric = 'r2') AS r2_train_mean,
+               max(train_std) FILTER (WHERE metric = 'r2') AS r2_train_std
+        FROM run_metrics_v GROUP BY run_id
+    ) m ON m.run_id = r.id;
+    CREATE VIEW folds_v AS
+    SELECT f.run_id, r.dataset_id, r.model, f.fold_index, f.repeat, f.fold, f.n_train, f.n_val AS n_validation,
+           f.fit_time, f.score_time
+    FROM fold_results f JOIN runs r ON r.id = f.run_id;
+    CREATE VIEW fold_scores_v AS
+    SELECT s.run_id, r.dataset_id, d.name AS dataset, r.model, s.fold_index, f.repeat, f.fold, s.metric,
+           s.train, s.validation
+    FROM fold_scores s JOIN runs r ON r.id = s.run_id JOIN datasets d ON d.id = r.dataset_id
+    LEFT JOIN fold_results f ON f.run_id = s.run_id AND f.fold_index = s.fold_index;
+    CREATE VIEW curves_v AS
+    SELECT c.run_id, r.dataset_id, r.model, c.curve, c.param, c.x, c.label, c.value, c.fold_index, c.metric,
+           c.train, c.validation, c.fit_time, c.error,
+           make_timestamp(CAST(c.created_at * 1e6 AS BIGINT)) AS created_at
+    FROM curve_points c JOIN runs r ON r.id = c.run_id;
+    CREATE VIEW test_evaluations_v AS
+    SELECT t.id AS evaluation_id, t.run_id, t.dataset_id, d.name AS dataset, r.model,
+           make_timestamp(CAST(t.created_at * 1e6 AS BIGINT)) AS created_at, t.n_train, t.n_test, t.fit_time, t.scores,
+           t.warnings
+    FROM test_evaluations t JOIN runs r ON r.id = t.run_id JOIN datasets d ON d.id = t.dataset_id;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
