@@ -22,12 +22,14 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from core.data.frames import load_split
 from core.errors import InputError, RunCancelled
+from core.modeling.fold_predictions import predict_fold
 from core.modeling.metrics import metrics_for
 from core.modeling.models import Baseline, make_pipeline, resolve_models
 from core.stopping import StopToken, check, interrupt_as_cancel
 from core.store import Store
 from core.store import runs as run_store
 from core.store.datasets import get_dataset
+from core.store.predictions import FoldPredictions
 from core.text import error_line
 from core.types import DatasetInfo, FoldScore, GlmSummary, RunStatus, Task
 
@@ -35,12 +37,14 @@ CANCELLED = "cancelled: finished folds are kept"
 
 
 class FoldResult(TypedDict):
-    """What a fold task hands back: its scores, or why it failed; its warnings either way."""
+    """What a fold task hands back: its scores (and validation predictions, when asked), or why it
+    failed; its warnings either way."""
 
     kind: Literal["fold"]
     run_id: int
     warnings: list[str]
     fold: NotRequired[FoldScore]
+    predictions: NotRequired[FoldPredictions]
     error: NotRequired[str]
 
 
@@ -215,7 +219,7 @@ def run_specs(
     by_run = dict(zip(run_ids, pipelines))
     scorers = scoring(dataset.task)
     tasks = [
-        delayed(fit_fold)(run_id, i, by_run[run_id], X, y, train, val, scorers, folds)
+        delayed(fit_fold)(run_id, i, by_run[run_id], X, y, train, val, scorers, folds, classes=dataset.classes)
         for i, (train, val) in enumerate(splits)
         for run_id in runs
     ] + [delayed(_fit_glm)(run_id, by_run[run_id], X, y) for run_id, b in runs.items() if b.name == "glm"]
@@ -272,7 +276,7 @@ class _GroupState:
             if error:
                 self.errors.setdefault(run_id, error)
             else:
-                run_store.record_fold(self.store, run_id, result["fold"])
+                run_store.record_fold(self.store, run_id, result["fold"], result.get("predictions"))
             fold = result.get("fold")
             self.done[run_id] += 1
         else:
@@ -361,9 +365,23 @@ def _check_params(pipelines: dict[str, Any]) -> None:
 
 
 def fit_fold(
-    run_id: int, index: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any, scorers: dict[str, str], folds: int
+    run_id: int,
+    index: int,
+    pipeline: Any,
+    X: Any,
+    y: Any,
+    train: Any,
+    val: Any,
+    scorers: dict[str, str],
+    folds: int,
+    *,
+    classes: Sequence[str] | None = None,
 ) -> FoldResult:
-    """One fold in a worker process: fit on train rows, score train and validation rows."""
+    """One fold in a worker process: fit on train rows, score train and validation rows.
+
+    Given the dataset's ``classes`` (empty for regression), it also predicts the validation rows
+    (:mod:`core.modeling.fold_predictions`); curves, which keep no predictions, leave it out.
+    """
     from sklearn.base import clone
     from sklearn.metrics import check_scoring
 
@@ -381,12 +399,17 @@ def fit_fold(
             val_scores = signed_scores(scorer(est, X_val, y_val), scorers)
             score_time = time.perf_counter() - start
             train_scores = signed_scores(scorer(est, X_train, y_train), scorers)
+            repeat, position = divmod(index, folds)
+            predictions = None if classes is None else predict_fold(est, X_val, classes, repeat, position)
         except Exception as e:
             return {"kind": "fold", "run_id": run_id, "error": error_line(e), "warnings": warning_lines(caught)}
     fold = FoldScore(
         index, index // folds, index % folds, len(train), len(val), fit_time, score_time, train_scores, val_scores
     )
-    return {"kind": "fold", "run_id": run_id, "fold": fold, "warnings": warning_lines(caught)}
+    result: FoldResult = {"kind": "fold", "run_id": run_id, "fold": fold, "warnings": warning_lines(caught)}
+    if predictions is not None:
+        result["predictions"] = predictions
+    return result
 
 
 def _fit_glm(run_id: int, pipeline: Any, X: Any, y: Any) -> GlmResult:

@@ -20,6 +20,7 @@ import duckdb
 from core.errors import InputError, NotFoundError
 from core.numbers import finite_or_none, none_as_nan
 from core.store.connection import Store
+from core.store.predictions import FoldPredictions, insert_fold
 from core.store.sql import one_row
 from core.types import (
     DatasetInfo,
@@ -90,10 +91,13 @@ def create_runs(
     return group_id, run_ids
 
 
-def record_fold(store: Store, run_id: int, fold: FoldScore) -> None:
-    """Commit one finished fold: its timings and every metric, in one transaction."""
+def record_fold(store: Store, run_id: int, fold: FoldScore, predictions: FoldPredictions | None = None) -> None:
+    """Commit one finished fold: its timings, every metric and its validation rows' predictions, in one
+    transaction."""
     metrics = sorted(set(fold.train) | set(fold.validation))
     with store.write() as con:
+        if predictions is not None:
+            insert_fold(con, run_id, predictions)
         con.execute(
             "INSERT INTO fold_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [run_id, fold.index, fold.repeat, fold.fold, fold.n_train, fold.n_val, fold.fit_time, fold.score_time],

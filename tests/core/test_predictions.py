@@ -1,0 +1,64 @@
+"""Out-of-fold predictions: stored for every development row and repeat, equal to cross_val_predict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.model_selection import cross_val_predict
+
+from core.data.frames import load_split
+from core.data.importing import import_dataset
+from core.errors import NotFoundError
+from core.modeling.evaluation import build_pipeline, fold_splits, make_splitter, run_baselines
+from core.modeling.models import BASELINES
+from core.store.datasets import get_dataset
+from core.store.predictions import NO_PREDICTIONS, load_predictions
+from tests.conftest import SAMPLES
+
+
+def _oracle(store, dataset, model, method, folds, repeats, seed):
+    """cross_val_predict on the run's own folds, one partition per repeat, rows ordered by row id."""
+    info = get_dataset(store, dataset)
+    X, y = load_split(store, info, "dev")
+    splits = fold_splits(make_splitter(info.task, folds, repeats, seed), X, y, info)
+    pipe = build_pipeline(BASELINES[model], info, X, None, seed)
+    per_repeat = [splits[r * folds : (r + 1) * folds] for r in range(repeats)]
+    return info, X, [cross_val_predict(pipe, X, y, cv=cv, method=method) for cv in per_repeat]
+
+
+@pytest.mark.parametrize("model", ["linear", "forest"])
+def test_classifier_predictions_and_probabilities_equal_cross_val_predict(store, model):
+    import_dataset(store, SAMPLES / "penguins.csv", "species")
+    (run_id,) = run_baselines(store, "penguins", [model], folds=3, seed=2, jobs=1)
+    info, X, (proba,) = _oracle(store, "penguins", model, "predict_proba", 3, 1, 2)
+    _, _, (labels,) = _oracle(store, "penguins", model, "predict", 3, 1, 2)
+    got = load_predictions(store, run_id, len(info.classes))
+    assert len(info.classes) == 3 and got.n_repeats == 1
+    assert np.array_equal(got.rows, X.index.to_numpy())  # every development row once, by row id
+    assert got.proba is not None and got.labels is not None and got.values is None
+    np.testing.assert_allclose(got.proba, proba, rtol=0, atol=1e-12)
+    assert [info.classes[i] for i in got.labels] == list(labels)
+
+
+def test_regressor_predictions_equal_cross_val_predict_in_every_repeat(store, regression_csv):
+    import_dataset(store, regression_csv, "y")
+    (run_id,) = run_baselines(store, "regression", ["linear"], folds=4, repeats=2, seed=1, jobs=1)
+    info, X, expected = _oracle(store, "regression", "linear", "predict", 4, 2, 1)
+    for repeat in range(2):
+        got = load_predictions(store, run_id, 0, repeat=repeat)
+        assert got.n_repeats == 2 and got.labels is None and got.proba is None
+        assert np.array_equal(got.rows, X.index.to_numpy())
+        np.testing.assert_allclose(got.values, expected[repeat], rtol=0, atol=1e-12)
+    assert not np.array_equal(expected[0], expected[1])  # the repeats really are other folds
+    with store.read() as con:
+        (n,) = con.execute("SELECT count(*) FROM fold_predictions WHERE run_id = ?", [run_id]).fetchone()
+    assert n == 2 * info.n_dev  # one row per (repeat, row)
+
+
+def test_a_run_stored_without_predictions_says_to_re_run(store, binary_csv):
+    import_dataset(store, binary_csv, "label")
+    (run_id,) = run_baselines(store, "binary", ["dummy"], folds=3, jobs=1)
+    with store.write() as con:  # as a run stored before predictions existed
+        con.execute("DELETE FROM fold_predictions WHERE run_id = ?", [run_id])
+    with pytest.raises(NotFoundError, match=NO_PREDICTIONS):
+        load_predictions(store, run_id, 2)
