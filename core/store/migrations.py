@@ -287,5 +287,11 @@ MIGRATIONS: tuple[str, ...] = (
            t.warnings
     FROM test_evaluations t JOIN runs r ON r.id = t.run_id JOIN datasets d ON d.id = t.dataset_id;
     """,
+    # 6: model specs (core.modeling.specs): a spec run keeps its spec's text (the only way it is ever
+    # re-created) and what it resolved to: {"class": module.qualname, "params": get_params(), JSON-safe}.
+    """
+    ALTER TABLE runs ADD COLUMN spec VARCHAR;
+    ALTER TABLE runs ADD COLUMN estimator JSON;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
