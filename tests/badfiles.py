@@ -122,3 +122,35 @@ def make_bad_inputs(tmp_path: Path) -> list[BadInput]:
     )
     text("bad_encoding_name.csv", good, "y", "unknown encoding", encoding="no-such-codec")
     return cases
+
+
+BAD_STORES = ("garbage", "truncated", "empty", "newer_schema")
+
+
+def make_bad_store(kind: str, folder: Path) -> Path:
+    """A store file the app cannot read: random bytes, a store cut short, zero bytes, or a store
+    written by a newer mlloop (its schema version one past this one's)."""
+    import duckdb
+
+    from core.store import Store
+    from core.store.migrations import SCHEMA_VERSION
+
+    path = Path(folder) / f"{kind}.duckdb"
+    if kind == "garbage":
+        path.write_bytes(os.urandom(300_000))
+    elif kind == "empty":
+        path.write_bytes(b"")
+    else:
+        good = Path(folder) / f"{kind}-good.duckdb"
+        Store(good).schema_version()  # creates a real, current store
+        if kind == "truncated":
+            path.write_bytes(good.read_bytes()[:20_000])
+        elif kind == "newer_schema":
+            path.write_bytes(good.read_bytes())
+            con = duckdb.connect(str(path))
+            con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION + 1)])
+            con.close()
+        else:
+            raise ValueError(f"unknown bad store {kind!r}")
+        good.unlink()
+    return path

@@ -12,7 +12,9 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from core.errors import MlloopError
 from core.store.runs import list_runs
+from core.text import printable
 from mlloop_tui.run_filter import FilterError, parse_filter
 from mlloop_tui.screens.dataset_in_view import DatasetInView
 from mlloop_tui.widgets.runs_table import RunsTable
@@ -40,6 +42,7 @@ class RunsScreen(Screen):
 
     AUTO_FOCUS = "#runs"
     _loaded = False  # the whole store has been read at least once
+    _error: str | None = None  # why the store could not be read, while it cannot
 
     BINDINGS = [
         Binding("enter", "open_run", "Open", id="runs.open", tooltip="Open the run's detail"),
@@ -78,6 +81,7 @@ class RunsScreen(Screen):
     RunsScreen #filter { height: 1; margin: 0 1; }
     RunsScreen #empty { display: none; padding: 1 2; height: auto; }
     RunsScreen #empty.visible { display: block; }
+    RunsScreen #empty.-error { color: $error; text-style: bold; }
     """
 
     def compose(self) -> ComposeResult:
@@ -96,17 +100,33 @@ class RunsScreen(Screen):
 
     @work(thread=True, exclusive=True, group="runs-load", exit_on_error=False, description="reading runs")
     def load_runs(self) -> None:
-        if not self._loaded:
-            # the first read of a big store takes a while: paint the newest screenful first
-            first = list_runs(self.app.store, limit=FIRST_READ)
-            if len(first) < FIRST_READ:  # that was all of them
-                self.app.call_from_thread(self._show, first)
-                return
-            self.app.call_from_thread(self._show, first, partial=True)
-        records = list_runs(self.app.store)
+        try:
+            if not self._loaded:
+                # the first read of a big store takes a while: paint the newest screenful first
+                first = list_runs(self.app.store, limit=FIRST_READ)
+                if len(first) < FIRST_READ:  # that was all of them
+                    self.app.call_from_thread(self._show, first)
+                    return
+                self.app.call_from_thread(self._show, first, partial=True)
+            records = list_runs(self.app.store)
+        except MlloopError as e:  # a damaged, newer or locked store: say so now, not on the next screen
+            self.app.call_from_thread(self._show_error, str(e))
+            return
         self.app.call_from_thread(self._show, records)
 
+    def _show_error(self, message: str) -> None:
+        """The store cannot be read: the panel says why, in the store's own words, until a read works."""
+        if self._error != message:
+            self.notify(printable(message), severity="error", timeout=10, markup=False)
+        self._error = message
+        empty = self.query_one("#empty", Static)
+        empty.update(Text(printable(message)))
+        empty.add_class("visible", "-error")
+        self.query_one(TitleBar).detail = "the store cannot be read"
+
     def _show(self, records, partial: bool = False) -> None:
+        self._error = None
+        self.query_one("#empty", Static).remove_class("-error")
         started = not partial and not self._loaded
         self._loaded = not partial
         table = self.query_one(RunsTable)
