@@ -45,15 +45,18 @@ class Finding:
     value: float | None = None  # the number the severity was judged on (a fraction, an AUC ...)
     n_rows: int = 0  # how many rows are affected in all (rows may be capped)
     scores: tuple[float, ...] = ()  # per listed row, when it has one (mislabeled: own-label probability)
+    reasons: tuple[str, ...] = ()  # per listed row, when it has one: why that row is listed
 
 
 def finding_to_dict(f: Finding) -> dict[str, Any]:
-    """Stable JSON-ready keys: kind, severity, columns, rows, n_rows, message, action, value, scores."""
+    """Stable JSON-ready keys: kind, severity, columns, rows, n_rows, message, action, value, scores, reasons."""
     d = asdict(f)
     d["columns"], d["rows"], d["scores"] = list(f.columns), list(f.rows), [round(s, 6) for s in f.scores]
+    d["reasons"] = list(f.reasons)
     if d["value"] is not None and not math.isfinite(d["value"]):
         d["value"] = None
-    return {k: d[k] for k in ("kind", "severity", "columns", "rows", "n_rows", "message", "action", "value", "scores")}
+    keys = ("kind", "severity", "columns", "rows", "n_rows", "message", "action", "value", "scores", "reasons")
+    return {k: d[k] for k in keys}
 
 
 def finding_from_dict(d: dict[str, Any]) -> Finding:
@@ -68,6 +71,7 @@ def finding_from_dict(d: dict[str, Any]) -> Finding:
         value=d["value"],
         n_rows=d["n_rows"],
         scores=tuple(d["scores"]),
+        reasons=tuple(d.get("reasons", ())),  # findings written before rows had reasons have none
     )
 
 

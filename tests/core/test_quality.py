@@ -133,7 +133,8 @@ def test_findings_are_sorted_and_serialise(store, tmp_path, regression_csv):
     assert {"constant", "leakage"} <= {f.kind for f in findings}
     dicts = [finding_to_dict(f) for f in findings]
     json.dumps(dicts, allow_nan=False)
-    assert list(dicts[0]) == ["kind", "severity", "columns", "rows", "n_rows", "message", "action", "value", "scores"]
+    keys = ["kind", "severity", "columns", "rows", "n_rows", "message", "action", "value", "scores", "reasons"]
+    assert list(dicts[0]) == keys
     assert get_dataset(store, "reg").task == "regression"
 
 
@@ -191,19 +192,25 @@ def _correct_labels(n: int = 300, seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_clean_data_gives_only_the_mislabeled_candidates_the_readme_describes(store, tmp_path, seed, regression_csv):
-    # README: clean data gives no findings but the mislabeled list (classification only): of the
-    # 20 lowest out-of-fold own-label probabilities, the rows where another label is more probable.
+def test_on_clean_labels_mislabeled_rows_are_at_most_the_linear_models_errors(store, tmp_path, seed, regression_csv):
+    # README: where a linear model cannot separate the classes (two clusters per class here), the
+    # rows it confidently puts in another class are flagged, all of them rows it gets wrong out
+    # of fold, and the message gives that error count beside the estimate.
+    from core.analysis.label_issues import out_of_fold_proba
+
     info = import_dataset(
         store, write_csv(tmp_path / f"right{seed}.csv", _correct_labels(seed=seed)), "label", seed=seed
     )
     findings = check_quality(store, f"right{seed}")
-    assert [f.kind for f in findings] == ["mislabeled"], [f.message for f in findings]
-    found = findings[0]
-    assert found.severity == ("low" if found.scores[0] < 0.1 else "info")
-    assert 1 <= found.n_rows == len(found.rows) == len(found.scores) <= 20
-    assert set(found.rows) <= set(load_split(store, info, "dev")[0].index)  # development rows only
-    assert list(found.scores) == sorted(found.scores) and max(found.scores) < 0.5  # binary: wrong side
+    assert {f.kind for f in findings} <= {"mislabeled"}, [f.message for f in findings]
+    X, y = load_split(store, info, "dev")
+    proba, labels, _ = out_of_fold_proba(X, y, info, 1)
+    wrong = set(X.index[proba.argmax(axis=1) != labels])
+    for found in findings:
+        assert found.severity == "low"
+        assert set(found.rows) <= wrong and found.n_rows <= len(wrong)
+        assert f"the model's own out-of-fold errors: {len(wrong)} " in found.message
+        assert list(found.scores) == sorted(found.scores) and max(found.scores) < 0.5  # binary: wrong side
     # ... and nothing at all without that check, or on a regression target
     assert check_quality(store, f"right{seed}", mislabeled=False) == ()
     import_dataset(store, regression_csv, "y")
@@ -242,6 +249,8 @@ def test_quality_fits_on_development_labels_only_and_scores_nothing_on_the_test_
     frame = _clean()
     rng = np.random.default_rng(0)
     frame["leak"] = np.where(frame["label"] == "yes", 1.0, 0.0) * 3 + rng.normal(scale=0.5, size=len(frame))
+    wrong = rng.choice(len(frame), 4, replace=False)  # labels the leak contradicts: mislabeled rows
+    frame.loc[wrong, "label"] = np.where(frame.loc[wrong, "label"] == "yes", "no", "yes")
     info = import_dataset(store, write_csv(tmp_path / "locked.csv", frame), "label")
     model_kinds = {"leakage", "mislabeled"}
     before = [f for f in check_quality(store, "locked") if f.kind in model_kinds]
