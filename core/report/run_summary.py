@@ -18,11 +18,13 @@ from typing import Any
 from core.analysis.compare import TEST_NAME, TEST_REFERENCE, Comparison, comparison_table
 from core.analysis.curves import Curve, load_curve, stored_curve_params
 from core.analysis.diagnosis import GAP_FRACTION, Diagnosis, diagnose
+from core.analysis.errors import ErrorAnalysis, analyse_run, errors_to_dict
 from core.analysis.holdout import TestEvaluation, list_test_evaluations
 from core.errors import MlloopError
 from core.modeling.metrics import METRICS, format_delta, format_mean_std, format_p
 from core.report.blocks import Block, Heading, Para, Steps, Table
 from core.report.dataset_summary import dataset_blocks
+from core.report.errors_summary import errors_blocks
 from core.report.formatting import DIGITS, mlloop_version, num, param_text, when
 from core.report.serialize import curve_to_dict, diagnosis_to_dict, evaluation_to_dict
 from core.report.svg_plot import Chart, Marker, Series
@@ -40,12 +42,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RunExtras:
-    """What the ML loop stored about a run: its curves, its diagnosis (or why there is none), its test evaluations."""
+    """What the ML loop stored about a run: its curves, its diagnosis (or why there is none), its test
+    evaluations, and the error analysis of its out-of-fold predictions (or why there is none)."""
 
     curves: tuple[Curve, ...]
     diagnosis: Diagnosis | None
     diagnosis_error: str | None
     evaluations: tuple[TestEvaluation, ...]
+    errors: ErrorAnalysis | None = None
+    errors_error: str | None = None
 
     @classmethod
     def load(cls, store: Store, run: RunRecord) -> RunExtras:
@@ -55,11 +60,17 @@ class RunExtras:
             diagnosis, error = diagnose(store, run.id), None  # reads a stored learning curve, never computes one
         except MlloopError as e:
             diagnosis, error = None, str(e)
+        try:
+            errors, errors_error = analyse_run(store, run.id), None
+        except MlloopError as e:
+            errors, errors_error = None, str(e)
         return cls(
             tuple(c for c in curves if c is not None),
             diagnosis,
             error,
             tuple(list_test_evaluations(store, run_id=run.id)),
+            errors,
+            errors_error,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,6 +79,8 @@ class RunExtras:
             "diagnosis": None if self.diagnosis is None else diagnosis_to_dict(self.diagnosis),
             "diagnosis_error": self.diagnosis_error,
             "test_evaluations": [evaluation_to_dict(e) for e in self.evaluations],
+            "errors": None if self.errors is None else errors_to_dict(self.errors),
+            "errors_error": self.errors_error,
         }
 
 
@@ -241,6 +254,7 @@ def run_blocks(r: RunRecord, extras: RunExtras, level: int) -> list[Block]:
     for c in extras.curves:
         blocks += curve_blocks(c, r, level + 1)
     blocks += diagnosis_blocks(extras.diagnosis, extras.diagnosis_error, level + 1)
+    blocks += errors_blocks(extras.errors, extras.errors_error, level + 1, full=False)
     if extras.evaluations:
         blocks += evaluation_blocks(extras.evaluations, level + 1)
     return blocks
