@@ -29,6 +29,7 @@ from mlloop_tui.screens.dataset_in_view import DatasetInView, ShowsDataset
 from mlloop_tui.screens.runs import RunsScreen
 
 POLL_INTERVAL_S = 1.0
+QUIT_QUESTION = "quit-question"  # the id of the dialog asking whether to cancel runs and quit
 
 
 def _datasets_screen() -> Screen:
@@ -233,12 +234,20 @@ class MlloopApp(App):
             self.call_from_thread(self.notify, f"running every baseline on {', '.join(todo)}", timeout=4, markup=False)
 
     # -- quitting ----------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        """Textual's own quit (ctrl+q, the palette's "Quit") asks first too: quitting at once would
+        leave the runs started here working with no app to show or cancel them."""
+        self.action_quit_app()
+
     def action_quit_app(self) -> None:
         active = self.launcher.active()
         if not active:
             self.exit()
             return
         from mlloop_tui.dialogs.confirm import ConfirmDialog
+
+        if isinstance(self.screen, ConfirmDialog) and self.screen.id == QUIT_QUESTION:
+            return  # already asking (ctrl+q, a priority key, reaches the app over the question)
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -249,6 +258,7 @@ class MlloopApp(App):
             ConfirmDialog(
                 f"{len(active)} process(es) (runs, curves, searches) still working. Cancel them and quit?",
                 "Cancel runs & quit",
+                id=QUIT_QUESTION,
             ),
             answer,
         )

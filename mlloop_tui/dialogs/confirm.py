@@ -17,8 +17,8 @@ class ConfirmDialog(Dialog[bool]):
         Binding("n", "answer(False)", "No", id="confirm.no"),
     ]
 
-    def __init__(self, question: str, yes_label: str = "Yes") -> None:
-        super().__init__()
+    def __init__(self, question: str, yes_label: str = "Yes", id: str | None = None) -> None:
+        super().__init__(id=id)
         self.question = question
         self.yes_label = yes_label
 

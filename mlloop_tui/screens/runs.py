@@ -160,6 +160,13 @@ class RunsScreen(Screen):
         self._update_subtitle()
 
     # -- filter --------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The filter key is a priority binding, which would fire even inside the box: there it is
+        # off, so "/" (dataset names may hold one) or a letter it was remapped to is typed.
+        if action == "filter" and self.focused is not None and self.focused.id == "filter":
+            return False
+        return True
+
     def action_filter(self) -> None:
         self.set_focus(self.query_one("#filter", Input))
 

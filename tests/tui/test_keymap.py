@@ -116,21 +116,34 @@ async def test_remapped_keys_work_and_the_old_ones_no_longer_do(runs_store, keym
     assert launched.process.returncode == 130  # cancelled, not left working
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug in mlloop_tui/screens/runs.py: the runs.filter binding has priority=True (so the keys typed "
-        "right after '/' reach the box), and a priority binding fires even while the filter box has the "
-        'focus: remapped to a letter (keymap.py\'s own example is "f,slash"), that letter can no longer '
-        "be typed in the filter; 'f' then 'forest' leaves 'orest'"
-    ),
-)
 async def test_a_remapped_filter_key_can_still_be_typed_in_the_filter(runs_store, keymap_file):
     app = MlloopApp(runs_store, poll_interval=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
         await runs_ready(pilot)
         await pilot.press("f", *"forest")  # "f" opens the filter; then the word is typed
         assert app.screen.query_one("#filter").value == "forest"
+
+
+async def test_slash_opens_the_filter_and_is_typed_in_it(runs_store, binary_csv):
+    """Dataset names may contain "/": the filter key opens the box, and inside the box it is a character."""
+    from core.data.importing import import_dataset
+    from core.modeling.evaluation import run_baselines
+
+    import_dataset(runs_store, binary_csv, "label", name="a/b")
+    run_baselines(runs_store, "a/b", "dummy", folds=3, jobs=1)
+    app = MlloopApp(runs_store, poll_interval=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = pilot.app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: len(table.shown_ids) == 4)
+        box = app.screen.query_one("#filter")
+        assert app.focused is table
+        await pilot.press("slash")  # from the table: the filter opens, empty
+        assert app.focused is box and box.value == ""
+        await pilot.press("a", "slash", "b")
+        assert box.value == "a/b" and not box.has_class("-invalid")
+        assert [r.dataset for r in table.records if r.id in table.shown_ids] == ["a/b"]
+        await pilot.press("enter")
+        assert app.focused is table and "filter: a/b" in app.screen.query_one("TitleBar").detail
 
 
 # --------------------------------------------------------------------------- the command palette

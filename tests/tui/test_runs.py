@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
 from rich.text import Text
 
 from core.store.runs import list_runs
@@ -289,14 +288,15 @@ async def test_a_filter_of_several_terms_shows_the_runs_matching_all_of_them(run
         assert not box.has_class("-invalid") and shown_models(app) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug in mlloop_tui/app.py: Textual's own ctrl+q binding (App.BINDINGS, action 'quit') is left "
-        "in place, so ctrl+q quits at once while a run started here is working: no question (q asks, "
-        "as the README says of quitting), and the run's process is left working after the app is gone"
-    ),
-)
+async def test_ctrl_q_quits_at_once_when_nothing_is_working(runs_store):
+    app = MlloopApp(runs_store, poll_interval=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: len(table.shown_ids) == 3)
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running, timeout=10)
+
+
 async def test_ctrl_q_also_asks_while_a_run_is_in_progress(runs_store):
     from mlloop_tui.dialogs.confirm import ConfirmDialog
     from mlloop_tui.runner import RunRequest
@@ -312,7 +312,12 @@ async def test_ctrl_q_also_asks_while_a_run_is_in_progress(runs_store):
             await pilot.press("ctrl+q")
             await pilot.pause()
             assert isinstance(app.screen, ConfirmDialog) and app.is_running
+            stack = len(app.screen_stack)
+            await pilot.press("ctrl+q")  # again: the same question, not a second one over it
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmDialog) and len(app.screen_stack) == stack
             await pilot.press("n")
+            assert isinstance(app.screen, RunsScreen) and app.is_running
     finally:
         if launched is not None and launched.process.poll() is None:
             launched.process.kill()
