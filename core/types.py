@@ -124,6 +124,28 @@ class GlmSummary:
 
 
 @dataclass(frozen=True)
+class DataWarning:
+    """A data-quality finding that can inflate every score on its dataset (leakage, an identifier used
+    as a feature ...): ``kind`` is the finding's kind, ``fix`` the edit that removes it, in words."""
+
+    kind: str
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class ModelSpecInfo:
+    """What a model spec run records (core.modeling.specs): the spec's text and the estimator it
+    resolved to. ``versions`` (the package the class came from) is written into the run's own
+    ``versions`` when the run is created, so a stored run reads it back there, not here."""
+
+    text: str
+    estimator_class: str  # module.qualname
+    params: dict[str, Any]  # get_params(), a value JSON cannot hold as its repr
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """A stored run with its folds. ``status`` already accounts for dead processes."""
 
@@ -153,6 +175,8 @@ class RunRecord:
     warnings: tuple[str, ...] = ()
     fold_scores: tuple[FoldScore, ...] = ()  # filled by get_run, empty in listings
     glm: GlmSummary | None = None
+    data_warnings: tuple[DataWarning, ...] = ()  # from the dataset's last quality check
+    spec: ModelSpecInfo | None = None  # set for a model spec run, None for a built-in model
 
     @property
     def n_folds_total(self) -> int:

@@ -12,6 +12,7 @@ import gc
 import os
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Iterable
 
@@ -78,6 +79,8 @@ class MlloopApp(App):
         self.load_samples_on_start = load_samples
         self.launcher = RunLauncher(store.path)
         self._has_running = False
+        self._checker: subprocess.Popen[bytes] | None = None  # the data-quality checker started here
+        self._checked_stamp: tuple | None = None
         self.keymap = load_keymap()
         self.set_keymap(self.keymap)
 
@@ -95,7 +98,24 @@ class MlloopApp(App):
         # An active run's shown status can change with no write (its process died), so while
         # any run is active the stamp also ticks every few seconds.
         tick = int(time.monotonic() // 5) if self.launcher.active() or self._has_running else 0
+        if stamp != self._checked_stamp:
+            self._checked_stamp = stamp
+            self._start_checker_if_needed()
         self.call_from_thread(self._set_stamp, (*stamp, tick))
+
+    def _start_checker_if_needed(self) -> None:
+        """Check new (or never checked) datasets in the background, one checker at a time."""
+        from core.analysis.trust import needs_checks
+        from core.errors import MlloopError
+        from mlloop_tui.background import enabled, start_checker
+
+        if not enabled() or (self._checker is not None and self._checker.poll() is None):
+            return
+        try:
+            if needs_checks(self.store):
+                self._checker = start_checker(self.store.path)
+        except MlloopError:
+            pass  # the store's own error is shown where it is read
 
     def _set_stamp(self, stamp: tuple) -> None:
         for ended in self.launcher.reap():

@@ -109,9 +109,13 @@ def findings_of(events: Iterable[Event]) -> tuple[Finding, ...]:
 
 def quality(store: Store, args: argparse.Namespace, emit: Callable[..., None]) -> None:
     from core.analysis.findings import finding_to_dict
-    from core.analysis.quality import check_quality
+    from core.analysis.trust import check_and_record
+    from core.store.datasets import get_dataset
+    from mlloop_tui.background import cancel_check
 
-    for finding in check_quality(store, args.dataset, jobs=args.jobs):
+    dataset = get_dataset(store, args.dataset)
+    cancel_check(store, dataset.id)  # checked here and now instead
+    for finding in check_and_record(store, dataset, jobs=args.jobs):
         emit("finding", finding=finding_to_dict(finding))
     emit("checked")
 

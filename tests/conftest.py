@@ -16,6 +16,10 @@ from core.store import Store
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_data"
 
+# Each import starts a background data-quality check (mlloop_tui.background); hundreds of tests
+# import, and a checker each would only compete for the CPU. tests/core/test_trust.py turns it on.
+os.environ.setdefault("MLLOOP_BACKGROUND_CHECKS", "0")
+
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:

@@ -106,6 +106,15 @@ def reason(bottleneck: Bottleneck, f: Facts, gaps: list[tuple[Bottleneck, float,
         f"a gap counts above {format_error(max(f.threshold, f.noise))} (the larger of 10% of the dummy's error "
         f"{format_error(f.dummy_err)} and twice the validation error's corrected standard error)"
     )
+    if f.run.data_warnings:
+        kinds = ", ".join(dict.fromkeys(w.kind for w in f.run.data_warnings))
+        return f"the data makes every score optimistic ({kinds}): fix it before reading the gaps; " + _gap_reason(
+            bottleneck, f, ref, limits
+        )
+    return _gap_reason(bottleneck, f, ref, limits)
+
+
+def _gap_reason(bottleneck: Bottleneck, f: Facts, ref: str, limits: str) -> str:
     if bottleneck == "training":
         return (
             f"underfitting: the avoidable bias {format_error(f.bias)} (train error "
@@ -131,15 +140,17 @@ def reason(bottleneck: Bottleneck, f: Facts, gaps: list[tuple[Bottleneck, float,
 
 
 def ranked_advice(bottleneck: Bottleneck, large: list[tuple[Bottleneck, float, float]], f: Facts) -> list[Advice]:
-    """Advice for every large gap, the bottleneck's first, then for the state the run is in."""
-    out: list[Advice] = []
+    """Advice for every large gap, the bottleneck's first, then for the state the run is in; when
+    the data makes the scores optimistic (a leaking column, an identifier ...), fixing it comes first,
+    and nothing says the run is ready for the test set."""
+    out: list[Advice] = _data_advice(f)
     order = sorted(large, key=lambda g: -g[1])
     for name, _, _ in order:
         if name == "validation":  # not the run the training advice already points at
             out += _validation_advice(f, {a.numbers["run"] for a in out if "run" in a.numbers})
         else:
             out += {"training": _training_advice, "test": _test_advice}[name](f)
-    if bottleneck == "none":
+    if bottleneck == "none" and not f.run.data_warnings:
         out += _none_advice(f)
     if f.target is None and f.ref_run == f.run.id and bottleneck != "test":
         out.append(
@@ -160,6 +171,21 @@ def ranked_advice(bottleneck: Bottleneck, large: list[tuple[Bottleneck, float, f
             seen.add(a.kind)
             unique.append(a)
     return unique
+
+
+def _data_advice(f: Facts) -> list[Advice]:
+    if not f.run.data_warnings:
+        return []
+    problems = "; ".join(f"{w.fix} ({w.message})" for w in f.run.data_warnings)
+    return [
+        Advice(
+            "fix_data",
+            f"fix the data first: {problems}; until then every score on {f.dataset.name!r} is optimistic "
+            "and its gaps are not to be believed",
+            None,
+            {"problems": [w.kind for w in f.run.data_warnings]},
+        )
+    ]
 
 
 def _training_advice(f: Facts) -> list[Advice]:

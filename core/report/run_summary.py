@@ -118,6 +118,7 @@ def comparison_summary(c: Comparison, *, stamped: bool = False) -> list[Block]:
         ),
         Heading(2, "Side by side"),
         Table(headers, rows, [False] + [True] * (len(headers) - 1)),
+        *_comparison_warnings(c),
         Heading(2, f"Significance on {c.metric}{direction}"),
         Para(
             f"{TEST_NAME} ({TEST_REFERENCE}): paired over the validation folds two runs share, with the "
@@ -141,6 +142,25 @@ def comparison_summary(c: Comparison, *, stamped: bool = False) -> list[Block]:
             [True, True, True, True, True, True, False],
         ),
     ]
+
+
+def data_warning_blocks(r: RunRecord, level: int) -> list[Block]:
+    """Why the run's scores cannot be trusted, from its dataset's quality check (nothing if they can)."""
+    if not r.data_warnings:
+        return []
+    return [
+        Heading(level, "Scores not to be trusted"),
+        Para(f"The data of {r.dataset} has problems that make every score on it optimistic; fix the data first."),
+        Table(["problem", "finding", "fix"], [[w.kind, w.message, w.fix] for w in r.data_warnings]),
+    ]
+
+
+def _comparison_warnings(c: Comparison) -> list[Block]:
+    warned = {r.dataset: r.data_warnings for r in c.runs if r.data_warnings}
+    if not warned:
+        return []
+    lines = [f"{name}: {'; '.join(f'{w.kind} ({w.fix})' for w in ws)}" for name, ws in warned.items()]
+    return [Para("! Scores not to be trusted: the data has problems that inflate them. " + " | ".join(lines))]
 
 
 def comparison_document(c: Comparison, datasets: dict[int, DatasetInfo], extras: dict[int, RunExtras]) -> list[Block]:
@@ -179,6 +199,7 @@ def run_blocks(r: RunRecord, extras: RunExtras, level: int) -> list[Block]:
         ["versions", ", ".join(f"{k} {v}" for k, v in r.versions.items()) or "-"],
     ]
     blocks: list[Block] = [Heading(level, f"Run {r.id}: {r.model}"), Table(["", "value"], spec)]
+    blocks += data_warning_blocks(r, level + 1)
     metrics = [m for m in METRICS if m in r.summaries] + sorted(set(r.summaries) - set(METRICS))
     if metrics:
         rows = []

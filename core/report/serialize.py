@@ -62,6 +62,7 @@ def run_to_dict(r: RunRecord) -> dict[str, Any]:
         "task": r.task,
         "model": r.model,
         "params": r.params,
+        "spec": {"text": r.spec.text, "class": r.spec.estimator_class, "params": r.spec.params} if r.spec else None,
         "status": r.status,
         "cv": {"folds": r.folds, "repeats": r.repeats, "seed": r.seed},
         "folds_done": r.n_folds_done,
@@ -88,7 +89,8 @@ def run_to_dict(r: RunRecord) -> dict[str, Any]:
         "dataset_hash": r.dataset_hash,
         "folds_hash": r.folds_hash,
         "error": r.error,
-        "warnings": list(r.warnings),
+        "warnings": [{"kind": "fit", "message": w} for w in r.warnings]
+        + [{"kind": w.kind, "message": w.message, "fix": w.fix} for w in r.data_warnings],
     }
 
 

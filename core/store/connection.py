@@ -209,13 +209,16 @@ class Store:
                 raise
 
     def change_stamp(self) -> tuple[int, ...]:
-        """A cheap fingerprint of what readers show; it changes whenever a dataset, run or fold lands."""
+        """A cheap fingerprint of what readers show; it changes whenever a dataset, run, fold or a
+        dataset's quality check (the warnings on its scores) lands."""
         with self.read() as con:
             return one_row(
                 con.execute(
                     """SELECT (SELECT count(*) FROM datasets), (SELECT coalesce(max(id), 0) FROM runs),
                           (SELECT count(*) FROM fold_results), (SELECT count(*) FROM glm_summaries),
-                          (SELECT coalesce(sum(hash(status, coalesce(finished_at, 0))), 0) FROM runs)"""
+                          (SELECT coalesce(sum(hash(status, coalesce(finished_at, 0))), 0) FROM runs),
+                          (SELECT coalesce(sum(hash(dataset_id, finished_at)), 0) FROM quality_checks
+                           WHERE status = 'done')"""
                 )
             )
 

@@ -7,6 +7,7 @@ instead of ``running`` forever, without anyone having to clean up after it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -21,30 +22,35 @@ from core.errors import InputError, NotFoundError
 from core.numbers import finite_or_none, none_as_nan
 from core.store.connection import Store
 from core.store.predictions import FoldPredictions, insert_fold
+from core.store.processes import pid_alive
+from core.store.quality_checks import warnings_from_json
 from core.store.sql import one_row
 from core.types import (
     DatasetInfo,
+    DataWarning,
     FoldScore,
     GlmCoefficient,
     GlmSummary,
     MetricSummary,
+    ModelSpecInfo,
     RunRecord,
     RunStatus,
 )
 
 HEARTBEAT_EVERY_S = 5.0
 STALE_AFTER_S = 60.0
-PID_START_SLACK_S = 5.0  # a run records its start after its process starts; a later start is another process
 ACTIVE = ("queued", "running")
 
 _RUN_COLUMNS = """
     r.id, r.group_id, r.dataset_id, d.name, d.task, r.model, r.params, r.folds, r.repeats, r.seed,
     r.status, r.created_at, r.started_at, r.finished_at, r.duration_s, r.pid, r.host, r.versions,
-    r.dataset_hash, r.folds_hash, r.error, r.warnings, r.heartbeat_at, coalesce(f.n, 0)
+    r.dataset_hash, r.folds_hash, r.error, r.warnings, r.heartbeat_at, coalesce(f.n, 0), q.warnings,
+    r.spec, r.estimator
 """
 _RUN_FROM = """
     runs r JOIN datasets d ON d.id = r.dataset_id
     LEFT JOIN (SELECT run_id, count(*) AS n FROM fold_results GROUP BY run_id) f ON f.run_id = r.id
+    LEFT JOIN quality_checks q ON q.dataset_id = r.dataset_id AND q.status = 'done'
 """
 
 
@@ -57,18 +63,21 @@ def create_runs(
     repeats: int,
     seed: int,
     versions: dict[str, str],
+    specs: Sequence[ModelSpecInfo | None] = (),
 ) -> tuple[int, list[int]]:
-    """Create one group of runs (status ``running``, owned by this process)."""
+    """Create one group of runs (status ``running``, owned by this process). ``specs``, parallel to
+    ``models``, gives a model spec run its spec (its package's version joins the run's ``versions``)."""
     now = time.time()
     with store.write() as con:
         group_id: int = one_row(con.execute("SELECT nextval('group_ids')"))[0]
         run_ids: list[int] = []
-        for model, params in models:
+        for i, (model, params) in enumerate(models):
+            spec = specs[i] if i < len(specs) else None
             run_id: int = one_row(con.execute("SELECT nextval('run_ids')"))[0]
             con.execute(
                 """INSERT INTO runs (id, group_id, dataset_id, model, params, folds, repeats, seed, status,
-                       pid, host, created_at, started_at, heartbeat_at, versions, dataset_hash)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)""",
+                       pid, host, created_at, started_at, heartbeat_at, versions, dataset_hash, spec, estimator)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     run_id,
                     group_id,
@@ -83,8 +92,10 @@ def create_runs(
                     now,
                     now,
                     now,
-                    json.dumps(versions),
+                    json.dumps({**versions, **(spec.versions if spec else {})}),
                     dataset.file_hash,
+                    spec.text if spec else None,
+                    json.dumps({"class": spec.estimator_class, "params": spec.params}) if spec else None,
                 ],
             )
             run_ids.append(run_id)
@@ -195,7 +206,8 @@ def list_runs(
         summaries = _summaries(con, None if dataset_id is None and limit is None else ids)
         folds = _folds(con, ids) if with_folds else {}
     json_text = _JsonTexts()
-    return [_record(row, summaries.get(row[0], {}), folds.get(row[0], ()), json_text) for row in rows]
+    data_warnings = functools.cache(warnings_from_json)  # a few texts, shared by many runs
+    return [_record(row, summaries.get(row[0], {}), folds.get(row[0], ()), json_text, data_warnings) for row in rows]
 
 
 def get_run(store: Store, run_id: int | str) -> RunRecord:
@@ -238,7 +250,7 @@ def effective_status(
     if status not in ACTIVE:
         return status
     if host == socket.gethostname() and pid is not None:
-        return status if _pid_alive(pid, started_at) else "interrupted"
+        return status if pid_alive(pid, started_at) else "interrupted"
     now = time.time() if now is None else now
     if heartbeat_at is None or now - heartbeat_at > STALE_AFTER_S:
         return "interrupted"
@@ -260,32 +272,6 @@ def mark_interrupted(store: Store) -> int:
         with store.write() as con:
             con.execute(f"UPDATE runs SET status = 'interrupted' WHERE id IN ({', '.join('?' * len(dead))})", dead)
     return len(dead)
-
-
-def _pid_alive(pid: int, started_at: float | None = None) -> bool:
-    """Whether ``pid`` is a live process, not a zombie, and (given ``started_at``) started before then."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (killed, not yet reaped) still answers kill(0); its state in /proc says "Z".
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return True  # no /proc here: kill(0) is all there is to ask
-    if fields[0] == "Z":
-        return False
-    return started_at is None or _process_started(fields) <= started_at + PID_START_SLACK_S
-
-
-def _process_started(stat_fields: list[str]) -> float:
-    """When a process started (epoch seconds), from the fields of /proc/PID/stat after its name."""
-    with open("/proc/stat", encoding="ascii") as f:
-        boot = next(float(line.split()[1]) for line in f if line.startswith("btime "))
-    return boot + int(stat_fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: start time in clock ticks
 
 
 def _summaries(con: duckdb.DuckDBPyConnection, run_ids: list[int] | None) -> dict[int, dict[str, MetricSummary]]:
@@ -385,6 +371,7 @@ def _record(
     summaries: dict[str, MetricSummary],
     fold_scores: tuple[FoldScore, ...] = (),
     json_text: Callable[[str], Any] = json.loads,
+    data_warnings_of: Callable[[str | None], tuple[DataWarning, ...]] = warnings_from_json,
 ) -> RunRecord:
     (
         rid,
@@ -411,6 +398,9 @@ def _record(
         warnings,
         heartbeat_at,
         n_done,
+        data_warnings,
+        spec,
+        estimator,
     ) = row
     return RunRecord(
         id=rid,
@@ -438,7 +428,16 @@ def _record(
         summaries=summaries,
         warnings=tuple(json_text(warnings)),
         fold_scores=fold_scores,
+        data_warnings=data_warnings_of(data_warnings),
+        spec=_spec(spec, estimator),
     )
+
+
+def _spec(text: str | None, estimator: str | None) -> ModelSpecInfo | None:
+    if text is None:
+        return None
+    resolved = json.loads(estimator) if estimator else {}
+    return ModelSpecInfo(text, resolved.get("class", ""), resolved.get("params", {}))
 
 
 class _JsonTexts:

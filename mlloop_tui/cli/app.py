@@ -29,10 +29,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from core.data.demo import load_samples
     from core.modeling.evaluation import run_baselines
     from core.store.runs import list_runs
+    from mlloop_tui.background import start_checker
 
     store = open_store(args)
     out(f"store: {store.path}")
-    for info in load_samples(store):
+    samples = load_samples(store)
+    start_checker(store.path)
+    for info in samples:
         out(f"dataset {info.name}: {info.n_rows} rows, {info.n_cols} columns, {info.task} on {info.target!r}")
         progress = ProgressPrinter()
         run_baselines(

@@ -37,9 +37,14 @@ def add_parsers(sub) -> None:
 
 def cmd_quality(args: argparse.Namespace) -> int:
     from core.analysis.findings import finding_to_dict
-    from core.analysis.quality import check_quality
+    from core.analysis.trust import check_and_record
+    from core.store.datasets import get_dataset
+    from mlloop_tui.background import cancel_check
 
-    findings = check_quality(open_store(args), args.dataset, mislabeled=not args.no_mislabeled, jobs=args.jobs)
+    store = open_store(args)
+    dataset = get_dataset(store, args.dataset)
+    cancel_check(store, dataset.id)  # checked here and now instead
+    findings = check_and_record(store, dataset, mislabeled=not args.no_mislabeled, jobs=args.jobs)
     if args.json:
         print_json([finding_to_dict(f) for f in findings])
         return 0

@@ -31,9 +31,11 @@ def add_parsers(sub) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from core.data.importing import import_dataset
+    from mlloop_tui.background import start_checker
 
+    store = open_store(args)
     info = import_dataset(
-        open_store(args),
+        store,
         args.file,
         args.target,
         name=args.name,
@@ -43,6 +45,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         encoding=args.encoding,
         delimiter=args.delimiter,
     )
+    start_checker(store.path)  # the data-quality check behind the scores' warnings, in the background
     if args.json:
         from core.report.serialize import dataset_to_dict
 

@@ -111,7 +111,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def print_runs(records) -> None:
-    """The runs table: one row per run, mean ± std of the validation scores of the key metrics."""
+    """The runs table: one row per run, mean ± std of the validation scores of the key metrics; a
+    ``!`` column marks runs whose dataset has problems that inflate their scores, explained below."""
     from core.modeling.metrics import key_metrics
 
     metric_names = list(dict.fromkeys(m.name for r in records for m in key_metrics(r.task)))
@@ -122,7 +123,12 @@ def print_runs(records) -> None:
             s = r.summaries.get(m)
             row.append(mean_std(s.val_mean, s.val_std) if s else "-")
         row.append(f"{r.duration_s:.1f}s" if r.duration_s is not None else "-")
-        rows.append(row)
-    print_table(
-        ["id", "group", "dataset", "model", "status", "folds", *[f"val {m}" for m in metric_names], "time"], rows
-    )
+        rows.append(["!" if r.data_warnings else "", *row] if warned else row)
+    headers = ["id", "group", "dataset", "model", "status", "folds", *[f"val {m}" for m in metric_names], "time"]
+    print_table(["!", *headers] if warned else headers, rows)
+    if warned:
+        out()
+        out("! scores not to be trusted: the data has problems that inflate them (`mlloop quality DATASET`):")
+        for name, warnings in warned.items():
+            out(f"  {name}: " + "; ".join(f"{w.kind}: {w.fix}" for w in warnings))
+    warned = {r.dataset: r.data_warnings for r in records if r.data_warnings}

@@ -19,7 +19,7 @@ from rich.text import Text
 from core.store.runs import ACTIVE
 from core.types import DatasetInfo, RunRecord
 from mlloop_tui.widgets.literal import literal
-from mlloop_tui.widgets.runs_table import STATUS_STYLE
+from mlloop_tui.widgets.runs_table import STATUS_STYLE, WARNED_STYLE
 
 
 def params_text(params: dict) -> Text:
@@ -95,8 +95,18 @@ def facts_table(run: RunRecord, dataset: DatasetInfo | None) -> Table:
 
 
 def problems_text(run: RunRecord) -> Text:
+    """The run's error, why its scores cannot be trusted (its data's problems), and its fit warnings."""
     text = Text()
+    for warning in run.data_warnings:
+        if text:
+            text.append("\n")
+        text.append("! scores not to be trusted: ", style=WARNED_STYLE)
+        text.append_text(literal(warning.message))
+        text.append(" — fix: ", style="bold")
+        text.append_text(literal(warning.fix))
     if run.error:
+        if text:
+            text.append("\n")
         text.append("✖ error: ", style="bold red")
         text.append_text(literal(run.error))
     for warning in run.warnings:

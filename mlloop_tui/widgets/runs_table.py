@@ -118,6 +118,12 @@ def status_text(run: RunRecord) -> Text:
     return Text(status_label(run), style=STATUS_STYLE.get(run.status, ""), no_wrap=True)
 
 
+# A run whose dataset has problems that inflate its scores (core.analysis.trust): its dataset cell
+# starts with this marker; the run's detail says why.
+WARNED_PREFIX = "! "
+WARNED_STYLE = "bold red"
+
+
 @lru_cache(maxsize=1024)
 def _dataset_label(name: str) -> str:
     """The dataset cell's text: :func:`literal` (control characters made visible), cut to fit."""
@@ -133,7 +139,7 @@ class _Row:
     replace the old ones, and rows that are reused must not keep those alive.
     """
 
-    __slots__ = ("signature", "texts", "group_style", "status_style", "_cells")
+    __slots__ = ("signature", "texts", "group_style", "status_style", "warned", "_cells")
 
     def __init__(self, signature: tuple, record: RunRecord, metrics: tuple[str, ...]) -> None:
         self.signature = signature
@@ -141,7 +147,7 @@ class _Row:
         self.texts: tuple[str, ...] = (
             str(record.id),
             f"g{record.group_id}",
-            _dataset_label(record.dataset),
+            (WARNED_PREFIX if record.data_warnings else "") + _dataset_label(record.dataset),
             record.model,
             status_label(record),
             *[_mean_std(record.summaries.get(m)) for m in metrics],
@@ -149,13 +155,24 @@ class _Row:
         )
         self.group_style = GROUP_STYLES[record.group_id % 2]
         self.status_style = STATUS_STYLE.get(record.status, "")
+        self.warned = bool(record.data_warnings)
         self._cells: tuple[Text, ...] | None = None
 
     @staticmethod
     def signature_of(r: RunRecord, metrics: tuple[str, ...]) -> tuple:
         """Every field the cells (texts and styles) are made from, besides the id; only plain
         values, so that it holds nothing of the record alive."""
-        signature = [r.group_id, r.dataset, r.model, r.status, r.n_folds_done, r.folds, r.repeats, r.duration_s]
+        signature = [
+            r.group_id,
+            r.dataset,
+            bool(r.data_warnings),
+            r.model,
+            r.status,
+            r.n_folds_done,
+            r.folds,
+            r.repeats,
+            r.duration_s,
+        ]
         for m in metrics:
             s = r.summaries.get(m)
             signature += (None, None) if s is None else (s.val_mean, s.val_std)
@@ -167,12 +184,19 @@ class _Row:
             self._cells = (
                 Text(t[0], justify="right"),
                 Text(t[1], style=self.group_style),
-                Text(t[2], no_wrap=True, end=""),  # as literal() makes it; t[2] is already printable
+                self._dataset_cell(t[2]),
                 Text(t[3]),
                 Text(t[4], style=self.status_style, no_wrap=True),
                 *[Text(x, justify="right") for x in t[5:]],
             )
         return self._cells
+
+    def _dataset_cell(self, text: str) -> Text:
+        """As literal() makes it (the text is already printable); a warned run's marker in red."""
+        cell = Text(text, no_wrap=True, end="")
+        if self.warned:
+            cell.stylize(WARNED_STYLE, 0, len(WARNED_PREFIX))
+        return cell
 
 
 def _mark_cell(marked: bool) -> Text:

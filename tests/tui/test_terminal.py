@@ -23,7 +23,11 @@ class Terminal:
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
         # The program gets a terminal's environment, not pytest's: under pytest's variables the app's first
         # frame at 30x8 came out drawn for another size (not seen from a shell; cause not found yet).
-        clean = " ".join(f"{k}={shlex.quote(os.environ[k])}" for k in ("HOME", "PATH", "LANG") if k in os.environ)
+        clean = " ".join(
+            f"{k}={shlex.quote(os.environ[k])}"
+            for k in ("HOME", "PATH", "LANG", "MLLOOP_BACKGROUND_CHECKS")
+            if k in os.environ
+        )
         line = f"env -i {clean} TERM=tmux-256color {exports} {shlex.join(command)}; echo MLLOOP-EXITED-$?; sleep 60"
         subprocess.run(
             ["tmux", "new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1]), line], check=True
