@@ -153,3 +153,29 @@ def test_a_claim_by_a_dead_process_lapses(store, binary_csv):
     with store.write() as con:
         con.execute("UPDATE quality_checks SET pid = 2147480000")  # no such process
     assert quality_checks.claim(store, [1], CHECKS_VERSION) == 1
+
+
+def test_asking_for_the_findings_stops_the_background_check_of_that_dataset(store, tmp_path, monkeypatch):
+    from mlloop_tui.background import cancel_check, start_checker
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(4000, 30)).round(4), columns=[f"x{i}" for i in range(30)])
+    frame["y"] = np.where(frame["x0"] + rng.normal(size=4000) > 0, "a", "b")
+    frame.to_csv(tmp_path / "big.csv", index=False)
+    import_dataset(store, tmp_path / "big.csv", "y")
+    monkeypatch.setenv("MLLOOP_BACKGROUND_CHECKS", "1")
+    checker = start_checker(store.path)
+    assert checker is not None
+    try:
+        end = time.monotonic() + 120
+        while (state := quality_checks.state(store, 1)) is None or not state.running():
+            assert time.monotonic() < end and checker.poll() is None, "the checker never claimed the dataset"
+            time.sleep(0.1)
+        assert cancel_check(store, 1)
+        assert checker.wait(timeout=120) == 130
+        state = quality_checks.state(store, 1)
+        assert state is not None and state.status == "cancelled"
+        assert needs_checks(store)  # the next checker does it again
+    finally:
+        if checker.poll() is None:
+            checker.kill()
