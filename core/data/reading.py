@@ -408,6 +408,9 @@ def csv_failure(e: duckdb.Error, source: Source) -> InputError:
     """Turn a failed strict read into one line naming the file line, without DuckDB's dump."""
     text = str(e)
     name = source.display
+    too_long = re.search(r"Maximum line size of (\d+) bytes exceeded", text)
+    if too_long:  # before the other checks: the dump quotes the line, which may hold any word
+        return _too_long(source, int(too_long.group(1)))
     if "unicode" in text.lower():
         line = re.search(r"Line: (\d+)", text)
         where = f" line {line.group(1)}" if line else ""
@@ -430,8 +433,6 @@ def csv_failure(e: duckdb.Error, source: Source) -> InputError:
             reason = "a quoted value is never closed"
         elif "quote" in text.lower():
             reason = "a quote character in an unquoted value (quote the value and double inner quotes)"
-        elif "maximum line size" in text.lower():
-            reason = "the line is too long"
         else:
             reason = f"cannot parse this line as CSV with delimiter {source.delimiter!r}"
         return InputError(f"{name} line {line.group(1)}: {reason}")
@@ -441,6 +442,32 @@ def csv_failure(e: duckdb.Error, source: Source) -> InputError:
             "stray quotes); pass --delimiter if it is wrong"
         )
     return InputError(f"cannot read {name} as CSV: {error_reason(e)}")
+
+
+def _too_long(source: Source, limit: int) -> InputError:
+    """The first record longer than DuckDB's ``limit`` bytes, found by reading the file in Python:
+    DuckDB's own line number is wrong for it (line 1 when the long value is quoted)."""
+    csv.field_size_limit(2**31 - 1)
+    taken: list[str] = []  # the physical lines of the record being read
+
+    def lines(fh: IO[str]) -> Iterator[str]:
+        for line in fh:
+            taken.append(line)
+            yield line
+
+    what = f"more than DuckDB's limit of {limit:,} bytes per CSV line; shorten or drop its longest value"
+    try:
+        with source.open_text() as fh:
+            reader = csv.reader(lines(fh), delimiter=source.delimiter, quotechar='"', doublequote=True)
+            start = 1
+            for _ in reader:
+                size = len("".join(taken).rstrip("\r\n").encode("utf-8"))
+                if size > limit:
+                    return InputError(f"{source.display} line {start}: the record is {size:,} bytes long, {what}")
+                start, taken[:] = reader.line_num + 1, []
+    except (csv.Error, OSError, EOFError, zlib.error, UnicodeError):
+        pass
+    return InputError(f"{source.display}: a record is {what}")
 
 
 def count_blank_lines(source: Source) -> int:
