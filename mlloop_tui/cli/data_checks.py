@@ -62,6 +62,13 @@ def cmd_quality(args: argparse.Namespace) -> int:
         return "; ".join(parts) or "-"
 
     print_table(["severity", "kind", "where", "finding"], [[f.severity, f.kind, where(f), f.message] for f in findings])
+    for f in findings:
+        if f.reasons:
+            shown = min(len(f.reasons), 5)
+            out()
+            out(f"{f.kind}: why, for the first {shown} of {f.n_rows} rows (--json lists {len(f.reasons)}):")
+            for row, why in zip(f.rows[:shown], f.reasons):
+                out(f"  row {row}: {why}")
     out()
     out("suggested actions:")
     for kind, action in dict.fromkeys((f.kind, f.action) for f in findings):

@@ -4,6 +4,7 @@ installed (cleanlab is AGPL-3.0: never a dependency, only an optional cross-chec
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -15,7 +16,7 @@ from core.analysis.label_issues import confident_learning, mislabeled_findings, 
 from core.analysis.quality import check_quality
 from core.data.frames import load_split
 from core.data.importing import import_dataset
-from tests.conftest import SAMPLES, write_csv
+from tests.conftest import SAMPLES, run_mlloop, write_csv
 
 CLASSES = np.array(["ant", "bee", "cat"])
 
@@ -165,6 +166,22 @@ def test_each_flagged_row_says_why(store, tmp_path):
         assert float(p_other) == pytest.approx(proba[i, j], abs=5e-4) and proba[i, j] >= thresholds[j]
         assert float(t_other) == pytest.approx(thresholds[j], abs=5e-4)
         assert proba[i].argmax() != labels[i]  # the model does not call the label right
+
+
+def test_cli_quality_prints_each_rows_reason(tmp_path):
+    db = tmp_path / "s.duckdb"
+    frame, _ = _flip(_separable(n=400, seed=5), 0.05, 5)
+    csv = write_csv(tmp_path / "noisy.csv", frame)
+    assert run_mlloop("import", str(csv), "--target", "label", store=db).returncode == 0
+    r = run_mlloop("quality", "noisy", store=db)
+    assert r.returncode == 0, r.stderr
+    assert "mislabeled" in r.stdout and "label errors estimated" in r.stdout
+    why = [line for line in r.stdout.splitlines() if line.startswith("  row ")]
+    assert why and all("threshold" in line and "confidently" in line for line in why)
+    data = json.loads(run_mlloop("quality", "noisy", "--json", store=db).stdout)
+    (found,) = [d for d in data if d["kind"] == "mislabeled"]
+    assert len(found["reasons"]) == len(found["rows"]) == len(found["scores"]) > 0
+    assert why[0] == f"  row {found['rows'][0]}: {found['reasons'][0]}"
 
 
 def test_agrees_with_cleanlab_when_it_is_installed(store, tmp_path):
