@@ -77,8 +77,10 @@ def test_top_level_options_are_not_abbreviated_either():
     assert extras == ["--sto"]
 
 
-@pytest.mark.parametrize("option", ["--model", "--mod"])
-def test_run_model_is_not_taken_as_models(tmp_path, option):
-    r = run_mlloop("run", "nosuchdataset", option, "tree", store=tmp_path / "s.duckdb")
-    _assert_clean_failure(r, f"unrecognized arguments: {option}")
+def test_run_model_is_not_taken_as_models(tmp_path):
+    """``--model`` is the model spec option (issue 10): ``--model tree`` is a spec without a name, not ``--models``."""
+    r = run_mlloop("run", "nosuchdataset", "--model", "tree", store=tmp_path / "s.duckdb")
+    _assert_clean_failure(r, "--model 'tree': expected NAME=SPEC")
+    r = run_mlloop("run", "nosuchdataset", "--mod", "tree", store=tmp_path / "s.duckdb")
+    _assert_clean_failure(r, "unrecognized arguments: --mod")
     assert not (tmp_path / "s.duckdb").exists()

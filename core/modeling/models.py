@@ -33,12 +33,14 @@ class Baseline:
     factory: Callable[[Task, dict[str, Any], int], Any]
     # When the regression estimator's knob differs (Ridge's alpha vs LogisticRegression's C).
     regression_knob: tuple[str, tuple[Any, ...]] | None = None
+    spec: str | None = None  # a model spec's text (core.modeling.specs); None for a built-in
+    raw: bool = False  # the estimator takes the raw feature columns: no preprocessing step
 
     def estimator(self, task: Task, params: dict[str, Any] | None = None, seed: int = 0) -> Any:
         """The estimator with ``params``; a parameter it does not have is an ``InputError``, not a TypeError."""
         params = dict(params or {})
         if params:
-            valid = self.factory(task, {}, seed).get_params(deep=False)
+            valid = self.factory(task, {}, seed).get_params()  # deep: a spec's Pipeline has step__param
             unknown = sorted(set(params) - set(valid))
             if unknown:
                 raise InputError(
@@ -150,7 +152,8 @@ def make_pipeline(
     params: dict[str, Any] | None = None,
     seed: int = 0,
 ) -> Any:
-    """The full pipeline for one baseline: preprocessing fitted per fold, then the model.
+    """The full pipeline for one baseline: preprocessing fitted per fold, then the model (alone
+    for a ``raw`` model spec, which gets the feature columns as they are).
 
     ``params`` are the estimator's own parameters (no ``model__`` prefix).
     """
@@ -158,6 +161,9 @@ def make_pipeline(
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    if baseline.raw:
+        return Pipeline([("model", baseline.estimator(task, params, seed))])
 
     numeric_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median"))]
     if baseline.scaled:

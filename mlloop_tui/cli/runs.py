@@ -14,10 +14,18 @@ from mlloop_tui.cli.store import open_store
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("run", help="cross-validate baselines on a dataset")
+    p = sub.add_parser("run", help="cross-validate baselines and model specs on a dataset")
     p.add_argument("dataset", help="dataset name or id")
     p.add_argument(
-        "--models", default="all", help="comma-separated: dummy,glm,linear,tree,forest,boosting or all (default)"
+        "--models",
+        help="comma-separated: dummy,glm,linear,tree,forest,boosting or all (the default without --model)",
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="a model spec: 'svc=sklearn.svm.SVC(C=2.0)' or 'mine=path/file.py:build' (repeatable; see README)",
     )
     p.add_argument("--cv", type=int, default=5, metavar="K", help="number of folds (default 5)")
     p.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new shuffles (default 1)")
@@ -46,14 +54,17 @@ def add_parsers(sub) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from core.modeling.evaluation import run_baselines
+    from core.modeling.specs import parse_model_option
     from core.store.runs import get_run
 
+    specs = [parse_model_option(m) for m in args.model]
     store = open_store(args)
     progress = ProgressPrinter()
     run_ids = run_baselines(
         store,
         args.dataset,
-        args.models,
+        args.models if args.models is not None else ("" if specs else "all"),
+        model_specs=specs,
         folds=args.cv,
         repeats=args.repeats,
         seed=args.seed,

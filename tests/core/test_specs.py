@@ -1,0 +1,292 @@
+"""Model specs (issue 10): any scikit-learn-compatible estimator named by text gets the same
+cross-validation as the baselines, and a spec that cannot run is refused before any run exists."""
+
+from __future__ import annotations
+
+import runpy
+import textwrap
+
+import numpy as np
+import pytest
+from sklearn.model_selection import cross_validate
+
+from core.data.frames import load_split
+from core.data.importing import import_dataset
+from core.errors import InputError
+from core.modeling.evaluation import build_pipeline, feature_types, make_splitter, run_baselines, scoring
+from core.modeling.models import BASELINES, make_pipeline
+from core.modeling.specs import parse_model_option, spec_baseline
+from core.store.datasets import get_dataset
+from core.store.runs import get_run
+from tests.test_cli import _snapshot
+
+SVC_SPEC = "sklearn.svm.SVC(C=2.0, probability=True, random_state=0)"
+
+PIPELINE_FILE = """
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+
+def build(task, column_kinds):
+    assert task == "binary"
+    prep = ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(), StandardScaler()), column_kinds["numeric"]),
+        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+         column_kinds["categorical"]),
+    ])
+    return Pipeline([("prep", prep), ("logit", LogisticRegression(C=0.5))])
+"""
+
+CLASS_FILE = """
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+
+
+class Shrunk(ClassifierMixin, BaseEstimator):
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def fit(self, X, y):
+        self.model_ = LogisticRegression(C=self.C).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+class Boom(Shrunk):
+    def fit(self, X, y):
+        raise ValueError("boom in fit")
+
+
+def shrunk():
+    return Shrunk(C=0.1)
+
+
+def boom():
+    return Boom()
+"""
+
+
+@pytest.fixture
+def binary(store, binary_csv):
+    import_dataset(store, binary_csv, "label")
+    return store
+
+
+def _expected(store, pipe, folds=3, seed=0):
+    info = get_dataset(store, "binary")
+    X, y = load_split(store, info, "dev")
+    cv = make_splitter(info.task, folds, 1, seed)
+    return cross_validate(pipe, X, y, cv=cv, scoring=scoring(info.task), return_train_score=True)
+
+
+def _assert_same_scores(run, expected):
+    assert run.status == "done", run.error
+    for metric, sign in [("accuracy", 1), ("roc_auc", 1), ("log_loss", -1)]:
+        np.testing.assert_allclose([f.validation[metric] for f in run.fold_scores], sign * expected[f"test_{metric}"])
+        np.testing.assert_allclose([f.train[metric] for f in run.fold_scores], sign * expected[f"train_{metric}"])
+
+
+def test_class_spec_scores_equal_cross_validate_with_the_baselines_preprocessing(binary):
+    from sklearn.svm import SVC
+
+    (run_id,) = run_baselines(binary, "binary", "", model_specs=[parse_model_option(f"svc={SVC_SPEC}")], folds=3)
+    run = get_run(binary, run_id)
+    info = get_dataset(binary, "binary")
+    X, _ = load_split(binary, info, "dev")
+    pipe = build_pipeline(BASELINES["linear"], info, X).set_params(model=SVC(C=2.0, probability=True, random_state=0))
+    _assert_same_scores(run, _expected(binary, pipe))
+    assert run.model == "svc" and run.spec is not None
+    assert run.spec.text == SVC_SPEC
+    assert run.spec.estimator_class == "sklearn.svm._classes.SVC"
+    assert run.spec.params["C"] == 2.0 and run.spec.params["probability"] is True
+    from importlib import metadata
+
+    assert run.versions["scikit-learn"] == metadata.version("scikit-learn")
+
+
+def test_file_spec_returning_a_pipeline_gets_raw_columns_and_equals_cross_validate(binary, tmp_path):
+    path = tmp_path / "pipe.py"
+    path.write_text(PIPELINE_FILE)
+    spec = parse_model_option(f"mine={path}:build")
+    (run_id,) = run_baselines(binary, "binary", "", model_specs=[spec], folds=3, jobs=2)
+    run = get_run(binary, run_id)
+    info = get_dataset(binary, "binary")
+    X, _ = load_split(binary, info, "dev")
+    numeric, categorical = feature_types(X)
+    pipe = runpy.run_path(str(path))["build"]("binary", {"numeric": numeric, "categorical": categorical})
+    _assert_same_scores(run, _expected(binary, pipe))
+    assert run.spec is not None and run.spec.estimator_class == "sklearn.pipeline.Pipeline"
+    assert run.spec.params["logit__C"] == 0.5
+    assert isinstance(run.spec.params["prep"], str)  # an estimator is not JSON: kept as its repr
+
+
+def test_a_class_defined_in_a_spec_file_reaches_worker_processes(binary, tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text(CLASS_FILE)
+    (run_id,) = run_baselines(binary, "binary", "", model_specs=[parse_model_option(f"s={path}:shrunk")], jobs=2)
+    run = get_run(binary, run_id)
+    assert run.status == "done" and run.n_folds_done == 5, run.error
+    assert run.spec is not None and run.spec.estimator_class.endswith(".Shrunk") and run.spec.params == {"C": 0.1}
+    assert run.versions[str(path)].startswith("sha256:")  # a file has no package version: its content's hash
+
+
+def test_an_estimator_that_raises_in_a_fold_fails_its_run_and_the_others_go_on(binary, tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text(CLASS_FILE)
+    dummy_id, boom_id = run_baselines(
+        binary, "binary", "dummy", model_specs=[parse_model_option(f"boom={path}:boom")], folds=3, jobs=1
+    )
+    assert get_run(binary, dummy_id).status == "done"
+    boom = get_run(binary, boom_id)
+    assert boom.status == "failed" and boom.error == "ValueError: boom in fit"
+
+
+def test_preprocessing_rule(binary, tmp_path):
+    """Class specs get the baselines' preprocessing; ` raw`, or a function's own Pipeline, gets the raw columns."""
+    path = tmp_path / "mine.py"
+    path.write_text(CLASS_FILE + PIPELINE_FILE)
+
+    def steps(option):
+        baseline = spec_baseline(parse_model_option(option), "binary", ["x1"], ["color"])
+        return [name for name, _ in make_pipeline(baseline, "binary", ["x1"], ["color"]).steps]
+
+    assert steps(f"a={SVC_SPEC}") == ["preprocess", "model"]
+    assert steps(f"a={SVC_SPEC} raw") == ["model"]
+    assert steps(f"a={path}:shrunk") == ["preprocess", "model"]
+    assert steps(f"a={path}:shrunk raw") == ["model"]
+    assert steps(f"a={path}:build") == ["model"]
+
+
+def test_params_given_for_a_spec_are_its_estimators(binary):
+    spec = parse_model_option("lr=sklearn.linear_model.LogisticRegression()")
+    (run_id,) = run_baselines(binary, "binary", "", model_specs=[spec], params={"lr": {"C": 0.01}}, folds=2)
+    run = get_run(binary, run_id)
+    assert run.params == {"C": 0.01} and run.spec is not None and run.spec.params["C"] == 0.01
+    assert run.spec.params["random_state"] is None  # the run's seed is the folds', not the estimator's
+
+
+PARSE_ERRORS = [
+    ("svc", "expected NAME=SPEC"),
+    ("=sklearn.svm.SVC()", "expected NAME=SPEC"),
+    ("tree=sklearn.svm.SVC()", "built-in"),
+    ("a b=sklearn.svm.SVC()", "use letters"),
+    ("x=sklearn.svm.SVC(C=2.0", "syntax error"),
+    ("x=sklearn.svm.SVC(C=open('x'))", "not a literal"),
+    ("x=sklearn.svm.SVC(C=1 + len('ab'))", "not a literal"),
+    ("x=sklearn.svm.SVC(2.0)", "positional argument"),
+    ("x=sklearn.svm.SVC(**{'C': 2})", "not allowed"),
+    ("x=SVC()", "expected package.module.Class"),
+    ("x=__import__('os').system('true')", "expected package.module.Class"),
+]
+
+
+@pytest.mark.parametrize(("option", "fragment"), PARSE_ERRORS)
+def test_spec_text_errors(option, fragment):
+    with pytest.raises(InputError, match=fragment):
+        parse_model_option(option)
+
+
+def _resolution_errors(tmp_path):
+    (tmp_path / "mine.py").write_text(CLASS_FILE)
+    (tmp_path / "broken.py").write_text("def build(:\n    pass\n")
+    (tmp_path / "raises.py").write_text("def build():\n    raise RuntimeError('no estimator today')\n")
+    (tmp_path / "notest.py").write_text("def build(task):\n    return {'task': task}\n")
+    d = tmp_path
+    return [
+        ("x=nosuchpackage_xyz.Model()", "no module named 'nosuchpackage_xyz'"),
+        ("x=sklearn.svm.NoSuchSVC()", "sklearn.svm has no attribute 'NoSuchSVC'"),
+        ("x=sklearn.nosuchmodule_xyz.Model()", "sklearn has no attribute 'nosuchmodule_xyz'"),
+        (f"x={d}/missing.py:build", "does not exist"),
+        (f"x={d}/broken.py:build", "syntax error in"),
+        (f"x={d}/mine.py:nosuchfunction", "has no function 'nosuchfunction'"),
+        (f"x={d}/raises.py:build", "raised RuntimeError: no estimator today"),
+        (f"x={d}/notest.py:build", "is not an estimator"),
+        ("x=nosuchpackage_xyz:build", "no module named"),
+        ("x=subprocess.Popen(args='true')", "is not an estimator"),
+        ("x=os.getcwd()", "is not a class"),
+        ("x=sklearn.svm.SVC(C=2.0, nonexistent=1)", "raised TypeError"),
+        ("x=sklearn.linear_model.Ridge()", "is a regressor"),
+        ("x=sklearn.svm.SVC()", "the log_loss metric needs predict_proba"),
+        ("x=sklearn.svm.LinearSVC()", "the log_loss metric needs predict_proba"),
+        ("x=sklearn.svm.SVC(C=-1.0, probability=True)", "bad parameter for x"),
+    ]
+
+
+def test_every_resolution_error_is_an_input_error_before_any_run(binary, tmp_path):
+    before = _snapshot(binary.path)
+    for option, fragment in _resolution_errors(tmp_path):
+        with pytest.raises(InputError) as caught:
+            run_baselines(binary, "binary", "", model_specs=[parse_model_option(option)], folds=2)
+        assert fragment in str(caught.value), (option, str(caught.value))
+        assert "\n" not in str(caught.value)
+    assert _snapshot(binary.path) == before
+
+
+def test_decision_function_serves_roc_auc_so_only_log_loss_is_named(binary):
+    with pytest.raises(InputError) as caught:
+        run_baselines(binary, "binary", "", model_specs=[parse_model_option("x=sklearn.svm.LinearSVC()")])
+    assert "log_loss" in str(caught.value) and "roc_auc" not in str(caught.value)
+
+
+def test_a_classifier_on_a_regression_dataset_is_refused(store, regression_csv):
+    import_dataset(store, regression_csv, "y")
+    with pytest.raises(InputError, match="is a classifier; this dataset's task is regression"):
+        run_baselines(store, "regression", "", model_specs=[parse_model_option(f"x={SVC_SPEC}")])
+
+
+def test_no_spec_code_runs_before_its_class_is_checked(binary, tmp_path):
+    marker = tmp_path / "MARKER"
+    for option in (
+        f"x=os.system(command='touch {marker}')",
+        f"x=os.system('touch {marker}')",
+        f"x=subprocess.Popen(args=['touch', '{marker}'])",
+        f"x=sklearn.svm.SVC(C=__import__('os').system('touch {marker}'))",
+    ):
+        with pytest.raises(InputError):
+            run_baselines(binary, "binary", "", model_specs=[parse_model_option(option)])
+    assert not marker.exists()
+
+
+def test_the_scorer_attribute_the_probability_check_reads_still_exists():
+    from sklearn.metrics import get_scorer
+
+    assert get_scorer("neg_log_loss")._response_method == "predict_proba"
+    assert "decision_function" in get_scorer("roc_auc")._response_method
+
+
+def test_two_models_with_one_name_are_refused(binary):
+    with pytest.raises(InputError, match="two models are named 'a'"):
+        run_baselines(binary, "binary", "", model_specs=[parse_model_option(f"a={SVC_SPEC}")] * 2)
+
+
+def test_module_function_specs_resolve_lazily(tmp_path, monkeypatch, binary):
+    """`package.module:function`: importing happens when a run is built, not when the text is parsed."""
+    pkg = tmp_path / "lazy_models_pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "zoo.py").write_text(
+        textwrap.dedent("""
+        from sklearn.linear_model import LogisticRegression
+        IMPORTED = True
+        def build(**kwargs):
+            assert set(kwargs) == {"task", "column_kinds"}
+            return LogisticRegression()
+        """)
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import sys
+
+    spec = parse_model_option("z=lazy_models_pkg.zoo:build")
+    assert "lazy_models_pkg.zoo" not in sys.modules
+    (run_id,) = run_baselines(binary, "binary", "", model_specs=[spec], folds=2, jobs=1)
+    assert get_run(binary, run_id).status == "done"
+    assert sys.modules["lazy_models_pkg.zoo"].IMPORTED

@@ -1,0 +1,90 @@
+"""``mlloop run --model NAME=SPEC`` and ``mlloop models`` as a user runs them (issue 10)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import run_mlloop
+from tests.test_cli import _assert_clean_failure, _snapshot
+
+
+@pytest.fixture(scope="module")
+def spec_db(tmp_path_factory: pytest.TempPathFactory):
+    from core.data.importing import import_dataset
+    from core.store import Store
+    from tests.conftest import write_binary_csv
+
+    folder = tmp_path_factory.mktemp("specs")
+    import_dataset(Store(folder / "s.duckdb"), write_binary_csv(folder / "binary.csv"), "label")
+    return folder / "s.duckdb"
+
+
+def test_bad_specs_are_one_line_exit_2_store_unchanged_and_run_nothing(spec_db, tmp_path):
+    marker = tmp_path / "MARKER"
+    (tmp_path / "notest.py").write_text("def build():\n    return 42\n")
+    cases = [
+        (f"x=os.system('touch {marker}')", "positional argument"),
+        (f"x=os.system(command='touch {marker}')", "os.system is not a class"),
+        (f"x=sklearn.svm.SVC(C=__import__('os').system('touch {marker}'))", "is not a literal"),
+        ("x=sklearn.svm.SVC(C=2.0", "syntax error"),
+        ("x=nosuchpackage_xyz.Model()", "no module named 'nosuchpackage_xyz'"),
+        (f"x={tmp_path}/missing.py:build", "does not exist"),
+        ("x=notest.py:build", "is not an estimator"),  # a relative path is from the current directory
+        ("x=sklearn.linear_model.Ridge()", "is a regressor"),
+        ("x=sklearn.svm.SVC()", "the log_loss metric needs predict_proba"),
+    ]
+    before = _snapshot(spec_db)
+    for spec, fragment in cases:
+        _assert_clean_failure(run_mlloop("run", "binary", "--model", spec, store=spec_db, cwd=tmp_path), fragment)
+    assert _snapshot(spec_db) == before
+    assert not marker.exists()
+
+
+def test_run_a_spec_then_models_lists_it(spec_db):
+    r = run_mlloop("models", store=spec_db)
+    assert r.returncode == 0, r.stderr
+    for name in ("dummy", "glm", "linear", "tree", "forest", "boosting"):
+        assert name in r.stdout
+    assert "no model specs used yet" in r.stdout
+
+    spec = "sklearn.linear_model.LogisticRegression(C=0.5)"
+    r = run_mlloop("run", "binary", "--model", f"lr={spec}", "--models", "dummy", "--cv", "3", "--json", store=spec_db)
+    assert r.returncode == 0, r.stderr
+    runs = {x["model"]: x for x in json.loads(r.stdout)}
+    assert set(runs) == {"dummy", "lr"}  # --models and --model together
+    assert runs["lr"]["status"] == "done" and runs["dummy"]["spec"] is None
+    assert runs["lr"]["spec"]["text"] == spec
+    assert runs["lr"]["spec"]["class"] == "sklearn.linear_model._logistic.LogisticRegression"
+    assert runs["lr"]["spec"]["params"]["C"] == 0.5
+
+    r = run_mlloop("models", store=spec_db)
+    (line,) = [x for x in r.stdout.splitlines() if x.startswith("lr ")]
+    assert spec in line and "LogisticRegression" in line
+    listed = json.loads(run_mlloop("models", "--json", store=spec_db).stdout)
+    assert [b["name"] for b in listed["builtin"]] == ["dummy", "glm", "linear", "tree", "forest", "boosting"]
+    assert listed["specs"] == [
+        {
+            "name": "lr",
+            "text": spec,
+            "estimator_class": "sklearn.linear_model._logistic.LogisticRegression",
+            "n_runs": 1,
+            "last_run_id": runs["lr"]["id"],
+        }
+    ]
+
+
+def test_only_model_specs_run_when_models_is_not_given(spec_db):
+    r = run_mlloop(
+        "run",
+        "binary",
+        "--model",
+        "t=sklearn.tree.DecisionTreeClassifier(max_depth=2)",
+        "--cv",
+        "2",
+        "--json",
+        store=spec_db,
+    )
+    assert r.returncode == 0, r.stderr
+    assert [x["model"] for x in json.loads(r.stdout)] == ["t"]
