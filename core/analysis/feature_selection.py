@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from core.analysis.dimensionality import k_grid
 from core.data.frames import load_split
 from core.errors import InputError
+from core.modeling.workers import worker_options
 from core.numbers import finite_or_none, none_as_nan
 from core.stopping import StopToken, check
 from core.store import Store
@@ -229,7 +230,7 @@ def feature_curve(
     total = len(active) * len(grid)
     errors: list[str] = []
     done_methods = []
-    with Parallel(n_jobs=jobs, return_as="generator_unordered") as parallel:
+    with Parallel(n_jobs=jobs, return_as="generator_unordered", **worker_options()) as parallel:
         for m in sorted(active, key=METHODS.index):
             rank_tasks = [
                 delayed(_rank)(m, i, prepared[i][0], prepared[i][1], dataset.task, baseline.scaled, seed)

@@ -10,6 +10,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from core.analysis.findings import Finding, is_numeric
+from core.modeling.workers import worker_options
 from core.types import DatasetInfo
 
 if TYPE_CHECKING:
@@ -92,7 +93,9 @@ def leakage_findings(X: pd.DataFrame, y: pd.Series, dataset: DatasetInfo, jobs: 
         splits = list(make_splitter(dataset.task, 5, 1, 0).split(X, y))
     except ValueError:
         return []
-    results = Parallel(n_jobs=jobs)(delayed(_one_feature_cv)(X[[c]], yy, dataset.task, splits) for c in screened)
+    results = Parallel(n_jobs=jobs, **worker_options())(
+        delayed(_one_feature_cv)(X[[c]], yy, dataset.task, splits) for c in screened
+    )
     out = []
     metric = "R²" if dataset.task == "regression" else "ROC AUC"
     for col, score in zip(screened, results):

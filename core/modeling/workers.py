@@ -1,0 +1,46 @@
+"""Worker processes that end with the process that started them.
+
+joblib's loky workers outlive a parent killed by SIGKILL (no clean-up of the parent's runs):
+a busy worker finishes its fit, then waits for work until loky's idle timeout, five minutes.
+:func:`worker_options` gives every worker a watch on its parent: a daemon thread that sees the
+worker adopted by another process (init, or a subreaper) and ends it within a second.
+
+Why a watch thread rather than Linux's ``prctl(PR_SET_PDEATHSIG)``: the death signal fires when
+the *thread* that forked the child ends, and loky starts replacement workers from its executor's
+manager thread, which ends while the parent lives on, so a healthy run's workers would be
+killed; it is also Linux only. ``os.getppid()`` changing is the parent's death itself, on every
+POSIX system, and costs one system call per check.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+PARENT_CHECK_S = 0.5
+ORPHAN_EXIT = 70  # a worker's exit status when it ended because its parent had (EX_SOFTWARE)
+
+
+def worker_options() -> dict[str, Any]:
+    """Keyword arguments for joblib's ``Parallel``: each loky worker watches this process.
+
+    Backends without worker processes (one job runs in this process) ignore them.
+    """
+    return {"initializer": watch_parent, "initargs": (os.getpid(),)}
+
+
+def watch_parent(parent: int, interval: float = PARENT_CHECK_S) -> None:
+    """Start a daemon thread that ends this process once its parent is no longer ``parent``.
+
+    ``parent`` is the pid the starter gave, not ``os.getppid()`` read here: a worker whose parent
+    died before it got this far is already an orphan, and ends at the first check.
+    """
+    threading.Thread(target=_watch, args=(parent, interval), name="mlloop-parent-watch", daemon=True).start()
+
+
+def _watch(parent: int, interval: float) -> None:
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(ORPHAN_EXIT)  # at once, mid-fit: nobody is left to receive the result
