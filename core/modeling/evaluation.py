@@ -25,6 +25,7 @@ from core.errors import InputError, RunCancelled
 from core.modeling.fold_predictions import predict_fold
 from core.modeling.metrics import metrics_for
 from core.modeling.models import Baseline, make_pipeline, resolve_models
+from core.modeling.specs import ModelSpec, model_family, spec_info
 from core.modeling.workers import worker_options
 from core.stopping import StopToken, check, interrupt_as_cancel
 from core.store import Store
@@ -140,22 +141,27 @@ def run_baselines(
     on_created: Callable[[int, list[int]], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     stop: StopToken | None = None,
+    model_specs: Sequence[ModelSpec] = (),
 ) -> list[int]:
     """Cross-validate each model on the dataset's development split; returns the run ids.
 
-    ``params`` maps a model name to its estimator parameters. Fold results are committed as
-    they arrive. A set ``stop`` token (or Ctrl-C) marks unfinished runs ``cancelled`` and raises
-    :class:`RunCancelled`.
+    ``params`` maps a model name to its estimator parameters. ``model_specs`` are run after the
+    built-in ``models`` (which may then be empty). Fold results are committed as they arrive. A set
+    ``stop`` token (or Ctrl-C) marks unfinished runs ``cancelled`` and raises :class:`RunCancelled`.
     """
-    baselines = resolve_models(models)
+    baselines = resolve_models(models) if models or not model_specs else []
+    names = [b.name for b in baselines] + [s.name for s in model_specs]
+    if len(set(names)) < len(names):
+        raise InputError(f"two models are named {next(n for n in names if names.count(n) > 1)!r}")
     params = params or {}
-    unknown = set(params) - {b.name for b in baselines}
+    unknown = set(params) - set(names)
     if unknown:
         raise InputError(f"parameters given for a model not being run: {', '.join(sorted(unknown))}")
+    entries: list[tuple[str | ModelSpec, dict[str, Any] | None]] = [(b.name, params.get(b.name, {})) for b in baselines]
     return run_specs(
         store,
         dataset_ref,
-        [(b.name, params.get(b.name, {})) for b in baselines],
+        entries + [(s, params.get(s.name, {})) for s in model_specs],
         folds=folds,
         repeats=repeats,
         seed=seed,
@@ -169,7 +175,7 @@ def run_baselines(
 def run_specs(
     store: Store,
     dataset_ref: str | int | DatasetInfo,
-    specs: Sequence[tuple[str, dict[str, Any] | None]],
+    specs: Sequence[tuple[str | ModelSpec, dict[str, Any] | None]],
     *,
     folds: int = 5,
     repeats: int = 1,
@@ -181,6 +187,7 @@ def run_specs(
     stop: StopToken | None = None,
 ) -> list[int]:
     """Cross-validate a list of ``(model, params)`` specs as one group of runs; returns the run ids.
+    A model is a built-in's name or a :class:`~core.modeling.specs.ModelSpec`.
 
     The same model may appear several times with different parameters (a hyper-parameter
     search). Every spec's parameters are validated before any run is created, so bad input
@@ -193,11 +200,11 @@ def run_specs(
     if not specs:
         raise InputError("nothing to run: no model given")
     check_jobs(jobs)
-    baselines = [resolve_models([model])[0] for model, _ in specs]
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     splitter = make_splitter(dataset.task, folds, repeats, seed)
     X, y = load_split(store, dataset, "dev")
     splits = fold_splits(splitter, X, y, dataset)
+    baselines = [model_family(model, dataset.task, X) for model, _ in specs]
     pipelines = [build_pipeline(b, dataset, X, dict(p or {}), seed) for b, (_, p) in zip(baselines, specs)]
     unique = len({b.name for b in baselines}) == len(baselines)
     _check_params(
@@ -211,6 +218,7 @@ def run_specs(
         repeats=repeats,
         seed=seed,
         versions=library_versions(),
+        specs=[spec_info(b, pipe) for b, pipe in zip(baselines, pipelines)],
     )
     if before_start:
         before_start(group_id, run_ids)
@@ -360,7 +368,9 @@ def folds_hash(splits: list[tuple[Any, Any]]) -> str:
 def _check_params(pipelines: dict[str, Any]) -> None:
     for name, pipe in pipelines.items():
         try:
-            pipe.named_steps["model"]._validate_params()
+            model = pipe.named_steps["model"]
+            if hasattr(model, "_parameter_constraints"):  # scikit-learn's own; a spec's estimator may have none
+                model._validate_params()
         except Exception as e:
             raise InputError(f"bad parameter for {name}: {str(e).splitlines()[0]}") from None
 
