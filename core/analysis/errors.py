@@ -120,6 +120,28 @@ def analyse_run(
     """Load a run's predictions and its dataset's development rows, and analyse them."""
     if top < 1 or min_slice < 1:
         raise InputError(f"--top and --min-slice must be at least 1, got {top} and {min_slice}")
+    return error_analysis(*_load(store, run_ref, repeat), top=top, min_slice=min_slice)
+
+
+def cell_rows(store: Store, run_ref: int | str, true: str, predicted: str, repeat: int = 0) -> list[int]:
+    """The row ids of one confusion-matrix cell: true class ``true``, predicted ``predicted``."""
+    run, dataset, p, X, y = _load(store, run_ref, repeat)
+    assert p.labels is not None
+    truth = y.reindex(p.rows).to_numpy()
+    predicted_labels = [dataset.classes[i] for i in p.labels]
+    return [int(r) for r, t, q in zip(p.rows, truth, predicted_labels) if t == true and q == predicted]
+
+
+def slice_rows(store: Store, run_ref: int | str, feature: str, description: str, repeat: int = 0) -> list[int]:
+    """The row ids of one slice (:func:`core.analysis.slices.slice_mask`) among the predicted rows."""
+    from core.analysis.slices import slice_mask
+
+    run, dataset, p, X, y = _load(store, run_ref, repeat)
+    X = X.loc[X.index.intersection(p.rows)]
+    return [int(r) for r in X.index[slice_mask(X[feature], description)]]
+
+
+def _load(store: Store, run_ref: int | str, repeat: int) -> tuple[RunRecord, DatasetInfo, StoredPredictions, Any, Any]:
     with store.reading():
         run = get_run(store, run_ref)
         if not 0 <= repeat < run.repeats:
@@ -127,7 +149,7 @@ def analyse_run(
         dataset = get_dataset(store, run.dataset_id)
         predictions = load_predictions(store, run.id, len(dataset.classes), repeat)
         X, y = load_split(store, dataset, "dev")
-    return error_analysis(run, dataset, predictions, X, y, top=top, min_slice=min_slice)
+    return run, dataset, predictions, X, y
 
 
 def error_analysis(

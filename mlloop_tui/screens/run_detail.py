@@ -115,6 +115,14 @@ class RunDetailScreen(Screen):
             tooltip="Feature-selection curves of this run's model on its dataset",
         ),
         Binding(
+            "E",
+            "errors",
+            "Errors",
+            show=False,
+            id="run.errors",
+            tooltip="Error analysis: confusion matrix or residuals, worst rows, weakest slices",
+        ),
+        Binding(
             "x",
             "cancel_run",
             "Cancel",
@@ -492,6 +500,11 @@ class RunDetailScreen(Screen):
     def action_export(self) -> None:
         if self.record is not None:
             self.app.export_runs([self.run_id])
+
+    def action_errors(self) -> None:
+        from mlloop_tui.screens.errors import ErrorsScreen
+
+        self.app.push_screen(ErrorsScreen(self.run_id))
 
     def current_dataset(self) -> DatasetInView | None:
         return DatasetInView(self.record.dataset, self.record.model) if self.record is not None else None

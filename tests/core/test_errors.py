@@ -159,3 +159,13 @@ def test_run_exports_include_the_confusion_matrix_and_the_top_slices(penguins_ru
     assert "No error analysis: " in export_runs(store, [run_id], "md")
     data = json.loads(export_runs(store, [run_id], "json"))["run"]
     assert data["errors"] is None and NO_PREDICTIONS in data["errors_error"]
+
+
+def test_numeric_features_with_few_values_are_sliced_by_value_and_missing_is_a_slice():
+    rng = np.random.default_rng(2)
+    level = rng.choice([1.0, 2.0, 3.0], size=600)
+    level[:80] = np.nan  # the missing rows are the weak ones
+    wrong = np.where(np.isnan(level), rng.random(600) < 0.6, rng.random(600) < 0.05).astype(float)
+    (top,), tested = weakest_slices(pd.DataFrame({"level": level}), wrong, classification=True)
+    assert top.description == "missing" and top.n == 80 and tested == 4  # = 1, = 2, = 3 and missing
+    assert weakest_slices(pd.DataFrame({"level": np.where(np.isnan(level), 2.0, level)}), wrong, True)[1] == 3
