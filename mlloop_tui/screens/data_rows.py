@@ -66,14 +66,17 @@ class DataRowsScreen(Screen):
         columns: Sequence[str] = (),
         caption: Text | None = None,
         scores: tuple[str, Mapping[int, float]] | None = None,
+        notes: tuple[str, Mapping[int, str]] | None = None,
     ) -> None:
-        """``rows`` None shows the file's first rows; ``scores`` adds one labelled number per row."""
+        """``rows`` None shows the file's first rows; ``scores`` adds one labelled number per row,
+        ``notes`` one labelled text (a finding's reason for listing the row)."""
         super().__init__()
         self.dataset = dataset
         self.rows = None if rows is None else tuple(rows)
         self.columns = tuple(columns)
         self.caption = caption or Text("")
         self.scores = scores
+        self.notes = notes
         self.loaded = False
 
     def compose(self) -> ComposeResult:
@@ -115,6 +118,8 @@ class DataRowsScreen(Screen):
         table.add_column(Text("part", style="dim"), key="__part")
         if self.scores is not None:
             table.add_column(Text(self.scores[0]), key="__score")
+        if self.notes is not None:
+            table.add_column(Text(self.notes[0]), key="__note")
         for i in order:
             style = "bold yellow" if names[i] in self.columns else "bold cyan" if names[i] == target else ""
             table.add_column(literal(names[i], style=style, max_width=CELL_WIDTH), key=f"c{i}")
@@ -124,6 +129,8 @@ class DataRowsScreen(Screen):
             if self.scores is not None:
                 score = self.scores[1].get(number)
                 cells.append(Text("" if score is None else f"{score:.3f}", justify="right"))
+            if self.notes is not None:
+                cells.append(literal(self.notes[1].get(number, "")))
             cells += [cell(values[i]) for i in order]
             table.add_row(*cells, key=str(number))
         shown = f"{len(rows)} row{'s' if len(rows) != 1 else ''}"

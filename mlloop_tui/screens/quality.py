@@ -80,6 +80,9 @@ def finding_detail(f: Finding) -> Text:
         more = max(f.n_rows, len(f.rows)) - min(len(f.rows), ROWS_LISTED)
         text.append(f"\nrows {listed}" + (f" … +{more}" if more > 0 else ""), style="dim")
         text.append(" · Enter shows them", style="dim")
+        if f.reasons:
+            text.append(f"\nrow {f.rows[0]}: ", style="dim")
+            text.append_text(literal(f.reasons[0], style="dim"))
     elif f.columns:
         text.append("\nEnter shows the first rows with this column first", style="dim")
     return text
@@ -267,7 +270,8 @@ class QualityScreen(ComputingScreen):
         elif f.n_rows > len(f.rows):
             caption.append(f"\nthe first {len(f.rows)} of {f.n_rows:,} rows", style="dim")
         scores = ("p(own label)", dict(zip(f.rows, f.scores))) if f.scores else None
-        self.app.push_screen(DataRowsScreen(self.dataset, f.rows or None, f.columns, caption, scores))
+        notes = ("why", dict(zip(f.rows, f.reasons))) if f.reasons else None
+        self.app.push_screen(DataRowsScreen(self.dataset, f.rows or None, f.columns, caption, scores, notes))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "export":

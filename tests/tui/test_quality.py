@@ -100,6 +100,20 @@ async def test_planted_problems_are_listed_literally_and_enter_shows_their_rows(
         assert labels[:4] == ["row", "part", EVIL, "label"]
         assert "null" in screen_text(app)
         await pilot.press("escape")
+        assert app.screen is screen
+
+        # the mislabeled finding says why its first row is listed, and its rows show each one's reason
+        found = screen.findings[[f.kind for f in screen.findings].index("mislabeled")]
+        table.move_cursor(row=kinds_shown(screen).index("mislabeled"))
+        await pilot.pause()
+        assert f"row {found.rows[0]}: {found.reasons[0]}" in str(screen.query_one("#detail").render())
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DataRowsScreen) and app.screen.loaded)
+        shown = app.screen.query_one("DataTable")
+        for row, score, why in zip(found.rows, found.scores, found.reasons):
+            assert shown.get_cell(str(row), "__note").plain == why and "threshold" in why
+            assert shown.get_cell(str(row), "__score").plain == f"{score:.3f}"
+        await pilot.press("escape")
         await pilot.press("escape")
         assert isinstance(app.screen, DatasetsScreen)
 
