@@ -103,8 +103,8 @@ def _slices_of(column: Any) -> tuple[Any, list[str]]:
         names = [f"= {v}" for v in uniques]
         return _with_missing(np.asarray(codes), names, missing)
     values = column.to_numpy(dtype=np.float64)
-    present = values[~missing]
-    distinct = np.unique(present)
+    present = np.sort(values[~missing])  # one sort: the distinct values and the quantiles both read it
+    distinct = present[np.concatenate([[True], present[1:] != present[:-1]])] if len(present) else present
     if len(distinct) <= MAX_VALUE_SLICES:
         codes = np.searchsorted(distinct, np.where(missing, distinct[0] if len(distinct) else 0.0, values))
         return _with_missing(codes, [f"= {_num(v)}" for v in distinct], missing)
