@@ -116,13 +116,21 @@ def _quality_blocks(findings: Sequence[Finding], level: int) -> list[Block]:
         return f"{', '.join(map(str, f.rows[:SHOWN_ITEMS]))}{more} ({n} row{'s' if n != 1 else ''})"
 
     actions = dict.fromkeys((f.kind, f.action) for f in findings)
-    return [
+    blocks: list[Block] = [
         Heading(level, "Data quality"),
         Para("Most severe first. Rows are the file's row numbers: the first few, then how many in all."),
         Table(
             ["severity", "kind", "columns", "rows", "finding"],
             [[f.severity, f.kind, columns(f), rows(f), f.message] for f in findings],
         ),
+    ]
+    for f in findings:
+        if f.reasons:
+            blocks += [
+                Heading(level + 1, f"Why these rows: {f.kind}"),
+                Table(["row", "why"], [[str(r), why] for r, why in zip(f.rows[:SHOWN_ITEMS], f.reasons)]),
+            ]
+    return blocks + [
         Heading(level + 1, "Suggested actions"),
         Table(["kind", "action"], [[kind, action] for kind, action in actions]),
     ]

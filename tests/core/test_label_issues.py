@@ -184,6 +184,22 @@ def test_cli_quality_prints_each_rows_reason(tmp_path):
     assert why[0] == f"  row {found['rows'][0]}: {found['reasons'][0]}"
 
 
+def test_dataset_exports_carry_the_reasons(store, tmp_path):
+    from core.report.export import export_dataset
+
+    frame, _ = _flip(_separable(n=400, seed=6), 0.05, 6)
+    info, X, y = _dev(store, tmp_path, frame, "exported")
+    (f,) = mislabeled_findings(X, y, info, 1)
+    markdown = export_dataset(store, info, "md", findings=[f])
+    assert "Why these rows: mislabeled" in markdown
+    for row, why in list(zip(f.rows, f.reasons))[:5]:
+        assert f"| {row} | {why} |".replace("<", "\\<").replace(">", "\\>") in markdown  # escaped, not HTML
+    html = export_dataset(store, info, "html", findings=[f])
+    assert f.reasons[0].replace(">", "&gt;").replace("<", "&lt;") in html
+    (exported,) = json.loads(export_dataset(store, info, "json", findings=[f]))["quality"]
+    assert exported["reasons"] == list(f.reasons)
+
+
 def test_agrees_with_cleanlab_when_it_is_installed(store, tmp_path):
     cleanlab = pytest.importorskip("cleanlab")
     from cleanlab.count import num_label_issues
