@@ -41,17 +41,22 @@ HEARTBEAT_EVERY_S = 5.0
 STALE_AFTER_S = 60.0
 ACTIVE = ("queued", "running")
 
-_RUN_COLUMNS = """
+RUN_COLUMNS = """
     r.id, r.group_id, r.dataset_id, d.name, d.task, r.model, r.params, r.folds, r.repeats, r.seed,
     r.status, r.created_at, r.started_at, r.finished_at, r.duration_s, r.pid, r.host, r.versions,
     r.dataset_hash, r.folds_hash, r.error, r.warnings, r.heartbeat_at, coalesce(f.n, 0), q.warnings,
     r.spec, r.estimator
 """
-_RUN_FROM = """
+RUN_FROM = """
     runs r JOIN datasets d ON d.id = r.dataset_id
     LEFT JOIN (SELECT run_id, count(*) AS n FROM fold_results GROUP BY run_id) f ON f.run_id = r.id
     LEFT JOIN quality_checks q ON q.dataset_id = r.dataset_id AND q.status = 'done'
 """
+_NAN = "'NaN'::DOUBLE"
+SUMMARY_AGGREGATES = f"""coalesce(avg(train), {_NAN}), coalesce(stddev_samp(train), {_NAN}),
+    coalesce(avg(validation), {_NAN}), coalesce(stddev_samp(validation), {_NAN}), count(validation)"""
+"""A :class:`MetricSummary`'s fields from ``fold_scores`` grouped by run and metric: NULL aggregates (no
+value, or one for a standard deviation) arrive as NaN."""
 
 
 def create_runs(
@@ -199,28 +204,28 @@ def list_runs(
     cut = "" if limit is None else "LIMIT ?"
     with store.read() as con:
         rows = con.execute(
-            f"SELECT {_RUN_COLUMNS} FROM {_RUN_FROM} {where} ORDER BY r.id DESC {cut}",
+            f"SELECT {RUN_COLUMNS} FROM {RUN_FROM} {where} ORDER BY r.id DESC {cut}",
             args if limit is None else [*args, limit],
         ).fetchall()
         ids = [r[0] for r in rows]
         summaries = _summaries(con, None if dataset_id is None and limit is None else ids)
         folds = _folds(con, ids) if with_folds else {}
-    json_text = _JsonTexts()
+    json_text = JsonTexts()
     data_warnings = functools.cache(warnings_from_json)  # a few texts, shared by many runs
-    return [_record(row, summaries.get(row[0], {}), folds.get(row[0], ()), json_text, data_warnings) for row in rows]
+    return [run_record(row, summaries.get(row[0], {}), folds.get(row[0], ()), json_text, data_warnings) for row in rows]
 
 
 def get_run(store: Store, run_id: int | str) -> RunRecord:
     """One run with its folds and GLM summary; ``NotFoundError`` if there is none."""
     rid = parse_run_id(run_id)
     with store.read() as con:
-        row = con.execute(f"SELECT {_RUN_COLUMNS} FROM {_RUN_FROM} WHERE r.id = ?", [rid]).fetchone()
+        row = con.execute(f"SELECT {RUN_COLUMNS} FROM {RUN_FROM} WHERE r.id = ?", [rid]).fetchone()
         if row is None:
             raise NotFoundError(f"no run with id {rid}; `mlloop runs` lists them")
         summaries = _summaries(con, [rid])
         folds = _folds(con, [rid]).get(rid, ())
         glm = _glm(con, rid)
-    return replace(_record(row, summaries.get(rid, {})), fold_scores=folds, glm=glm)
+    return replace(run_record(row, summaries.get(rid, {})), fold_scores=folds, glm=glm)
 
 
 def parse_run_id(value: int | str) -> int:
@@ -280,11 +285,8 @@ def _summaries(con: duckdb.DuckDBPyConnection, run_ids: list[int] | None) -> dic
         if not run_ids:
             return {}
         where, args = f"WHERE run_id IN ({', '.join('?' * len(run_ids))})", run_ids
-    # NULL aggregates (no value, or one for a standard deviation) arrive as NaN, as _nan makes them
-    nan = "'NaN'::DOUBLE"
     rows = con.execute(
-        f"""SELECT run_id, metric, coalesce(avg(train), {nan}), coalesce(stddev_samp(train), {nan}),
-                   coalesce(avg(validation), {nan}), coalesce(stddev_samp(validation), {nan}), count(validation)
+        f"""SELECT run_id, metric, {SUMMARY_AGGREGATES}
             FROM fold_scores {where} GROUP BY run_id, metric ORDER BY run_id, metric""",
         args,
     ).fetchall()
@@ -366,13 +368,15 @@ def _glm(con: duckdb.DuckDBPyConnection, run_id: int) -> GlmSummary | None:
     )
 
 
-def _record(
+def run_record(
     row: tuple[Any, ...],
     summaries: dict[str, MetricSummary],
     fold_scores: tuple[FoldScore, ...] = (),
     json_text: Callable[[str], Any] = json.loads,
     data_warnings_of: Callable[[str | None], tuple[DataWarning, ...]] = warnings_from_json,
+    settled: bool = False,
 ) -> RunRecord:
+    """A run from a row of ``RUN_COLUMNS``; its status as shown now, unless the row's is ``settled``."""
     (
         rid,
         group_id,
@@ -413,7 +417,7 @@ def _record(
         folds=folds,
         repeats=repeats,
         seed=seed,
-        status=effective_status(status, pid, host, heartbeat_at, started_at=started_at),
+        status=status if settled else effective_status(status, pid, host, heartbeat_at, started_at=started_at),
         created_at=created_at,
         started_at=started_at,
         finished_at=finished_at,
@@ -440,7 +444,7 @@ def _spec(text: str | None, estimator: str | None) -> ModelSpecInfo | None:
     return ModelSpecInfo(text, resolved.get("class", ""), resolved.get("params", {}))
 
 
-class _JsonTexts:
+class JsonTexts:
     """``json.loads`` for a listing, where thousands of runs share a few texts (the same
     versions, ``{}`` params, ``[]`` warnings): each distinct text is parsed once, and each call
     still returns a new object. Only flat lists and dicts of scalars are reused, so their
