@@ -1,7 +1,8 @@
 """Error analysis and out-of-fold predictions: how fast `mlloop errors` answers, what predictions cost.
 
 1. `mlloop errors RUN` (text and --json) on a run over ROWS development-set rows: whole processes
-   (imports included), median of 3 after one warm-up; and `analyse_run` in-process, median of 3.
+   (imports included), median of 3 after one warm-up, beside a process that only imports what it
+   needs (the floor on this machine); and `analyse_run` in-process, median of 3.
 2. Store growth: the store file before and after `mlloop run --models all --cv 5` on a 10,000-row
    dataset (binary and regression), and the size of the fold_predictions table alone (copied into
    a fresh DuckDB file, minus an empty one's size).
@@ -46,6 +47,12 @@ def mlloop(store: Path, *args: str) -> float:
     return time.perf_counter() - start
 
 
+def _process(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    return time.perf_counter() - start
+
+
 def median_of_3(fn) -> float:
     return statistics.median(fn() for _ in range(3))
 
@@ -61,6 +68,7 @@ def bench_errors(tmp: Path, rows: int) -> None:
     mlloop(store, "errors", "1")  # warm the file cache
     text = median_of_3(lambda: mlloop(store, "errors", "1"))
     as_json = median_of_3(lambda: mlloop(store, "errors", "1", "--json"))
+    imports = median_of_3(lambda: _process("import core.data.frames, pandas, numpy"))  # the floor: imports only
     s = Store(store)
     analyse_run(s, 1)
 
@@ -70,7 +78,10 @@ def bench_errors(tmp: Path, rows: int) -> None:
         return time.perf_counter() - start
 
     n = analyse_run(s, 1).n_rows
-    print(f"mlloop errors on {n:,} rows: {text:.2f} s (text), {as_json:.2f} s (--json), whole process")
+    print(
+        f"mlloop errors on {n:,} rows: {text:.2f} s (text), {as_json:.2f} s (--json), whole process; "
+        f"a process that only imports pandas, NumPy and DuckDB: {imports:.2f} s"
+    )
     print(f"analyse_run in-process: {inproc() * 1000:.0f} ms (median of 3: {median_of_3(inproc) * 1000:.0f} ms)")
 
 
