@@ -71,6 +71,16 @@ def run_mlloop(*args: str, store: Path | None = None, timeout: float = 300, **kw
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=kwargs.pop("cwd", None))
 
 
+def mlloop_main(store: Store, *args: str) -> int:
+    """``mlloop --store STORE ARGS...`` in this process (its output for capsys); its exit code."""
+    from mlloop_tui.cli import main
+
+    try:
+        return main(["--store", str(store.path), *args])
+    except SystemExit as e:
+        return int(e.code or 0)
+
+
 def make_runs_store(path: Path, csv: Path, target: str, models: str = "dummy,linear,tree") -> Store:
     """A store with one imported dataset and one group of finished runs, with fixed timings
     so that screens showing durations are deterministic."""

@@ -45,9 +45,11 @@ __all__ = [
     "FORMATS",
     "Format",
     "check_export_path",
+    "check_target",
     "export_dataset",
     "export_runs",
     "format_from_path",
+    "write_atomically",
     "write_dataset_export",
     "write_export",
 ]
@@ -210,6 +212,13 @@ def check_export_path(
     work (feature curves) rather than after it."""
     target = Path(path).expanduser()
     kind = _check_format(fmt) if fmt is not None else format_from_path(target)
+    return check_target(target, overwrite), kind
+
+
+def check_target(path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """The file any export would write, or ``InputError``: its folder must exist, and an existing file is
+    replaced only with ``overwrite`` and only if it is a regular file (the rules of every file mlloop writes)."""
+    target = Path(path).expanduser()
     shown = printable(str(target))
     if target.is_dir():
         raise InputError(f"cannot export to {shown}: it is a folder; give a file name")
@@ -221,7 +230,7 @@ def check_export_path(
         raise InputError(f"cannot export to {shown}: it is not a regular file; give another name")
     if not overwrite and target.exists():
         raise InputError(f"{shown} already exists; use --force to overwrite it")
-    return target, kind
+    return target
 
 
 def _json(value: Any) -> str:
@@ -239,14 +248,24 @@ def _write(path: str | os.PathLike[str], fmt: str | None, overwrite: bool, text:
     """Check the path, render, then write a temp file in the same folder and move it into place."""
     target, kind = check_export_path(path, fmt, overwrite)
     data = text(kind).encode("utf-8")
+
+    def fill(tmp: Path) -> None:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for any new file
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+
+    return write_atomically(target, overwrite, fill)
+
+
+def write_atomically(target: Path, overwrite: bool, fill: Callable[[Path], None]) -> Path:
+    """``fill`` writes a new temp file in ``target``'s folder (the path it is given); it is synced, then
+    moved into place (replacing ``target`` only with ``overwrite``). ``target`` comes from :func:`check_target`."""
     folder, shown = target.parent, printable(str(target))
     tmp = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for any new file
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
+            fill(tmp)
+            with tmp.open("rb") as fh:
                 os.fsync(fh.fileno())
             _move_into_place(tmp, target, overwrite)
         finally:
