@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
 
 from core.data.frames import load_split
 from core.data.importing import import_dataset
 from core.errors import NotFoundError
 from core.modeling.evaluation import build_pipeline, fold_splits, make_splitter, run_baselines
+from core.modeling.fold_predictions import ARGMAX_PREDICT, predict_fold
 from core.modeling.models import BASELINES
 from core.store.datasets import get_dataset
 from core.store.predictions import NO_PREDICTIONS, load_predictions
@@ -62,3 +64,45 @@ def test_a_run_stored_without_predictions_says_to_re_run(store, binary_csv):
         con.execute("DELETE FROM fold_predictions WHERE run_id = ?", [run_id])
     with pytest.raises(NotFoundError, match=NO_PREDICTIONS):
         load_predictions(store, run_id, 2)
+
+
+class Contrarian(LogisticRegression):
+    """A classifier whose class is not the most probable one (like SVC's Platt-scaled probabilities)."""
+
+    def predict(self, X):
+        return self.classes_[np.argmin(self.predict_proba(X), axis=1)]
+
+
+def _fitted(store, estimator):
+    """A registry pipeline on the binary data with its model replaced by ``estimator``, fitted on fold 0."""
+    info = get_dataset(store, "binary")
+    X, y = load_split(store, info, "dev")
+    train, val = fold_splits(make_splitter(info.task, 3), X, y, info)[0]
+    pipe = build_pipeline(BASELINES["linear"], info, X)
+    pipe.steps[-1] = ("model", estimator)
+    return info, pipe.fit(X.iloc[train], y.iloc[train]), X.iloc[val]
+
+
+def test_the_registry_classifiers_read_the_class_off_the_probabilities(store, binary_csv):
+    import_dataset(store, binary_csv, "label")
+    info = get_dataset(store, "binary")
+    X, _ = load_split(store, info, "dev")
+    for baseline in BASELINES.values():
+        model = build_pipeline(baseline, info, X)[-1]
+        assert f"{type(model).__module__}.{type(model).__qualname__}" in ARGMAX_PREDICT, baseline.name
+
+
+def test_another_classifier_is_asked_for_its_class_and_a_failing_one_keeps_its_fold(store, binary_csv):
+    from sklearn.svm import SVC
+
+    import_dataset(store, binary_csv, "label")
+    info, est, X_val = _fitted(store, Contrarian())
+    got = predict_fold(est, X_val, info.classes, 0, 0)
+    assert [info.classes[i] for i in got.labels] == list(est.predict(X_val))
+    assert not np.array_equal(got.labels, np.argmax(got.proba, axis=1))  # asked, not read off the probabilities
+    np.testing.assert_array_equal(got.proba, est.predict_proba(X_val))
+    info, est, X_val = _fitted(store, SVC())  # no predict_proba: the class only
+    got = predict_fold(est, X_val, info.classes, 0, 0)
+    assert got.proba is None and [info.classes[i] for i in got.labels] == list(est.predict(X_val))
+    with pytest.warns(RuntimeWarning, match="predictions not stored"):
+        assert predict_fold(est, X_val.drop(columns=["color"]), info.classes, 0, 0) is None
