@@ -15,6 +15,7 @@ from core.analysis.errors import analyse_run, errors_to_dict
 from core.analysis.slices import weakest_slices
 from core.data.frames import load_split
 from core.data.importing import import_dataset
+from core.errors import InputError
 from core.modeling.evaluation import run_baselines
 from core.report.export import export_runs
 from core.store.datasets import get_dataset
@@ -91,6 +92,8 @@ def test_regression_analysis(store, regression_csv):
     assert r.deciles[0].low == y.min() and r.deciles[-1].high == y.max()
     data = errors_to_dict(a)
     assert set(data["regression"]) == {"residuals", "largest_errors", "by_target_decile"}
+    with pytest.raises(InputError, match="repeats 0 to 1"):
+        analyse_run(store, run_id, repeat=2)
     assert "Welch" in data["slices"]["test"]
 
 
@@ -151,6 +154,8 @@ def test_run_exports_include_the_confusion_matrix_and_the_top_slices(penguins_ru
     store, run_id = penguins_run
     md = export_runs(store, [run_id], "md")
     assert "Confusion matrix" in md and "Weakest slices" in md and f"mlloop errors {run_id}" in md
+    page = export_runs(store, [run_id], "html")
+    assert "Confusion matrix" in page and "Weakest slices" in page and "Gentoo" in page
     data = json.loads(export_runs(store, [run_id], "json"))["run"]
     assert data["errors"]["classification"]["confusion"] and data["errors"]["slices"]["top"]
     assert data["errors_error"] is None
