@@ -51,6 +51,7 @@ from core.errors import InputError, StoreError
 from core.store import Store
 from core.store.datasets import dataset_name_taken, insert_dataset, next_dataset_id
 from core.store.sql import error_reason, one_row, quote_ident
+from core.store.views import create_rows_view
 from core.types import ColumnProfile, DatasetInfo, Task
 
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
@@ -312,6 +313,7 @@ def _import_into(
         columns=tuple(profiles),
     )
     insert_dataset(con, info, data_table=table, storage=storage, target_storage=target_col)
+    create_rows_view(con, info)  # rows_<id>_v: the rows under the file's names, for SQL users
     return info
 
 

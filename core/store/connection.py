@@ -35,6 +35,12 @@ NO_EXTENSIONS: dict[str, str | bool | int | float | list[str]] = {  # the type d
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
+# A query a user typed (`mlloop sql`) runs read-only, and touches no file but the store: no COPY TO, ATTACH,
+# read_csv or EXPORT, no INSTALL or LOAD; and it cannot SET these back.
+SANDBOX: dict[str, str | bool | int | float | list[str]] = NO_EXTENSIONS | {
+    "enable_external_access": False,
+    "lock_configuration": True,
+}
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-12 of every DuckDB file, after the header checksum
 
 
@@ -208,6 +214,29 @@ class Store:
                     ) from e
                 raise
 
+    @contextmanager
+    def sandboxed(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection under :data:`SANDBOX`, for one query a user typed; it holds the store
+        (and, in this process, the file: DuckDB opens a file with one configuration at a time) until closed."""
+        self._ensure_schema()
+        if getattr(self._session, "reads_held", 0):
+            raise RuntimeError("a sandboxed read inside a read of the same store would wait for itself")
+        shared: _SharedRead | None = getattr(self._session, "shared", None)
+        if shared is not None:
+            shared.close()  # as for a write: the block's next read opens a new connection
+        gate = _gate(self.path)
+        gate.acquire(read_only=False)  # alone in this process, though it only reads
+        try:
+            con = self._open_with_retry(read_only=True, config=SANDBOX)
+        except BaseException:
+            gate.release(read_only=False)
+            raise
+        try:
+            yield con
+        finally:
+            con.close()
+            gate.release(read_only=False)
+
     def change_stamp(self) -> tuple[int, ...]:
         """A cheap fingerprint of what readers show; it changes whenever a dataset, run, fold or a
         dataset's quality check (the warnings on its scores) lands."""
@@ -247,6 +276,9 @@ class Store:
             con.execute("BEGIN TRANSACTION")
             for step in range(version, SCHEMA_VERSION):
                 con.execute(MIGRATIONS[step])
+            from core.store.views import create_rows_views  # it builds on this module
+
+            create_rows_views(con)  # per-dataset views are written from the data layout, not by a step
             con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
             con.execute("COMMIT")
         self._ready = True
@@ -275,12 +307,14 @@ class Store:
             gate.release(read_only)
             raise
 
-    def _open_with_retry(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _open_with_retry(
+        self, read_only: bool, config: dict[str, str | bool | int | float | list[str]] = NO_EXTENSIONS
+    ) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.01
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only, config=NO_EXTENSIONS)
+                return duckdb.connect(str(self.path), read_only=read_only, config=config)
             except duckdb.Error as e:
                 if not _is_lock_conflict(e):
                     raise StoreError(f"cannot open store {self.path}: {first_line(e)}") from e

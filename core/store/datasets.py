@@ -18,7 +18,7 @@ import duckdb
 
 from core.errors import NotFoundError, StoreError
 from core.store import Store
-from core.store.sql import one_row
+from core.store.sql import one_row, quote_ident
 from core.text import first_line
 from core.types import ColumnProfile, DatasetInfo
 
@@ -32,9 +32,14 @@ def list_datasets(store: Store) -> list[DatasetInfo]:
     """All datasets, oldest first, without column profiles (a fast listing for screens)."""
     try:
         with store.read() as con:
-            rows = con.execute(f"SELECT {_DATASET_FIELDS} FROM datasets ORDER BY id").fetchall()
+            return read_datasets(con)
     except duckdb.Error as e:
         raise StoreError(f"cannot list datasets: {first_line(e)}") from e
+
+
+def read_datasets(con: duckdb.DuckDBPyConnection) -> list[DatasetInfo]:
+    """:func:`list_datasets` on a connection the caller holds (a migration's, say)."""
+    rows = con.execute(f"SELECT {_DATASET_FIELDS} FROM datasets ORDER BY id").fetchall()
     return [_dataset_from_row(r) for r in rows]
 
 
@@ -92,6 +97,11 @@ class DataLayout:
     target_storage: str
     task: str
     columns: tuple[StoredColumn, ...]
+
+    @property
+    def relation(self) -> str:
+        """A FROM item of this dataset's rows only: ``__row``, ``__part`` and each column under its storage name."""
+        return quote_ident(self.table)
 
 
 def data_layout(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo) -> DataLayout:
