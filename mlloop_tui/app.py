@@ -142,9 +142,9 @@ class MlloopApp(App):
     def on_unmount(self) -> None:
         gc.unfreeze()  # collectable again, so the interpreter's shutdown sees a normal heap
 
-    def note_running(self, records: Iterable[RunRecord]) -> None:
+    def note_running(self, active: bool) -> None:
         """Screens tell the app whether any run is active, to keep status ticking."""
-        self._has_running = any(r.status in ("running", "queued") for r in records)
+        self._has_running = active
 
     # -- navigation --------------------------------------------------------------------------
     def open_run(self, run_id: int) -> None:

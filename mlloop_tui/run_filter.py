@@ -5,6 +5,9 @@ A filter is space-separated terms that must all match:
 ``status:done`` (one field), and ``accuracy>0.8`` / ``rmse<=3`` (a metric's mean
 validation score; operators ``< <= > >= =``). Unknown metrics or bad numbers are reported,
 not silently ignored.
+
+A filter is data (:class:`core.store.run_listing.TextTerm`, ``MetricTerm``): the runs table's
+listing runs it as SQL; :meth:`RunFilter.matches` says the same of one record.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.store.run_listing import FIELDS, MetricTerm, Term, TextTerm
 from core.types import RunRecord
 
-FIELDS = ("dataset", "model", "status")
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
     ">=": operator.ge,
@@ -34,10 +37,10 @@ class FilterError(ValueError):
 @dataclass(frozen=True)
 class RunFilter:
     text: str
-    tests: tuple[Callable[[RunRecord], bool], ...]
+    terms: tuple[Term, ...]
 
     def matches(self, run: RunRecord) -> bool:
-        return all(test(run) for test in self.tests)
+        return all(_matches(term, run) for term in self.terms)
 
 
 def parse_filter(text: str, metrics: set[str]) -> RunFilter:
@@ -45,11 +48,10 @@ def parse_filter(text: str, metrics: set[str]) -> RunFilter:
     return RunFilter(text, tuple(_term(t, metrics) for t in text.split()))
 
 
-def _term(term: str, metrics: set[str]) -> Callable[[RunRecord], bool]:
+def _term(term: str, metrics: set[str]) -> Term:
     field, sep, value = term.partition(":")
     if sep and field.lower() in FIELDS:
-        needle = value.lower()
-        return lambda r: needle in str(getattr(r, field.lower())).lower()
+        return TextTerm((field.lower(),), value.lower())
     condition = _CONDITION.match(term)
     if condition:
         metric, op, raw = condition.groups()
@@ -60,12 +62,12 @@ def _term(term: str, metrics: set[str]) -> Callable[[RunRecord], bool]:
             bound = float(raw)
         except ValueError:
             raise FilterError(f"{term!r}: {raw!r} is not a number") from None
-        compare = _OPS[op]
+        return MetricTerm(metric, op, bound)
+    return TextTerm(FIELDS, term.lower())
 
-        def test(r: RunRecord) -> bool:
-            s = r.summaries.get(metric)
-            return s is not None and s.val_mean == s.val_mean and compare(s.val_mean, bound)
 
-        return test
-    needle = term.lower()
-    return lambda r: any(needle in str(getattr(r, f)).lower() for f in FIELDS)
+def _matches(term: Term, r: RunRecord) -> bool:
+    if isinstance(term, TextTerm):
+        return any(term.needle in str(getattr(r, f)).lower() for f in term.fields)
+    s = r.summaries.get(term.metric)
+    return s is not None and s.val_mean == s.val_mean and _OPS[term.op](s.val_mean, term.bound)

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from core.errors import MlloopError
-from core.store.runs import list_runs
+from core.store.run_listing import RunListing
 from core.text import printable
 from mlloop_tui.run_filter import FilterError, parse_filter
 from mlloop_tui.screens.dataset_in_view import DatasetInView
@@ -103,16 +103,16 @@ class RunsScreen(Screen):
         try:
             if not self._loaded:
                 # the first read of a big store takes a while: paint the newest screenful first
-                first = list_runs(self.app.store, limit=FIRST_READ)
-                if len(first) < FIRST_READ:  # that was all of them
+                first = RunListing.read(self.app.store, limit=FIRST_READ)
+                if first.count < FIRST_READ:  # that was all of them
                     self.app.call_from_thread(self._show, first)
                     return
                 self.app.call_from_thread(self._show, first, partial=True)
-            records = list_runs(self.app.store)
+            listing = RunListing.read(self.app.store)
         except MlloopError as e:  # a damaged, newer or locked store: say so now, not on the next screen
             self.app.call_from_thread(self._show_error, str(e))
             return
-        self.app.call_from_thread(self._show, records)
+        self.app.call_from_thread(self._show, listing)
 
     def _show_error(self, message: str) -> None:
         """The store cannot be read: the panel says why, in the store's own words, until a read works."""
@@ -124,18 +124,18 @@ class RunsScreen(Screen):
         empty.add_class("visible", "-error")
         self.query_one(TitleBar).detail = "the store cannot be read"
 
-    def _show(self, records, partial: bool = False) -> None:
+    def _show(self, listing: RunListing, partial: bool = False) -> None:
         self._error = None
         self.query_one("#empty", Static).remove_class("-error")
         started = not partial and not self._loaded
         self._loaded = not partial
         table = self.query_one(RunsTable)
-        table.set_records(records)
+        table.set_listing(listing)
         if started:
             self.app.freeze_heap()
-        self.app.note_running(records)
+        self.app.note_running(listing.active)
         empty = self.query_one("#empty", Static)
-        if records:
+        if listing.count:
             empty.remove_class("visible")
         else:
             empty.update(empty_message(self.app.shown_key))
@@ -145,7 +145,7 @@ class RunsScreen(Screen):
     def _update_subtitle(self) -> None:
         table = self.query_one(RunsTable)
         spec = table.columns_spec[table.sort_index] if table.columns_spec else None
-        parts = [f"{len(table.shown_ids)}/{len(table.records)} runs" + ("" if self._loaded else " (reading…)")]
+        parts = [f"{table.row_count}/{table.run_count} runs" + ("" if self._loaded else " (reading…)")]
         if spec is not None:
             parts.append(f"sort {spec.label} {'↓' if table.descending else '↑'}")
         if table.marked:

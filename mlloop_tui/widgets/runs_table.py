@@ -1,27 +1,26 @@
 """The table of runs: sortable by any column, filterable, with marks for comparison.
 
-It is fed whole lists of :class:`core.types.RunRecord` (every poll of the store) and stays quick
-with 10,000 runs:
+It shows a :class:`core.store.run_listing.RunListing`, which keeps every run in an in-memory DuckDB
+database, and stays quick with 100,000 runs because the table is *virtual*: it holds the order of the
+shown runs (a list of ids from one SQL query), and only the rows on screen are ever read back, formatted
+and rendered. So opening, sorting, filtering and clearing a filter each cost one query and a screenful,
+whatever the number of runs:
 
+- DataTable's per-row bookkeeping (``_row_locations``, ``rows``, ``_data``, ``ordered_rows``,
+  ``_y_offsets``) is replaced by views over that list (:mod:`mlloop_tui.widgets.virtual_rows`): textual 8.2
+  private API, guarded by ``tests/tui/test_runs_table.py``;
 - each run's cells are formatted once and reused while the fields they show are unchanged
-  (:class:`_Row`, keyed by a signature of those fields), so a poll only touches what changed;
-- column widths are computed from those texts, and DataTable is told not to measure cells
-  (:meth:`RunsTable._update_dimensions`), which was most of the cost of every refresh;
-- sorting reorders the rows in place with :meth:`DataTable.sort`, without rebuilding them;
-- a rebuild (opening, filtering) adds the first screenful of rows at once and the rest in
-  batches after each screen refresh, so the table paints right away and keys are answered
-  while the rest arrives.
+  (:class:`_Row`, keyed by a signature of those fields), so a poll repaints only what changed;
+- column widths are fitted to every run from the few distinct values they depend on
+  (:meth:`RunListing.shape`), and DataTable is told not to measure cells.
 
-Invariant: the table's rows are always a prefix of :attr:`RunsTable.shown_ids`, in order, so
-row ``i`` is run ``shown_ids[i]`` and the cursor only ever sits on a run that is in the table.
+Row ``i`` is run ``shown_ids[i]``; the cursor follows its run through sorts, filters and polls.
 """
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -29,15 +28,19 @@ from typing import Any
 from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
+from textual.coordinate import Coordinate
+from textual.geometry import Region
 from textual.message import Message
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import ColumnKey, Row, RowKey
 
 from core.modeling.metrics import METRICS, key_metrics
+from core.store.run_listing import ListingShape, MetricRange, RunListing
 from core.types import MetricSummary, RunRecord
 from mlloop_tui.run_filter import RunFilter
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.scores import mean_std_cell
+from mlloop_tui.widgets.virtual_rows import LazyCells, LazyLines, LazyRows, RowLocations
 
 STATUS_STYLE = {
     "done": "green",
@@ -49,49 +52,17 @@ STATUS_STYLE = {
 }
 GROUP_STYLES = ("cyan", "blue")
 DATASET_WIDTH = 16
-FIRST_ROWS = 100
-"""Rows a rebuild adds at once (more when the viewport is taller or the cursor is further down)."""
-BATCH_ROWS = 2000
-"""Rows added after each screen refresh until the table holds every shown run."""
+PAGE_ROWS = 100
+"""Runs whose records are read at once when a row is painted that has none yet (and its neighbours)."""
 _WIDE_COLUMNS = frozenset({"dataset", "model", "status"})
 """Columns whose text may hold characters wider than one cell (measured with ``cell_len``)."""
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a burst of row building (restored right after);
-    also a decorator.
-
-    Filling the table with 10,000 runs allocates some 350,000 small containers (Text cells,
-    DataTable's row dicts); meanwhile the collector runs several full passes over the whole heap
-    (600,000 objects), which measured 0.95 s of a 2 s fill. Reference counting frees these
-    objects (they form no cycles), so pausing only defers the collector: it then sees the burst
-    once, as young objects.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 @dataclass(frozen=True)
 class Column:
-    key: str
+    key: str  # also the sort key the listing understands
     label: str
-    sort_key: Callable[[RunRecord], Any]
     width: int | None = None
-
-
-def _metric_sort(metric: str) -> Callable[[RunRecord], Any]:
-    def key(r: RunRecord) -> Any:
-        s = r.summaries.get(metric)
-        return (s is None or math.isnan(s.val_mean), s.val_mean if s else 0.0)
-
-    return key
 
 
 def mean_std(run: RunRecord, metric: str) -> str:
@@ -107,11 +78,15 @@ PROGRESS_CELLS = 6
 
 def status_label(run: RunRecord) -> str:
     """The status, or for a running run a small progress bar and its folds: ``██░░░░ 2/6``."""
-    if run.status == "running":
-        total = max(run.n_folds_total, 1)
-        done = round(PROGRESS_CELLS * min(run.n_folds_done, total) / total)
-        return f"{'█' * done}{'░' * (PROGRESS_CELLS - done)} {run.n_folds_done}/{run.n_folds_total}"
-    return run.status
+    return _status_label(run.status, run.n_folds_done, run.n_folds_total)
+
+
+def _status_label(status: str, n_done: int, n_total: int) -> str:
+    if status == "running":
+        total = max(n_total, 1)
+        done = round(PROGRESS_CELLS * min(n_done, total) / total)
+        return f"{'█' * done}{'░' * (PROGRESS_CELLS - done)} {n_done}/{n_total}"
+    return status
 
 
 def status_text(run: RunRecord) -> Text:
@@ -133,10 +108,8 @@ def _dataset_label(name: str) -> str:
 class _Row:
     """One run's cells after the mark: formatted once, reused while ``signature`` is unchanged.
 
-    ``texts`` are the plain strings (enough to fit the columns and to compare); the rich Text
-    cells are built only when the run first enters the table, since most of 10,000 never do
-    before the next change. A row holds no reference to its record: a poll's new records
-    replace the old ones, and rows that are reused must not keep those alive.
+    A row holds no reference to its record: a poll's new records replace the old ones, and rows
+    that are reused must not keep those alive.
     """
 
     __slots__ = ("signature", "texts", "group_style", "status_style", "warned", "_cells")
@@ -175,7 +148,8 @@ class _Row:
         ]
         for m in metrics:
             s = r.summaries.get(m)
-            signature += (None, None) if s is None else (s.val_mean, s.val_std)
+            # NaN is not equal to itself: as the string "nan", an unchanged NaN score compares equal
+            signature += (None, None) if s is None else (_comparable(s.val_mean), _comparable(s.val_std))
         return tuple(signature)
 
     def cells(self) -> tuple[Text, ...]:
@@ -199,8 +173,55 @@ class _Row:
         return cell
 
 
+def _comparable(value: float) -> float | str:
+    return "nan" if math.isnan(value) else value
+
+
+_MARK_CELLS = (Text(" ", style="bold green"), Text("✓", style="bold green"))
+
+
 def _mark_cell(marked: bool) -> Text:
-    return Text("✓" if marked else " ", style="bold green")
+    return _MARK_CELLS[marked]
+
+
+def _column_widths(columns: list[Column], shape: ListingShape) -> dict[str, int]:
+    """Each column's width: its label or its widest text over every run (not only the shown ones,
+    so the columns stay put while a filter is typed), from the listing's distinct values."""
+    texts: dict[str, list[str]] = {
+        "id": [str(shape.max_id)],
+        "group": [f"g{shape.max_group}"],
+        "dataset": [(WARNED_PREFIX if warned else "") + _dataset_label(name) for name, warned in shape.datasets],
+        "model": list(shape.models),
+        "status": [_status_label(*s) for s in shape.statuses],
+        "time": ([f"{shape.max_duration:.1f}s"] if shape.max_duration is not None else [])
+        + (["-"] if shape.no_duration else []),
+    }
+    widths = {}
+    for column in columns:
+        if column.width is not None:
+            widths[column.key] = column.width
+            continue
+        values = texts.get(column.key)
+        if values is None:  # a metric
+            values = _metric_texts(shape.metrics.get(column.key[2:]))
+        measure = cell_len if column.key in _WIDE_COLUMNS else len
+        widths[column.key] = max([cell_len(column.label), *map(measure, values)])
+    return widths
+
+
+def _metric_texts(r: MetricRange | None) -> list[str]:
+    """The widest cells a metric column can hold: from the extreme means with the largest spread
+    (a cell's text only grows with the size of its numbers)."""
+    if r is None:
+        return ["-"]
+    texts = ["-"] if r.missing else []
+    for mean in (r.min_mean, r.max_mean):
+        if not math.isnan(mean):
+            if not math.isnan(r.max_std):
+                texts.append(_mean_std(MetricSummary("", 0, 0, mean, r.max_std, 2)))
+            if r.single:
+                texts.append(_mean_std(MetricSummary("", 0, 0, mean, math.nan, 1)))
+    return texts
 
 
 class RunsTable(DataTable):
@@ -229,30 +250,30 @@ class RunsTable(DataTable):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self.records: list[RunRecord] = []
+        self.listing: RunListing | None = None
         self.marked: set[int] = set()
         self.run_filter: RunFilter | None = None
         self.columns_spec: list[Column] = []
         self.sort_index = 0
         self.descending = True
-        self._shown: list[int] = []
         self._metrics: list[str] = []
-        self._by_id: dict[int, RunRecord] = {}
-        self._rows: dict[int, _Row] = {}  # every record's formatted row
+        self._records: dict[int, RunRecord] = {}  # the runs read back from the listing, by id
+        self._rows: dict[int, _Row] = {}  # their formatted rows
         self._rows_metrics: tuple[str, ...] = ()  # the metric columns those rows were formatted for
-        self._built: dict[int, _Row] = {}  # the rows in the table, as they were when added
-        self._widths: dict[str, int] = {}  # column key -> width, fitted to every record
-        self._filling = False  # a batch of rows is scheduled
+        self._widths: dict[str, int] = {}
+        self._install([])
 
     # -- data in -------------------------------------------------------------------------
-    def set_records(self, records: Iterable[RunRecord]) -> None:
-        self.records = list(records)
-        self._by_id = {r.id: r for r in self.records}
-        self.marked &= self._by_id.keys()
-        tasks = dict.fromkeys(r.task for r in self.records)
+    def set_listing(self, listing: RunListing) -> None:
+        """Show this listing (the table closes it when the next one comes)."""
+        old, self.listing = self.listing, listing
+        self.marked = listing.present(self.marked)
+        tasks = listing.tasks
         self._metrics = list(dict.fromkeys(m.name for task in tasks for m in key_metrics(task)))
-        self._sync_rows()
-        self._refresh_rows(records_changed=True)
+        self._records = {}
+        self._refresh_rows(listing_changed=True)
+        if old is not None:
+            old.close()
 
     def set_filter(self, run_filter: RunFilter | None) -> None:
         self.run_filter = run_filter
@@ -264,23 +285,43 @@ class RunsTable(DataTable):
         return self._metrics
 
     @property
-    def shown_ids(self) -> list[int]:
-        """The runs that pass the filter, in display order (some may still be on their way in)."""
-        return list(self._shown)
+    def run_count(self) -> int:
+        """Every run in the listing, shown or not."""
+        return 0 if self.listing is None else self.listing.count
 
     @property
-    def rows_pending(self) -> int:
-        """How many shown runs are not in the table yet (they are added after each refresh)."""
-        return len(self._shown) - self.row_count
+    def shown_ids(self) -> list[int]:
+        """The runs that pass the filter, in display order."""
+        return list(self._row_locations.ids)
 
     def selected_id(self) -> int | None:
-        if not self._shown or self.cursor_row < 0 or self.cursor_row >= min(len(self._shown), self.row_count):
-            return None
-        return self._shown[self.cursor_row]
+        ids = self._row_locations.ids
+        return ids[self.cursor_row] if 0 <= self.cursor_row < len(ids) else None
 
     def selected(self) -> RunRecord | None:
         rid = self.selected_id()
-        return None if rid is None else self._by_id.get(rid)
+        return None if rid is None else self.record(rid)
+
+    def record(self, rid: int) -> RunRecord | None:
+        """A shown run's record, read from the listing with those around it if it is not yet."""
+        record = self._records.get(rid)
+        if record is None and self.listing is not None:
+            index = self._row_locations.index_of(rid)
+            if index is None:
+                return None
+            if len(self._records) > 20 * PAGE_ROWS:  # scrolled far and wide: keep memory flat
+                self._records, self._rows = {}, {}
+            ids = self._row_locations.ids
+            page = max(PAGE_ROWS, 2 * self.size.height)
+            self._records.update(self.listing.records(ids[max(index - page // 4, 0) : index + page]))
+            record = self._records.get(rid)
+        return record
+
+    def cells_of(self, rid: int) -> dict[ColumnKey, Text]:
+        """A shown run's cells by column key (for DataTable: see :class:`LazyCells`)."""
+        row = self._row(rid)
+        keys = [c.key for c in self.ordered_columns]
+        return dict(zip(keys, (_mark_cell(rid in self.marked), *row.cells())))
 
     # -- actions -------------------------------------------------------------------------
     def action_toggle_mark(self) -> None:
@@ -288,17 +329,15 @@ class RunsTable(DataTable):
         if rid is None:
             return
         self.marked.symmetric_difference_update({rid})
-        self._update_row(rid)
+        self._repaint()
         self.post_message(self.MarksChanged(frozenset(self.marked)))
-        if self.cursor_row < len(self._shown) - 1:
+        if self.cursor_row < self.row_count - 1:
             self.move_cursor(row=self.cursor_row + 1)
 
     def clear_marks(self) -> None:
         if self.marked:
-            changed = list(self.marked)
             self.marked.clear()
-            for rid in changed:
-                self._update_row(rid)
+            self._repaint()
             self.post_message(self.MarksChanged(frozenset()))
 
     def action_cycle_sort(self) -> None:
@@ -333,156 +372,105 @@ class RunsTable(DataTable):
     # -- rendering -----------------------------------------------------------------------
     def _columns(self) -> list[Column]:
         cols = [
-            Column("mark", "✓", lambda r: r.id in self.marked, 1),
-            Column("id", "id", lambda r: r.id),
-            Column("group", "grp", lambda r: (r.group_id, r.id)),
-            Column("dataset", "dataset", lambda r: r.dataset.lower()),
-            Column("model", "model", lambda r: r.model),
-            Column("status", "status", lambda r: (r.status, r.n_folds_done)),
+            Column("mark", "✓", 1),
+            Column("id", "id"),
+            Column("group", "grp"),
+            Column("dataset", "dataset"),
+            Column("model", "model"),
+            Column("status", "status"),
         ]
-        for m in self.metric_names:
-            cols.append(Column(f"m:{m}", METRICS[m].label, _metric_sort(m)))
-        cols.append(Column("time", "time", lambda r: r.duration_s if r.duration_s is not None else -1.0))
+        cols += [Column(f"m:{m}", METRICS[m].label) for m in self.metric_names]
+        cols.append(Column("time", "time"))
         return cols
 
-    @_gc_paused()
-    def _sync_rows(self) -> None:
-        """Format the records whose shown fields changed; reuse every other run's row."""
+    def _row(self, rid: int) -> _Row:
+        """The run's formatted row: the one made before while the fields it shows are unchanged."""
         metrics = tuple(self._metrics)
-        cache = self._rows if metrics == self._rows_metrics else {}
-        signature_of = _Row.signature_of
-        rows: dict[int, _Row] = {}
-        for r in self.records:
-            signature = signature_of(r, metrics)
-            row = cache.get(r.id)
-            if row is None or row.signature != signature:
-                row = _Row(signature, r, metrics)
-            rows[r.id] = row
-        self._rows = rows
-        self._rows_metrics = metrics
+        if metrics != self._rows_metrics:
+            self._rows, self._rows_metrics = {}, metrics
+        record = self.record(rid)
+        if record is None:
+            raise KeyError(rid)
+        row = self._rows.get(rid)
+        signature = _Row.signature_of(record, metrics)
+        if row is None or row.signature != signature:
+            row = self._rows[rid] = _Row(signature, record, metrics)
+        return row
 
-    def _fit_widths(self, columns: list[Column]) -> dict[str, int]:
-        """Each column's width: its label or its widest text over every record (not only the
-        shown ones, so the columns stay put while a filter is typed)."""
-        texts = list(zip(*(row.texts for row in self._rows.values()))) or [()] * (len(columns) - 1)
-        widths = {}
-        for column, values in zip(columns[1:], texts):
-            measure = cell_len if column.key in _WIDE_COLUMNS else len
-            widths[column.key] = max([cell_len(column.label), *map(measure, set(values))])
-        widths[columns[0].key] = columns[0].width or 1
-        return widths
-
-    @_gc_paused()
-    def _refresh_rows(self, records_changed: bool = False) -> None:
-        """Show the records that pass the filter, sorted: update, reorder or rebuild the rows."""
+    def _refresh_rows(self, listing_changed: bool = False) -> None:
+        """Show the runs that pass the filter, sorted: one query for their order; the rows on
+        screen are read and formatted when painted."""
+        if self.listing is None:
+            return
         columns = self._columns()
         relabel = [c.key for c in columns] != [c.key for c in self.columns_spec]
         if relabel:
             sort_key = self.columns_spec[self.sort_index].key if self.columns_spec else "id"
             self.columns_spec = columns
             self.sort_index = next((i for i, c in enumerate(columns) if c.key == sort_key), 1)
-        widths = self._fit_widths(self.columns_spec) if records_changed or relabel else self._widths
-        visible = [r for r in self.records if self.run_filter is None or self.run_filter.matches(r)]
-        visible.sort(key=self.columns_spec[self.sort_index].sort_key, reverse=self.descending)
-        order = [r.id for r in visible]
-        if relabel or widths != self._widths:
-            self._widths = widths
-            self._rebuild(order, relabel)
-            return
-        complete = self.row_count == len(self._shown)
-        added = [rid for rid in order if rid not in self._built] if complete else []
-        if complete and len(self._shown) + len(added) == len(order) and len(added) <= FIRST_ROWS:
-            # every shown run is in the table and none leaves it (a poll, a sort): update the
-            # changed cells, append the few new runs, and reorder in place
-            self._update_changed()
-            for rid in added:
-                self._add_row(rid)
-            self._shown += added
-            if order != self._shown:
-                self._reorder(order)
-        elif order == self._shown:
-            self._update_changed()
-        else:
-            self._rebuild(order, relabel=False)
-
-    def _update_changed(self) -> None:
-        """Update the cells of runs in the table whose texts changed since they were added."""
-        keys = [c.key for c in self.columns_spec[1:]]
-        for rid, built in self._built.items():
-            row = self._rows[rid]
-            if row is built:
-                continue
-            if row.texts != built.texts:
-                cells = row.cells()
-                for key, new, old, cell in zip(keys, row.texts, built.texts, cells):
-                    if new != old:
-                        self.update_cell(str(rid), key, cell)
-            self._built[rid] = row
-
-    def _reorder(self, order: list[int]) -> None:
-        """Put the rows (all in the table) in ``order`` without rebuilding or measuring them."""
+        if listing_changed or relabel:
+            self._widths = _column_widths(self.columns_spec, self.listing.shape)
         selected = self.selected_id()
-        position = {rid: i for i, rid in enumerate(order)}
-        self.sort("id", key=lambda cell: position[int(cell.plain)])
-        self._shown = order
-        if selected is not None:
-            self.move_cursor(row=position[selected], animate=False)
-
-    def _rebuild(self, order: list[int], relabel: bool) -> None:
-        """Refill the table with ``order``: the first screenful now, the rest in batches."""
-        selected = self.selected_id()
+        terms = self.run_filter.terms if self.run_filter is not None else ()
+        order = self.listing.order(terms, self.columns_spec[self.sort_index].key, self.descending, self.marked)
         if relabel:
+            self._install([])  # nothing for DataTable to clear or to fill with the new columns' default
             self.clear(columns=True)
             for c in self.columns_spec:
                 self.add_column(Text(c.label), key=c.key, width=self._widths[c.key])
         else:
-            self.clear()
             for key, column in self.columns.items():
                 column.width = self._widths[key.value]
-        self._shown = order
-        self._built = {}
-        try:
-            target = None if selected is None else order.index(selected)
-        except ValueError:
-            target = None
-        first = max(FIRST_ROWS, 2 * self.size.height, 0 if target is None else target + self.size.height + 1)
-        self._fill_to(first)
-        if target is not None:
-            self.move_cursor(row=target, animate=False)
-        self._schedule_fill()
+        self._install(order)
+        target = None if selected is None else self._row_locations.index_of(selected)
+        self.move_cursor(row=target if target is not None else 0, animate=False)
+        self._repaint()
 
-    def _add_row(self, rid: int) -> None:
-        row = self._rows[rid]
-        self.add_row(_mark_cell(rid in self.marked), *row.cells(), key=str(rid))
-        self._built[rid] = row
+    def _install(self, order: list[int]) -> None:
+        locations = RowLocations(order)
+        self._row_locations = locations
+        self.rows = LazyRows(locations)  # type: ignore[assignment]
+        self._data = LazyCells(self, locations)  # type: ignore[assignment]
 
-    def _fill_to(self, end: int) -> None:
-        """Add shown runs to the table until it holds ``end`` rows (or all of them)."""
-        for rid in self._shown[self.row_count : end]:
-            self._add_row(rid)
+    def _repaint(self) -> None:
+        """Everything cached for the old rows is stale: DataTable keys its caches by this count."""
+        self._update_count += 1
+        self._clear_caches()
+        self._update_dimensions(())
+        self.refresh()
 
-    def _schedule_fill(self) -> None:
-        if not self._filling and self.row_count < len(self._shown):
-            self._filling = self.call_after_refresh(self._fill_batch)
+    # -- DataTable's per-row bookkeeping, replaced (see the module's docstring) -------------
+    @property  # type: ignore[override]
+    def _row_locations(self) -> RowLocations:
+        return self._locations
 
-    @_gc_paused()
-    def _fill_batch(self) -> None:
-        self._filling = False
-        self._fill_to(self.row_count + BATCH_ROWS)
-        self._schedule_fill()
+    @_row_locations.setter
+    def _row_locations(self, value: object) -> None:
+        # DataTable sets a new TwoWayDict when it clears (its rows are then none)
+        self._locations = value if isinstance(value, RowLocations) else RowLocations([])
 
-    def _update_row(self, rid: int) -> None:
-        if rid in self._built:
-            self.update_cell(str(rid), "mark", _mark_cell(rid in self.marked))
+    @property
+    def ordered_rows(self) -> list[Row]:
+        return LazyLines(self._row_locations.ids, rows=True)  # type: ignore[return-value]
+
+    @property
+    def _y_offsets(self) -> list[tuple[RowKey, int]]:
+        return LazyLines(self._row_locations.ids, rows=False)  # type: ignore[return-value]
+
+    def _get_row_region(self, row_index: int) -> Region:
+        """Row ``i`` is line ``i`` (DataTable adds up the heights of every row above it)."""
+        if not self.is_valid_row_index(row_index):
+            return Region(0, 0, 0, 0)
+        return super()._get_row_region(0).translate((0, row_index))
+
+    def _get_cell_region(self, coordinate: Coordinate) -> Region:
+        """As :meth:`_get_row_region`."""
+        if not self.is_valid_coordinate(coordinate):
+            return Region(0, 0, 0, 0)
+        return super()._get_cell_region(Coordinate(0, coordinate.column)).translate((0, coordinate.row))
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        """Skip DataTable's measuring of new rows: textual 8.2 private API, guarded by
-        ``tests/tui/test_runs_table.py``.
-
-        DataTable calls this on idle with the rows added since, measures every cell of them to
-        grow auto-width columns (90,000 ``measure`` calls for 10,000 runs: seconds), then sets
-        the virtual size. Every column here has an explicit width fitted to the same texts
-        (:meth:`_fit_widths`), rows are one line high and have no labels, so there is nothing to
-        measure: passing no rows keeps only the virtual-size update.
-        """
+        """Skip DataTable's measuring of new rows: every column has an explicit width fitted to
+        every run (:func:`_column_widths`), rows are one line high and have no labels, so there
+        is nothing to measure: passing no rows keeps only the virtual-size update."""
         super()._update_dimensions(())

@@ -101,7 +101,7 @@ async def test_remapped_keys_work_and_the_old_ones_no_longer_do(runs_store, keym
         app.start_run(RunRequest("binary", ("forest",), folds=20, repeats=5, jobs=1))
         launched = app.launcher.active()[0]
         try:
-            await wait_for(pilot, lambda: len(table.records) == 4, timeout=60)  # the child runs (filtered out)
+            await wait_for(pilot, lambda: table.run_count == 4, timeout=60)  # the child runs (filtered out)
             await pilot.press("ctrl+q")
             assert isinstance(app.screen, ConfirmDialog)
             await pilot.press("n")
@@ -141,7 +141,7 @@ async def test_slash_opens_the_filter_and_is_typed_in_it(runs_store, binary_csv)
         assert app.focused is box and box.value == ""
         await pilot.press("a", "slash", "b")
         assert box.value == "a/b" and not box.has_class("-invalid")
-        assert [r.dataset for r in table.records if r.id in table.shown_ids] == ["a/b"]
+        assert [table.record(rid).dataset for rid in table.shown_ids] == ["a/b"]
         await pilot.press("enter")
         assert app.focused is table and "filter: a/b" in app.screen.query_one("TitleBar").detail
 

@@ -1,4 +1,5 @@
-"""The runs table's filter language on its own: fields, metric conditions, several terms, errors."""
+"""The runs table's filter language on its own: fields, metric conditions, several terms, errors;
+and the runs table's listing (SQL) matching the same runs as the filter says of each record."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from core.store.run_listing import RunListing
 from core.types import MetricSummary
 from mlloop_tui.run_filter import FilterError, parse_filter
 from tests.tui.test_runs_table import run
@@ -129,3 +131,30 @@ def test_a_bad_term_is_an_error_that_names_it(text, message):
 def test_a_metric_condition_before_any_run_says_there_are_no_metrics_yet():
     with pytest.raises(FilterError, match=r"unknown metric 'accuracy' \(metrics: none yet\)"):
         parse_filter("accuracy>0.5", set())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "status:done",
+        "STATUS:Failed",
+        "model:lin",
+        "dataset:titanic",
+        "Tree",
+        "params:x",
+        "houses",
+        "rmse<=3",
+        "rmse<3",
+        "rmse>=3.5",
+        "rmse=3",
+        "accuracy>0.8",
+        "accuracy<1e9",
+        "penguins accuracy>=0.8 status:done",
+        "houses rmse<=3.5 linear",
+        "model:tree rmse<=3",
+    ],
+)
+def test_the_runs_tables_listing_runs_a_filter_as_the_filter_matches_records(text):
+    listing = RunListing.from_records(RUNS)
+    assert listing.order(parse_filter(text, METRICS).terms, "id", False) == matching(text)

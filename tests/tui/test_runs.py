@@ -195,6 +195,7 @@ def copy_runs(store, copies: int) -> int:
 
 
 async def test_a_big_store_shows_its_newest_runs_first_then_all(runs_store, monkeypatch):
+    from core.store.run_listing import RunListing
     from mlloop_tui.screens.runs import FIRST_READ, RunsScreen
 
     n_runs = copy_runs(runs_store, FIRST_READ // 3 + 10)
@@ -204,18 +205,17 @@ async def test_a_big_store_shows_its_newest_runs_first_then_all(runs_store, monk
     shown: list[tuple[list[int], bool]] = []
     show = RunsScreen._show
 
-    def spy(self, records, partial=False):
-        shown.append(([r.id for r in records], partial))
-        return show(self, records, partial)
+    def spy(self, listing: RunListing, partial=False):
+        shown.append((listing.order([], "id", True), partial))
+        return show(self, listing, partial)
 
     monkeypatch.setattr(RunsScreen, "_show", spy)
     app = MlloopApp(runs_store, poll_interval=3600)
     async with app.run_test(size=(100, 30)) as pilot:
         table = app.screen.query_one(RunsTable)
-        await wait_for(pilot, lambda: len(table.records) == n_runs)
+        await wait_for(pilot, lambda: table.run_count == n_runs)
         assert shown[0] == (newest[:FIRST_READ], True)
         assert shown[-1] == (newest, False)
-        await wait_for(pilot, lambda: table.rows_pending == 0)
         assert table.shown_ids == newest
         detail = app.screen.query_one("TitleBar").detail
         assert detail.startswith(f"{n_runs}/{n_runs} runs") and "reading" not in detail

@@ -1,23 +1,22 @@
-"""The runs table on its own: reused rows, in-place sorting, progressive filling, fitted widths,
-and a guard on the one piece of Textual's private API it overrides."""
+"""The runs table on its own: reused rows, sorting and filtering that keep marks and the cursor,
+virtual rows (only those on screen are read), fitted widths, and guards on the pieces of Textual's
+private API it overrides."""
 
 from __future__ import annotations
 
 import inspect
 from dataclasses import replace
 
-import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 from textual.widgets import _data_table as data_table_module
 
+from core.store.run_listing import RunListing
 from core.types import MetricSummary, RunRecord
 from mlloop_tui.run_filter import parse_filter
-from mlloop_tui.widgets import runs_table as runs_table_module
 from mlloop_tui.widgets.literal import literal
-from mlloop_tui.widgets.runs_table import RunsTable, mean_std, status_text
-from tests.tui.conftest import wait_for
+from mlloop_tui.widgets.runs_table import PAGE_ROWS, RunsTable, mean_std, status_text
 
 MODELS = ("dummy", "glm", "linear", "tree", "forest", "boosting")
 
@@ -61,12 +60,15 @@ class TableApp(App):
 
 
 def table_rows(table: RunsTable) -> list[int]:
-    """Run ids in the order the table holds them."""
+    """Run ids in the order the table shows them (each row's id cell)."""
     return [int(str(table.get_row_at(i)[1])) for i in range(table.row_count)]
 
 
+def show(table: RunsTable, records: list[RunRecord]) -> None:
+    table.set_listing(RunListing.from_records(records))
+
+
 async def filled(pilot, table: RunsTable) -> None:
-    await wait_for(pilot, lambda: table.rows_pending == 0)
     await pilot.pause()
 
 
@@ -105,7 +107,7 @@ async def test_cells_are_the_same_texts_as_formatting_each_run_directly():
                 summaries={},
             ),
         ]
-        table.set_records(records)
+        show(table, records)
         await filled(pilot, table)
         for r in records:
             expected = [
@@ -129,7 +131,7 @@ async def test_columns_fit_the_widest_text_as_datatable_would_measure_it():
     app = TableApp()
     async with app.run_test(size=(120, 20)) as pilot:
         table = app.query_one(RunsTable)
-        table.set_records([run(i) for i in range(1, 30)] + [run(1234, dataset="日本語のデータ", duration_s=1234.5)])
+        show(table, [run(i) for i in range(1, 30)] + [run(1234, dataset="日本語のデータ", duration_s=1234.5)])
         await filled(pilot, table)
         plain = DataTable()
         await app.mount(plain)
@@ -150,15 +152,15 @@ async def test_a_wider_text_widens_its_column_and_narrows_it_again():
     async with app.run_test(size=(120, 20)) as pilot:
         table = app.query_one(RunsTable)
         records = [run(i) for i in range(1, 10)]
-        table.set_records(records)
+        show(table, records)
         await filled(pilot, table)
         status = table.columns["status"]
         assert status.width == len("status")
-        table.set_records([replace(records[0], status="running", n_folds_done=12, folds=20, repeats=5), *records[1:]])
+        show(table, [replace(records[0], status="running", n_folds_done=12, folds=20, repeats=5), *records[1:]])
         await filled(pilot, table)
         assert str(table.get_cell("1", "status")) == "█░░░░░ 12/100"  # 12% of six cells
         assert table.columns["status"].width == len("█░░░░░ 12/100")
-        table.set_records(records)
+        show(table, records)
         await filled(pilot, table)
         assert table.columns["status"].width == len("status")
 
@@ -171,7 +173,7 @@ async def test_a_poll_reuses_unchanged_rows_and_updates_a_changed_status(monkeyp
     async with app.run_test(size=(120, 20)) as pilot:
         table = app.query_one(RunsTable)
         records = [run(i, status="running", n_folds_done=1, duration_s=None) for i in range(1, 6)]
-        table.set_records(records)
+        show(table, records)
         await filled(pilot, table)
         rebuilds = count_rebuilds(table, monkeypatch)
         before = {r.id: table.get_row(str(r.id)) for r in records}
@@ -181,7 +183,7 @@ async def test_a_poll_reuses_unchanged_rows_and_updates_a_changed_status(monkeyp
         polled = [replace(r) for r in records]
         summaries = {"accuracy": MetricSummary("accuracy", 1.0, 0.0, 0.875, 0.125, 5)}
         polled[3] = replace(records[3], status="done", n_folds_done=5, duration_s=2.5, summaries=summaries)
-        table.set_records(polled)
+        show(table, polled)
         await pilot.pause()
         done = str(records[3].id)
         assert str(table.get_cell(done, "status")) == "done"
@@ -200,12 +202,12 @@ async def test_a_new_run_joins_in_place_and_the_cursor_stays_on_its_run(monkeypa
     async with app.run_test(size=(120, 20)) as pilot:
         table = app.query_one(RunsTable)
         records = [run(i) for i in range(1, 20)]
-        table.set_records(records)
+        show(table, records)
         await filled(pilot, table)
         table.move_cursor(row=4)
         selected = table.selected_id()
         rebuilds = count_rebuilds(table, monkeypatch)
-        table.set_records([run(20), *records])
+        show(table, [run(20), *records])
         await pilot.pause()
         assert table.shown_ids[0] == 20 and table_rows(table) == table.shown_ids
         assert table.selected_id() == selected and not rebuilds
@@ -219,7 +221,7 @@ async def test_sorting_in_place_keeps_marks_and_the_cursor_on_the_same_run(monke
     async with app.run_test(size=(120, 20)) as pilot:
         table = app.query_one(RunsTable)
         records = [run(i) for i in range(1, 40)]
-        table.set_records(records)
+        show(table, records)
         await filled(pilot, table)
         table.move_cursor(row=3)
         await pilot.press("space", "space")  # marks the 4th and 5th runs; the cursor ends on the 6th
@@ -243,68 +245,85 @@ async def test_sorting_in_place_keeps_marks_and_the_cursor_on_the_same_run(monke
         assert not rebuilds  # every sort reordered the rows in place
 
 
-# --------------------------------------------------------------------------- progressive filling
+# --------------------------------------------------------------------------- virtual rows
 
 
-@pytest.fixture
-def small_batches(monkeypatch):
-    monkeypatch.setattr(runs_table_module, "FIRST_ROWS", 5)
-    monkeypatch.setattr(runs_table_module, "BATCH_ROWS", 7)
+def counting_reads(listing: RunListing, monkeypatch) -> list[int]:
+    """The ids the table reads back from the listing, in order."""
+    read: list[int] = []
+    records = listing.records
+
+    def counting(ids):
+        read.extend(ids)
+        return records(ids)
+
+    monkeypatch.setattr(listing, "records", counting)
+    return read
 
 
-async def test_a_big_list_paints_its_first_rows_at_once_and_the_rest_after(small_batches):
+async def test_a_big_list_reads_and_formats_only_the_rows_it_paints(monkeypatch):
     app = TableApp()
     async with app.run_test(size=(120, 10)) as pilot:
         table = app.query_one(RunsTable)
-        records = [run(i) for i in range(1, 101)]
-        table.set_records(records)
-        # at once: the first screenful (twice the viewport's height), always a prefix of the shown runs
-        assert 0 < table.row_count < 100 and table.rows_pending == 100 - table.row_count
-        assert table_rows(table) == table.shown_ids[: table.row_count]
-        assert table.selected_id() == 100
-        await filled(pilot, table)
-        assert table_rows(table) == table.shown_ids == list(range(100, 0, -1))
+        listing = RunListing.from_records([run(i) for i in range(1, 3001)])
+        read = counting_reads(listing, monkeypatch)
+        table.set_listing(listing)
+        await pilot.pause()
+        assert table.row_count == 3000 and table.shown_ids == list(range(3000, 0, -1))
+        assert table.virtual_size.height == 3001  # every run scrolls, with the header
+        assert table.selected_id() == 3000
+        assert 0 < len(read) <= PAGE_ROWS and read[0] == 3000  # the first page, not 3,000 runs
+        await pilot.press("pagedown")  # DataTable's paging walks the rows below the cursor
+        assert table.selected_id() == 3000 - table.cursor_row and table.cursor_row > 1
+        await pilot.press("ctrl+end")  # the last run: its page is read when it is painted
+        await pilot.pause()
+        assert table.selected_id() == 1 and table.scroll_y == table.max_scroll_y > 0
+        assert 1 in read and len(read) <= 2 * PAGE_ROWS
+        assert str(table.get_cell("1", "id")) == "1"
 
 
-async def test_sort_filter_and_marks_while_rows_are_still_arriving(small_batches):
+async def test_sort_filter_and_marks_on_runs_never_painted(monkeypatch):
     app = TableApp()
     async with app.run_test(size=(120, 10)) as pilot:
         table = app.query_one(RunsTable)
-        records = [run(i) for i in range(1, 101)]
-        table.set_records(records)
-        table.action_toggle_mark()  # marks run 100 (no await: the rest of the rows can't arrive yet)
-        table.marked.add(3)  # a run not in the table yet (as clear_marks/compare see marks: by id)
-        assert table.rows_pending
+        records = [run(i) for i in range(1, 1001)]
+        show(table, records)
+        await pilot.pause()
+        table.action_toggle_mark()  # marks run 1000; the cursor moves to run 999
+        table.marked.add(3)  # a run far below the screen (as clear_marks/compare see marks: by id)
         table.sort_by(column_index(table, "m:accuracy"), descending=False)
-        assert table_rows(table) == table.shown_ids[: table.row_count] and table.selected_id() == 99
+        ascending = sorted(records, key=lambda r: (r.summaries["accuracy"].val_mean, -r.id))  # ties: newest first
+        assert table.shown_ids == [r.id for r in ascending] and table.selected_id() == 999
         table.set_filter(parse_filter("model:tree", set(table.metric_names)))
-        await filled(pilot, table)
-        trees = sorted((r for r in records if r.model == "tree"), key=lambda r: r.summaries["accuracy"].val_mean)
-        assert table_rows(table) == table.shown_ids == [r.id for r in trees]
+        await pilot.pause()
+        trees = [r.id for r in ascending if r.model == "tree"]
+        assert table.shown_ids == trees and table.selected_id() == 999  # 999 % 6 == 3: a tree
         table.set_filter(None)
-        await filled(pilot, table)
-        assert table_rows(table) == table.shown_ids and len(table.shown_ids) == 100
-        assert {rid for rid in table.shown_ids if str(table.get_cell(str(rid), "mark")) == "✓"} == {3, 100}
-        assert table.selected_id() == 99  # the cursor followed its run through the filter and back
+        await pilot.pause()
+        assert len(table.shown_ids) == 1000 and table.selected_id() == 999  # followed through the filter and back
+        assert str(table.get_cell("3", "mark")) == "✓" and str(table.get_cell("1000", "mark")) == "✓"
+        assert table_rows(table)[:5] == table.shown_ids[:5]
+        table.sort_by(column_index(table, "mark"), descending=True)
+        assert set(table.shown_ids[:2]) == {3, 1000}
 
 
-async def test_the_cursor_run_far_down_is_in_the_table_at_once(small_batches):
+async def test_the_cursor_run_far_down_stays_selected_through_filters_and_sorts():
     app = TableApp()
     async with app.run_test(size=(120, 10)) as pilot:
         table = app.query_one(RunsTable)
-        table.set_records([run(i) for i in range(1, 201)])
+        show(table, [run(i) for i in range(1, 201)])
         await filled(pilot, table)
         table.move_cursor(row=90)
         selected = table.selected_id()
         table.set_filter(parse_filter("accuracy>0.5", set(table.metric_names)))  # drops runs 50, 100, 150, 200
-        assert len(table.shown_ids) == 196 and table.rows_pending  # rebuilt, filling again
+        assert len(table.shown_ids) == 196
         assert table.selected_id() == selected
-        assert table_rows(table) == table.shown_ids[: table.row_count]
-        table.sort_by(column_index(table, "id"), descending=False)  # while filling: rebuilt again
+        table.sort_by(column_index(table, "id"), descending=False)
         assert table.selected_id() == selected
-        assert table_rows(table) == table.shown_ids[: table.row_count]
         await filled(pilot, table)
         assert table_rows(table) == table.shown_ids and table.selected_id() == selected
+        # the cursor's row is on screen: DataTable scrolled to it
+        assert table.scroll_y <= table.cursor_row < table.scroll_y + table.size.height
 
 
 # --------------------------------------------------------------------------- the private API guard
@@ -317,8 +336,27 @@ def test_datatable_still_measures_new_rows_in_update_dimensions():
     source = inspect.getsource(DataTable._update_dimensions)
     assert list(inspect.signature(DataTable._update_dimensions).parameters) == ["self", "new_rows"]
     assert "for row_key in new_rows" in source and "measure(console, renderable, 1)" in source
-    assert "self.virtual_size = Size(" in source
+    assert "self.virtual_size = Size(" in source and "self._total_row_height" in source
     assert "self._update_dimensions(new_rows)" in inspect.getsource(DataTable._on_idle)
+
+
+def test_datatable_still_keeps_its_rows_where_runstable_replaces_them():
+    """RunsTable replaces DataTable's per-row bookkeeping with views over its list of ids
+    (textual 8.2 private API). These are the places DataTable reads it through: if one moves,
+    this fails, and the views must follow before upgrading."""
+    init = inspect.getsource(DataTable.__init__)
+    for attribute in ("self._data: dict[RowKey", "self.rows: dict[RowKey, Row]", "self._row_locations: TwoWayDict"):
+        assert attribute in init
+    assert "self._row_locations = TwoWayDict({})" in inspect.getsource(DataTable.clear)
+    assert isinstance(DataTable.ordered_rows, property) and isinstance(DataTable._y_offsets, property)
+    assert "return len(self._y_offsets)" in inspect.getsource(DataTable._total_row_height.fget)
+    assert "return len(self.rows)" in inspect.getsource(DataTable.row_count.fget)
+    get_row = inspect.getsource(DataTable.get_row)
+    assert "self._data.get(row_key, {})" in get_row and "row_key not in self._row_locations" in get_row
+    assert "y_offsets[y]" in inspect.getsource(DataTable._get_offsets)
+    for method in (DataTable._get_row_region, DataTable._get_cell_region):
+        assert list(inspect.signature(method).parameters)[0] == "self"
+        assert "sum(ordered_row.height for ordered_row in self.ordered_rows[:row_index])" in inspect.getsource(method)
 
 
 async def test_filling_the_table_measures_no_cells(monkeypatch):
@@ -333,7 +371,7 @@ async def test_filling_the_table_measures_no_cells(monkeypatch):
     app = TableApp()
     async with app.run_test(size=(120, 20)) as pilot:
         table = app.query_one(RunsTable)
-        table.set_records([run(i) for i in range(1, 201)])
+        show(table, [run(i) for i in range(1, 201)])
         await filled(pilot, table)
         assert table.row_count == 200
         assert len(calls) <= len(table.columns)  # the column labels, when the columns are added
