@@ -88,3 +88,23 @@ def test_only_model_specs_run_when_models_is_not_given(spec_db):
     )
     assert r.returncode == 0, r.stderr
     assert [x["model"] for x in json.loads(r.stdout)] == ["t"]
+
+
+def test_tune_and_curves_of_a_spec_run_from_the_command_line(spec_db):
+    r = run_mlloop(
+        "run",
+        "binary",
+        "--model",
+        "lr2=sklearn.linear_model.LogisticRegression()",
+        "--cv",
+        "2",
+        "--json",
+        store=spec_db,
+    )
+    (run,) = json.loads(r.stdout)
+    r = run_mlloop("tune", str(run["id"]), "--param", "C=0.1,10", "--json", store=spec_db)
+    assert r.returncode == 0, r.stderr
+    r = run_mlloop("curve", str(run["id"]), "--validation", store=spec_db)
+    _assert_clean_failure(r, "lr2 has no complexity knob built in; give one and its values: --param NAME --values")
+    r = run_mlloop("curve", str(run["id"]), "--validation", "--param", "C", "--values", "0.1,10", store=spec_db)
+    assert r.returncode == 0, r.stderr

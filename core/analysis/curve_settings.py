@@ -193,8 +193,10 @@ def current_value(run: RunRecord, baseline: Any, param: str | None) -> Any:
         return None
     if param in run.params:
         return run.params[param]
+    if run.spec is not None:  # what the spec resolved to when the run was made
+        return run.spec.params.get(param)
     try:
-        return baseline.estimator(run.task, {}, run.seed).get_params(deep=False).get(param)
+        return baseline.estimator(run.task, {}, run.seed).get_params().get(param)
     except Exception:
         return None
 

@@ -246,7 +246,10 @@ def validation_curve(
     knob, knob_values = ctx.baseline.knob_for(ctx.dataset.task)
     if param is None:
         if knob is None:
-            raise InputError(f"the {ctx.run.model} baseline has no complexity knob; give a parameter and values")
+            raise InputError(
+                f"{ctx.run.model} has no complexity knob built in; give one and its values: "
+                "--param NAME --values V1,V2,..."
+            )
         param = knob
     param = param.strip()
     valid = ctx.param_names()
@@ -303,7 +306,7 @@ def load_curve(store: Store, run_id: int | str, kind: CurveKind, param: str | No
         order = ordered_values([s.value for s in settings], knob_values)
         settings = tuple(sorted(settings, key=lambda s: next(i for i, v in enumerate(order) if same_value(v, s.value))))
     current = None
-    if kind == "validation" and baseline is not None:
+    if kind == "validation" and (baseline is not None or run.spec is not None):
         value = current_value(run, baseline, param)
         current = next((i for i, s in enumerate(settings) if same_value(s.value, value)), None)
     key = key_metrics(run.task)[0]
@@ -364,16 +367,14 @@ class RunContext:
     def load(cls, store: Store, run_id: int | str) -> RunContext:
         from core.data.frames import load_split
         from core.modeling.evaluation import fold_splits, folds_hash, make_splitter
-        from core.modeling.models import BASELINES
+        from core.modeling.specs import run_family
         from core.store.datasets import get_dataset
         from core.store.runs import get_run
 
         run = get_run(store, run_id)
-        baseline = BASELINES.get(run.model)
-        if baseline is None:
-            raise InputError(f"run {run.id} used the model {run.model!r}, which this mlloop does not know")
         dataset = get_dataset(store, run.dataset_id)
         X, y = load_split(store, dataset, "dev")
+        baseline = run_family(run, X)  # a spec is resolved again from its text
         splits = fold_splits(make_splitter(dataset.task, run.folds, run.repeats, run.seed), X, y, dataset)
         notes: tuple[str, ...] = ()
         if run.folds_hash and folds_hash(splits) != run.folds_hash:
@@ -392,15 +393,17 @@ class RunContext:
             raise InputError(f"bad parameter for {self.run.model}: {e}") from None
 
     def param_names(self) -> set[str]:
-        return set(self.baseline.estimator(self.dataset.task, {}, self.run.seed).get_params(deep=False))
+        return set(self.baseline.estimator(self.dataset.task, {}, self.run.seed).get_params())  # deep, as tune
 
     def current_value(self, param: str) -> Any:
         return current_value(self.run, self.baseline, param)
 
     def check_params(self, pipelines: list[Any], param: str, values: list[Any]) -> None:
         for pipe, v in zip(pipelines, values):
+            model = pipe.named_steps["model"]
             try:
-                pipe.named_steps["model"]._validate_params()
+                if hasattr(model, "_parameter_constraints"):  # a spec's estimator may have none
+                    model._validate_params()
             except Exception as e:
                 raise InputError(f"bad value {value_label(v)!r} for {param}: {str(e).splitlines()[0]}") from None
 

@@ -29,18 +29,16 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
 
     from core.data.frames import load_split
     from core.modeling.evaluation import build_pipeline, scoring, signed_scores, warning_lines
-    from core.modeling.models import BASELINES
+    from core.modeling.specs import run_family
     from core.store.datasets import get_dataset
     from core.store.runs import get_run
 
     run = get_run(store, run_id)
-    baseline = BASELINES.get(run.model)
-    if baseline is None:
-        raise InputError(f"run {run.id} used the model {run.model!r}, which this mlloop does not know")
     dataset = get_dataset(store, run.dataset_id)
     if dataset.n_test == 0:
         raise InputError(f"dataset {dataset.name!r} has no locked test rows (imported with --test-size 0?)")
     X_dev, y_dev = load_split(store, dataset, "dev")
+    baseline = run_family(run, X_dev)  # a spec is resolved again from its text
     X_test, y_test = load_split(store, dataset, "test")
     scorers = scoring(dataset.task)
     with _warnings.catch_warnings(record=True) as caught:

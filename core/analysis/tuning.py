@@ -128,15 +128,15 @@ def tune(
     refuses) raises ``InputError`` before any run exists. A set ``stop`` token (or Ctrl-C) marks the
     unfinished candidates ``cancelled`` and raises ``RunCancelled``, as ``run_baselines`` does.
     """
+    from core.data.frames import load_split
     from core.modeling.evaluation import run_specs
-    from core.modeling.models import BASELINES
+    from core.modeling.specs import run_family, run_model
     from core.store.datasets import get_dataset
     from core.store.runs import get_run
 
     run = get_run(store, run_id)
-    baseline = BASELINES.get(run.model)
-    if baseline is None:
-        raise InputError(f"run {run.id} used the model {run.model!r}, which this mlloop does not know")
+    dataset = get_dataset(store, run.dataset_id)
+    baseline = run_family(run, load_split(store, dataset, "dev")[0])  # a spec is resolved again from its text
     grid = _check_grid(grid, baseline, run)
     if random is not None and (isinstance(random, bool) or not isinstance(random, int) or random < 1):
         raise InputError(f"--random must be a positive number of candidates, got {random!r}")
@@ -144,7 +144,6 @@ def tune(
     if random is None and total > MAX_CANDIDATES:
         raise InputError(f"the grid has {total} candidates (more than {MAX_CANDIDATES}); sample some with --random N")
     combos = grid_candidates(grid, random, seed)
-    dataset = get_dataset(store, run.dataset_id)
     key = key_metrics(run.task)[0]
 
     def record_search(group_id: int, run_ids: list[int]) -> None:
@@ -153,7 +152,7 @@ def tune(
     return run_specs(
         store,
         dataset,
-        [(run.model, {**run.params, **combo}) for combo in combos],
+        [(run_model(run), {**run.params, **combo}) for combo in combos],
         folds=run.folds,
         repeats=run.repeats,
         seed=run.seed,
@@ -220,7 +219,7 @@ def searches_from_run(store: Store, run_id: int | str) -> list[Search]:
 def _check_grid(grid: Mapping[str, Sequence[Any]], baseline: Any, run: Any) -> dict[str, list[Any]]:
     if not isinstance(grid, Mapping) or not grid:
         raise InputError("no parameter to search: give at least one NAME=v1,v2,...")
-    valid = set(baseline.estimator(run.task, {}, run.seed).get_params(deep=False))
+    valid = set(baseline.estimator(run.task, {}, run.seed).get_params())  # deep: a spec's Pipeline has step__param
     out: dict[str, list[Any]] = {}
     for name, values in grid.items():
         if not isinstance(name, str) or name not in valid:

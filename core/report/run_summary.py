@@ -182,6 +182,14 @@ def run_blocks(r: RunRecord, extras: RunExtras, level: int) -> list[Block]:
     spec = [
         ["model", r.model],
         ["params", ", ".join(f"{k}={param_text(v)}" for k, v in sorted(r.params.items())) or "(defaults)"],
+    ]
+    if r.spec:  # a model spec: its text re-creates the estimator; the class and parameters it resolved to
+        spec += [
+            ["spec", r.spec.text],
+            ["estimator", r.spec.estimator_class],
+            ["estimator params", ", ".join(f"{k}={param_text(v)}" for k, v in sorted(r.spec.params.items()))],
+        ]
+    spec += [
         ["dataset", f"{r.dataset} (id {r.dataset_id})"],
         ["task", r.task],
         ["cv", f"{r.folds} folds × {r.repeats} repeat{'s' if r.repeats != 1 else ''}, seed {r.seed}"],

@@ -368,6 +368,12 @@ class RunDetailScreen(Screen):
         if active:
             progress.update(total=max(record.n_folds_total, 1), progress=record.n_folds_done)
         params = Text.assemble(("params ", "dim"), params_text(record.params))
+        if record.spec is not None:  # a model spec: the text that re-creates it, and the class it resolved to
+            params.append_text(
+                Text.assemble(
+                    ("\nspec ", "dim"), literal(record.spec.text), ("  → ", "dim"), literal(record.spec.estimator_class)
+                )
+            )
         self.query_one("#params", Static).update(params)
         problems = problems_text(record)
         self.query_one("#problems", Static).update(problems)
@@ -552,16 +558,19 @@ class RunDetailScreen(Screen):
 
     @work(thread=True, exclusive=True, group="run-tune", exit_on_error=False, description="reading parameters")
     def open_tune_dialog(self, record: RunRecord) -> None:
-        """The model's parameter names are read here: building an estimator imports scikit-learn."""
-        from core.modeling.models import BASELINES
+        """The model's parameter names are read here: building an estimator imports scikit-learn (and a
+        model spec is resolved again from its text, which needs the dataset's feature columns)."""
+        from core.data.frames import load_split
+        from core.modeling.specs import run_family
+        from core.store.datasets import get_dataset
 
-        baseline = BASELINES.get(record.model)
-        if baseline is None:
-            self.app.call_from_thread(
-                self.notify, f"this mlloop does not know the model {record.model!r}", severity="error", markup=False
-            )
+        store = self.app.store
+        try:
+            baseline = run_family(record, load_split(store, get_dataset(store, record.dataset_id), "dev")[0])
+        except MlloopError as e:
+            self.app.call_from_thread(self.notify, str(e), severity="error", markup=False)
             return
-        names = sorted(baseline.estimator(record.task, {}, record.seed).get_params(deep=False))
+        names = sorted(baseline.estimator(record.task, {}, record.seed).get_params())  # deep, as tune
         self.app.call_from_thread(self._push_tune_dialog, record, baseline.knob_for(record.task), names)
 
     def _push_tune_dialog(self, record: RunRecord, knob: tuple, names: list[str]) -> None:
