@@ -16,7 +16,7 @@ from core.data.importing import import_dataset
 from core.errors import InputError
 from core.modeling.evaluation import run_baselines
 from core.report.tables import csv_lines, export_table, json_records, neutralise
-from core.store import MIGRATIONS, Store, connection
+from core.store import MIGRATIONS, SCHEMA_VERSION, Store, connection
 from core.store.datasets import get_dataset
 from core.store.query import run_query
 from core.store.runs import get_run, list_runs
@@ -131,29 +131,36 @@ def test_rows_view_names_differing_only_in_case_get_a_suffix():
     ]  # fmt: skip
 
 
-def test_a_store_from_before_the_views_gets_them_when_opened(tmp_path, monkeypatch):
+def _views(path) -> set[str]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+
+
+def test_a_store_from_before_the_views_gets_them_when_opened(tmp_path):
     step = next(i for i, sql in enumerate(MIGRATIONS) if "CREATE VIEW runs_v" in sql)
     path = tmp_path / "old.duckdb"
-    # Its rows in a table of their own, as every dataset's were then (and a wide one's still are).
-    rng = np.random.default_rng(0)
-    wide = pd.DataFrame(rng.normal(size=(40, 70)).round(3), columns=[f"x{i}" for i in range(70)])
-    wide["label"] = ["a", "b"] * 20
-    wide.to_csv(tmp_path / "wide.csv", index=False)
-    with monkeypatch.context() as m:  # an mlloop from before the views: its schema stops before their step
-        m.setattr(connection, "SCHEMA_VERSION", step)
-        old = Store(path)
-        import_dataset(old, tmp_path / "wide.csv", "label")
-        with old.write() as con:
-            con.execute(f'DROP VIEW "{rows_view_name(1)}"')  # that mlloop made no rows view at import
-        assert old.schema_version() == step
-    with duckdb.connect(str(path), read_only=True) as con:
-        assert not con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
-    store = Store(path)
-    with store.read() as con:
-        views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    with duckdb.connect(str(path)) as con:  # what an mlloop from before the views made: the steps before theirs
+        for sql in MIGRATIONS[:step]:
+            con.execute(sql)
+        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(step)])
+    assert not _views(path)
+    assert Store(path).schema_version() == SCHEMA_VERSION  # opening it migrated it
+    assert set(PUBLIC) <= _views(path)
+
+
+def test_every_migration_writes_the_rows_views_again(tmp_path, monkeypatch):
+    """A dataset imported before the rows views (or moved by a later step) gets its view when a store
+    is next migrated: the views are written from the data layout after the steps, not by a step."""
+    store = Store(tmp_path / "s.duckdb")
+    import_dataset(store, write_binary_csv(tmp_path / "binary.csv"), "label")
+    with store.write() as con:
+        con.execute(f'DROP VIEW "{rows_view_name(1)}"')
+    assert rows_view_name(1) not in _views(store.path)
+    monkeypatch.setattr(connection, "MIGRATIONS", (*MIGRATIONS, "SELECT 1"))  # a next mlloop's new step
+    monkeypatch.setattr(connection, "SCHEMA_VERSION", len(MIGRATIONS) + 1)
+    with Store(store.path).read() as con:
         n = con.execute(f'SELECT count(*) FROM "{rows_view_name(1)}"').fetchone()[0]
-    assert set(PUBLIC) | {rows_view_name(1)} <= views
-    assert n == 40
+    assert n == 240
 
 
 @pytest.mark.parametrize(
