@@ -19,6 +19,7 @@ function called) whenever a run is built from it; nothing is ever unpickled from
 from __future__ import annotations
 
 import ast
+import copy
 import hashlib
 import importlib
 import importlib.util
@@ -184,7 +185,7 @@ def _resolve(spec: ModelSpec, task: Task, column_kinds: dict[str, list[str]]) ->
             )
         _require_estimator(spec, cls, spec.target)
         try:
-            return cls(**spec.kwargs), spec.raw
+            return cls(**copy.deepcopy(spec.kwargs)), spec.raw  # a list or dict argument is never shared
         except Exception as e:
             raise InputError(f"model {spec.name}: {spec.target}(...) raised {error_line(e)}") from None
     module = _load_file(spec) if spec.is_file else _import_module(spec, spec.target)

@@ -290,3 +290,11 @@ def test_module_function_specs_resolve_lazily(tmp_path, monkeypatch, binary):
     (run_id,) = run_baselines(binary, "binary", "", model_specs=[spec], folds=2, jobs=1)
     assert get_run(binary, run_id).status == "done"
     assert sys.modules["lazy_models_pkg.zoo"].IMPORTED
+
+
+def test_each_estimator_gets_its_own_copy_of_a_list_argument():
+    spec = parse_model_option("mlp=sklearn.neural_network.MLPClassifier(hidden_layer_sizes=[5, 3])")
+    family = spec_baseline(spec, "binary", ["x1"], ["color"])
+    a, b = family.estimator("binary"), family.estimator("binary")
+    assert a.hidden_layer_sizes == b.hidden_layer_sizes == [5, 3]
+    assert a.hidden_layer_sizes is not b.hidden_layer_sizes
