@@ -127,6 +127,7 @@ def print_runs(records) -> None:
     from core.modeling.metrics import key_metrics
 
     metric_names = list(dict.fromkeys(m.name for r in records for m in key_metrics(r.task)))
+    warned = {r.dataset: r.data_warnings for r in records if r.data_warnings}
     rows = []
     for r in records:
         row = [r.id, r.group_id, r.dataset, r.model, r.status, f"{r.n_folds_done}/{r.n_folds_total}"]
@@ -142,4 +143,3 @@ def print_runs(records) -> None:
         out("! scores not to be trusted: the data has problems that inflate them (`mlloop quality DATASET`):")
         for name, warnings in warned.items():
             out(f"  {name}: " + "; ".join(f"{w.kind}: {w.fix}" for w in warnings))
-    warned = {r.dataset: r.data_warnings for r in records if r.data_warnings}
