@@ -424,7 +424,7 @@ class RunsTable(DataTable):
         self._install(order)
         target = None if selected is None else self._row_locations.index_of(selected)
         self.move_cursor(row=target if target is not None else 0, animate=False)
-        self._repaint()
+        self._repaint(cells_changed=listing_changed or relabel)
 
     def _install(self, order: list[int]) -> None:
         locations = RowLocations(order)
@@ -432,10 +432,19 @@ class RunsTable(DataTable):
         self.rows = LazyRows(locations)  # type: ignore[assignment]
         self._data = LazyCells(self, locations)  # type: ignore[assignment]
 
-    def _repaint(self) -> None:
-        """Everything cached for the old rows is stale: DataTable keys its caches by this count."""
-        self._update_count += 1
-        self._clear_caches()
+    def _repaint(self, cells_changed: bool = True) -> None:
+        """Repaint after the cells changed (DataTable keys its caches by ``_update_count``), or
+        after only the order did: then each run's rendered cells (cached by run and by whether
+        the cursor is on it) stay valid, and only what is cached by position is dropped, so
+        going back to an order seen before (clearing a filter) renders nothing anew."""
+        if cells_changed:
+            self._update_count += 1
+            self._clear_caches()
+        else:
+            for cache in (self._row_renderable_cache, self._row_render_cache, self._line_cache):
+                cache.clear()
+            self._offset_cache.clear()
+            self._ordered_row_cache.clear()
         self._update_dimensions(())
         self.refresh()
 

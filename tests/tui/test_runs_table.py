@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets import _data_table as data_table_module
 
@@ -243,6 +244,44 @@ async def test_sorting_in_place_keeps_marks_and_the_cursor_on_the_same_run(monke
         await pilot.pause()
         assert set(table.shown_ids[:2]) == marked and table_rows(table) == table.shown_ids
         assert not rebuilds  # every sort reordered the rows in place
+
+
+def cursor_lines(table: RunsTable) -> list[int]:
+    """The rows (indices) painted with the cursor's background, among those on screen."""
+    cursor = table.get_component_rich_style("datatable--cursor").bgcolor
+    rows = []
+    for y in range(1, table.size.height):  # line 0 is the header
+        if any(segment.style and segment.style.bgcolor == cursor for segment in table.render_line(y)):
+            rows.append(int(table.scroll_y) + y - 1)
+    return rows
+
+
+async def test_after_reordering_the_cursor_is_painted_on_its_run_only():
+    """Reordering keeps each run's rendered cells (only what is cached by position goes), so this
+    checks no row keeps a cursor it had at its old position."""
+    app = TableApp()
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = app.query_one(RunsTable)
+        show(table, [run(i) for i in range(1, 40)])
+        await pilot.pause()
+        table.move_cursor(row=3)
+        await pilot.pause()
+        assert cursor_lines(table) == [3]
+        for sort, descending in (("m:accuracy", True), ("id", True), ("m:accuracy", False), ("id", True)):
+            table.sort_by(column_index(table, sort), descending=descending)
+            await pilot.pause()
+            assert table.selected_id() == 36 and cursor_lines(table) == [table.cursor_row]
+        table.set_filter(parse_filter("model:tree", set(table.metric_names)))  # run 36 is a dummy
+        await pilot.pause()
+        assert cursor_lines(table) == [0] and str(table.get_cell_at(Coordinate(0, 4))) == "tree"
+        table.set_filter(None)
+        await pilot.pause()
+        assert cursor_lines(table) == [table.cursor_row]
+        table.move_cursor(row=0)  # run 39, a tree; run 36 is painted below it
+        await pilot.pause()
+        table.set_filter(parse_filter("model:dummy", set(table.metric_names)))  # 36 comes to row 0
+        await pilot.pause()
+        assert table.selected_id() == 36 and cursor_lines(table) == [0]
 
 
 # --------------------------------------------------------------------------- virtual rows
