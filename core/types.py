@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Task = Literal["binary", "multiclass", "regression"]
+Task = Literal["binary", "multiclass", "regression", "ranking"]
 RunStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
 ColumnKind = Literal["numeric", "categorical", "boolean", "datetime", "text"]
 
@@ -56,6 +56,7 @@ class DatasetInfo:
     created_at: float
     notes: tuple[str, ...] = ()
     columns: tuple[ColumnProfile, ...] = ()
+    group: str | None = None  # ranking: the column whose rows form one query (never a feature)
 
     @property
     def is_classification(self) -> bool:
@@ -63,7 +64,7 @@ class DatasetInfo:
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns if c.name != self.target)
+        return tuple(c.name for c in self.columns if c.name not in (self.target, self.group))
 
 
 @dataclass(frozen=True)

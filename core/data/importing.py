@@ -34,6 +34,7 @@ import duckdb
 from core.data.column_types import parquet_column_sql, sql_family
 from core.data.messages import shorten
 from core.data.profile import AGGREGATE_CHUNK, column_kind, infer_task, profile_columns
+from core.data.ranking import check_ranking, pick_test_groups
 from core.data.reading import (
     CSV_SUFFIXES,
     GZIP_SUFFIX,
@@ -54,7 +55,7 @@ from core.store.sql import error_reason, one_row, quote_ident
 from core.store.views import create_rows_view
 from core.types import ColumnProfile, DatasetInfo, Task
 
-TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
+TASKS: tuple[str, ...] = ("binary", "multiclass", "regression", "ranking")
 MIN_LABELED_ROWS = 10
 MAX_TEST_SIZE = 0.9
 
@@ -72,14 +73,18 @@ def import_dataset(
     seed: int = 0,
     encoding: str | None = None,
     delimiter: str | None = None,
+    group: str | None = None,
 ) -> DatasetInfo:
     """Copy a CSV/Parquet file into the store, profile it and lock its hold-out split.
 
     ``task`` overrides the inferred task (validated against the target); ``encoding`` and
-    ``delimiter`` override detection. Bad input raises ``InputError`` with one line and leaves
+    ``delimiter`` override detection. ``task="ranking"`` needs ``group``, the column whose rows
+    form one query (:mod:`core.data.ranking`). Bad input raises ``InputError`` with one line and leaves
     the store unchanged: everything is written in one transaction.
     """
     _check_options(target, task, test_size, seed)
+    if (task == "ranking") != (group is not None):
+        raise InputError("--task ranking needs --group COLUMN" if group is None else "--group is for --task ranking")
     src = resolve_file(path)
     fmt, compressed = format_of(src)
     ds_name = _dataset_name(name, src)
@@ -96,6 +101,9 @@ def import_dataset(
                     "least one feature column (if the file uses another delimiter, pass --delimiter)"
                 )
             target_pos = _find_target(target, names, src.name)
+            group_pos = None if group is None else _find_target(group, names, src.name)
+            if group_pos == target_pos:
+                raise InputError("the group column cannot be the target")
             if fmt == "csv" and len(source.sniffed) == len(names) and source.sniffed[target_pos][1] == "BOOLEAN":
                 # DuckDB reads yes/no and t/f as booleans; a label keeps the file's spelling.
                 source.as_text = [source.sniffed[target_pos][0]]
@@ -119,6 +127,7 @@ def import_dataset(
                             task=task,
                             test_size=test_size,
                             seed=seed,
+                            group_pos=group_pos,
                         )
                 except _RetryWithFullSample:
                     continue
@@ -196,6 +205,7 @@ def _import_into(
     task: Task | None,
     test_size: float,
     seed: int,
+    group_pos: int | None = None,
 ) -> DatasetInfo:
     """Stage the file in a temporary table, check, profile and split it there, then store it.
 
@@ -281,9 +291,17 @@ def _import_into(
         raise InputError(
             f"only {n_labeled} rows have a target value; at least {MIN_LABELED_ROWS} are needed to hold out a test set"
         )
-    final_task, classes = infer_task(con, _STAGE, target_col, col_types[target_pos], target_name, task, n_labeled)
-
-    test_rowids, split_note = pick_test_rows(con, _STAGE, target_col, col_types[target_pos], classes, test_size, seed)
+    if group_pos is not None:  # ranking: whole groups are held out, nothing is stratified
+        group_col = storage[group_pos]
+        check_ranking(con, _STAGE, target_col, target_name, col_types[target_pos], group_col, names[group_pos])
+        final_task: Task = "ranking"
+        classes: tuple[str, ...] = ()
+        test_rowids, split_note = pick_test_groups(con, _STAGE, target_col, group_col, test_size, seed), None
+    else:
+        final_task, classes = infer_task(con, _STAGE, target_col, col_types[target_pos], target_name, task, n_labeled)
+        test_rowids, split_note = pick_test_rows(
+            con, _STAGE, target_col, col_types[target_pos], classes, test_size, seed
+        )
     notes += [split_note] if split_note else []
     _write_table(con, table, storage, target_col, first_rowid, test_rowids)
     counts = dict(con.execute(f"SELECT __part, count(*) FROM {quote_ident(table)} GROUP BY __part").fetchall())
@@ -311,6 +329,7 @@ def _import_into(
         created_at=time.time(),
         notes=tuple(notes),
         columns=tuple(profiles),
+        group=None if group_pos is None else names[group_pos],
     )
     insert_dataset(con, info, data_table=table, storage=storage, target_storage=target_col)
     create_rows_view(con, info)  # rows_<id>_v: the rows under the file's names, for SQL users

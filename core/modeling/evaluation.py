@@ -21,10 +21,12 @@ from importlib import metadata
 from typing import Any, Literal, NotRequired, TypedDict
 
 from core.data.frames import load_split
+from core.data.ranking import load_groups
 from core.errors import InputError, RunCancelled
 from core.modeling.fold_predictions import predict_fold
 from core.modeling.metrics import metrics_for
 from core.modeling.models import Baseline, make_pipeline, resolve_models
+from core.modeling.ranking import GroupFolds, ranking_scorers
 from core.modeling.specs import ModelSpec, model_family, spec_info
 from core.modeling.workers import worker_options
 from core.stopping import StopToken, check, interrupt_as_cancel
@@ -66,22 +68,27 @@ def check_jobs(jobs: int) -> int:
     return jobs
 
 
-def scoring(task: Task) -> dict[str, str]:
-    """Metric name -> scikit-learn scorer name; ROC AUC is one-vs-rest for multiclass."""
+def scoring(task: Task, groups: Any = None) -> dict[str, Any]:
+    """Metric name -> scikit-learn scorer name; ROC AUC is one-vs-rest for multiclass. Ranking's are
+    callables that look up each row's query in ``groups`` (:mod:`core.modeling.ranking`)."""
+    if task == "ranking":
+        return dict(ranking_scorers(groups))
     out = {m.name: m.scorer for m in metrics_for(task)}
     if task == "multiclass":
         out["roc_auc"] = "roc_auc_ovr"
     return out
 
 
-def make_splitter(task: Task, folds: int, repeats: int = 1, seed: int = 0) -> Any:
-    """The cross-validation splitter a run uses (stratified for classification)."""
+def make_splitter(task: Task, folds: int, repeats: int = 1, seed: int = 0, groups: Any = None) -> Any:
+    """The cross-validation splitter a run uses (stratified for classification; by query for ranking)."""
     from sklearn.model_selection import KFold, RepeatedKFold, RepeatedStratifiedKFold, StratifiedKFold
 
     if folds < 2:
         raise InputError(f"--cv needs at least 2 folds, got {folds}")
     if repeats < 1:
         raise InputError(f"--repeats must be at least 1, got {repeats}")
+    if task == "ranking":
+        return GroupFolds(groups, folds, repeats, seed)
     stratified = task != "regression"
     if repeats > 1:
         cls = RepeatedStratifiedKFold if stratified else RepeatedKFold
@@ -149,7 +156,8 @@ def run_baselines(
     built-in ``models`` (which may then be empty). Fold results are committed as they arrive. A set
     ``stop`` token (or Ctrl-C) marks unfinished runs ``cancelled`` and raises :class:`RunCancelled`.
     """
-    baselines = resolve_models(models) if models or not model_specs else []
+    dataset = get_dataset(store, dataset_ref)
+    baselines = resolve_models(models, dataset.task) if models or not model_specs else []
     names = [b.name for b in baselines] + [s.name for s in model_specs]
     if len(set(names)) < len(names):
         raise InputError(f"two models are named {next(n for n in names if names.count(n) > 1)!r}")
@@ -160,7 +168,7 @@ def run_baselines(
     entries: list[tuple[str | ModelSpec, dict[str, Any] | None]] = [(b.name, params.get(b.name, {})) for b in baselines]
     return run_specs(
         store,
-        dataset_ref,
+        dataset,
         entries + [(s, params.get(s.name, {})) for s in model_specs],
         folds=folds,
         repeats=repeats,
@@ -201,7 +209,8 @@ def run_specs(
         raise InputError("nothing to run: no model given")
     check_jobs(jobs)
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
-    splitter = make_splitter(dataset.task, folds, repeats, seed)
+    groups = load_groups(store, dataset) if dataset.task == "ranking" else None
+    splitter = make_splitter(dataset.task, folds, repeats, seed, groups)
     X, y = load_split(store, dataset, "dev")
     splits = fold_splits(splitter, X, y, dataset)
     baselines = [model_family(model, dataset.task, X) for model, _ in specs]
@@ -226,7 +235,7 @@ def run_specs(
         on_created(group_id, run_ids)
     runs = dict(zip(run_ids, baselines))
     by_run = dict(zip(run_ids, pipelines))
-    scorers = scoring(dataset.task)
+    scorers = scoring(dataset.task, groups)
     tasks = [
         delayed(fit_fold)(run_id, i, by_run[run_id], X, y, train, val, scorers, folds, classes=dataset.classes)
         for i, (train, val) in enumerate(splits)
@@ -383,7 +392,7 @@ def fit_fold(
     y: Any,
     train: Any,
     val: Any,
-    scorers: dict[str, str],
+    scorers: dict[str, Any],
     folds: int,
     *,
     classes: Sequence[str] | None = None,
@@ -459,14 +468,15 @@ def _readable_terms(summary: GlmSummary) -> GlmSummary:
     )
 
 
-def signed_scores(scores: Mapping[str, float | str], scorers: dict[str, str]) -> dict[str, float]:
+def signed_scores(scores: Mapping[str, float | str], scorers: Mapping[str, Any]) -> dict[str, float]:
     """scikit-learn negates losses so that greater is better; store them as people read them."""
     out: dict[str, float] = {}
     for name, value in scores.items():
         if isinstance(value, str):  # the scorer failed for this metric on this fold
             out[name] = float("nan")
         else:
-            out[name] = -float(value) if scorers[name].startswith("neg_") else float(value)
+            negated = isinstance(scorers[name], str) and scorers[name].startswith("neg_")
+            out[name] = -float(value) if negated else float(value)
     return out
 
 

@@ -48,16 +48,27 @@ REGRESSION_METRICS = (
     Metric("mae", "neg_mean_absolute_error", False, "MAE"),
     Metric("r2", "r2", True, "R²"),
 )
-METRICS = {m.name: m for m in CLASSIFICATION_METRICS + REGRESSION_METRICS}
+# Per-query means over a run's queries; their "scorer" is computed by core.modeling.ranking, which
+# needs each row's query (scikit-learn has no grouped scorer).
+RANKING_METRICS = (
+    Metric("ndcg_10", "ndcg_10", True, "NDCG@10"),
+    Metric("ndcg_5", "ndcg_5", True, "NDCG@5"),
+    Metric("ndcg", "ndcg", True, "NDCG"),
+    Metric("mrr", "mrr", True, "MRR"),
+)
+METRICS = {m.name: m for m in CLASSIFICATION_METRICS + REGRESSION_METRICS + RANKING_METRICS}
+_KEY_METRICS = {"regression": ("rmse", "r2"), "ranking": ("ndcg_10", "mrr")}
 
 
 def metrics_for(task: Task) -> tuple[Metric, ...]:
+    if task == "ranking":
+        return RANKING_METRICS
     return REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
 
 
 def key_metrics(task: Task) -> tuple[Metric, Metric]:
     """The two metrics a listing shows; the first is the one lists sort and compare by."""
-    names = ("rmse", "r2") if task == "regression" else ("accuracy", "roc_auc")
+    names = _KEY_METRICS.get(task, ("accuracy", "roc_auc"))
     return METRICS[names[0]], METRICS[names[1]]
 
 

@@ -37,7 +37,14 @@ class Baseline:
     raw: bool = False  # the estimator takes the raw feature columns: no preprocessing step
 
     def estimator(self, task: Task, params: dict[str, Any] | None = None, seed: int = 0) -> Any:
-        """The estimator with ``params``; a parameter it does not have is an ``InputError``, not a TypeError."""
+        """The estimator with ``params``; a parameter it does not have is an ``InputError``, not a TypeError.
+
+        Ranking gets the regressor: a pointwise model of the relevance, whose prediction ranks a query's rows.
+        """
+        if task == "ranking":
+            if self.name == "glm":
+                raise InputError("glm does not rank: use dummy, linear, tree, forest or boosting for a ranking dataset")
+            task = "regression"
         params = dict(params or {})
         if params:
             valid = self.factory(task, {}, seed).get_params()  # deep: a spec's Pipeline has step__param
@@ -50,7 +57,7 @@ class Baseline:
 
     def knob_for(self, task: Task) -> tuple[str | None, tuple[Any, ...]]:
         """The complexity knob for this task and its values, simplest model first."""
-        if task == "regression" and self.regression_knob is not None:
+        if task in ("regression", "ranking") and self.regression_knob is not None:
             return self.regression_knob
         return self.knob, self.knob_values
 
@@ -130,14 +137,15 @@ BASELINES: dict[str, Baseline] = {
 }
 
 
-def resolve_models(names: str | Sequence[str]) -> list[Baseline]:
-    """``"all"``, ``"glm,tree"`` or a list of names -> baselines, in registry order for "all"."""
+def resolve_models(names: str | Sequence[str], task: Task | None = None) -> list[Baseline]:
+    """``"all"``, ``"glm,tree"`` or a list of names -> baselines, in registry order for "all" (without
+    the GLM for a ranking ``task``: it does not rank)."""
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
     if not names:
         raise InputError(f"no model given; choose from: all, {', '.join(BASELINES)}")
     if "all" in names:
-        return list(BASELINES.values())
+        return [b for b in BASELINES.values() if not (task == "ranking" and b.name == "glm")]
     unknown = [n for n in names if n not in BASELINES]
     if unknown:
         raise InputError(f"unknown model {unknown[0]!r}; choose from: all, {', '.join(BASELINES)}")

@@ -24,7 +24,7 @@ from core.types import ColumnProfile, DatasetInfo
 
 _DATASET_FIELDS = (
     "id, name, source, format, encoding, file_hash, n_rows, n_cols, target, task, classes, test_size, "
-    "split_seed, n_dev, n_test, n_unlabeled, created_at, notes"
+    "split_seed, n_dev, n_test, n_unlabeled, created_at, notes, group_column"
 )
 
 
@@ -130,8 +130,9 @@ def insert_dataset(
     """Record an imported dataset and its column profiles (``storage[i]`` holds column ``i``)."""
     con.execute(
         "INSERT INTO datasets (id, name, source, format, encoding, file_hash, n_rows, n_cols, target, target_storage, "
-        "task, classes, test_size, split_seed, n_dev, n_test, n_unlabeled, data_table, notes, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "task, classes, test_size, split_seed, n_dev, n_test, n_unlabeled, data_table, notes, created_at, "
+        "group_column) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             info.id,
             info.name,
@@ -153,6 +154,7 @@ def insert_dataset(
             data_table,
             json.dumps(list(info.notes)),
             info.created_at,
+            info.group,
         ],
     )
     _insert_columns(con, info.id, info.columns, storage)
@@ -228,6 +230,7 @@ def _dataset_from_row(row: tuple[Any, ...], columns: tuple[ColumnProfile, ...] =
         n_unlabeled,
         created_at,
         notes,
+        group,
     ) = row
     return DatasetInfo(
         id=int(id_),
@@ -249,4 +252,5 @@ def _dataset_from_row(row: tuple[Any, ...], columns: tuple[ColumnProfile, ...] =
         created_at=float(created_at),
         notes=tuple(json.loads(notes)),
         columns=columns,
+        group=group,
     )

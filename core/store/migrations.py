@@ -299,5 +299,7 @@ MIGRATIONS: tuple[str, ...] = (
     "CREATE TABLE dataset_rows (dataset_id INTEGER NOT NULL, __row BIGINT NOT NULL, __part VARCHAR NOT NULL, "
     + ", ".join(f"c{i} VARCHAR" for i in range(64))
     + ");",
+    # 8: ranking datasets (core.data.ranking) name their group column, whose rows form one query.
+    "ALTER TABLE datasets ADD COLUMN group_column VARCHAR;",
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,7 +13,10 @@ def add_parsers(sub) -> None:
     p.add_argument("file", help="a .csv/.tsv/.txt (optionally .gz) or .parquet file")
     p.add_argument("--target", required=True, help="the column to predict")
     p.add_argument("--name", help="dataset name (default: the file name without extension)")
-    p.add_argument("--task", help="override the inferred task: binary, multiclass or regression")
+    p.add_argument("--task", help="override the inferred task: binary, multiclass or regression; or ranking")
+    p.add_argument(
+        "--group", help="ranking: the column whose rows form one query (kept together in splits, never a feature)"
+    )
     p.add_argument(
         "--test-size", type=float, default=0.2, help="fraction held out as the locked test set (default 0.2)"
     )
@@ -44,6 +47,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         seed=args.seed,
         encoding=args.encoding,
         delimiter=args.delimiter,
+        group=args.group,
     )
     start_checker(store.path)  # the data-quality check behind the scores' warnings, in the background
     if args.json:

@@ -1,0 +1,182 @@
+"""Ranking datasets: import by group, folds and the hold-out split by query, per-query NDCG and MRR."""
+
+from __future__ import annotations
+
+import importlib.util
+from itertools import permutations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import ndcg_score
+from sklearn.model_selection import GroupShuffleSplit
+
+from core.analysis.compare import compare_runs
+from core.data.frames import load_split
+from core.data.importing import import_dataset
+from core.data.ranking import load_groups
+from core.errors import InputError
+from core.modeling.evaluation import run_baselines
+from core.modeling.metrics import key_metrics, metrics_for
+from core.modeling.ranking import expected_reciprocal_rank
+from core.store.datasets import get_dataset, list_datasets
+from core.store.predictions import load_predictions
+from core.store.runs import get_run
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def ranking_frame(n_queries: int = 24, docs: int = 6, seed: int = 0) -> pd.DataFrame:
+    """Queries whose relevance (0-3) follows two features plus noise; rows in a random order."""
+    rng = np.random.RandomState(seed)
+    n = n_queries * docs
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    latent = 1.2 * a - 0.6 * b + rng.normal(0, 0.7, n)
+    frame = pd.DataFrame(
+        {
+            "qid": np.repeat([f"q{q:02d}" for q in range(n_queries)], docs),
+            "a": a.round(4),
+            "b": b.round(4),
+            "kind": rng.choice(["x", "y"], n),
+            "relevance": np.searchsorted([-0.5, 0.5, 1.5], latent),
+        }
+    )
+    frame.loc[frame["qid"] == "q03", "relevance"] = 0  # a query with a single relevance level
+    return frame.iloc[rng.permutation(n)].reset_index(drop=True)
+
+
+@pytest.fixture
+def ranking_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "queries.csv"
+    ranking_frame().to_csv(path, index=False)
+    return path
+
+
+def imported(store, path: Path):
+    return import_dataset(store, path, "relevance", task="ranking", group="qid")
+
+
+def test_import_keeps_the_group_out_of_the_features_and_holds_out_whole_groups(store, ranking_csv):
+    info = imported(store, ranking_csv)
+    assert info.task == "ranking" and info.group == "qid" and info.classes == ()
+    assert get_dataset(store, info.name).group == "qid"
+    assert "qid" not in info.feature_names
+    X, y = load_split(store, info, "dev")
+    assert list(X.columns) == ["a", "b", "kind"] and y.dtype == np.float64
+    dev, test = load_groups(store, info, "dev"), load_groups(store, info, "test")
+    assert dev.index.equals(X.index)
+    assert not set(dev) & set(test) and len(set(dev) | set(test)) == 24
+    # the same test groups as GroupShuffleSplit on the file's rows
+    frame = pd.read_csv(ranking_csv)
+    _, expected = next(GroupShuffleSplit(1, test_size=0.2, random_state=0).split(frame, groups=frame["qid"]))
+    assert list(test.index) == sorted(expected)
+
+
+def direct_scores(y: pd.Series, score: np.ndarray, groups: pd.Series) -> dict[str, float]:
+    """Mean per-query ndcg_score and reciprocal rank, single-level queries left out."""
+    out: dict[str, list[float]] = {"ndcg_5": [], "ndcg_10": [], "ndcg": [], "mrr": []}
+    frame = pd.DataFrame({"rel": y.to_numpy(), "score": score, "g": groups.to_numpy()})
+    for _, q in frame.groupby("g"):
+        if q["rel"].nunique() < 2:
+            continue
+        for name, k in (("ndcg_5", 5), ("ndcg_10", 10), ("ndcg", None)):
+            out[name].append(ndcg_score([q["rel"]], [q["score"]], k=k))
+        ranked = q.sort_values("score", ascending=False)["rel"].to_numpy()
+        out["mrr"].append(1 / (1 + int(np.argmax(ranked > 0))))
+    return {name: float(np.mean(v)) for name, v in out.items()}
+
+
+def test_fold_scores_equal_per_query_ndcg_and_no_query_crosses_a_fold(store, ranking_csv):
+    from sklearn.base import clone
+    from sklearn.model_selection import GroupKFold
+
+    from core.modeling.evaluation import build_pipeline
+    from core.modeling.models import BASELINES
+
+    info = imported(store, ranking_csv)
+    (run_id,) = run_baselines(store, info.name, "linear", folds=3, seed=4)
+    run = get_run(store, run_id)
+    assert run.status == "done" and key_metrics("ranking")[0].name == "ndcg_10"
+    assert any("single relevance level" in w for w in run.warnings)
+    X, y = load_split(store, info, "dev")
+    groups = load_groups(store, info, "dev")
+    pipe = build_pipeline(BASELINES["linear"], info, X, {}, 4)
+    splits = GroupKFold(3, shuffle=True, random_state=4).split(X, y, groups=groups)
+    for fold, (train, val) in zip(run.fold_scores, splits):
+        est = clone(pipe).fit(X.iloc[train], y.iloc[train])
+        expected = direct_scores(y.iloc[val], est.predict(X.iloc[val]), groups.iloc[val])
+        assert set(fold.validation) == {m.name for m in metrics_for("ranking")}
+        for name, value in expected.items():
+            assert fold.validation[name] == pytest.approx(value, abs=1e-12), name
+    stored = load_predictions(store, run_id, 0)
+    fold_of = pd.Series(stored.folds, index=stored.rows)
+    per_group = fold_of.groupby(groups.loc[stored.rows].to_numpy()).nunique()
+    assert len(per_group) == groups.nunique() and (per_group == 1).all()
+
+
+def test_expected_reciprocal_rank_averages_tied_orders():
+    rel, score = np.array([0, 2, 0, 1, 0]), np.array([0.5, 0.5, 0.5, 0.1, 0.5])
+    brute = []
+    for order in permutations([0, 1, 2, 4]):  # the tied rows in every order, then row 3
+        ranked = rel[[*order, 3]]
+        brute.append(1 / (1 + int(np.argmax(ranked > 0))))
+    assert expected_reciprocal_rank(rel, score) == pytest.approx(np.mean(brute))
+    assert expected_reciprocal_rank(np.array([0, 1]), np.array([2.0, 1.0])) == 0.5
+
+
+def test_compare_two_ranking_runs_gives_a_p_value(store, ranking_csv):
+    info = imported(store, ranking_csv)
+    ids = run_baselines(store, info.name, "dummy,tree", folds=3)
+    comparison = compare_runs(store, ids)
+    assert comparison.metric == "ndcg_10"
+    (pair,) = comparison.pairs
+    assert pair.pairable and 0 <= pair.p <= 1
+
+
+def test_glm_is_refused_for_ranking_and_left_out_of_all(store, ranking_csv):
+    info = imported(store, ranking_csv)
+    with pytest.raises(InputError, match="glm does not rank"):
+        run_baselines(store, info.name, "glm", folds=3)
+    with pytest.raises(InputError, match="19 groups cannot make 10 folds by group"):
+        run_baselines(store, info.name, "dummy", folds=10)
+
+
+def _bad(frame: pd.DataFrame, path: Path) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "options", "message"),
+    [
+        (None, {"task": "ranking"}, "--task ranking needs --group"),
+        (None, {"group": "qid"}, "--group is for --task ranking"),
+        (lambda f: f.assign(relevance=f["relevance"] - 1), {}, "integers >= 0"),
+        (lambda f: f.assign(relevance=f["relevance"] + 0.5), {}, "integers >= 0"),
+        (lambda f: f.assign(qid=f["qid"].where(f.index > 3)), {}, "missing in 4 labeled rows"),
+        (lambda f: f.assign(qid=f["qid"].str[:2]), {}, "has 3 groups; ranking needs at least 10"),
+        (None, {"task": "ranking", "group": "relevance"}, "cannot be the target"),
+        (None, {"task": "ranking", "group": "nope"}, "no column 'nope'"),
+    ],
+)
+def test_bad_ranking_input_is_one_line_and_leaves_the_store_unchanged(store, tmp_path, change, options, message):
+    frame = ranking_frame()
+    path = _bad(change(frame) if change else frame, tmp_path / "bad.csv")
+    kwargs = options or {"task": "ranking", "group": "qid"}
+    with pytest.raises(InputError, match=message) as info:
+        import_dataset(store, path, "relevance", **kwargs)
+    assert "\n" not in str(info.value)
+    assert list_datasets(store) == []
+
+
+def test_the_ranking_sample_is_regenerated_byte_for_byte(tmp_path: Path):
+    script = REPO / "sample_data" / "make_queries.py"
+    spec = importlib.util.spec_from_file_location("make_queries", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main([str(tmp_path)]) == 0
+    assert (tmp_path / "queries.csv").read_bytes() == (REPO / "sample_data" / "queries.csv").read_bytes()
+    frame = pd.read_csv(tmp_path / "queries.csv")
+    assert frame.shape == (2000, 6) and frame["query_id"].nunique() == 200
+    assert frame.groupby("query_id").size().eq(10).all() and set(frame["relevance"]) == {0, 1, 2, 3}
