@@ -359,13 +359,16 @@ class RunContext:
         y: Any,
         splits: list[tuple[Any, Any]],
         notes: tuple[str, ...],
+        groups: Any = None,
     ) -> None:
         self.run, self.baseline, self.dataset = run, baseline, dataset
         self.X, self.y, self.splits, self.notes = X, y, splits, notes
+        self.groups = groups  # a ranking dataset's query per row (core.data.ranking), else None
 
     @classmethod
     def load(cls, store: Store, run_id: int | str) -> RunContext:
         from core.data.frames import load_split
+        from core.data.ranking import dataset_groups
         from core.modeling.evaluation import fold_splits, folds_hash, make_splitter
         from core.modeling.specs import run_family
         from core.store.datasets import get_dataset
@@ -375,14 +378,15 @@ class RunContext:
         dataset = get_dataset(store, run.dataset_id)
         X, y = load_split(store, dataset, "dev")
         baseline = run_family(run, X)  # a spec is resolved again from its text
-        splits = fold_splits(make_splitter(dataset.task, run.folds, run.repeats, run.seed), X, y, dataset)
+        groups = dataset_groups(store, dataset)
+        splits = fold_splits(make_splitter(dataset.task, run.folds, run.repeats, run.seed, groups), X, y, dataset)
         notes: tuple[str, ...] = ()
         if run.folds_hash and folds_hash(splits) != run.folds_hash:
             notes = (
                 "these folds differ from the run's (a different scikit-learn version?): "
                 "curve scores are not paired with the run's",
             )
-        return cls(run, baseline, dataset, X, y, splits, notes)
+        return cls(run, baseline, dataset, X, y, splits, notes, groups)
 
     def pipeline(self, params: Mapping[str, Any]) -> Any:
         from core.modeling.evaluation import build_pipeline
@@ -439,7 +443,7 @@ def _compute(
     total = len(settings) * len(ctx.splits)
     computed = 0
     if todo and fit:
-        scorers = scoring(ctx.dataset.task)
+        scorers = scoring(ctx.dataset.task, ctx.groups)
         jobs_list = []
         for i, fold in todo:
             pipeline, train, val = task(i, fold)
@@ -499,7 +503,7 @@ class _PointResult(TypedDict):
 
 
 def _fit_point(
-    setting: int, fold: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any, scorers: dict[str, str]
+    setting: int, fold: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any, scorers: dict[str, Any]
 ) -> _PointResult:
     """One curve point in a worker process: the same fit and scoring as a run's fold."""
     from core.modeling.evaluation import fit_fold

@@ -317,7 +317,7 @@ def _computed_dummy_error(store: Store, run: RunRecord, metric: str) -> float:
 
     ctx = RunContext.load(store, run.id)
     pipe = build_pipeline(BASELINES["dummy"], ctx.dataset, ctx.X, {}, run.seed)
-    scorers = scoring(ctx.dataset.task)
+    scorers = scoring(ctx.dataset.task, ctx.groups)
     scores = []
     for i, (train, val) in enumerate(ctx.splits):
         result = fit_fold(0, i, pipe, ctx.X, ctx.y, train, val, scorers, 1)

@@ -28,6 +28,7 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
     from sklearn.metrics import check_scoring
 
     from core.data.frames import load_split
+    from core.data.ranking import dataset_groups
     from core.modeling.evaluation import build_pipeline, scoring, signed_scores, warning_lines
     from core.modeling.specs import run_family
     from core.store.datasets import get_dataset
@@ -40,7 +41,7 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
     X_dev, y_dev = load_split(store, dataset, "dev")
     baseline = run_family(run, X_dev)  # a spec is resolved again from its text
     X_test, y_test = load_split(store, dataset, "test")
-    scorers = scoring(dataset.task)
+    scorers = scoring(dataset.task, dataset_groups(store, dataset, "test"))
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
         try:

@@ -116,3 +116,9 @@ def load_groups(store: Store, dataset: DatasetInfo, part: Literal["dev", "test"]
         raise StoreError(f"cannot load the groups of {dataset.name!r}: {first_line(e)}") from e
     index = pd.Index(np.asarray(data["__row"], dtype=np.int64), name="row")
     return pd.Series(np.asarray(data["g"], dtype=object), index=index, name=dataset.group, dtype=object)
+
+
+def dataset_groups(store: Store, dataset: DatasetInfo, part: Literal["dev", "test"] = "dev") -> pd.Series | None:
+    """:func:`load_groups` for a ranking dataset, ``None`` for any other: what ``make_splitter`` and
+    ``scoring`` (:mod:`core.modeling.evaluation`) take."""
+    return load_groups(store, dataset, part) if dataset.task == "ranking" else None
