@@ -1,8 +1,9 @@
 """A dataset's stored rows as pandas: model-ready for fitting (:func:`load_split`), as stored for
 showing (:func:`read_rows`).
 
-Both select from the dataset's table in one query on one read connection, ordered by the row's
-position in the file, so a row keeps its file row number from import to model to screen.
+Both select from the dataset's rows as :func:`data_layout` describes them (its ``relation``,
+whichever table holds them) in one query on one read connection, ordered by the row's position in
+the file, so a row keeps its file row number from import to model to screen.
 pandas and NumPy are imported when called: the app's first frame must not pay for them.
 """
 
@@ -56,7 +57,7 @@ def load_split(
             )
             select = ", ".join(["__row", *(f"{e} AS f{i}" for i, e in enumerate(exprs)), f"{y_expr} AS y"])
             data = con.execute(
-                f"SELECT {select} FROM {quote_ident(layout.table)} WHERE __part = ? ORDER BY __row", [part]
+                f"SELECT {select} FROM {layout.relation} WHERE __part = ? ORDER BY __row", [part]
             ).fetchnumpy()
     except duckdb.Error as e:
         raise StoreError(f"cannot load dataset {dataset.name!r}: {first_line(e)}") from e
@@ -90,7 +91,7 @@ def read_rows(
     try:
         with store.read() as con:
             layout = data_layout(con, dataset)
-            table = quote_ident(layout.table)
+            table = layout.relation
             select = ", ".join(["__row", "__part", *(quote_ident(c.storage) for c in layout.columns)])
             if rows is None:
                 found = con.execute(f"SELECT {select} FROM {table} ORDER BY __row LIMIT ?", [int(limit)]).fetchall()

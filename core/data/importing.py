@@ -1,11 +1,12 @@
 """Import: copy a CSV or Parquet file into the store, profile it and lock its hold-out split.
 
-An import COPIES the file into a table of the store, so a later edit of the file cannot
-change what past runs were evaluated on; the file's sha256 is kept to tell. Data columns are
-stored under positional names (``c0``, ``c1`` ...) next to ``__row`` (the 0-based row in the
-file) and ``__part`` (``'dev'``, ``'test'`` or ``'unlabeled'``); the original names live in
+An import COPIES the file into the store, so a later edit of the file cannot change what
+past runs were evaluated on; the file's sha256 is kept to tell. Data columns are stored under
+positional names (``c0``, ``c1`` ...) next to ``__row`` (the 0-based row in the file) and
+``__part`` (``'dev'``, ``'test'`` or ``'unlabeled'``); the original names live in
 ``dataset_columns``. That is what lets any header work: spaces, quotes, unicode, SQL keywords,
-names differing only in case, markup-looking text.
+names differing only in case, markup-looking text. A small dataset's rows go to the table small
+datasets share, a larger one's to a table of its own (:mod:`core.store.datasets` says why).
 
 The file is read by DuckDB's parallel CSV/Parquet readers, never row by row in Python
 (:mod:`core.data.reading` describes it; Python only scans its bytes once, while another thread
@@ -50,7 +51,17 @@ from core.data.reading import (
 from core.data.split import pick_test_rows
 from core.errors import InputError, StoreError
 from core.store import Store
-from core.store.datasets import dataset_name_taken, insert_dataset, next_dataset_id
+from core.store.datasets import (
+    SHARED_MAX_VALUES,
+    SHARED_SLOTS,
+    SHARED_TABLE,
+    SHARED_TYPES,
+    dataset_name_taken,
+    insert_dataset,
+    next_dataset_id,
+    shared_row_filter,
+    shared_value_sql,
+)
 from core.store.sql import error_reason, one_row, quote_ident
 from core.store.views import create_rows_view
 from core.types import ColumnProfile, DatasetInfo, Task
@@ -216,7 +227,6 @@ def _import_into(
     if dataset_name_taken(con, name):
         raise InputError(f"a dataset named {name!r} already exists; choose another name with --name")
     dataset_id = next_dataset_id(con)
-    table = f"ds_{dataset_id}"
     storage = [f"c{i}" for i in range(len(names))]
     target_col = storage[target_pos]
 
@@ -303,8 +313,7 @@ def _import_into(
             con, _STAGE, target_col, col_types[target_pos], classes, test_size, seed
         )
     notes += [split_note] if split_note else []
-    _write_table(con, table, storage, target_col, first_rowid, test_rowids)
-    counts = dict(con.execute(f"SELECT __part, count(*) FROM {quote_ident(table)} GROUP BY __part").fetchall())
+    table, counts = _write_rows(con, dataset_id, storage, col_types, target_col, n_rows, first_rowid, test_rowids)
     n_dev, n_test = int(counts.get("dev", 0)), int(counts.get("test", 0))
     if (n_dev, n_test) != (n_labeled - len(test_rowids), len(test_rowids)):
         raise StoreError(f"cannot import {src.name}: the stored split does not match the one computed")
@@ -356,27 +365,65 @@ def _nan_to_null(con: duckdb.DuckDBPyConnection, table: str, float_cols: list[st
                 con.execute(f"UPDATE {t} SET {quote_ident(col)} = NULL WHERE isnan({quote_ident(col)})")
 
 
-def _write_table(
-    con: duckdb.DuckDBPyConnection, table: str, storage: list[str], target_col: str, first_rowid: int, test_rowids: Any
-) -> None:
-    """Write the stored table from the staged one in one parallel pass, then drop the stage.
+def _write_rows(
+    con: duckdb.DuckDBPyConnection,
+    dataset_id: int,
+    storage: list[str],
+    col_types: list[str],
+    target_col: str,
+    n_rows: int,
+    first_rowid: int,
+    test_rowids: Any,
+) -> tuple[str, dict[str, int]]:
+    """Write the stored rows from the staged ones in one pass, then drop the stage.
 
-    The staged rowids count the file's records in order (DuckDB preserves insertion order), so
-    ``rowid - first_rowid`` is the 0-based row in the file (inside the transaction they start at
-    a large offset, not 0); ``row_number() OVER ()`` gives the same numbers on one thread only.
-    The writers store rows in the order they finish, so readers order by ``__row``; an
-    order-preserving write would leave a partial row group per 8 MB of CSV, which the
-    checkpoint at close then rewrites (+0.3 s per million rows).
+    Returns the table they went to and the number of rows per part. The staged rowids count the
+    file's records in order (DuckDB preserves insertion order), so ``rowid - first_rowid`` is the
+    0-based row in the file (inside the transaction they start at a large offset, not 0);
+    ``row_number() OVER ()`` gives the same numbers on one thread only. The writers store rows in
+    the order they finish, so readers order by ``__row``; an order-preserving write would leave a
+    partial row group per 8 MB of CSV, which the checkpoint at close then rewrites (+0.3 s per
+    million rows).
     """
-    cols = ", ".join(quote_ident(s) for s in storage)
+    part = (
+        f"CASE WHEN {quote_ident(target_col)} IS NULL THEN 'unlabeled' "
+        "WHEN rowid IN (SELECT r FROM _mlloop_test_rows) THEN 'test' ELSE 'dev' END"
+    )
+    row = f"rowid - {int(first_rowid)}"
     con.register("_mlloop_test_rows", {"r": test_rowids})
     try:
-        con.execute(
-            f"CREATE TABLE {quote_ident(table)} AS SELECT {cols}, rowid - {int(first_rowid)} AS __row, "
-            f"CASE WHEN {quote_ident(target_col)} IS NULL THEN 'unlabeled' "
-            "WHEN rowid IN (SELECT r FROM _mlloop_test_rows) THEN 'test' ELSE 'dev' END AS __part "
-            f"FROM {_STAGE}"
-        )
+        if _fits_shared(con, storage, col_types, n_rows):
+            table, where = SHARED_TABLE, f"WHERE {shared_row_filter(dataset_id)}"
+            texts = ", ".join(f"CAST({quote_ident(s)} AS VARCHAR)" for s in storage)
+            con.execute(
+                f"INSERT INTO {SHARED_TABLE} (dataset_id, __row, __part, {', '.join(storage)}) "
+                f"SELECT {int(dataset_id)}, {row}, {part}, {texts} FROM {_STAGE}"
+            )
+        else:
+            table, where = f"ds_{dataset_id}", ""
+            cols = ", ".join(quote_ident(s) for s in storage)
+            con.execute(
+                f"CREATE TABLE {quote_ident(table)} AS SELECT {cols}, {row} AS __row, {part} AS __part FROM {_STAGE}"
+            )
     finally:
         con.unregister("_mlloop_test_rows")
     con.execute(f"DROP TABLE {_STAGE}")
+    counts = con.execute(f"SELECT __part, count(*) FROM {quote_ident(table)} {where} GROUP BY __part").fetchall()
+    return table, {str(p): int(n) for p, n in counts}
+
+
+def _fits_shared(con: duckdb.DuckDBPyConnection, storage: list[str], col_types: list[str], n_rows: int) -> bool:
+    """Whether the staged rows go to the table small datasets share: few enough columns and values, of
+    types whose text reads back exactly, and every value checked to read back as it is, by the very
+    expression readers will use."""
+    if len(storage) > SHARED_SLOTS or n_rows * len(storage) > SHARED_MAX_VALUES:
+        return False
+    if any(t not in SHARED_TYPES for t in col_types):
+        return False
+    as_stored = ", ".join(f"CAST({quote_ident(s)} AS VARCHAR) AS {quote_ident(s)}" for s in storage)
+    originals = ", ".join(f"{quote_ident(s)} AS __o{i}" for i, s in enumerate(storage))
+    same = " AND ".join(
+        f"{shared_value_sql(s, t)} IS NOT DISTINCT FROM __o{i}" for i, (s, t) in enumerate(zip(storage, col_types))
+    )
+    differ = f"SELECT count(*) FROM (SELECT {as_stored}, {originals} FROM {_STAGE}) WHERE NOT ({same})"
+    return not one_row(con.execute(differ))[0]

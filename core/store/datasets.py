@@ -1,10 +1,14 @@
 """Dataset records: the ``datasets`` and ``dataset_columns`` rows an import writes, read back.
 
-A dataset's rows live in their own table (``data_table``), its columns under positional storage
-names (``c0``, ``c1`` ...) with the file's names kept in ``dataset_columns``; :func:`data_layout`
-is how a reader learns which table and columns to select. Importing, profiling and reading the
-data tables themselves is :mod:`core.data`'s work; this module holds the statements about the
-records, so no other module spells those tables' columns.
+A dataset's columns are stored under positional names (``c0``, ``c1`` ...), with the file's names
+kept in ``dataset_columns``. A small dataset's rows share one table, ``dataset_rows`` (keyed by
+``dataset_id``, every value as its text), a larger one's have a table of their own (``ds_<id>``,
+typed): a table per dataset costs a 256 KB block at each checkpoint and makes every open and
+checkpoint of the store slower, which thousands of small imports made gigabytes and seconds.
+:func:`data_layout` is the one description of where and how a dataset's rows are stored (table,
+row filter, each column's SQL expression); every reader selects from its :attr:`DataLayout.relation`.
+Importing, profiling and reading the data tables themselves is :mod:`core.data`'s work; this module
+holds the statements about the records, so no other module spells those tables' columns.
 """
 
 from __future__ import annotations
@@ -25,6 +29,17 @@ from core.types import ColumnProfile, DatasetInfo
 _DATASET_FIELDS = (
     "id, name, source, format, encoding, file_hash, n_rows, n_cols, target, task, classes, test_size, "
     "split_seed, n_dev, n_test, n_unlabeled, created_at, notes, group_column"
+)
+
+SHARED_TABLE = "dataset_rows"  # small datasets' rows, keyed by dataset_id (migration step 7)
+SHARED_SLOTS = 64  # its value columns c0 ... c63, VARCHAR: a dataset with more columns gets its own table
+SHARED_MAX_VALUES = 100_000  # rows x columns above which a dataset gets its own (typed, compressed) table
+# Types whose text reads back to the same value (checked again on the values at import); others are
+# stored typed in a table of their own. TIMESTAMP WITH TIME ZONE is left out: its text depends on a setting.
+SHARED_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+    | {"UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN", "VARCHAR", "DATE", "TIME", "TIMESTAMP", "TIMESTAMP_S"}
+    | {"TIMESTAMP_MS", "TIMESTAMP_NS"}
 )
 
 
@@ -81,31 +96,37 @@ def get_dataset(store: Store, ref: str | int) -> DatasetInfo:
 
 @dataclass(frozen=True)
 class StoredColumn:
-    """One column of a dataset's table: its name in the file and in the table, its type and kind."""
+    """One column of a dataset: its name in the file, its column in ``table``, the SQL expression over
+    ``table`` that gives its value typed ``sql_type``, and its kind."""
 
     name: str
     storage: str
     sql_type: str
     kind: str
+    expr: str
 
 
 @dataclass(frozen=True)
 class DataLayout:
-    """Where a dataset's rows are: its table, its target's column there, and every column in file order."""
+    """Where a dataset's rows are: the table, the filter that picks its rows there (besides ``__row``,
+    the row in the file, and ``__part``), its target's storage name, and every column in file order."""
 
     table: str
+    row_filter: str
     target_storage: str
     task: str
     columns: tuple[StoredColumn, ...]
 
     @property
     def relation(self) -> str:
-        """A FROM item of this dataset's rows only: ``__row``, ``__part`` and each column under its storage name."""
-        return quote_ident(self.table)
+        """A FROM item of this dataset's rows only: ``__row``, ``__part`` and each column, typed, under
+        its storage name (so a reader selects ``c0`` ... whichever table holds them)."""
+        exprs = ", ".join(f"{c.expr} AS {quote_ident(c.storage)}" for c in self.columns)
+        return f"(SELECT __row, __part, {exprs} FROM {quote_ident(self.table)} WHERE {self.row_filter})"
 
 
 def data_layout(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo) -> DataLayout:
-    """The layout of ``dataset``'s table, read on ``con``; ``NotFoundError`` if it was deleted."""
+    """The layout of ``dataset``'s rows, read on ``con``; ``NotFoundError`` if it was deleted."""
     meta = con.execute("SELECT data_table, target_storage, task FROM datasets WHERE id = ?", [dataset.id]).fetchone()
     if meta is None:
         raise NotFoundError(f"dataset {dataset.name!r} (id {dataset.id}) no longer exists")
@@ -113,7 +134,31 @@ def data_layout(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo) -> DataLay
         "SELECT name, storage, sql_type, kind FROM dataset_columns WHERE dataset_id = ? ORDER BY position",
         [dataset.id],
     ).fetchall()
-    return DataLayout(meta[0], meta[1], meta[2], tuple(StoredColumn(*c) for c in cols))
+    shared = meta[0] == SHARED_TABLE
+    columns = tuple(
+        StoredColumn(
+            name, storage, sql_type, kind, shared_value_sql(storage, sql_type) if shared else quote_ident(storage)
+        )
+        for name, storage, sql_type, kind in cols
+    )
+    return DataLayout(meta[0], shared_row_filter(dataset.id) if shared else "TRUE", meta[1], meta[2], columns)
+
+
+def shared_row_filter(dataset_id: int) -> str:
+    """The filter that picks one dataset's rows in :data:`SHARED_TABLE`."""
+    return f"dataset_id = {int(dataset_id)}"
+
+
+def shared_value_sql(storage: str, sql_type: str) -> str:
+    """A value of :data:`SHARED_TABLE` read back as ``sql_type`` (one of :data:`SHARED_TYPES`).
+
+    TRY_CAST, not CAST: a filter on the value may be evaluated before the one on ``dataset_id``,
+    on another dataset's text; on the dataset's own rows the import checked that it gives every
+    value back exactly.
+    """
+    if sql_type not in SHARED_TYPES:
+        raise StoreError(f"a {sql_type} column cannot be stored in {SHARED_TABLE}")
+    return f"TRY_CAST({quote_ident(storage)} AS {sql_type})"
 
 
 def dataset_name_taken(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -25,7 +25,7 @@ from core.data.reading import peek_columns
 from core.data.split import holdout_positions
 from core.errors import InputError, NotFoundError
 from core.store import Store
-from core.store.datasets import get_dataset, list_datasets
+from core.store.datasets import data_layout, get_dataset, list_datasets
 from tests.badfiles import BadInput, make_bad_inputs
 
 # ----------------------------------------------------------------------------- helpers
@@ -652,9 +652,10 @@ def test_profile_strategies_agree(store: Store, tmp_path: Path) -> None:
     info = import_dataset(store, write_csv(tmp_path / "agree.csv", ["i", "f", "c", "d", "b", "y"], rows), "y")
     storage = [f"c{i}" for i in range(6)]
     types = [c.sql_type for c in info.columns]
-    with store.read() as con:
-        a = profile_unpivot(con, f"ds_{info.id}", storage, types)
-        b = profile_wide(con, f"ds_{info.id}", storage, types, exact=True)
+    with store.write() as con:  # the profiles read a table: the dataset's rows, copied to a temporary one
+        con.execute(f"CREATE TEMP TABLE agree AS SELECT * FROM {data_layout(con, info).relation}")
+        a = profile_unpivot(con, "agree", storage, types)
+        b = profile_wide(con, "agree", storage, types, exact=True)
     for s in storage:
         assert (a[s].n_present, a[s].n_distinct, a[s].min, a[s].max, a[s].top) == (
             b[s].n_present,

@@ -13,7 +13,7 @@ from core.analysis.findings import SEVERITIES, finding_to_dict
 from core.analysis.quality import check_quality
 from core.data.frames import load_split
 from core.data.importing import import_dataset
-from core.store.datasets import get_dataset
+from core.store.datasets import data_layout, get_dataset
 from tests.conftest import run_mlloop, write_csv
 
 ALARMS = {"duplicates", "conflicting_labels", "leakage", "constant", "shift", "adversarial_validation"}
@@ -232,15 +232,12 @@ def test_readme_lists_exactly_the_finding_kinds_quality_gives():
 def _flip_test_labels_and_shift(store, info, column: str) -> None:
     """In the store, give every test row the other label and move ``column`` by +2 in the test rows."""
     with store.write() as con:
-        table, target = con.execute(
-            "SELECT data_table, target_storage FROM datasets WHERE id = ?", [info.id]
-        ).fetchone()
-        col = con.execute(
-            "SELECT storage FROM dataset_columns WHERE dataset_id = ? AND name = ?", [info.id, column]
-        ).fetchone()[0]
-        con.execute(f"""UPDATE "{table}" SET "{target}" = CASE WHEN "{target}" = 'yes' THEN 'no' ELSE 'yes' END
-                        WHERE __part = 'test'""")
-        con.execute(f'UPDATE "{table}" SET "{col}" = "{col}" + 2 WHERE __part = \'test\'')
+        layout = data_layout(con, info)  # where the rows are: their table, the filter picking them there
+        target = next(c for c in layout.columns if c.storage == layout.target_storage)
+        col = next(c for c in layout.columns if c.name == column)
+        con.execute(f"""UPDATE "{layout.table}" SET "{target.storage}" = CASE WHEN {target.expr} = 'yes' THEN 'no'
+                        ELSE 'yes' END, "{col.storage}" = {col.expr} + 2
+                        WHERE __part = 'test' AND {layout.row_filter}""")
 
 
 def test_quality_fits_on_development_labels_only_and_scores_nothing_on_the_test_rows(store, tmp_path):
