@@ -67,6 +67,8 @@ def leakage_findings(X: pd.DataFrame, y: pd.Series, dataset: DatasetInfo, jobs: 
 
     if len(X) < 20:
         return []
+    # A ranking target (a graded relevance) is screened as a number, on folds of rows: a screen, not a score.
+    task = "regression" if dataset.task == "ranking" else dataset.task
     classification = dataset.is_classification
     if classification:
         classes = list(dataset.classes) or sorted(y.unique())
@@ -90,14 +92,14 @@ def leakage_findings(X: pd.DataFrame, y: pd.Series, dataset: DatasetInfo, jobs: 
     if not screened:
         return []
     try:
-        splits = list(make_splitter(dataset.task, 5, 1, 0).split(X, y))
+        splits = list(make_splitter(task, 5, 1, 0).split(X, y))
     except ValueError:
         return []
     results = Parallel(n_jobs=jobs, **worker_options())(
-        delayed(_one_feature_cv)(X[[c]], yy, dataset.task, splits) for c in screened
+        delayed(_one_feature_cv)(X[[c]], yy, task, splits) for c in screened
     )
     out = []
-    metric = "R²" if dataset.task == "regression" else "ROC AUC"
+    metric = "R²" if task == "regression" else "ROC AUC"
     for col, score in zip(screened, results):
         if score is not None and score >= LEAK_SCORE:
             out.append(

@@ -180,3 +180,21 @@ def test_the_ranking_sample_is_regenerated_byte_for_byte(tmp_path: Path):
     frame = pd.read_csv(tmp_path / "queries.csv")
     assert frame.shape == (2000, 6) and frame["query_id"].nunique() == 200
     assert frame.groupby("query_id").size().eq(10).all() and set(frame["relevance"]) == {0, 1, 2, 3}
+
+
+def test_quality_screens_a_ranking_dataset_for_a_leaking_feature(store, tmp_path):
+    from core.analysis.quality import check_quality
+
+    frame = ranking_frame()
+    frame["leak"] = frame["relevance"] * 2 + np.random.RandomState(1).normal(scale=0.01, size=len(frame))
+    info = imported(store, _bad(frame, tmp_path / "leaky.csv"))
+    leaks = [f for f in check_quality(store, info, mislabeled=False) if f.kind == "leakage"]
+    assert [f.columns for f in leaks] == [("leak",)]
+
+
+def test_feature_curves_refuse_a_ranking_dataset_in_one_line(store, ranking_csv):
+    from core.analysis.feature_selection import feature_curve
+
+    info = imported(store, ranking_csv)
+    with pytest.raises(InputError, match="feature curves do not support ranking datasets yet"):
+        feature_curve(store, info, model="linear")
