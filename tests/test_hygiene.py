@@ -48,11 +48,22 @@ def test_core_subpackages_import_only_the_layers_below_them():
 
 def test_core_shared_modules_import_nothing_of_core_above_them():
     """core/errors.py, types.py, text.py, numbers.py, stopping.py: every layer uses them, they use no layer."""
-    shared = {p.stem for p in (REPO / "core").glob("*.py")} - {"__init__"}
+    shared = {p.stem for p in (REPO / "core").glob("*.py")} - {"__init__", "api"}  # core/api.py: see below
     assert {"errors", "types", "text", "numbers", "stopping"} <= shared
     for name in shared:
         used = re.findall(r"^\s*(?:from|import)\s+core\.(\w+)", (REPO / "core" / f"{name}.py").read_text(), flags=re.M)
         assert set(used) <= shared, name
+
+
+def test_core_api_is_the_top_no_core_module_imports_it():
+    """core/api.py (the Python API) sits over every layer, so no module of core may import it."""
+    users = [
+        str(path.relative_to(REPO))
+        for path in (REPO / "core").rglob("*.py")
+        if path.name != "api.py"
+        and re.search(r"^\s*(?:from core import api|from core\.api|import core\.api)", path.read_text(), re.M)
+    ]
+    assert not users
 
 
 def test_core_modules_do_not_import_model_libraries_at_import_time():

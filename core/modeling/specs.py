@@ -14,6 +14,10 @@ one-hot encoding and scaling, fitted per fold) unless the spec ends with `` raw`
 returns a :class:`~sklearn.pipeline.Pipeline`; then it gets the raw feature columns as a pandas
 DataFrame. A spec is text: it is stored as text and resolved again (its module imported, its
 function called) whenever a run is built from it; nothing is ever unpickled from the store.
+
+A third form exists only in Python (:func:`object_spec`, used by :mod:`core.api`): an estimator
+object, cloned for every pipeline and pickled to worker processes in memory only. Its run stores
+the object's ``repr`` behind :data:`OBJECT_PREFIX`, which no spec parses: the CLI cannot re-create it.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import inspect
 import json
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -42,6 +46,7 @@ _RAW = re.compile(rf"\s+{RAW_MARKER}$")
 _FUNCTION = re.compile(r"^(?P<target>[^\s:()=,]+):(?P<function>[A-Za-z_]\w*)$")
 _NAME = re.compile(r"^[A-Za-z_][\w-]*$")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+OBJECT_PREFIX = "python object, not re-creatable from the CLI: "
 _LITERALS = "numbers, strings, True/False/None, and lists, tuples, dicts or sets of them"
 
 
@@ -51,11 +56,12 @@ class ModelSpec:
 
     name: str
     text: str  # as stored: the spec without ``NAME=``
-    kind: Literal["class", "function"]
+    kind: Literal["class", "function", "object"]
     target: str  # the dotted class, or the module or .py file of the function
     function: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
     raw: bool = False
+    estimator: Any = field(default=None, compare=False, repr=False)  # kind "object" only
 
     @property
     def is_file(self) -> bool:
@@ -68,11 +74,26 @@ def parse_model_option(value: str) -> ModelSpec:
     name = name.strip()
     if not sep or not text.strip() or not name or "(" in name:
         raise InputError(f"--model {value!r}: expected NAME=SPEC, e.g. svc=sklearn.svm.SVC(C=2.0)")
-    if not _NAME.match(name):
-        raise InputError(f"--model name {name!r}: use letters, digits, '_' or '-' (starting with a letter)")
-    if name in BASELINES or name == "all":
-        raise InputError(f"--model name {name!r} is a built-in model's; give the spec another name")
+    check_name(name, "--model name")
     return parse_spec(name, text)
+
+
+def check_name(name: str, what: str) -> None:
+    """A spec's name: a word that is not a built-in model's."""
+    if not _NAME.match(name):
+        raise InputError(f"{what} {name!r}: use letters, digits, '_' or '-' (starting with a letter)")
+    if name in BASELINES or name == "all":
+        raise InputError(f"{what} {name!r} is a built-in model's; give the spec another name")
+
+
+def object_spec(name: str, estimator: Any, raw: bool = False) -> ModelSpec:
+    """An estimator object from Python as a spec; its stored text is :data:`OBJECT_PREFIX` + its ``repr``."""
+    check_name(name, "model name")
+    if isinstance(estimator, type):
+        raise InputError(f"model {name}: {estimator.__name__} is a class; pass an instance of it")
+    spec = ModelSpec(name, "", "object", type(estimator).__qualname__, raw=raw, estimator=estimator)
+    _require_estimator(spec, estimator, f"a {type(estimator).__name__}")
+    return replace(spec, text=OBJECT_PREFIX + " ".join(repr(estimator).split()))
 
 
 def parse_spec(name: str, text: str) -> ModelSpec:
@@ -121,7 +142,13 @@ def _dotted(node: ast.expr) -> str | None:
 
 
 def run_model(run: RunRecord) -> str | ModelSpec:
-    """What re-creates a stored run's model: a built-in's name, or its spec parsed again from its text."""
+    """What re-creates a stored run's model: a built-in's name, or its spec parsed again from its text.
+    A run of a Python object (:func:`object_spec`) cannot be re-created: ``InputError`` says so."""
+    if run.spec and run.spec.text.startswith(OBJECT_PREFIX):
+        raise InputError(
+            f"run {run.id}'s model {run.model} was a Python object ({run.spec.estimator_class}) passed to "
+            "core.api.run; it cannot be re-created from the store: run a spec (--model NAME=SPEC) instead"
+        )
     return parse_spec(run.model, run.spec.text) if run.spec else run.model
 
 
@@ -176,6 +203,14 @@ def _resolve(spec: ModelSpec, task: Task, column_kinds: dict[str, list[str]]) ->
     """A fresh estimator from the spec, and whether it takes the raw columns."""
     from sklearn.pipeline import Pipeline
 
+    if spec.kind == "object":
+        from sklearn.base import clone
+
+        try:
+            estimator = clone(spec.estimator)
+        except Exception as e:
+            raise InputError(f"model {spec.name}: cloning {spec.target} raised {error_line(e)}") from None
+        return estimator, spec.raw or isinstance(estimator, Pipeline)
     if spec.kind == "class":
         cls = _import_object(spec, spec.target)
         if not isinstance(cls, type):
