@@ -258,6 +258,12 @@ def _check_estimator(spec: ModelSpec, estimator: Any, task: Task) -> None:
     from core.modeling.evaluation import scoring
 
     label = type(estimator).__name__
+    if task == "ranking":  # scored on predict(), per query (core.modeling.ranking)
+        if is_classifier(estimator):
+            raise InputError(f"model {spec.name}: {label} is a classifier; a ranking dataset needs a regressor")
+        if not callable(getattr(estimator, "predict", None)):
+            raise InputError(f"model {spec.name}: {label} has no predict method")
+        return
     if task == "regression" and is_classifier(estimator):
         raise InputError(f"model {spec.name}: {label} is a classifier; this dataset's task is regression")
     if task != "regression" and is_regressor(estimator):
