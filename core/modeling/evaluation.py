@@ -11,24 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from importlib import metadata
 from typing import Any, Literal, NotRequired, TypedDict
 
 from core.data.frames import load_split
 from core.data.ranking import load_groups
 from core.errors import InputError, RunCancelled
+from core.modeling.executors import FitTask, cost_of, make_executor
 from core.modeling.fold_predictions import predict_fold
 from core.modeling.metrics import metrics_for
 from core.modeling.models import Baseline, make_pipeline, resolve_models
 from core.modeling.ranking import GroupFolds, ranking_scorers
 from core.modeling.specs import ModelSpec, model_family, spec_info
-from core.modeling.workers import worker_options
 from core.stopping import StopToken, check, interrupt_as_cancel
 from core.store import Store
 from core.store import runs as run_store
@@ -69,9 +68,14 @@ def check_jobs(jobs: int) -> int:
 
 
 def scoring(task: Task, groups: Any = None) -> dict[str, Any]:
-    """Metric name -> scikit-learn scorer name; ROC AUC is one-vs-rest for multiclass. Ranking's are
-    callables that look up each row's query in ``groups`` (:mod:`core.modeling.ranking`)."""
+    """Metric name -> scikit-learn scorer name; ROC AUC is one-vs-rest for multiclass.
+
+    Ranking's scorers are callables that need ``groups``, each row's query by file row
+    (:func:`core.data.ranking.load_groups`).
+    """
     if task == "ranking":
+        if groups is None:
+            raise InputError("ranking metrics need the dataset's groups (queries)")
         return dict(ranking_scorers(groups))
     out = {m.name: m.scorer for m in metrics_for(task)}
     if task == "multiclass":
@@ -80,7 +84,8 @@ def scoring(task: Task, groups: Any = None) -> dict[str, Any]:
 
 
 def make_splitter(task: Task, folds: int, repeats: int = 1, seed: int = 0, groups: Any = None) -> Any:
-    """The cross-validation splitter a run uses (stratified for classification; by query for ranking)."""
+    """The cross-validation splitter a run uses (stratified for classification; by group, unstratified,
+    for ranking, which needs ``groups`` as :func:`scoring` does)."""
     from sklearn.model_selection import KFold, RepeatedKFold, RepeatedStratifiedKFold, StratifiedKFold
 
     if folds < 2:
@@ -88,6 +93,8 @@ def make_splitter(task: Task, folds: int, repeats: int = 1, seed: int = 0, group
     if repeats < 1:
         raise InputError(f"--repeats must be at least 1, got {repeats}")
     if task == "ranking":
+        if groups is None:
+            raise InputError("ranking folds need the dataset's groups (queries)")
         return GroupFolds(groups, folds, repeats, seed)
     stratified = task != "regression"
     if repeats > 1:
@@ -149,6 +156,7 @@ def run_baselines(
     on_progress: Callable[[Progress], None] | None = None,
     stop: StopToken | None = None,
     model_specs: Sequence[ModelSpec] = (),
+    cluster: str | None = None,
 ) -> list[int]:
     """Cross-validate each model on the dataset's development split; returns the run ids.
 
@@ -177,6 +185,7 @@ def run_baselines(
         on_created=on_created,
         on_progress=on_progress,
         stop=stop,
+        cluster=cluster,
     )
 
 
@@ -193,6 +202,7 @@ def run_specs(
     on_progress: Callable[[Progress], None] | None = None,
     before_start: Callable[[int, list[int]], None] | None = None,
     stop: StopToken | None = None,
+    cluster: str | None = None,
 ) -> list[int]:
     """Cross-validate a list of ``(model, params)`` specs as one group of runs; returns the run ids.
     A model is a built-in's name or a :class:`~core.modeling.specs.ModelSpec`.
@@ -201,10 +211,9 @@ def run_specs(
     search). Every spec's parameters are validated before any run is created, so bad input
     leaves the store unchanged. ``before_start(group_id, run_ids)`` runs right after the runs
     are created (before any fold) and may write to the store, e.g. to describe the group.
-    ``stop`` is checked after each fold (see :mod:`core.stopping`).
+    ``stop`` is checked after each fold (see :mod:`core.stopping`). Folds run in ``jobs`` local
+    processes, or on the Dask ``cluster`` at that address (:mod:`core.modeling.executors`).
     """
-    from joblib import Parallel, delayed
-
     if not specs:
         raise InputError("nothing to run: no model given")
     check_jobs(jobs)
@@ -219,6 +228,7 @@ def run_specs(
     _check_params(
         {(b.name if unique else _spec_label(b.name, p)): pipe for b, (_, p), pipe in zip(baselines, specs, pipelines)}
     )
+    executor = make_executor(jobs, cluster)  # connects now: an unreachable cluster stores nothing
     group_id, run_ids = run_store.create_runs(
         store,
         dataset,
@@ -236,16 +246,32 @@ def run_specs(
     runs = dict(zip(run_ids, baselines))
     by_run = dict(zip(run_ids, pipelines))
     scorers = scoring(dataset.task, groups)
+    kinds = {run_id: model if isinstance(model, str) else "" for run_id, (model, _) in zip(run_ids, specs)}
+    fold_args = {"scorers": scorers, "folds": folds, "classes": dataset.classes}
     tasks = [
-        delayed(fit_fold)(run_id, i, by_run[run_id], X, y, train, val, scorers, folds, classes=dataset.classes)
+        FitTask(
+            fit_fold,
+            {"run_id": run_id, "index": i, "pipeline": by_run[run_id], "train": train, "val": val, **fold_args},
+            cost_of(kinds[run_id], len(train)),
+            partial(_lost, run_id, i),
+        )
         for i, (train, val) in enumerate(splits)
         for run_id in runs
-    ] + [delayed(_fit_glm)(run_id, by_run[run_id], X, y) for run_id, b in runs.items() if b.name == "glm"]
+    ] + [
+        FitTask(
+            _fit_glm,
+            {"run_id": run_id, "pipeline": by_run[run_id]},
+            cost_of("glm", len(y)),
+            partial(_lost, run_id, None),
+        )
+        for run_id, b in runs.items()
+        if b.name == "glm"
+    ]
     state = _GroupState(store, runs, len(splits), folds_hash(splits), on_progress)
-    with _heartbeat(store, state.unfinished):
+    with executor, run_store.heartbeat_while(store, state.unfinished):
         try:
             with interrupt_as_cancel(CANCELLED):
-                for result in Parallel(n_jobs=jobs, return_as="generator_unordered", **worker_options())(tasks):
+                for result in executor.results(tasks, X, y):
                     state.handle(result)
                     check(stop, CANCELLED)
         except RunCancelled:
@@ -255,6 +281,13 @@ def run_specs(
             state.finish_all("failed", f"{type(e).__name__}: {e}")
             raise
     return run_ids
+
+
+def _lost(run_id: int, index: int | None, message: str) -> FoldResult | GlmResult:
+    """The result of a task that never finished (its cluster worker lost for good)."""
+    if index is None:
+        return {"kind": "glm", "run_id": run_id, "summary": None, "warnings": [f"GLM summary failed: {message}"]}
+    return {"kind": "fold", "run_id": run_id, "error": f"fold {index + 1}: {message}", "warnings": []}
 
 
 def _spec_label(model: str, params: dict[str, Any] | None) -> str:
@@ -333,27 +366,6 @@ class _GroupState:
 
     def unfinished(self) -> list[int]:
         return [r for r in self.runs if r not in self.finished]
-
-
-@contextmanager
-def _heartbeat(store: Store, active: Callable[[], list[int]]) -> Iterator[None]:
-    """Keep the active runs' heartbeat fresh while folds take long, from a daemon thread."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(run_store.HEARTBEAT_EVERY_S):
-            try:
-                run_store.heartbeat(store, active())
-            except Exception:  # one missed beat is harmless; readers allow many
-                pass
-
-    thread = threading.Thread(target=beat, daemon=True, name="mlloop-heartbeat")
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def fold_splits(splitter: Any, X: Any, y: Any, dataset: DatasetInfo) -> list[tuple[Any, Any]]:

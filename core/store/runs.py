@@ -11,8 +11,10 @@ import functools
 import json
 import os
 import socket
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -174,6 +176,27 @@ def heartbeat(store: Store, run_ids: Iterable[int]) -> None:
                 f"UPDATE runs SET heartbeat_at = ? WHERE id IN ({', '.join('?' * len(ids))})",
                 [time.time(), *ids],
             )
+
+
+@contextmanager
+def heartbeat_while(store: Store, active: Callable[[], list[int]]) -> Iterator[None]:
+    """Keep the active runs' heartbeat fresh while folds take long, from a daemon thread."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_EVERY_S):
+            try:
+                heartbeat(store, active())
+            except Exception:  # one missed beat is harmless; readers allow many
+                pass
+
+    thread = threading.Thread(target=beat, daemon=True, name="mlloop-heartbeat")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def finish_run(

@@ -7,10 +7,13 @@ without the dataset's section (``mlloop datasets NAME`` has it), rendered as tex
 from __future__ import annotations
 
 import argparse
+import os
 
 from mlloop_tui.cli.output import ProgressPrinter, mean_std, out, print_blocks, print_json, print_table
 from mlloop_tui.cli.params import parse_params
 from mlloop_tui.cli.store import open_store
+
+CLUSTER_ENV = "MLLOOP_CLUSTER"  # a Dask scheduler's address, as --cluster takes
 
 
 def add_parsers(sub) -> None:
@@ -31,6 +34,12 @@ def add_parsers(sub) -> None:
     p.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new shuffles (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the models (default 0)")
     p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
+    p.add_argument(
+        "--cluster",
+        default=os.environ.get(CLUSTER_ENV) or None,
+        metavar="ADDRESS",
+        help=f"fit the folds on a Dask cluster, e.g. tcp://10.0.0.5:8786 (default: ${CLUSTER_ENV}; see README)",
+    )
     p.add_argument(
         "--param",
         action="append",
@@ -69,6 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         seed=args.seed,
         jobs=args.jobs,
+        cluster=args.cluster,
         params=parse_params(args.param),
         on_created=progress.created,
         on_progress=progress.update,

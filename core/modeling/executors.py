@@ -1,0 +1,145 @@
+"""Where fit tasks run: local worker processes (joblib/loky) or a Dask cluster's workers.
+
+Both executors take the same tasks and yield each result as it finishes, so the caller commits
+results to the store from this process alone (one writer) whichever runs them. Three things make
+a CV suite close to what the machine can do:
+
+- tasks start slowest first (:func:`by_cost`): a forest's folds started last leave the other
+  worker idle at the end;
+- the data goes to each worker once per run, not with every task: locally one file that the
+  workers load once and memory-map (numeric columns are shared pages), on a cluster one
+  ``scatter(broadcast=True)``;
+- native thread pools (OpenMP, BLAS) are capped to the worker's share of the cores
+  (threadpoolctl), so two workers' boosting fits do not spin against each other or against
+  other processes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from core.modeling.workers import worker_options
+
+# Relative cost of one fit per model family, for ordering tasks; a spec (unknown cost) goes first.
+COST_RANK = {"dummy": 0, "tree": 1, "linear": 1, "glm": 3, "boosting": 4, "forest": 4}
+UNKNOWN_RANK = 5
+
+
+@dataclass(frozen=True)
+class FitTask:
+    """One call ``fn(X=X, y=y, **kwargs)``; ``failed(message)`` is its result when it cannot run
+    at all (a worker lost for good), so the caller records the failure like any other."""
+
+    fn: Callable[..., Any]
+    kwargs: dict[str, Any]
+    cost: float
+    failed: Callable[[str], Any] = field(compare=False)
+
+
+def cost_of(model: str, rows: int) -> float:
+    """Expected cost of fitting ``model`` (a built-in's name, or anything else for a spec)."""
+    return (COST_RANK.get(model, UNKNOWN_RANK) + 1) * max(rows, 1)
+
+
+def by_cost(tasks: Sequence[FitTask]) -> list[FitTask]:
+    """Slowest first; equal costs keep their order (stable sort)."""
+    return sorted(tasks, key=lambda t: -t.cost)
+
+
+class Executor:
+    """Runs tasks, yielding results as they finish; a context manager that releases its workers."""
+
+    def results(self, tasks: Sequence[FitTask], X: Any, y: Any) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop unfinished tasks and release resources; safe to call twice."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def make_executor(jobs: int, cluster: str | None = None) -> Executor:
+    """A Dask executor connected to ``cluster`` (checked now, so bad input fails before anything
+    is stored), else local processes, ``jobs`` wide."""
+    if cluster:
+        from core.modeling.cluster import DaskExecutor
+
+        return DaskExecutor(cluster)
+    return LocalExecutor(jobs)
+
+
+class LocalExecutor(Executor):
+    """joblib's loky workers; ``jobs == 1`` runs every task in this process, as joblib does."""
+
+    def __init__(self, jobs: int) -> None:
+        from joblib import effective_n_jobs
+
+        self.jobs = effective_n_jobs(jobs)  # -1: every core
+        self._dir: str | None = None
+        self._running: Any = None
+
+    def results(self, tasks: Sequence[FitTask], X: Any, y: Any) -> Iterator[Any]:
+        ordered = by_cost(tasks)
+        if self.jobs == 1:
+            for t in ordered:
+                yield t.fn(X=X, y=y, **t.kwargs)
+            return
+        from joblib import Parallel, delayed
+
+        data = self._dump(X, y)
+        threads = max(1, (os.cpu_count() or 1) // self.jobs)
+        parallel = Parallel(n_jobs=self.jobs, return_as="generator_unordered", **worker_options())
+        self._running = parallel(delayed(run_task)(t.fn, t.kwargs, data, threads) for t in ordered)
+        yield from self._running
+
+    def _dump(self, X: Any, y: Any) -> str:
+        """X and y in one file the workers load once each (joblib's format: numeric arrays are
+        memory-mapped on load, so workers share their pages)."""
+        import joblib
+
+        self._dir = tempfile.mkdtemp(prefix="mlloop-data-")
+        path = str(Path(self._dir) / "dev.joblib")
+        joblib.dump((X, y), path)
+        return path
+
+    def close(self) -> None:
+        if self._running is not None:
+            self._running.close()  # joblib aborts the tasks not started yet
+            self._running = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+_loaded: tuple[str, Any, Any] | None = None  # in a worker: the last run's data file and its X, y
+
+
+def load_data(path: str) -> tuple[Any, Any]:
+    """A worker's X, y for the data file ``path``, read once per worker and run."""
+    global _loaded
+    if _loaded is None or _loaded[0] != path:
+        import joblib
+
+        X, y = joblib.load(path, mmap_mode="r")
+        _loaded = (path, X, y)
+    return _loaded[1], _loaded[2]
+
+
+def run_task(fn: Callable[..., Any], kwargs: dict[str, Any], data: str, threads: int) -> Any:
+    """A task in a local worker: its data from the run's file, native threads capped."""
+    from threadpoolctl import threadpool_limits
+
+    X, y = load_data(data)
+    with threadpool_limits(limits=threads):
+        return fn(X=X, y=y, **kwargs)

@@ -1,0 +1,53 @@
+"""The local executor: slowest tasks first, the data loaded once per worker, native threads capped."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import cloudpickle
+import numpy as np
+import pandas as pd
+
+from core.modeling.executors import FitTask, LocalExecutor, by_cost, cost_of
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # loky's workers need not import the tests
+
+
+def _name(X, y, name):
+    return name
+
+
+def test_tasks_start_slowest_model_first_and_a_spec_before_all():
+    names = ["dummy", "linear", "tree", "forest", "boosting", "glm", ""]  # "": a model spec
+    tasks = [FitTask(_name, {"name": n}, cost_of(n, 100), str) for n in names]
+    assert [t.kwargs["name"] for t in by_cost(tasks)] == ["", "forest", "boosting", "glm", "linear", "tree", "dummy"]
+    assert cost_of("forest", 1000) > cost_of("forest", 100)  # and the same model on more rows first
+    with LocalExecutor(1) as executor:  # in this process, in the order they start
+        ran = list(executor.results(tasks, None, None))
+    assert ran == ["", "forest", "boosting", "glm", "linear", "tree", "dummy"]
+
+
+def _inside_a_worker(X, y, index):
+    from threadpoolctl import threadpool_info
+
+    threads = {info["internal_api"]: info["num_threads"] for info in threadpool_info()}
+    return os.getpid(), id(X), id(y), float(X["a"].sum()), list(X["b"][:2]), threads, index
+
+
+def test_workers_load_the_data_once_and_cap_native_threads():
+    X = pd.DataFrame({"a": np.arange(200_000, dtype=float), "b": ["x", "y"] * 100_000})
+    y = pd.Series(np.arange(200_000) % 2)
+    tasks = [FitTask(_inside_a_worker, {"index": i}, 1.0, str) for i in range(12)]
+    with LocalExecutor(2) as executor:
+        seen = list(executor.results(tasks, X, y))
+    assert sorted(s[-1] for s in seen) == list(range(12))
+    assert {(s[3], tuple(s[4])) for s in seen} == {(float(X["a"].sum()), ("x", "y"))}
+    by_worker: dict[int, set[tuple[int, int]]] = {}
+    for pid, x_id, y_id, *_ in seen:
+        by_worker.setdefault(pid, set()).add((x_id, y_id))
+    assert os.getpid() not in by_worker
+    assert all(len(objects) == 1 for objects in by_worker.values())  # every task in a worker saw the same X, y
+    share = max(1, (os.cpu_count() or 1) // 2)
+    assert all(n <= share for s in seen for n in s[5].values())
+    assert any(s[5] for s in seen)  # numpy's BLAS at least was there to cap
