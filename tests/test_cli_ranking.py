@@ -45,6 +45,8 @@ def test_import_run_runs_compare_test_and_export_a_ranking_dataset(tmp_path, cap
     assert "validation ndcg_10" in capsys.readouterr().out
     assert mlloop_main(store, "diagnose", "2") == 0
     capsys.readouterr()
+    assert mlloop_main(store, "errors", "2") == 0  # as for regression: residuals of the relevance
+    assert "residual" in capsys.readouterr().out.lower()
     assert mlloop_main(store, "tune", "2", "--param", "alpha=0.1,10") == 0
     assert "best by mean validation ndcg_10" in capsys.readouterr().out
     assert mlloop_main(store, "test", "2", "--yes") == 0
