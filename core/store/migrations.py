@@ -301,5 +301,14 @@ MIGRATIONS: tuple[str, ...] = (
     + ");",
     # 8: ranking datasets (core.data.ranking) name their group column, whose rows form one query.
     "ALTER TABLE datasets ADD COLUMN group_column VARCHAR;",
+    # 9: dataset versions (core.data.versions): a version is a dataset row of its own over its parent's
+    # rows (core.store.datasets.data_layout), with its recipe; its dropped and relabeled rows are rows
+    # of one edit table, so a version copies no data and adds no table.
+    """
+    ALTER TABLE datasets ADD COLUMN parent_id INTEGER;
+    ALTER TABLE datasets ADD COLUMN recipe JSON;
+    CREATE TABLE dataset_edits (dataset_id INTEGER NOT NULL, __row BIGINT NOT NULL, op VARCHAR NOT NULL,
+        label VARCHAR, PRIMARY KEY (dataset_id, __row));
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
