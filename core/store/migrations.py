@@ -310,5 +310,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE dataset_edits (dataset_id INTEGER NOT NULL, __row BIGINT NOT NULL, op VARCHAR NOT NULL,
         label VARCHAR, PRIMARY KEY (dataset_id, __row));
     """,
+    # 10: column roles (core.data.roles): only 'feature' columns reach a model. Every column stored
+    # before was one, but the target and a ranking group, so old runs stay reproducible.
+    """
+    ALTER TABLE dataset_columns ADD COLUMN role VARCHAR DEFAULT 'feature';
+    UPDATE dataset_columns SET role = 'target' WHERE EXISTS (SELECT 1 FROM datasets d
+        WHERE d.id = dataset_columns.dataset_id AND d.target_storage = dataset_columns.storage);
+    UPDATE dataset_columns SET role = 'ignored' WHERE EXISTS (SELECT 1 FROM datasets d
+        WHERE d.id = dataset_columns.dataset_id AND d.group_column = dataset_columns.name);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
