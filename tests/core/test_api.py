@@ -216,3 +216,81 @@ def test_features_that_re_create_the_model_refuse_a_python_object_run_in_one_lin
 def test_a_store_opened_twice_sees_the_api_runs(world):
     store, _, _, run_id, _ = world
     assert run_id in {r.id for r in list_runs(Store(store.path))}
+
+
+def test_params_are_set_on_the_estimator_and_all_runs_every_built_in(world):
+    store, *_ = world
+    run = get_run(store, api.run(store, "binary", LogisticRegression(), name="lr_c", params={"C": 0.5}, cv=3))
+    assert run.params == {"C": 0.5} and run.spec is not None and run.spec.params["C"] == 0.5
+    assert run.spec.text == OBJECT_PREFIX + "LogisticRegression()"  # the object as given; params on top
+    ids = api.run(store, "binary", "all", cv=2)
+    assert isinstance(ids, list) and [get_run(store, i).model for i in ids] == list(BASELINES)
+
+
+def test_ctrl_c_during_a_run_cancels_it_and_keeps_the_finished_folds(world):
+    store, *_ = world
+    seen: list[api.Progress] = []
+
+    def interrupt(p: api.Progress) -> None:
+        seen.append(p)
+        if p.fold is not None:
+            raise KeyboardInterrupt  # what Ctrl-C raises in the calling thread
+
+    with pytest.raises(RunCancelled, match="finished folds are kept"):
+        api.run(store, "binary", LogisticRegression(), name="interrupted", cv=3, on_progress=interrupt)
+    run = get_run(store, seen[0].run_id)
+    assert (run.status, run.n_folds_done) == ("cancelled", 1)
+
+
+NOTEBOOK = """
+import sys
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from core import api
+
+
+class Shrunk(ClassifierMixin, BaseEstimator):  # defined in __main__, as in a notebook: not importable
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def fit(self, X, y):
+        self.model_ = LogisticRegression(C=self.C).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+store = api.open_store(sys.argv[1])
+run_id = api.run(store, "binary", Shrunk(C=0.5), cv=3, jobs=2)
+row = api.runs(store).set_index("id").loc[run_id]
+print(row["model"], row["status"], row["folds_done"])
+"""
+
+
+def test_a_class_defined_in_a_notebook_reaches_worker_processes_in_memory(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    store = Store(tmp_path / "s.duckdb")
+    api.import_data(store, write_binary_csv(tmp_path / "binary.csv"), "label")
+    script = tmp_path / "notebook.py"
+    script.write_text(NOTEBOOK)
+    out = subprocess.run(
+        [sys.executable, str(script), str(store.path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["Shrunk", "done", "3"]
+    run = get_run(store, 1)
+    assert run.spec is not None and run.spec.estimator_class == "__main__.Shrunk" and run.spec.params == {"C": 0.5}
