@@ -124,3 +124,28 @@ def expected_reciprocal_rank(relevance: Any, score: Any) -> float:
             return sum(comb(m - 1 - j, r - 1) / comb(m, r) / (before + j + 1) for j in range(m - r + 1))
         before += m
     return 0.0
+
+
+def query_order(estimator: Any, X: Any, y: Any, scorers: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+    """Training rows for a ranker: when the fold is scored by query (``scorers`` are
+    :class:`RankingScorer`) and the estimator's last step has a ``fit(..., group=...)`` (LightGBM's
+    ``LGBMRanker``, XGBoost's ``XGBRanker``), the rows sorted by query and ``{"<step>__group": sizes}``,
+    each query's row count in that order; otherwise the rows as they are and no fit parameters."""
+    import inspect
+
+    import numpy as np
+
+    groups: Any = next((s.groups for s in scorers.values() if isinstance(s, RankingScorer)), None)
+    steps = getattr(estimator, "steps", None)
+    last = steps[-1][1] if steps else estimator
+    try:
+        takes_group = groups is not None and "group" in inspect.signature(last.fit).parameters
+    except (TypeError, ValueError):
+        takes_group = False
+    if not takes_group:
+        return X, y, {}
+    row_groups: Any = groups.loc[X.index].to_numpy()
+    _, codes = np.unique(np.asarray(row_groups, dtype=str), return_inverse=True)
+    order = np.argsort(codes, kind="stable")
+    sizes = np.bincount(codes)  # codes are 0 .. k-1 in sorted order, as the rows now are
+    return X.iloc[order], y.iloc[order], {f"{steps[-1][0]}__group" if steps else "group": sizes}

@@ -220,3 +220,52 @@ def test_a_regressor_spec_ranks_and_a_classifier_spec_is_refused(store, ranking_
     spec = parse_model_option("ridge=sklearn.linear_model.Ridge(alpha=3.0)")
     (run_id,) = run_baselines(store, info.name, [], folds=3, model_specs=[spec])
     assert get_run(store, run_id).status == "done"
+
+
+RANKER = '''
+import numpy as np
+from sklearn.linear_model import Ridge
+
+
+class GroupRidge(Ridge):
+    """A ranker-shaped estimator: fit needs each query's row count, the rows sorted by query."""
+
+    def fit(self, X, y, group=None):
+        if group is None or int(np.sum(group)) != len(y) or min(group) < 1:
+            raise ValueError(f"bad group sizes: {group!r}")
+        return super().fit(X, y)
+
+
+def build():
+    return GroupRidge()
+'''
+
+
+def test_a_spec_whose_fit_takes_group_gets_query_sizes_in_query_order(store, ranking_csv, tmp_path):
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import Pipeline
+
+    from core.modeling.ranking import query_order, ranking_scorers
+    from core.modeling.specs import parse_model_option
+
+    info = imported(store, ranking_csv)
+    X, y = load_split(store, info, "dev")
+    groups = load_groups(store, info, "dev")
+
+    class Ranker(Ridge):
+        def fit(self, X, y, group=None):
+            return super().fit(X, y)
+
+    rows = X.iloc[::2]
+    Xs, ys, params = query_order(Pipeline([("model", Ranker())]), rows, y.loc[rows.index], ranking_scorers(groups))
+    assert list(params) == ["model__group"]
+    expected = groups.loc[rows.index].value_counts().sort_index()
+    assert list(params["model__group"]) == expected.tolist()
+    assert groups.loc[Xs.index].tolist() == sorted(groups.loc[rows.index]) and ys.index.equals(Xs.index)
+    assert query_order(Pipeline([("model", Ridge())]), rows, y, ranking_scorers(groups))[2] == {}
+
+    (tmp_path / "ranker.py").write_text(RANKER)
+    spec = parse_model_option(f"rk={tmp_path / 'ranker.py'}:build")
+    (run_id,) = run_baselines(store, info.name, [], folds=3, model_specs=[spec])
+    run = get_run(store, run_id)
+    assert run.status == "done", run.error
