@@ -121,12 +121,14 @@ def tune(
     on_created: Callable[[int, list[int]], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     stop: StopToken | None = None,
+    cluster: str | None = None,
 ) -> list[int]:
     """Cross-validate every candidate of the grid (or ``random`` of them) as one group; returns their run ids.
 
     Bad input (an unknown parameter, an empty or invalid value list, a value the estimator
     refuses) raises ``InputError`` before any run exists. A set ``stop`` token (or Ctrl-C) marks the
     unfinished candidates ``cancelled`` and raises ``RunCancelled``, as ``run_baselines`` does.
+    The candidates' folds run on the Dask ``cluster`` at that address when one is given.
     """
     from core.data.frames import load_split
     from core.modeling.evaluation import run_specs
@@ -161,6 +163,7 @@ def tune(
         on_progress=on_progress,
         before_start=record_search,
         stop=stop,
+        cluster=cluster,
     )
 
 

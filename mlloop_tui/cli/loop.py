@@ -21,6 +21,7 @@ from mlloop_tui.cli.output import (
     write,
 )
 from mlloop_tui.cli.params import parse_grid, parse_values
+from mlloop_tui.cli.runs import add_cluster_argument
 from mlloop_tui.cli.store import open_store
 
 
@@ -64,6 +65,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--random", type=int, metavar="N", help="try N candidates drawn at random from the grid")
     p.add_argument("--seed", type=int, default=0, help="seed of the --random draw (default 0)")
     p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
+    add_cluster_argument(p)
     p.add_argument("--json", action="store_true", help="print the search as JSON")
     p.set_defaults(handler=cmd_tune)
 
@@ -147,6 +149,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         on_created=progress.created,
         on_progress=progress.update,
+        cluster=args.cluster,
     )
     progress.close()
     search = get_search(store, get_run(store, run_ids[0]).group_id)

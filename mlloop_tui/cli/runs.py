@@ -34,12 +34,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new shuffles (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the models (default 0)")
     p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
-    p.add_argument(
-        "--cluster",
-        default=os.environ.get(CLUSTER_ENV) or None,
-        metavar="ADDRESS",
-        help=f"fit the folds on a Dask cluster, e.g. tcp://10.0.0.5:8786 (default: ${CLUSTER_ENV}; see README)",
-    )
+    add_cluster_argument(p)
     p.add_argument(
         "--param",
         action="append",
@@ -59,6 +54,15 @@ def add_parsers(sub) -> None:
     p.add_argument("run", help="run id")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_show)
+
+
+def add_cluster_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cluster",
+        default=os.environ.get(CLUSTER_ENV) or None,
+        metavar="ADDRESS",
+        help=f"fit the folds on a Dask cluster, e.g. tcp://10.0.0.5:8786 (default: ${CLUSTER_ENV}; see README)",
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:

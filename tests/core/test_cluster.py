@@ -108,11 +108,16 @@ def test_a_worker_killed_mid_run_does_not_lose_the_run(store, binary_csv, cluste
         client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker for the next tests
 
 
-def test_an_unreachable_cluster_is_one_line_within_ten_seconds_and_stores_nothing(store, binary_csv, capsys):
-    import_dataset(store, binary_csv, "label")
+def test_an_unreachable_cluster_is_refused_within_ten_seconds():
     start = time.monotonic()
-    assert mlloop_main(store, "run", "binary", "--models", "dummy", "--cluster", "tcp://127.0.0.1:9") == 2
+    with pytest.raises(InputError, match="cannot reach the Dask cluster at tcp://127.0.0.1:9"):
+        DaskExecutor("tcp://127.0.0.1:9")
     assert time.monotonic() - start < 10
+
+
+def test_an_unreachable_cluster_is_one_line_and_stores_nothing(store, binary_csv, capsys):
+    import_dataset(store, binary_csv, "label")
+    assert mlloop_main(store, "run", "binary", "--models", "dummy", "--cluster", "tcp://127.0.0.1:9") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot reach the Dask cluster at tcp://127.0.0.1:9" in err[0]
     assert list_runs(store) == []
@@ -144,4 +149,47 @@ def test_workers_with_another_scikit_learn_are_refused_naming_both_versions(tmp_
     ) as other:
         with pytest.raises(InputError, match=f"scikit-learn 0.24.2, this machine {sklearn.__version__}"):
             run_baselines(store, "binary", "dummy", cluster=other.scheduler_address)
+    assert list_runs(store) == []
+
+
+def test_a_search_runs_its_candidates_on_the_cluster_with_the_same_scores(store, binary_csv, cluster):
+    from core.analysis.tuning import tune
+
+    import_dataset(store, binary_csv, "label")
+    (run_id,) = run_baselines(store, "binary", "tree", folds=3, jobs=1)
+    grid = {"max_depth": [1, 3]}
+    local, remote = tune(store, run_id, grid, jobs=1), tune(store, run_id, grid, cluster=cluster.scheduler_address)
+
+    def candidates(ids):
+        return [(get_run(store, r).params, [f.validation for f in get_run(store, r).fold_scores]) for r in ids]
+
+    assert {get_run(store, r).status for r in remote} == {"done"}
+    assert candidates(remote) == candidates(local)
+
+
+def test_a_stop_token_cancels_the_cluster_tasks_and_marks_the_runs_cancelled(store, binary_csv, cluster):
+    from core.errors import RunCancelled
+    from core.stopping import StopToken
+
+    import_dataset(store, binary_csv, "label")
+    seen = []
+    with pytest.raises(RunCancelled):
+        run_baselines(
+            store,
+            "binary",
+            "dummy,tree",
+            folds=5,
+            cluster=cluster.scheduler_address,
+            on_progress=seen.append,
+            stop=StopToken(lambda: len(seen) >= 2),
+        )
+    runs = list_runs(store)
+    assert {r.status for r in runs} == {"cancelled"} and sum(r.n_folds_done for r in runs) < 10
+
+
+def test_a_cluster_without_workers_is_refused_and_stores_nothing(store, binary_csv):
+    import_dataset(store, binary_csv, "label")
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0", silence_logs=logging.CRITICAL) as empty:
+        with pytest.raises(InputError, match="has no workers"):
+            run_baselines(store, "binary", "dummy", cluster=empty.scheduler_address)
     assert list_runs(store) == []
