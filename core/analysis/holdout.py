@@ -30,6 +30,7 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
     from core.data.frames import load_split
     from core.data.ranking import dataset_groups
     from core.modeling.evaluation import build_pipeline, scoring, signed_scores, warning_lines
+    from core.modeling.ranking import query_order
     from core.modeling.specs import run_family
     from core.store.datasets import get_dataset
     from core.store.runs import get_run
@@ -46,8 +47,10 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
         _warnings.simplefilter("always")
         try:
             est = build_pipeline(baseline, dataset, X_dev, run.params, run.seed)
+            dev_scorers = scoring(dataset.task, dataset_groups(store, dataset, "dev"))
+            X_fit, y_fit, fit_params = query_order(est, X_dev, y_dev, dev_scorers)  # a ranker's group sizes
             start = time.perf_counter()
-            est.fit(X_dev, y_dev)
+            est.fit(X_fit, y_fit, **fit_params)
             fit_time = time.perf_counter() - start
             scores = signed_scores(check_scoring(est, scoring=scorers, raise_exc=False)(est, X_test, y_test), scorers)
         except Exception as e:

@@ -269,3 +269,6 @@ def test_a_spec_whose_fit_takes_group_gets_query_sizes_in_query_order(store, ran
     (run_id,) = run_baselines(store, info.name, [], folds=3, model_specs=[spec])
     run = get_run(store, run_id)
     assert run.status == "done", run.error
+    from core.analysis.holdout import evaluate_on_test
+
+    assert set(evaluate_on_test(store, run_id).scores) == {"ndcg_5", "ndcg_10", "ndcg", "mrr"}
