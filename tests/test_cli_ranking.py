@@ -33,7 +33,9 @@ def test_import_run_runs_compare_test_and_export_a_ranking_dataset(tmp_path, cap
     path = tmp_path / "queries.csv"
     ranking_frame().to_csv(path, index=False)
     assert mlloop_main(store, "import", str(path), "--target", "relevance", "--task", "ranking", "--group", "qid") == 0
-    assert "target relevance (ranking)" in capsys.readouterr().out
+    assert "target relevance (ranking)\ngroup qid: " in capsys.readouterr().out
+    assert mlloop_main(store, "datasets", "queries", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["group"] == "qid"
     assert mlloop_main(store, "run", "queries", "--models", "dummy,linear", "--cv", "3") == 0
     capsys.readouterr()
     assert mlloop_main(store, "runs") == 0

@@ -24,6 +24,7 @@ def dataset_to_dict(d: DatasetInfo, columns: bool = True) -> dict[str, Any]:
         "columns_count": d.n_cols,
         "target": d.target,
         "task": d.task,
+        "group": d.group,  # ranking: the column whose rows form one query
         "classes": list(d.classes),
         "test_size": d.test_size,
         "split_seed": d.split_seed,

@@ -88,6 +88,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 def print_dataset(d) -> None:
     out(f"dataset {d.id} {d.name!s}: {d.n_rows} rows × {d.n_cols} columns from {d.source}")
     out(f"target {d.target!s} ({d.task}{': ' + ', '.join(d.classes) if d.classes else ''})")
+    if d.group is not None:
+        out(f"group {d.group!s}: a query's rows stay together in every split and it is not a feature")
     out(
         f"split: {d.n_dev} development rows, {d.n_test} locked test rows (test size {d.test_size}, "
         f"seed {d.split_seed}), {d.n_unlabeled} unlabeled"
