@@ -12,6 +12,7 @@ from typing import Any, Literal
 Task = Literal["binary", "multiclass", "regression", "ranking"]
 RunStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
 ColumnKind = Literal["numeric", "categorical", "boolean", "datetime", "text"]
+ColumnRole = Literal["feature", "target", "ignored"]  # only 'feature' columns reach a model
 
 CLASSIFICATION_TASKS = ("binary", "multiclass")
 
@@ -31,6 +32,7 @@ class ColumnProfile:
     mean: float | None = None
     std: float | None = None
     top_values: tuple[tuple[str, int], ...] = ()
+    role: ColumnRole = "feature"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class DatasetInfo:
     notes: tuple[str, ...] = ()
     columns: tuple[ColumnProfile, ...] = ()
     group: str | None = None  # ranking: the column whose rows form one query (never a feature)
+    parent_id: int | None = None  # a version (core.data.versions): the dataset it was derived from
+    recipe: str | None = None  # a version: its edits as JSON (what, which rows/columns, note, when)
 
     @property
     def is_classification(self) -> bool:
@@ -64,7 +68,7 @@ class DatasetInfo:
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns if c.name not in (self.target, self.group))
+        return tuple(c.name for c in self.columns if c.role == "feature" and c.name not in (self.target, self.group))
 
 
 @dataclass(frozen=True)

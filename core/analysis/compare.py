@@ -9,7 +9,11 @@ Machine Learning 52:239–281), as recommended by Bouckaert & Frank (2004):
 
     t = mean(d) / sqrt((1/J + n_test/n_train) · var(d, ddof=1)),   df = J − 1
 
-over the J = k × r shared folds. Runs that do not share folds still get their mean
+over the J = k × r shared folds. Runs on two versions of one dataset (:mod:`core.data.versions`)
+share their folds too: a version keeps each row in the fold the root dataset's splitter gave it
+(:mod:`core.modeling.folds`), so runs with the same ``folds_hash`` are paired on fold index, each
+fold differing only by the rows an edit dropped; the comparison says what changed (``data_changes``).
+Runs that do not share folds still get their mean
 differences (``deltas``), but their pair is marked ``pairable=False`` with the reason in
 plain words, and no p-value is invented.
 
@@ -85,6 +89,7 @@ class Comparison:
     differing_params: frozenset[str]
     deltas: Mapping[int, Mapping[str, float]]
     pairs: tuple[PairTest, ...]
+    data_changes: tuple[str, ...] = ()  # runs on versions of one dataset: what each version changed
 
     @property
     def reference(self) -> RunRecord:
@@ -119,7 +124,12 @@ def compare_runs(
     ref = next(r for r in runs if r.id == ref_id)
     metric_name = resolve_metric(metric, ref.task).name
     deltas = {r.id: {m: _delta(r, ref, m) for m in _metrics_of(runs)} for r in runs}
-    pairs = tuple(pair_test(r, ref, metric_name) for r in runs if r.id != ref_id)
+    roots, data_changes = _lineage(store, runs)
+    pairs = tuple(
+        pair_test(r, ref, metric_name, related=roots[r.dataset_id] == roots[ref.dataset_id])
+        for r in runs
+        if r.id != ref_id
+    )
     return Comparison(
         runs=runs,
         reference_id=ref_id,
@@ -127,7 +137,27 @@ def compare_runs(
         differing_params=frozenset(_differing_params(runs)),
         deltas=deltas,
         pairs=pairs,
+        data_changes=data_changes,
     )
+
+
+def _lineage(store: Store, runs: Sequence[RunRecord]) -> tuple[dict[int, int], tuple[str, ...]]:
+    """Each run's root dataset id, and what each version among the runs' datasets changed."""
+    from core.data.versions import describe_recipe
+    from core.modeling.folds import root_dataset
+    from core.store.datasets import get_dataset
+
+    roots: dict[int, int] = {}
+    changes: list[str] = []
+    for dataset_id in dict.fromkeys(r.dataset_id for r in runs):
+        dataset = get_dataset(store, dataset_id)
+        roots[dataset_id] = root_dataset(store, dataset).id
+        while dataset.parent_id is not None:
+            changes.append(describe_recipe(dataset))
+            dataset = get_dataset(store, dataset.parent_id)
+    if len(set(roots.values())) == len(roots):
+        return roots, ()  # no two datasets of one lineage: nothing to say
+    return roots, tuple(dict.fromkeys(changes))
 
 
 def corrected_std_error(std: float, n_folds: int, val_train_ratio: float) -> float:
@@ -169,12 +199,13 @@ def corrected_t_test(diffs: Sequence[float], val_train_ratio: float) -> tuple[fl
     return mean, t, float(2.0 * stats.t.sf(abs(t), df=j - 1)), False
 
 
-def pair_test(a: RunRecord, b: RunRecord, metric: str) -> PairTest:
-    """The corrected resampled t-test of ``a`` against ``b`` on their shared folds."""
+def pair_test(a: RunRecord, b: RunRecord, metric: str, *, related: bool = False) -> PairTest:
+    """The corrected resampled t-test of ``a`` against ``b`` on their shared folds (``related``: their
+    datasets are versions of one dataset, whose folds pair by index when their hashes agree)."""
     info = METRICS.get(metric)
     names = _pair_names(a, b)
     mean_diff = _delta(a, b, metric)
-    reason = unpairable_reason(a, b)
+    reason = unpairable_reason(a, b, related=related)
     if reason is not None:
         return _unpaired(a, b, metric, mean_diff, reason, names, info)
 
@@ -205,12 +236,19 @@ def pair_test(a: RunRecord, b: RunRecord, metric: str) -> PairTest:
     mean, t, p, constant = corrected_t_test(diffs, ratio)
     j = len(diffs)
     explanation = _explain(names, metric, info, mean, p, j, constant=constant, dropped=dropped)
+    if a.dataset_id != b.dataset_id:
+        lost = sum(n_val) - sum(fb.n_val for fb in b.fold_scores if fb.index in {f.index for f in a.fold_scores})
+        explanation += (
+            f" Paired fold by fold across versions ({a.dataset} vs {b.dataset}): the same folds, whose "
+            f"validation rows differ by {abs(lost)} rows in all, the rows the edits dropped."
+        )
     return PairTest(a.id, b.id, metric, mean, float(t), p, j - 1, j, True, None, explanation, dropped)
 
 
-def unpairable_reason(a: RunRecord, b: RunRecord) -> str | None:
-    """Why two runs do not share their validation folds, in plain words; None if they do."""
-    if a.dataset_id != b.dataset_id:
+def unpairable_reason(a: RunRecord, b: RunRecord, *, related: bool = False) -> str | None:
+    """Why two runs do not share their validation folds, in plain words; None if they do. ``related``:
+    the two datasets are versions of one dataset, so their folds may be the same up to dropped rows."""
+    if a.dataset_id != b.dataset_id and not related:
         if a.dataset == b.dataset:
             return f"different datasets: {a.dataset} (id {a.dataset_id}) vs {b.dataset} (id {b.dataset_id})"
         return f"different datasets: {a.dataset} vs {b.dataset}"

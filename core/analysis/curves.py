@@ -369,7 +369,7 @@ class RunContext:
     def load(cls, store: Store, run_id: int | str) -> RunContext:
         from core.data.frames import load_split
         from core.data.ranking import dataset_groups
-        from core.modeling.evaluation import fold_splits, folds_hash, make_splitter
+        from core.modeling.folds import dataset_splits
         from core.modeling.specs import run_family
         from core.store.datasets import get_dataset
         from core.store.runs import get_run
@@ -379,9 +379,9 @@ class RunContext:
         X, y = load_split(store, dataset, "dev")
         baseline = run_family(run, X)  # a spec is resolved again from its text
         groups = dataset_groups(store, dataset)
-        splits = fold_splits(make_splitter(dataset.task, run.folds, run.repeats, run.seed, groups), X, y, dataset)
+        splits, splits_hash = dataset_splits(store, dataset, run.folds, run.repeats, run.seed, X, y, groups)
         notes: tuple[str, ...] = ()
-        if run.folds_hash and folds_hash(splits) != run.folds_hash:
+        if run.folds_hash and splits_hash != run.folds_hash:
             notes = (
                 "these folds differ from the run's (a different scikit-learn version?): "
                 "curve scores are not paired with the run's",

@@ -219,9 +219,10 @@ def run_specs(
     check_jobs(jobs)
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     groups = load_groups(store, dataset) if dataset.task == "ranking" else None
-    splitter = make_splitter(dataset.task, folds, repeats, seed, groups)
     X, y = load_split(store, dataset, "dev")
-    splits = fold_splits(splitter, X, y, dataset)
+    from core.modeling.folds import dataset_splits  # it builds on this module's splitter
+
+    splits, splits_hash = dataset_splits(store, dataset, folds, repeats, seed, X, y, groups)
     baselines = [model_family(model, dataset.task, X) for model, _ in specs]
     pipelines = [build_pipeline(b, dataset, X, dict(p or {}), seed) for b, (_, p) in zip(baselines, specs)]
     unique = len({b.name for b in baselines}) == len(baselines)
@@ -267,7 +268,7 @@ def run_specs(
         for run_id, b in runs.items()
         if b.name == "glm"
     ]
-    state = _GroupState(store, runs, len(splits), folds_hash(splits), on_progress)
+    state = _GroupState(store, runs, len(splits), splits_hash, on_progress)
     with executor, run_store.heartbeat_while(store, state.unfinished):
         try:
             with interrupt_as_cancel(CANCELLED):

@@ -118,6 +118,7 @@ def comparison_summary(c: Comparison, *, stamped: bool = False) -> list[Block]:
         ),
         Heading(2, "Side by side"),
         Table(headers, rows, [False] + [True] * (len(headers) - 1)),
+        *([Para("Data versions: " + " | ".join(c.data_changes))] if c.data_changes else []),
         *_comparison_warnings(c),
         Heading(2, f"Significance on {c.metric}{direction}"),
         Para(

@@ -41,6 +41,7 @@ def dataset_to_dict(d: DatasetInfo, columns: bool = True) -> dict[str, Any]:
                 "name": c.name,
                 "sql_type": c.sql_type,
                 "kind": c.kind,
+                "role": c.role,
                 "missing": c.n_missing,
                 "distinct": c.n_distinct,
                 "min": c.min,
@@ -369,4 +370,5 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
             for p in c.pairs
         ],
         "runs": [run_to_dict(r) for r in c.runs],
+        "data_changes": list(c.data_changes),
     }

@@ -28,8 +28,9 @@ from core.types import ColumnProfile, DatasetInfo
 
 _DATASET_FIELDS = (
     "id, name, source, format, encoding, file_hash, n_rows, n_cols, target, task, classes, test_size, "
-    "split_seed, n_dev, n_test, n_unlabeled, created_at, notes, group_column"
+    "split_seed, n_dev, n_test, n_unlabeled, created_at, notes, group_column, parent_id, recipe"
 )
+EDITS_TABLE = "dataset_edits"  # a version's dropped and relabeled rows, keyed by (dataset_id, __row) (migration step 9)
 
 SHARED_TABLE = "dataset_rows"  # small datasets' rows, keyed by dataset_id (migration step 7)
 SHARED_SLOTS = 64  # its value columns c0 ... c63, VARCHAR: a dataset with more columns gets its own table
@@ -69,7 +70,7 @@ def get_dataset(store: Store, ref: str | int) -> DatasetInfo:
                 hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
                 raise NotFoundError(f"no dataset {str(ref)!r}{hint}")
             cols = con.execute(
-                "SELECT position, name, sql_type, kind, n_missing, n_distinct, min, max, mean, std, top_values "
+                "SELECT position, name, sql_type, kind, n_missing, n_distinct, min, max, mean, std, top_values, role "
                 "FROM dataset_columns WHERE dataset_id = ? ORDER BY position",
                 [row[0]],
             ).fetchall()
@@ -88,6 +89,7 @@ def get_dataset(store: Store, ref: str | int) -> DatasetInfo:
             mean=c[8],
             std=c[9],
             top_values=tuple((str(v), int(n)) for v, n in json.loads(c[10])),
+            role=c[11],
         )
         for c in cols
     )
@@ -116,24 +118,33 @@ class DataLayout:
     target_storage: str
     task: str
     columns: tuple[StoredColumn, ...]
+    source: str = ""  # a version's FROM item (its parent's relation joined to its edits); else ``table``
 
     @property
     def relation(self) -> str:
         """A FROM item of this dataset's rows only: ``__row``, ``__part`` and each column, typed, under
         its storage name (so a reader selects ``c0`` ... whichever table holds them)."""
         exprs = ", ".join(f"{c.expr} AS {quote_ident(c.storage)}" for c in self.columns)
-        return f"(SELECT __row, __part, {exprs} FROM {quote_ident(self.table)} WHERE {self.row_filter})"
+        source = self.source or quote_ident(self.table)
+        return f"(SELECT __row, __part, {exprs} FROM {source} WHERE {self.row_filter})"
 
 
 def data_layout(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo) -> DataLayout:
-    """The layout of ``dataset``'s rows, read on ``con``; ``NotFoundError`` if it was deleted."""
-    meta = con.execute("SELECT data_table, target_storage, task FROM datasets WHERE id = ?", [dataset.id]).fetchone()
+    """The layout of ``dataset``'s rows, read on ``con``; ``NotFoundError`` if it was deleted.
+
+    A version's rows are its parent's (recursively), less the rows it drops, with the labels it
+    changes, and only the columns it keeps: SQL over the parent's relation, no copy."""
+    meta = con.execute(
+        "SELECT data_table, target_storage, task, parent_id FROM datasets WHERE id = ?", [dataset.id]
+    ).fetchone()
     if meta is None:
         raise NotFoundError(f"dataset {dataset.name!r} (id {dataset.id}) no longer exists")
     cols = con.execute(
         "SELECT name, storage, sql_type, kind FROM dataset_columns WHERE dataset_id = ? ORDER BY position",
         [dataset.id],
     ).fetchall()
+    if meta[3] is not None:
+        return _version_layout(con, dataset.id, int(meta[3]), meta[1], meta[2], cols)
     shared = meta[0] == SHARED_TABLE
     columns = tuple(
         StoredColumn(
@@ -142,6 +153,48 @@ def data_layout(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo) -> DataLay
         for name, storage, sql_type, kind in cols
     )
     return DataLayout(meta[0], shared_row_filter(dataset.id) if shared else "TRUE", meta[1], meta[2], columns)
+
+
+def _version_layout(
+    con: duckdb.DuckDBPyConnection, dataset_id: int, parent_id: int, target: str, task: str, cols: list[Any]
+) -> DataLayout:
+    parent = read_dataset_by_id(con, parent_id)
+    base = data_layout(con, parent)
+    vid = int(dataset_id)
+    source = (
+        f"{base.relation} AS __p LEFT JOIN (SELECT __row AS __edit_row, label AS __label FROM {EDITS_TABLE} "
+        f"WHERE dataset_id = {vid} AND op = 'relabel') AS __e ON __p.__row = __e.__edit_row"
+    )
+    row_filter = f"__p.__row NOT IN (SELECT __row FROM {EDITS_TABLE} WHERE dataset_id = {vid} AND op = 'drop')"
+    columns = tuple(
+        StoredColumn(
+            name,
+            storage,
+            sql_type,
+            kind,
+            f"COALESCE(CAST(__label AS {sql_type}), __p.{quote_ident(storage)})"
+            if storage == target
+            else f"__p.{quote_ident(storage)}",
+        )
+        for name, storage, sql_type, kind in cols
+    )
+    return DataLayout(base.table, row_filter, target, task, columns, source)
+
+
+def read_dataset_by_id(con: duckdb.DuckDBPyConnection, dataset_id: int) -> DatasetInfo:
+    """A dataset's record (without column profiles) on a connection the caller holds."""
+    row = con.execute(f"SELECT {_DATASET_FIELDS} FROM datasets WHERE id = ?", [dataset_id]).fetchone()
+    if row is None:
+        raise NotFoundError(f"no dataset with id {dataset_id}")
+    return _dataset_from_row(row)
+
+
+def feature_storage(con: duckdb.DuckDBPyConnection, dataset_id: int) -> set[str]:
+    """The storage names of a dataset's feature columns (role ``'feature'``: not the target, not ignored)."""
+    rows = con.execute(
+        "SELECT storage FROM dataset_columns WHERE dataset_id = ? AND role = 'feature'", [int(dataset_id)]
+    ).fetchall()
+    return {str(r[0]) for r in rows}
 
 
 def shared_row_filter(dataset_id: int) -> str:
@@ -229,15 +282,16 @@ def _insert_columns(
         "mean": obj([p.mean for p in profiles]),
         "std": obj([p.std for p in profiles]),
         "top_values": obj([json.dumps([list(tv) for tv in p.top_values]) for p in profiles]),
+        "role": obj([p.role for p in profiles]),
     }
     con.register("_mlloop_columns", data)
     try:
         con.execute(
             "INSERT INTO dataset_columns (dataset_id, position, name, storage, sql_type, kind, n_missing, n_distinct, "
-            "min, max, mean, std, top_values) SELECT ?, position, CAST(name AS VARCHAR), CAST(storage AS VARCHAR), "
-            "CAST(sql_type AS VARCHAR), CAST(kind AS VARCHAR), n_missing, n_distinct, CAST(min AS VARCHAR), "
-            "CAST(max AS VARCHAR), CAST(mean AS DOUBLE), CAST(std AS DOUBLE), CAST(top_values AS JSON) "
-            "FROM _mlloop_columns ORDER BY position",
+            "min, max, mean, std, top_values, role) SELECT ?, position, CAST(name AS VARCHAR), "
+            "CAST(storage AS VARCHAR), CAST(sql_type AS VARCHAR), CAST(kind AS VARCHAR), n_missing, n_distinct, "
+            "CAST(min AS VARCHAR), CAST(max AS VARCHAR), CAST(mean AS DOUBLE), CAST(std AS DOUBLE), "
+            "CAST(top_values AS JSON), CAST(role AS VARCHAR) FROM _mlloop_columns ORDER BY position",
             [dataset_id],
         )
     finally:
@@ -276,6 +330,8 @@ def _dataset_from_row(row: tuple[Any, ...], columns: tuple[ColumnProfile, ...] =
         created_at,
         notes,
         group,
+        parent_id,
+        recipe,
     ) = row
     return DatasetInfo(
         id=int(id_),
@@ -298,4 +354,6 @@ def _dataset_from_row(row: tuple[Any, ...], columns: tuple[ColumnProfile, ...] =
         notes=tuple(json.loads(notes)),
         columns=columns,
         group=group,
+        parent_id=None if parent_id is None else int(parent_id),
+        recipe=recipe,
     )

@@ -1,0 +1,245 @@
+"""Dataset versions: ``mlloop edit`` makes ``NAME@N`` from a dataset and a few edits.
+
+A version is a dataset of its own (own id and runs) whose rows are its parent's, read through the
+parent's layout with the edits applied in SQL (:func:`core.store.datasets.data_layout`): rows
+dropped, labels changed, columns dropped or kept. The parent is never modified. Rows keep their
+ids, and a locked test row stays a test row; test rows are only edited with ``include_test``,
+which the recipe records. Every check runs before anything is written, inside one transaction:
+bad input leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from core.errors import InputError, StoreError
+from core.store import Store
+from core.store.datasets import data_layout, dataset_name_taken, get_dataset, next_dataset_id
+from core.store.sql import quote_ident
+from core.store.versions import duplicate_rows, insert_edits, insert_version, set_counts, version_names
+from core.store.views import create_rows_view
+from core.text import first_line
+from core.types import CLASSIFICATION_TASKS, DatasetInfo
+
+MIN_CLASS_ROWS = 5  # a class needs a row in each of the default 5 folds
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What ``mlloop edit`` asks for; empty fields change nothing."""
+
+    drop_columns: tuple[str, ...] = ()
+    keep_columns: tuple[str, ...] = ()
+    drop_rows: tuple[int, ...] = ()
+    drop_duplicates: bool = False
+    relabel: tuple[tuple[int, str], ...] = ()
+    include_test: bool = False
+    name: str | None = None
+    note: str | None = None
+    min_class_rows: int = MIN_CLASS_ROWS
+
+
+def base_name(name: str) -> str:
+    """``penguins@3`` -> ``penguins``: the name versions are numbered under."""
+    return re.sub(r"@\d+$", "", name)
+
+
+def create_version(store: Store, dataset_ref: str | int, edit: Edit) -> DatasetInfo:
+    """Make the version ``edit`` describes of ``dataset_ref``; its record. ``InputError`` on bad input."""
+    parent = get_dataset(store, dataset_ref)
+    try:
+        with store.write() as con:
+            version_id = _create(con, parent, edit)
+    except duckdb.Error as e:
+        raise StoreError(f"cannot create a version of {parent.name!r}: {first_line(e)}") from e
+    return get_dataset(store, version_id)
+
+
+def recipe_of(dataset: DatasetInfo) -> dict[str, Any] | None:
+    """A version's recipe (None for an imported dataset)."""
+    return None if dataset.recipe is None else dict(json.loads(dataset.recipe))
+
+
+def _create(con: duckdb.DuckDBPyConnection, parent: DatasetInfo, edit: Edit) -> int:
+    layout = data_layout(con, parent)
+    names = [c.name for c in layout.columns]
+    by_name = {c.name: c for c in layout.columns}
+    target = next(c.name for c in layout.columns if c.storage == layout.target_storage)
+    for col in (*edit.drop_columns, *edit.keep_columns):
+        if col not in by_name:
+            raise InputError(f"no column {col!r} in {parent.name!r} (columns: {', '.join(names)})")
+    if target in edit.drop_columns:
+        raise InputError(f"cannot drop the target column {target!r}")
+    fixed = {target, *([parent.group] if parent.group else [])}
+    kept = [n for n in names if n not in edit.drop_columns]
+    if edit.keep_columns:
+        kept = [n for n in kept if n in edit.keep_columns or n in fixed]
+    if not [n for n in kept if n not in fixed]:
+        raise InputError(f"this edit drops every feature of {parent.name!r}")
+
+    drops = list(dict.fromkeys(int(r) for r in edit.drop_rows))
+    relabels = {int(r): label for r, label in edit.relabel}
+    parts = _parts(con, layout.relation, [*drops, *relabels])
+    for row in (*drops, *relabels):
+        if row not in parts:
+            raise InputError(f"no row {row} in {parent.name!r}")
+        if parts[row] == "test" and not edit.include_test:
+            raise InputError(f"row {row} is a test row: test rows are edited only with --include-test")
+    both = sorted(set(drops) & set(relabels))
+    if both:
+        raise InputError(f"row {both[0]} is both dropped and relabeled")
+    for row, label in relabels.items():
+        _check_label(parent, row, label)
+    duplicates: list[int] = []
+    if edit.drop_duplicates:
+        duplicates = [
+            r
+            for r in duplicate_rows(con, layout.relation, [by_name[n].storage for n in kept], edit.include_test)
+            if r not in relabels and r not in set(drops)
+        ]
+    all_drops = sorted({*drops, *duplicates})
+    parts.update(_parts(con, layout.relation, duplicates))
+    if parent.is_classification:
+        _check_classes(con, parent, layout.relation, layout.target_storage, all_drops, relabels, edit)
+
+    name = edit.name or f"{base_name(parent.name)}@{_next_number(con, parent.name)}"
+    if dataset_name_taken(con, name):
+        raise InputError(f"a dataset named {name!r} already exists")
+    now = time.time()
+    operations: list[dict[str, Any]] = []
+    dropped_cols = [n for n in names if n not in kept]
+    if dropped_cols:
+        operations.append({"op": "drop_columns", "columns": dropped_cols})
+    if drops:
+        operations.append({"op": "drop_rows", "rows": sorted(drops)})
+    if duplicates:
+        operations.append({"op": "drop_duplicates", "rows": duplicates})
+    if relabels:
+        operations.append({"op": "relabel", "rows": {str(r): relabels[r] for r in sorted(relabels)}})
+    if not operations:
+        raise InputError(
+            "nothing to change: give --drop-columns, --keep-columns, --drop-rows, --drop-duplicates or --relabel"
+        )
+    recipe = {
+        "parent": parent.name,
+        "parent_id": parent.id,
+        "operations": operations,
+        "include_test": edit.include_test,
+        "test_rows_edited": sorted(r for r in (*all_drops, *relabels) if parts[r] == "test"),
+        "note": edit.note,
+        "created_at": now,
+    }
+    version_id = next_dataset_id(con)
+    insert_version(
+        con, parent_id=parent.id, version_id=version_id, name=name, columns=kept, recipe=recipe, created_at=now
+    )
+    insert_edits(con, version_id, all_drops, relabels)
+    version = _record(con, version_id)
+    set_counts(con, version_id, data_layout(con, version).relation)
+    create_rows_view(con, version)
+    return version_id
+
+
+def _record(con: duckdb.DuckDBPyConnection, dataset_id: int) -> DatasetInfo:
+    from core.store.datasets import read_dataset_by_id
+
+    return read_dataset_by_id(con, dataset_id)
+
+
+def _parts(con: duckdb.DuckDBPyConnection, relation: str, rows: list[int]) -> dict[int, str]:
+    """The part (dev, test, unlabeled) of each of ``rows`` that exists."""
+    found = con.execute(
+        f"SELECT __row, __part FROM {relation} WHERE __row IN (SELECT unnest(CAST(? AS BIGINT[])))", [rows]
+    ).fetchall()
+    return {int(r): str(p) for r, p in found}
+
+
+def _next_number(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    base = base_name(name)
+    numbers = [int(m.group(1)) for n in version_names(con, base) if (m := re.fullmatch(r".*@(\d+)", n))]
+    return max([1, *numbers]) + 1
+
+
+def _check_label(parent: DatasetInfo, row: int, label: str) -> None:
+    if parent.task in CLASSIFICATION_TASKS:
+        if label not in parent.classes:
+            raise InputError(
+                f"cannot relabel row {row} to {label!r}: {parent.name!r} has no such class "
+                f"(classes: {', '.join(parent.classes)})"
+            )
+        return
+    try:
+        float(label)
+    except ValueError:
+        raise InputError(f"cannot relabel row {row} to {label!r}: the target of {parent.name!r} is a number") from None
+
+
+def _check_classes(
+    con: duckdb.DuckDBPyConnection,
+    parent: DatasetInfo,
+    relation: str,
+    target_storage: str,
+    drops: list[int],
+    relabels: dict[int, str],
+    edit: Edit,
+) -> None:
+    """Every class keeps at least ``min_class_rows`` development rows (one per fold)."""
+    from core.data.column_types import class_label_sql
+
+    type_row = con.execute(f"SELECT typeof({quote_ident(target_storage)}) FROM {relation} LIMIT 1").fetchone()
+    label = class_label_sql(target_storage, str(type_row[0]) if type_row else "VARCHAR")
+    rows = sorted(relabels)
+    dev = f"(SELECT __row, {label} AS y FROM {relation} WHERE __part = 'dev')"
+    before = dict(con.execute(f"SELECT y, count(*) FROM {dev} GROUP BY y").fetchall())
+    counts = dict(
+        con.execute(
+            f"SELECT coalesce(e.label, r.y), count(*) FROM {dev} AS r LEFT JOIN (SELECT "
+            "unnest(CAST(? AS BIGINT[])) AS row, unnest(CAST(? AS VARCHAR[])) AS label) AS e ON r.__row = e.row "
+            "WHERE r.__row NOT IN (SELECT unnest(CAST(? AS BIGINT[]))) GROUP BY 1",
+            [rows, [relabels[r] for r in rows], drops],
+        ).fetchall()
+    )
+    for cls in parent.classes:
+        if counts.get(cls, 0) < min(edit.min_class_rows, before.get(cls, 0) + 1):
+            raise InputError(
+                f"this edit leaves class {cls!r} with {counts.get(cls, 0)} development rows, fewer than the "
+                f"{edit.min_class_rows} folds"
+            )
+
+
+def describe_recipe(dataset: DatasetInfo) -> str:
+    """One line of what a version changed from its parent, e.g. ``penguins@2 (from penguins): dropped
+    columns year; dropped 3 rows (0, 1, 2); relabeled 1 row; note: ids``."""
+    recipe = recipe_of(dataset)
+    if recipe is None:
+        return f"{dataset.name}: imported"
+    parts = []
+    for op in recipe["operations"]:
+        rows = op.get("rows", [])
+        if op["op"] == "drop_columns":
+            parts.append(f"dropped columns {', '.join(op['columns'])}")
+        elif op["op"] == "relabel":
+            parts.append(f"relabeled {_count(len(rows))} ({_listed(rows)})")
+        else:
+            what = "duplicate " if op["op"] == "drop_duplicates" else ""
+            parts.append(f"dropped {what}{_count(len(rows))} ({_listed(rows)})")
+    if recipe.get("test_rows_edited"):
+        parts.append(f"edited {_count(len(recipe['test_rows_edited']))} of the test set (--include-test)")
+    if recipe.get("note"):
+        parts.append(f"note: {recipe['note']}")
+    return f"{dataset.name} (from {recipe['parent']}): {'; '.join(parts)}"
+
+
+def _count(n: int) -> str:
+    return f"{n} row{'s' if n != 1 else ''}"
+
+
+def _listed(rows: Any, limit: int = 10) -> str:
+    shown = [str(r) for r in list(rows)[:limit]]
+    return ", ".join(shown) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")

@@ -1,0 +1,51 @@
+"""Folds by row id, so a dataset version is paired fold by fold with the dataset it came from.
+
+An imported (root) dataset keeps scikit-learn's splitter on its development rows, so its fold
+scores equal ``cross_validate``'s. A version (:mod:`core.data.versions`) stores nothing about
+folds: its rows are split as the root's rows were (the same splitter, folds, repeats and seed on
+the ROOT's development rows), each kept row in the fold its id had there, and dropped rows are
+simply missing from their folds. Its ``folds_hash`` is the root's, so two runs with the same
+hash on datasets of one lineage share fold ``k`` up to the rows an edit dropped
+(:mod:`core.analysis.compare` pairs them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.data.frames import load_split
+from core.data.ranking import dataset_groups
+from core.modeling.evaluation import fold_splits, folds_hash, make_splitter
+from core.store import Store
+from core.store.datasets import get_dataset
+from core.types import DatasetInfo
+
+
+def root_dataset(store: Store, dataset: DatasetInfo) -> DatasetInfo:
+    """The imported dataset a version was derived from, through its parents (itself if imported)."""
+    while dataset.parent_id is not None:
+        dataset = get_dataset(store, dataset.parent_id)
+    return dataset
+
+
+def dataset_splits(
+    store: Store, dataset: DatasetInfo, folds: int, repeats: int, seed: int, X: Any, y: Any, groups: Any = None
+) -> tuple[list[tuple[Any, Any]], str]:
+    """The (train, validation) positions of each fold over ``X`` (``dataset``'s development rows, from
+    :func:`load_split`) and the folds' hash."""
+    import numpy as np
+
+    if dataset.parent_id is None:
+        splits = fold_splits(make_splitter(dataset.task, folds, repeats, seed, groups), X, y, dataset)
+        return splits, folds_hash(splits)
+    root = root_dataset(store, dataset)
+    X_root, y_root = load_split(store, root, "dev")
+    root_groups = dataset_groups(store, root)
+    root_splits = fold_splits(make_splitter(root.task, folds, repeats, seed, root_groups), X_root, y_root, root)
+    root_ids = X_root.index.to_numpy()
+    ids = X.index.to_numpy()
+    out = []
+    for _, val in root_splits:
+        is_val = np.isin(ids, root_ids[val])
+        out.append((np.flatnonzero(~is_val), np.flatnonzero(is_val)))
+    return out, folds_hash(root_splits)
