@@ -310,17 +310,23 @@ def _stored_dummy(run: RunRecord, done: list[RunRecord], metric: str) -> tuple[f
 
 
 def _computed_dummy_error(store: Store, run: RunRecord, metric: str) -> float:
-    """The dummy baseline cross-validated on the run's folds, in this process (it fits instantly)."""
-    from core.analysis.curves import RunContext
-    from core.modeling.evaluation import build_pipeline, fit_fold, scoring
+    """The dummy baseline cross-validated on the run's folds, in this process (it fits instantly).
+    Only the run's folds are re-created, not its model, so a run of a Python object has a dummy too."""
+    from core.data.frames import load_split
+    from core.data.ranking import dataset_groups
+    from core.modeling.evaluation import build_pipeline, fit_fold, fold_splits, make_splitter, scoring
     from core.modeling.models import BASELINES
+    from core.store.datasets import get_dataset
 
-    ctx = RunContext.load(store, run.id)
-    pipe = build_pipeline(BASELINES["dummy"], ctx.dataset, ctx.X, {}, run.seed)
-    scorers = scoring(ctx.dataset.task, ctx.groups)
+    dataset = get_dataset(store, run.dataset_id)
+    X, y = load_split(store, dataset, "dev")
+    groups = dataset_groups(store, dataset)
+    splits = fold_splits(make_splitter(dataset.task, run.folds, run.repeats, run.seed, groups), X, y, dataset)
+    pipe = build_pipeline(BASELINES["dummy"], dataset, X, {}, run.seed)
+    scorers = scoring(dataset.task, groups)
     scores = []
-    for i, (train, val) in enumerate(ctx.splits):
-        result = fit_fold(0, i, pipe, ctx.X, ctx.y, train, val, scorers, 1)
+    for i, (train, val) in enumerate(splits):
+        result = fit_fold(0, i, pipe, X, y, train, val, scorers, 1)
         if result.get("fold") is not None:
             v = result["fold"].validation.get(metric, math.nan)
             if math.isfinite(v):

@@ -12,7 +12,7 @@ from sklearn.model_selection import cross_validate
 
 from core import api
 from core.analysis.curves import learning_curve, validation_curve
-from core.analysis.holdout import evaluate_on_test
+from core.analysis.holdout import evaluate_on_test, list_test_evaluations
 from core.analysis.tuning import tune
 from core.data.frames import load_split
 from core.errors import InputError, RunCancelled
@@ -294,3 +294,48 @@ def test_a_class_defined_in_a_notebook_reaches_worker_processes_in_memory(tmp_pa
     assert out.stdout.split() == ["Shrunk", "done", "3"]
     run = get_run(store, 1)
     assert run.spec is not None and run.spec.estimator_class == "__main__.Shrunk" and run.spec.params == {"C": 0.5}
+
+
+def test_compare_diagnose_errors_show_and_exports_work_on_a_python_object_run(world, capsys):
+    from core.analysis.diagnosis import diagnose
+    from core.analysis.errors import analyse_run
+    from core.report.export import export_runs
+
+    store, _, _, run_id, _ = world
+    assert diagnose(store, run_id).run_id == run_id
+    assert analyse_run(store, run_id).n_rows == get_dataset(store, "binary").n_dev
+    assert "LogisticRegression(C=0.5)" in export_runs(store, [run_id], "md")
+    assert mlloop_main(store, "show", str(run_id)) == 0
+    assert OBJECT_PREFIX.strip() in capsys.readouterr().out
+    for command in (["curve", str(run_id)], ["test", str(run_id), "--yes"], ["diagnose", str(run_id), "--compute"]):
+        assert mlloop_main(store, *command) == 2, command
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "Python object" in err[0], command
+    assert not list_test_evaluations(store, run_id=run_id)  # refused before the test rows were read
+
+
+def test_the_readme_example_runs_as_written(tmp_path, monkeypatch, capsys):
+    import re
+    import shutil
+
+    from tests.conftest import REPO, SAMPLES
+
+    section = (REPO / "README.md").read_text().split("## Python API", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    (tmp_path / "sample_data").mkdir()
+    shutil.copy(SAMPLES / "penguins.csv", tmp_path / "sample_data")
+    monkeypatch.chdir(tmp_path)
+    names: dict = {}
+    exec(compile(code, "README.md", "exec"), names)
+    store, knn, forest, lr = names["store"], names["knn"], names["forest"], names["lr"]
+    assert store.path == tmp_path / "mlloop.duckdb"
+    assert get_dataset(store, "penguins").source == api.DATAFRAME_SOURCE
+    progress = [f"knn: {i}/5 folds, running" for i in range(1, 6)] + ["knn: 5/5 folds, done"]
+    assert capsys.readouterr().out.splitlines() == progress
+    assert list(names["table"]["model"]) == ["knn", "forest", "lr"] and set(names["table"]["status"]) == {"done"}
+    assert "accuracy_mean" in names["table"].columns
+    assert set(names["scores"]["run"]) == {knn, lr} and list(names["scores"].columns[:3]) == ["run", "repeat", "fold"]
+    comparison = names["comparison"]
+    assert comparison.reference_id == knn and comparison.metric == "accuracy"
+    assert [p.a_id for p in comparison.pairs] == [forest, lr] and all(p.pairable for p in comparison.pairs)
+    assert get_run(store, knn).spec.text == OBJECT_PREFIX + "KNeighborsClassifier(n_neighbors=7)"
