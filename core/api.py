@@ -15,6 +15,7 @@ the test set) refuse it with one line (:func:`core.modeling.specs.run_model`).
 from __future__ import annotations
 
 import math
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -84,7 +85,7 @@ def import_data(
     if not name:
         raise InputError("a DataFrame has no file name: pass name=")
     with tempfile.TemporaryDirectory(prefix="mlloop-api-") as folder:
-        path = Path(folder) / f"{name}.parquet"
+        path = Path(folder) / (re.sub(r"[^\w.-]", "_", name) + ".parquet")  # import errors name this file
         try:
             data.to_parquet(path, index=False)
         except Exception as e:

@@ -339,3 +339,9 @@ def test_the_readme_example_runs_as_written(tmp_path, monkeypatch, capsys):
     assert comparison.reference_id == knn and comparison.metric == "accuracy"
     assert [p.a_id for p in comparison.pairs] == [forest, lr] and all(p.pairable for p in comparison.pairs)
     assert get_run(store, knn).spec.text == OBJECT_PREFIX + "KNeighborsClassifier(n_neighbors=7)"
+
+
+def test_a_dataframe_named_like_a_path_is_still_one_dataset(world):
+    store, frame, *_ = world
+    info = api.import_data(store, frame.head(60), "label", name="a/b c")
+    assert get_dataset(store, info.id).name == "a/b c" and get_dataset(store, info.id).source == api.DATAFRAME_SOURCE
