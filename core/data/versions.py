@@ -243,3 +243,22 @@ def _count(n: int) -> str:
 def _listed(rows: Any, limit: int = 10) -> str:
     shown = [str(r) for r in list(rows)[:limit]]
     return ", ".join(shown) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def version_fields(store: Store, dataset: DatasetInfo) -> dict[str, Any]:
+    """What ``datasets NAME --json`` adds for lineage: ``parent`` (a name or null), ``recipe`` (null for an
+    imported dataset), ``versions`` (names of the versions made from it) and ``features``."""
+    from core.store.versions import children
+
+    try:
+        with store.read() as con:
+            parent = None if dataset.parent_id is None else _record(con, dataset.parent_id).name
+            versions = children(con, dataset.id)
+    except duckdb.Error as e:
+        raise StoreError(f"cannot read the lineage of {dataset.name!r}: {first_line(e)}") from e
+    return {
+        "parent": parent,
+        "recipe": recipe_of(dataset),
+        "versions": versions,
+        "features": list(dataset.feature_names),
+    }

@@ -49,3 +49,25 @@ def dataset_splits(
         is_val = np.isin(ids, root_ids[val])
         out.append((np.flatnonzero(~is_val), np.flatnonzero(is_val)))
     return out, folds_hash(root_splits)
+
+
+def rerun_like(
+    store: Store, dataset_ref: str | int, run_ref: str | int, *, whole_group: bool = False, **options: Any
+) -> list[int]:
+    """Run ``run_ref``'s model and parameters (or those of every run of its group) with its folds,
+    repeats and seed on another dataset (a version, usually); the new run ids. ``options`` go to
+    :func:`run_specs` (jobs, cluster, progress callbacks)."""
+    from core.errors import InputError
+    from core.modeling.evaluation import run_specs
+    from core.modeling.specs import run_model
+    from core.store.runs import get_run, list_runs
+
+    run = get_run(store, run_ref)
+    dataset = get_dataset(store, dataset_ref)
+    if dataset.task != run.task:
+        raise InputError(f"run {run.id} is a {run.task} run; {dataset.name!r} is a {dataset.task} dataset")
+    runs = [run]
+    if whole_group:
+        runs = sorted((r for r in list_runs(store, run.dataset_id) if r.group_id == run.group_id), key=lambda r: r.id)
+    specs = [(run_model(r), dict(r.params)) for r in runs]
+    return run_specs(store, dataset, specs, folds=run.folds, repeats=run.repeats, seed=run.seed, **options)

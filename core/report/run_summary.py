@@ -123,8 +123,8 @@ def comparison_summary(c: Comparison, *, stamped: bool = False) -> list[Block]:
         Heading(2, f"Significance on {c.metric}{direction}"),
         Para(
             f"{TEST_NAME} ({TEST_REFERENCE}): paired over the validation folds two runs share, with the "
-            "variance corrected for the overlap of the training sets; runs on different datasets or folds are "
-            "not tested."
+            "variance corrected for the overlap of the training sets; runs on different datasets (but versions of "
+            "one dataset, paired on the folds they share) or folds are not tested."
         ),
         Table(
             ["run", "vs", "mean diff", "t", "df", "p", "verdict"],

@@ -42,6 +42,12 @@ def add_parsers(sub) -> None:
         metavar="MODEL.NAME=VALUE",
         help="an estimator parameter, e.g. tree.max_depth=3 (repeatable)",
     )
+    p.add_argument(
+        "--like",
+        metavar="RUN",
+        help="re-run RUN's model, params, folds, repeats and seed on this dataset (a version, say)",
+    )
+    p.add_argument("--like-group", action="store_true", help="with --like: every run of RUN's group")
     p.add_argument("--json", action="store_true", help="print the finished runs as JSON")
     p.set_defaults(handler=cmd_run)
 
@@ -73,20 +79,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     specs = [parse_model_option(m) for m in args.model]
     store = open_store(args)
     progress = ProgressPrinter()
-    run_ids = run_baselines(
-        store,
-        args.dataset,
-        args.models if args.models is not None else ("" if specs else "all"),
-        model_specs=specs,
-        folds=args.cv,
-        repeats=args.repeats,
-        seed=args.seed,
-        jobs=args.jobs,
-        cluster=args.cluster,
-        params=parse_params(args.param),
-        on_created=progress.created,
-        on_progress=progress.update,
-    )
+    if args.like is not None or args.like_group:
+        run_ids = _run_like(store, args, progress)
+    else:
+        run_ids = run_baselines(
+            store,
+            args.dataset,
+            args.models if args.models is not None else ("" if specs else "all"),
+            model_specs=specs,
+            folds=args.cv,
+            repeats=args.repeats,
+            seed=args.seed,
+            jobs=args.jobs,
+            cluster=args.cluster,
+            params=parse_params(args.param),
+            on_created=progress.created,
+            on_progress=progress.update,
+        )
     progress.close()
     records = [get_run(store, r) for r in run_ids]
     if args.json:
@@ -97,6 +106,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         print_runs(records)
     failed = [r for r in records if r.status != "done"]
     return 1 if failed else 0
+
+
+def _run_like(store, args: argparse.Namespace, progress: ProgressPrinter) -> list[int]:
+    from core.errors import InputError
+    from core.modeling.folds import rerun_like
+
+    if args.like is None:
+        raise InputError("--like-group needs --like RUN")
+    if args.models is not None or args.model or args.param:
+        raise InputError("--like RUN takes the models and params from RUN: drop --models, --model and --param")
+    return rerun_like(
+        store,
+        args.dataset,
+        args.like,
+        whole_group=args.like_group,
+        jobs=args.jobs,
+        cluster=args.cluster,
+        on_created=progress.created,
+        on_progress=progress.update,
+    )
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
