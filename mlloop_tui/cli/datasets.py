@@ -65,22 +65,30 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
     store = open_store(args)
     if args.dataset:
+        from core.data.versions import describe_recipe, version_fields
+
         info = get_dataset(store, args.dataset)
         if args.json:
-            print_json(dataset_to_dict(info))
+            print_json({**dataset_to_dict(info), **version_fields(store, info)})
         else:
             print_dataset(info)
+            if info.parent_id is not None:
+                out(f"version: {describe_recipe(info)}")
         return 0
     infos = list_datasets(store)
+    names = {d.id: d.name for d in infos}
     if args.json:
-        print_json([dataset_to_dict(d, columns=False) for d in infos])
+        print_json([{**dataset_to_dict(d, columns=False), "parent": names.get(d.parent_id or -1)} for d in infos])
         return 0
     if not infos:
         out("no datasets yet: `mlloop import FILE --target COLUMN`, or `mlloop demo`")
         return 0
     print_table(
-        ["id", "name", "rows", "cols", "task", "target", "dev", "test"],
-        [[d.id, d.name, d.n_rows, d.n_cols, d.task, d.target, d.n_dev, d.n_test] for d in infos],
+        ["id", "name", "rows", "cols", "task", "target", "dev", "test", "from"],
+        [
+            [d.id, d.name, d.n_rows, d.n_cols, d.task, d.target, d.n_dev, d.n_test, names.get(d.parent_id or -1, "")]
+            for d in infos
+        ],
     )
     return 0
 
