@@ -60,7 +60,9 @@ def build_request(dataset: object, models: list[str], folds: str, repeats: str, 
     if n_jobs == 0 or n_jobs < -1:
         raise RequestError(f"jobs must be -1 (all cores) or at least 1, got {n_jobs}", "jobs")
     ordered = tuple(name for name in BASELINES if name in models)
-    return RunRequest(dataset, ordered, folds=n_folds, repeats=n_repeats, seed=n_seed, jobs=n_jobs)
+    # Every model selected means "all": the ones that suit the dataset's task (no GLM on a ranking dataset).
+    chosen = ("all",) if len(ordered) == len(BASELINES) else ordered
+    return RunRequest(dataset, chosen, folds=n_folds, repeats=n_repeats, seed=n_seed, jobs=n_jobs)
 
 
 class ModelList(SelectionList[str]):

@@ -108,7 +108,8 @@ async def test_datasets_come_from_the_store_and_the_newest_is_preselected(tmp_pa
         await pilot.click("#start")
         await wait_for(pilot, lambda: results)
         assert app.is_running
-    assert results == [RunRequest("binary", tuple(BASELINES), folds=5, repeats=1, seed=0, jobs=-1)]
+    # Every model selected is "all": the models that suit the dataset's task (a ranking dataset has no GLM).
+    assert results == [RunRequest("binary", ("all",), folds=5, repeats=1, seed=0, jobs=-1)]
 
 
 async def test_an_empty_store_says_so(tmp_path):
@@ -136,6 +137,10 @@ async def test_an_empty_store_says_so(tmp_path):
 def test_build_request_rejects_bad_values(values, message):
     with pytest.raises(RequestError, match=message):
         build_request(*values)
+
+
+def test_every_model_selected_asks_for_all_that_suit_the_task():
+    assert build_request("d", list(reversed(BASELINES)), "5", "1", "0", "1").models == ("all",)
 
 
 def test_build_request_orders_models_as_the_registry():
