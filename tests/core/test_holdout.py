@@ -79,7 +79,7 @@ def test_a_version_1_store_is_upgraded_in_place_keeping_its_data(tmp_path):
     con.execute("INSERT INTO curve_points VALUES (7, 'learning', 'train_size', 20, 0, 'accuracy', 0.9, 0.8)")
     con.close()
     store = Store(path)
-    assert store.schema_version() == SCHEMA_VERSION == 2
+    assert store.schema_version() == SCHEMA_VERSION  # every later step applied
     with store.read() as c:
         assert c.execute("SELECT run_id, x, label, value FROM curve_points").fetchall() == [(7, 20.0, None, None)]
         tables = {r[0] for r in c.execute("SELECT table_name FROM information_schema.tables").fetchall()}
