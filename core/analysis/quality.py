@@ -40,6 +40,7 @@ from core.analysis.label_issues import mislabeled_findings
 from core.analysis.leakage import leakage_findings
 from core.analysis.shift import shift_findings
 from core.data.frames import load_split
+from core.data.roles import MIN_PRESENT, MIN_ROWS, looks_like_identifier
 from core.errors import InputError
 from core.modeling.evaluation import check_jobs
 from core.stopping import StopToken, check
@@ -200,19 +201,20 @@ def _identifiers(X: pd.DataFrame) -> list[Finding]:
 
     out: list[Finding] = []
     n = len(X)
-    if n < 20:
+    if n < MIN_ROWS:
         return out
     for col in X.columns:
         s = X[col].dropna()
-        if len(s) < 0.95 * n or s.nunique() != len(s):
+        k = s.nunique() if len(s) >= MIN_PRESENT * n else -1
+        if k != len(s):  # quick: not unique per row
             continue
-        if is_numeric(s):
+        numeric, integral, lo, hi = is_numeric(s), False, 0.0, 0.0
+        if numeric and len(s):
             v = s.to_numpy(dtype=float)
-            if not np.all(v == np.round(v)):
-                continue  # a continuous measurement is naturally unique per row
-            span = v.max() - v.min() + 1
-            if len(v) / span < 0.5:
-                continue  # sparse integers (amounts, counts) can be unique by chance
+            integral, lo, hi = bool(np.all(v == np.round(v))), float(v.min()), float(v.max())
+        # The import's rule (core.data.roles), so an identifier it ignored is the one this would find.
+        if not looks_like_identifier(n, len(s), k, numeric=numeric, integral=integral, lo=lo, hi=hi):
+            continue
         out.append(
             Finding(
                 "identifier",

@@ -17,7 +17,7 @@ import duckdb
 from core.data.column_types import class_label_sql, model_input_sql
 from core.errors import InputError, StoreError
 from core.store import Store
-from core.store.datasets import data_layout
+from core.store.datasets import data_layout, feature_storage
 from core.store.sql import quote_ident
 from core.text import first_line
 from core.types import CLASSIFICATION_TASKS, DatasetInfo
@@ -31,7 +31,8 @@ def load_split(
 ) -> tuple[pd.DataFrame, pd.Series]:
     """The rows of one part, in file order, as model-ready ``X`` and ``y``.
 
-    ``X`` has the original column names (all but the target and a ranking group, in file order): numeric and
+    ``X`` has the original names of the feature columns (role ``'feature'``: not the target, not a ranking
+    group, not an ignored column such as an identifier; in file order): numeric and
     boolean columns as float64 (NaN missing), dates as float64 seconds since the epoch,
     categorical/text as object dtype with ``np.nan`` for missing (so scikit-learn's imputers
     work on it). ``y`` is object dtype strings equal to ``dataset.classes`` for classification,
@@ -47,8 +48,13 @@ def load_split(
             layout = data_layout(con, dataset)
             task = layout.task
             target_type = next(c.sql_type for c in layout.columns if c.storage == layout.target_storage)
-            # A ranking dataset's group column (the query) is never a feature: see core.data.ranking.
-            features = [c for c in layout.columns if c.storage != layout.target_storage and c.name != dataset.group]
+            # Only feature columns: not an ignored one (core.data.roles), nor a ranking group (core.data.ranking).
+            use = feature_storage(con, dataset.id)
+            features = [
+                c
+                for c in layout.columns
+                if c.storage in use and c.storage != layout.target_storage and c.name != dataset.group
+            ]
             exprs = [model_input_sql(c.storage, c.kind) for c in features]
             y_expr = (
                 class_label_sql(layout.target_storage, target_type)

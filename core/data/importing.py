@@ -26,6 +26,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ import duckdb
 
 from core.data.column_types import parquet_column_sql, sql_family
 from core.data.messages import shorten
+from core.data.missing import missing_markers, quoted_empty_to_null
 from core.data.profile import AGGREGATE_CHUNK, column_kind, infer_task, profile_columns
 from core.data.ranking import check_ranking, pick_test_groups
 from core.data.reading import (
@@ -48,6 +50,7 @@ from core.data.reading import (
     resolve_file,
     unique_names,
 )
+from core.data.roles import assign_roles, check_role_options, identifier_positions, parse_columns
 from core.data.split import pick_test_rows
 from core.errors import InputError, StoreError
 from core.store import Store
@@ -85,13 +88,19 @@ def import_dataset(
     encoding: str | None = None,
     delimiter: str | None = None,
     group: str | None = None,
+    na: str | Sequence[str] | None = None,
+    ignore: str | Sequence[str] | None = None,
+    use: str | Sequence[str] | None = None,
 ) -> DatasetInfo:
     """Copy a CSV/Parquet file into the store, profile it and lock its hold-out split.
 
     ``task`` overrides the inferred task (validated against the target); ``encoding`` and
     ``delimiter`` override detection. ``task="ranking"`` needs ``group``, the column whose rows
-    form one query (:mod:`core.data.ranking`). Bad input raises ``InputError`` with one line and leaves
-    the store unchanged: everything is written in one transaction.
+    form one query (:mod:`core.data.ranking`). ``na`` replaces the unquoted markers of a missing
+    CSV value (:func:`core.data.reading.missing_markers`). ``ignore`` and ``use`` (comma-separated
+    names, or lists) set column roles (:mod:`core.data.roles`): by default an identifier column is
+    ignored. Bad input raises ``InputError`` with one line and leaves the store unchanged: everything
+    is written in one transaction.
     """
     _check_options(target, task, test_size, seed)
     if (task == "ranking") != (group is not None):
@@ -99,10 +108,14 @@ def import_dataset(
     src = resolve_file(path)
     fmt, compressed = format_of(src)
     ds_name = _dataset_name(name, src)
+    markers = None if na is None else missing_markers(na)
+    if markers is not None and fmt == "parquet":
+        raise InputError("--na applies to CSV files only; Parquet files mark their missing values")
     # hashlib releases the GIL: the file is hashed on the other core while we scan and sniff it.
     with ThreadPoolExecutor(max_workers=1) as pool:
         hashing = pool.submit(_sha256, src)
         with prepared_source(src, fmt, compressed, encoding, delimiter) as source:
+            source.null_strings = markers or source.null_strings
             notes = list(source.notes)
             names, name_notes = unique_names(source.raw_names)
             notes += name_notes
@@ -115,6 +128,8 @@ def import_dataset(
             group_pos = None if group is None else _find_target(group, names, src.name)
             if group_pos == target_pos:
                 raise InputError("the group column cannot be the target")
+            ignored, used = parse_columns(ignore, names, "--ignore"), parse_columns(use, names, "--use")
+            check_role_options(names, target_pos, group_pos, ignored, used)
             if fmt == "csv" and len(source.sniffed) == len(names) and source.sniffed[target_pos][1] == "BOOLEAN":
                 # DuckDB reads yes/no and t/f as booleans; a label keeps the file's spelling.
                 source.as_text = [source.sniffed[target_pos][0]]
@@ -139,6 +154,8 @@ def import_dataset(
                             test_size=test_size,
                             seed=seed,
                             group_pos=group_pos,
+                            ignored=ignored,
+                            used=used,
                         )
                 except _RetryWithFullSample:
                     continue
@@ -217,6 +234,8 @@ def _import_into(
     test_size: float,
     seed: int,
     group_pos: int | None = None,
+    ignored: Sequence[int] = (),
+    used: Sequence[int] = (),
 ) -> DatasetInfo:
     """Stage the file in a temporary table, check, profile and split it there, then store it.
 
@@ -264,9 +283,21 @@ def _import_into(
             )
     if last_rowid - first_rowid + 1 != n_rows:  # the file order is read off the staged rowids
         raise StoreError(f"cannot import {src.name}: DuckDB numbered the staged rows with gaps")
+    if fmt == "csv":
+        quoted_empty_to_null(con, _STAGE, storage)
     types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {_STAGE})").fetchall())
     col_types = [str(types[s]) for s in storage]
     _nan_to_null(con, _STAGE, [s for s, t in zip(storage, col_types) if sql_family(t) == "float"])
+    others = [p for p in range(len(names)) if p not in (target_pos, group_pos) and p not in ignored and p not in used]
+    roles, role_notes = assign_roles(
+        names,
+        target_pos,
+        group_pos,
+        identifier_positions(con, _STAGE, storage, col_types, others),
+        list(ignored),
+        list(used),
+    )
+    notes += role_notes
 
     stats = profile_columns(con, _STAGE, storage, col_types, n_rows)
     profiles: list[ColumnProfile] = []
@@ -284,6 +315,7 @@ def _import_into(
             mean=st.mean,
             std=st.std,
             top_values=st.top,
+            role=roles[pos],
         )
         profiles.append(profile)
 

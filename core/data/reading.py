@@ -9,6 +9,7 @@ suggest the exact column names an import will store, at once, even for a file of
 The delimiter and the header are found in Python on the first megabyte (DuckDB's sniffer settles
 silently for a one-column reading when a ragged row falls in its sample). When DuckDB's strict
 reader fails, :func:`csv_failure` turns its dump into one line naming the file's line.
+Missing values: see :mod:`core.data.missing` (a quoted value is data, never missing).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import duckdb
 
 from core.data.encodings import Encoding, choose_encoding, read_start, transcode
 from core.data.messages import shorten
+from core.data.missing import NULL_STRINGS
 from core.errors import InputError
 from core.store.sql import error_reason, one_row, sql_string
 
@@ -36,8 +38,6 @@ GZIP_SUFFIX = ".gz"
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DATA_SUFFIXES = (*CSV_SUFFIXES, *(s + GZIP_SUFFIX for s in CSV_SUFFIXES), *PARQUET_SUFFIXES)  # what import reads
 
-# Cells read as missing, as pandas.read_csv does by default (minus its exotic '-1.#IND' forms).
-NULL_STRINGS = ("", "NA", "N/A", "n/a", "#N/A", "#NA", "<NA>", "NaN", "-NaN", "nan", "-nan", "NULL", "null", "None")
 DELIMITERS = (",", "\t", ";", "|")
 
 _HEAD_BYTES = 1 << 20  # bytes looked at to choose the delimiter and read the header
@@ -96,6 +96,7 @@ class Source:
     data_lines: int | None = None  # data records the file must yield, when countable from bytes
     sniffed: list[tuple[str, str]] = field(default_factory=list)  # DuckDB's (name, type) per column
     as_text: list[str] = field(default_factory=list)  # DuckDB names of columns to read as VARCHAR
+    null_strings: tuple[str, ...] = NULL_STRINGS  # unquoted cells read as missing
     # Parquet only
     parquet_types: list[str] = field(default_factory=list)
 
@@ -105,10 +106,11 @@ class Source:
         return f"read_csv({sql_string(str(self.read_path))}, header = true, {self.csv_options(sample_size)})"
 
     def csv_options(self, sample_size: int | None = None) -> str:
-        nulls = ", ".join(sql_string(s) for s in NULL_STRINGS)
+        nulls = ", ".join(sql_string(s) for s in self.null_strings)
         opts = (
             f"delim = {sql_string(self.delimiter)}, quote = '\"', escape = '\"', comment = '', skip = 0, "
             f"strict_mode = true, null_padding = false, ignore_errors = false, nullstr = [{nulls}], "
+            "allow_quoted_nulls = false, "
             f"encoding = {sql_string(self.duck_encoding)}, compression = {sql_string(self.compression)}"
         )
         if sample_size is not None:

@@ -41,6 +41,7 @@ def dataset_to_dict(d: DatasetInfo, columns: bool = True) -> dict[str, Any]:
                 "name": c.name,
                 "sql_type": c.sql_type,
                 "kind": c.kind,
+                "role": c.role,
                 "missing": c.n_missing,
                 "distinct": c.n_distinct,
                 "min": c.min,

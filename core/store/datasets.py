@@ -70,7 +70,7 @@ def get_dataset(store: Store, ref: str | int) -> DatasetInfo:
                 hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
                 raise NotFoundError(f"no dataset {str(ref)!r}{hint}")
             cols = con.execute(
-                "SELECT position, name, sql_type, kind, n_missing, n_distinct, min, max, mean, std, top_values "
+                "SELECT position, name, sql_type, kind, n_missing, n_distinct, min, max, mean, std, top_values, role "
                 "FROM dataset_columns WHERE dataset_id = ? ORDER BY position",
                 [row[0]],
             ).fetchall()
@@ -89,6 +89,7 @@ def get_dataset(store: Store, ref: str | int) -> DatasetInfo:
             mean=c[8],
             std=c[9],
             top_values=tuple((str(v), int(n)) for v, n in json.loads(c[10])),
+            role=c[11],
         )
         for c in cols
     )
@@ -188,6 +189,14 @@ def read_dataset_by_id(con: duckdb.DuckDBPyConnection, dataset_id: int) -> Datas
     return _dataset_from_row(row)
 
 
+def feature_storage(con: duckdb.DuckDBPyConnection, dataset_id: int) -> set[str]:
+    """The storage names of a dataset's feature columns (role ``'feature'``: not the target, not ignored)."""
+    rows = con.execute(
+        "SELECT storage FROM dataset_columns WHERE dataset_id = ? AND role = 'feature'", [int(dataset_id)]
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
 def shared_row_filter(dataset_id: int) -> str:
     """The filter that picks one dataset's rows in :data:`SHARED_TABLE`."""
     return f"dataset_id = {int(dataset_id)}"
@@ -273,15 +282,16 @@ def _insert_columns(
         "mean": obj([p.mean for p in profiles]),
         "std": obj([p.std for p in profiles]),
         "top_values": obj([json.dumps([list(tv) for tv in p.top_values]) for p in profiles]),
+        "role": obj([p.role for p in profiles]),
     }
     con.register("_mlloop_columns", data)
     try:
         con.execute(
             "INSERT INTO dataset_columns (dataset_id, position, name, storage, sql_type, kind, n_missing, n_distinct, "
-            "min, max, mean, std, top_values) SELECT ?, position, CAST(name AS VARCHAR), CAST(storage AS VARCHAR), "
-            "CAST(sql_type AS VARCHAR), CAST(kind AS VARCHAR), n_missing, n_distinct, CAST(min AS VARCHAR), "
-            "CAST(max AS VARCHAR), CAST(mean AS DOUBLE), CAST(std AS DOUBLE), CAST(top_values AS JSON) "
-            "FROM _mlloop_columns ORDER BY position",
+            "min, max, mean, std, top_values, role) SELECT ?, position, CAST(name AS VARCHAR), "
+            "CAST(storage AS VARCHAR), CAST(sql_type AS VARCHAR), CAST(kind AS VARCHAR), n_missing, n_distinct, "
+            "CAST(min AS VARCHAR), CAST(max AS VARCHAR), CAST(mean AS DOUBLE), CAST(std AS DOUBLE), "
+            "CAST(top_values AS JSON), CAST(role AS VARCHAR) FROM _mlloop_columns ORDER BY position",
             [dataset_id],
         )
     finally:

@@ -23,6 +23,18 @@ def add_parsers(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the hold-out split (default 0)")
     p.add_argument("--delimiter", help="CSV delimiter (default: detected)")
     p.add_argument("--encoding", help="text encoding: utf-8, utf-16, latin-1 (default: detected)")
+    p.add_argument(
+        "--na",
+        metavar="VALUES",
+        help="comma-separated unquoted values read as missing, replacing the default list "
+        '(NA, N/A, NaN, NULL, None ...); an empty field is always missing, a quoted value never (--na "": only empty)',
+    )
+    p.add_argument(
+        "--ignore", metavar="COLS", help="comma-separated columns that are not features (kept, shown, never modelled)"
+    )
+    p.add_argument(
+        "--use", metavar="COLS", help="comma-separated columns used as features even if they look like identifiers"
+    )
     p.add_argument("--json", action="store_true", help="print the dataset as JSON")
     p.set_defaults(handler=cmd_import)
 
@@ -48,6 +60,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         encoding=args.encoding,
         delimiter=args.delimiter,
         group=args.group,
+        na=args.na,
+        ignore=args.ignore,
+        use=args.use,
     )
     start_checker(store.path)  # the data-quality check behind the scores' warnings, in the background
     if args.json:
@@ -107,11 +122,12 @@ def print_dataset(d) -> None:
     if d.columns:
         out()
         print_table(
-            ["#", "column", "type", "kind", "missing", "distinct", "min", "max", "mean", "top values"],
+            ["#", "column", "role", "type", "kind", "missing", "distinct", "min", "max", "mean", "top values"],
             [
                 [
                     c.position,
                     c.name,
+                    c.role,
                     c.sql_type,
                     c.kind,
                     c.n_missing,

@@ -78,7 +78,9 @@ def dataset_row(info: DatasetInfo) -> tuple[Text, ...]:
 def profile_row(col: ColumnProfile, target: str) -> tuple[Text, ...]:
     top = ", ".join(f"{v} ({n})" for v, n in col.top_values)
     return (
-        literal(col.name, style="bold cyan" if col.name == target else "", max_width=18),
+        literal(
+            col.name, style="bold cyan" if col.name == target else "dim" if col.role == "ignored" else "", max_width=18
+        ),
         literal(col.sql_type.lower(), max_width=9),
         Text(col.kind),
         Text(f"{col.n_missing:,}", justify="right", style="yellow" if col.n_missing else ""),
@@ -112,6 +114,8 @@ def column_line(col: ColumnProfile) -> Text:
     line = Text()
     line.append_text(literal(col.name, style="bold"))
     line.append(f" · {col.kind} · {col.n_missing:,} missing · {col.n_distinct:,} distinct")
+    if col.role == "ignored":
+        line.append(" · ignored: not a feature", style="yellow")
     top = Text()
     if col.top_values:
         top.append(" · top ")

@@ -56,7 +56,8 @@ def test_planted_problems_are_each_found(store, tmp_path):
     conflict["label"] = np.where(base.iloc[3]["label"] == "yes", "no", "yes")
     planted = pd.concat([base, copies, conflict], ignore_index=True)
     planted["row_id"] = [f"id-{i}" for i in range(len(planted))]
-    import_dataset(store, write_csv(tmp_path / "planted.csv", planted), "label")
+    # --use: an import ignores an identifier column by default (core.data.roles); the check must find it
+    import_dataset(store, write_csv(tmp_path / "planted.csv", planted), "label", use="row_id")
     kinds = _kinds(check_quality(store, "planted", mislabeled=False))
 
     assert [f.columns for f in kinds["constant"]] == [("const",)]
