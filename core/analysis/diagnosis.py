@@ -314,14 +314,15 @@ def _computed_dummy_error(store: Store, run: RunRecord, metric: str) -> float:
     Only the run's folds are re-created, not its model, so a run of a Python object has a dummy too."""
     from core.data.frames import load_split
     from core.data.ranking import dataset_groups
-    from core.modeling.evaluation import build_pipeline, fit_fold, fold_splits, make_splitter, scoring
+    from core.modeling.evaluation import build_pipeline, fit_fold, scoring
+    from core.modeling.folds import dataset_splits
     from core.modeling.models import BASELINES
     from core.store.datasets import get_dataset
 
     dataset = get_dataset(store, run.dataset_id)
     X, y = load_split(store, dataset, "dev")
     groups = dataset_groups(store, dataset)
-    splits = fold_splits(make_splitter(dataset.task, run.folds, run.repeats, run.seed, groups), X, y, dataset)
+    splits, _ = dataset_splits(store, dataset, run.folds, run.repeats, run.seed, X, y, groups)  # a version's too
     pipe = build_pipeline(BASELINES["dummy"], dataset, X, {}, run.seed)
     scorers = scoring(dataset.task, groups)
     scores = []

@@ -345,3 +345,18 @@ def test_a_dataframe_named_like_a_path_is_still_one_dataset(world):
     store, frame, *_ = world
     info = api.import_data(store, frame.head(60), "label", name="a/b c")
     assert get_dataset(store, info.id).name == "a/b c" and get_dataset(store, info.id).source == api.DATAFRAME_SOURCE
+
+
+def test_diagnosing_a_python_object_run_on_a_version_computes_its_dummy_on_the_versions_folds(world):
+    from core.analysis.diagnosis import diagnose
+    from core.data.versions import Edit, create_version
+
+    store, *_ = world
+    X, _ = load_split(store, get_dataset(store, "binary"))
+    version = create_version(store, "binary", Edit(drop_rows=tuple(int(r) for r in X.index[:7])))
+    run_id = api.run(store, version.name, LogisticRegression(), name="lr_v", cv=3)
+    computed = diagnose(store, run_id)
+    assert computed.dummy_run_id is None  # no dummy stored for the version yet: computed on the run's folds
+    dummy = get_run(store, api.run(store, version.name, "dummy", cv=3))
+    assert get_run(store, run_id).folds_hash == dummy.folds_hash
+    assert computed.dummy_error == pytest.approx(1 - dummy.summaries["accuracy"].val_mean)
