@@ -207,10 +207,16 @@ class Store:
                     con.execute("ROLLBACK")
                 except duckdb.Error:
                     pass  # a failed COMMIT (or an aborted transaction) already ended it
-                if _disk_full(e):
+                failure = _write_failure(e)
+                if failure == "full":
                     raise StoreError(
                         f"the disk holding {self.path} is full: this change was not written, and nothing "
                         "stored before it was lost"
+                    ) from e
+                if failure == "read-only":
+                    raise StoreError(
+                        f"cannot write to {self.path}: its folder or file is read-only (no permission to create "
+                        "or change it); this change was not written, and nothing stored before it was lost"
                     ) from e
                 raise
 
@@ -326,14 +332,25 @@ class Store:
             delay = min(delay * 2, 0.25)
 
 
-def _disk_full(exc: BaseException | None) -> bool:
-    """Whether an error, or one it was raised from or while handling, says the disk is full."""
+_WRITE_FAILURES = {
+    "no space left on device": "full",
+    "operation not permitted": "read-only",
+    "permission denied": "read-only",
+    "read-only file system": "read-only",
+}
+
+
+def _write_failure(exc: BaseException | None) -> str | None:
+    """``"full"`` or ``"read-only"`` when an error, or one it was raised from or while handling, says the
+    file system refused the write (DuckDB reports these as IO or transaction errors); else None."""
     seen = 0
     while exc is not None and seen < 10:
-        if "no space left on device" in str(exc).lower():
-            return True
+        text = str(exc).lower()
+        for words, failure in _WRITE_FAILURES.items():
+            if words in text:
+                return failure
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return False
+    return None
 
 
 def _check_duckdb_header(path: Path) -> None:

@@ -124,3 +124,38 @@ def test_a_full_disk_says_so_with_exit_3_and_loses_nothing(small_disk, tmp_path)
     assert r.returncode == 3 and len(r.stderr.strip().splitlines()) == 1 and "disk" in r.stderr and "full" in r.stderr
     listed = run_mlloop("datasets", "--json", store=db)
     assert listed.returncode == 0 and [d["name"] for d in json.loads(listed.stdout)] == ["penguins"]
+
+
+@pytest.fixture
+def read_only_folder(good, tmp_path):
+    """A folder holding a copy of the good store that nobody may write to: immutable for root
+    (chattr +i: permissions do not stop root), mode 0555 for anyone else."""
+    import shutil
+    import subprocess
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    shutil.copy(good, folder / "s.duckdb")
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i is not available here to make a folder read-only for root")
+        undo = ["chattr", "-i", str(folder)]
+    else:
+        folder.chmod(0o555)
+        undo = ["chmod", "755", str(folder)]
+    try:
+        yield folder
+    finally:
+        subprocess.run(undo, capture_output=True)
+
+
+def test_a_read_only_folder_says_so_with_exit_3_and_changes_nothing(read_only_folder):
+    db = read_only_folder / "s.duckdb"
+    before = _sha(db)
+    for command in (["run", "penguins", "--models", "dummy", "--jobs", "1"], ["target", "penguins", "0.9"]):
+        r = run_mlloop(*command, store=db)
+        assert r.returncode == 3, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and "read-only" in r.stderr
+    assert _sha(db) == before
+    listed = run_mlloop("runs", "--json", store=db)  # reading still works
+    assert listed.returncode == 0 and len(json.loads(listed.stdout)) == 1
