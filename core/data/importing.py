@@ -50,7 +50,7 @@ from core.data.reading import (
     resolve_file,
     unique_names,
 )
-from core.data.roles import assign_roles, check_role_options, identifier_positions, parse_columns
+from core.data.roles import MIN_PRESENT, assign_roles, check_role_options, identifier_positions, parse_columns
 from core.data.split import pick_test_rows
 from core.errors import InputError, StoreError
 from core.store import Store
@@ -288,7 +288,17 @@ def _import_into(
     types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {_STAGE})").fetchall())
     col_types = [str(types[s]) for s in storage]
     _nan_to_null(con, _STAGE, [s for s, t in zip(storage, col_types) if sql_family(t) == "float"])
-    others = [p for p in range(len(names)) if p not in (target_pos, group_pos) and p not in ignored and p not in used]
+
+    stats = profile_columns(con, _STAGE, storage, col_types, n_rows)
+    # Identifier candidates: nearly unique per the profile (its distinct counts may be estimates),
+    # checked exactly by identifier_positions.
+    others = [
+        p
+        for p in range(len(names))
+        if p not in (target_pos, group_pos, *ignored, *used)
+        and stats[storage[p]].n_present >= MIN_PRESENT * n_rows
+        and stats[storage[p]].n_distinct >= 0.9 * stats[storage[p]].n_present
+    ]
     roles, role_notes = assign_roles(
         names,
         target_pos,
@@ -298,8 +308,6 @@ def _import_into(
         list(used),
     )
     notes += role_notes
-
-    stats = profile_columns(con, _STAGE, storage, col_types, n_rows)
     profiles: list[ColumnProfile] = []
     for pos, (col_name, s, t) in enumerate(zip(names, storage, col_types)):
         st = stats[s]

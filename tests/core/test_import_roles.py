@@ -145,7 +145,7 @@ def test_bad_role_options_are_one_line_and_store_nothing(store, tmp_path):
     with pytest.raises(InputError, match="both --ignore and --use"):
         import_dataset(store, path, "label", ignore="x", use="x")
     with pytest.raises(InputError, match="no feature column is left"):
-        import_dataset(store, path, "label", ignore="x,island")
+        import_dataset(store, path, "label", ignore="column_1,x,island")
     assert list_datasets(store) == []
 
 
