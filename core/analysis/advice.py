@@ -182,7 +182,7 @@ def _data_advice(f: Facts) -> list[Advice]:
             "fix_data",
             f"fix the data first: {problems}; until then every score on {f.dataset.name!r} is optimistic "
             "and its gaps are not to be believed",
-            None,
+            next((w.fix for w in f.run.data_warnings if w.fix.startswith("mlloop edit ")), None),
             {"problems": [w.kind for w in f.run.data_warnings]},
         )
     ]

@@ -46,16 +46,18 @@ class Finding:
     n_rows: int = 0  # how many rows are affected in all (rows may be capped)
     scores: tuple[float, ...] = ()  # per listed row, when it has one (mislabeled: own-label probability)
     reasons: tuple[str, ...] = ()  # per listed row, when it has one: why that row is listed
+    edit: tuple[str, ...] = ()  # the `mlloop edit DATASET` arguments that apply its fix (core.analysis.fixes)
 
 
 def finding_to_dict(f: Finding) -> dict[str, Any]:
-    """Stable JSON-ready keys: kind, severity, columns, rows, n_rows, message, action, value, scores, reasons."""
+    """Stable JSON-ready keys: kind, severity, columns, rows, n_rows, message, action, value, scores, reasons,
+    edit."""
     d = asdict(f)
     d["columns"], d["rows"], d["scores"] = list(f.columns), list(f.rows), [round(s, 6) for s in f.scores]
-    d["reasons"] = list(f.reasons)
+    d["reasons"], d["edit"] = list(f.reasons), list(f.edit)
     if d["value"] is not None and not math.isfinite(d["value"]):
         d["value"] = None
-    keys = ("kind", "severity", "columns", "rows", "n_rows", "message", "action", "value", "scores", "reasons")
+    keys = ("kind", "severity", "columns", "rows", "n_rows", "message", "action", "value", "scores", "reasons", "edit")
     return {k: d[k] for k in keys}
 
 
@@ -72,6 +74,7 @@ def finding_from_dict(d: dict[str, Any]) -> Finding:
         n_rows=d["n_rows"],
         scores=tuple(d["scores"]),
         reasons=tuple(d.get("reasons", ())),  # findings written before rows had reasons have none
+        edit=tuple(d.get("edit", ())),
     )
 
 

@@ -26,28 +26,40 @@ from core.store.datasets import get_dataset, list_datasets
 from core.text import first_line
 from core.types import DatasetInfo, DataWarning
 
-CHECKS_VERSION = 1
+CHECKS_VERSION = 2  # 2: findings carry their `mlloop edit` arguments, and warnings' fixes are that command
 
 
-def score_warnings(findings: Iterable[Finding]) -> tuple[DataWarning, ...]:
-    """The warnings a dataset's findings put on its scores, one per column or problem."""
+def score_warnings(findings: Iterable[Finding], dataset: str = "DATASET") -> tuple[DataWarning, ...]:
+    """The warnings a dataset's findings put on its scores, one per column or problem; each ``fix`` is
+    the ``mlloop edit`` command that makes a version without the problem (core.analysis.fixes)."""
     warnings: list[DataWarning] = []
     leaking: set[str] = set()
     findings = list(findings)
+
+    def fix(f: Finding, fallback: str) -> str:
+        return edit_command(dataset, f.edit) if f.edit else fallback
+
     for f in findings:
         if f.kind == "leakage":
             leaking.update(f.columns)
-            warnings.append(DataWarning(f.kind, f.message, f"drop column {', '.join(f.columns)}"))
+            warnings.append(DataWarning(f.kind, f.message, fix(f, f"drop column {', '.join(f.columns)}")))
     for f in findings:
         if f.kind == "identifier" and not leaking.intersection(f.columns):
             col = ", ".join(f.columns)
             message = f"{col} is an identifier used as a feature: a model can memorise rows by it"
-            warnings.append(DataWarning(f.kind, message, f"drop column {col}"))
+            warnings.append(DataWarning(f.kind, message, fix(f, f"drop column {col}")))
         elif f.kind == "duplicates" and f.severity == "high":
-            warnings.append(DataWarning(f.kind, f.message, "drop the duplicate rows"))
+            warnings.append(DataWarning(f.kind, f.message, fix(f, "drop the duplicate rows")))
         elif f.kind == "conflicting_labels" and f.severity == "high":
-            warnings.append(DataWarning(f.kind, f.message, "drop the conflicting rows, or relabel them"))
+            warnings.append(DataWarning(f.kind, f.message, fix(f, "drop the conflicting rows, or relabel them")))
     return tuple(warnings)
+
+
+def edit_command(dataset: str, args: Iterable[str]) -> str:
+    """``mlloop edit NAME ARGS``, quoted for a POSIX shell."""
+    import shlex
+
+    return shlex.join(["mlloop", "edit", dataset, *args])
 
 
 def check_and_record(
@@ -67,7 +79,7 @@ def check_and_record(
     findings = check_quality(store, dataset, mislabeled=mislabeled, jobs=jobs, stop=stop)
     if mislabeled:  # only a complete check replaces the cached one
         try:
-            _save(store, dataset.id, findings)
+            _save(store, dataset.id, findings, dataset.name)
         except StoreError:
             pass
     return findings
@@ -95,7 +107,7 @@ def check_unchecked(store: Store, stop: StopToken | None = None) -> list[int]:
             message = str(e) if isinstance(e, MlloopError) else f"internal error: {type(e).__name__}: {e}"
             quality_checks.end_claim(store, dataset_id, "failed", first_line(message))
             continue
-        _save(store, dataset_id, findings)
+        _save(store, dataset_id, findings, datasets[dataset_id].name)
         checked.append(dataset_id)
 
 
@@ -109,10 +121,10 @@ def dataset_warnings(store: Store, dataset_id: int) -> tuple[DataWarning, ...] |
     findings = quality_checks.findings(store, dataset_id)
     if findings is None:
         return None
-    return score_warnings(finding_from_dict(f) for f in findings)
+    return score_warnings((finding_from_dict(f) for f in findings), get_dataset(store, dataset_id).name)
 
 
-def _save(store: Store, dataset_id: int, findings: tuple[Finding, ...]) -> None:
+def _save(store: Store, dataset_id: int, findings: tuple[Finding, ...], name: str) -> None:
     quality_checks.save(
-        store, dataset_id, CHECKS_VERSION, [finding_to_dict(f) for f in findings], score_warnings(findings)
+        store, dataset_id, CHECKS_VERSION, [finding_to_dict(f) for f in findings], score_warnings(findings, name)
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +67,69 @@ def recipe_of(dataset: DatasetInfo) -> dict[str, Any] | None:
     return None if dataset.recipe is None else dict(json.loads(dataset.recipe))
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What an edit will change, checked and not yet written: what the confirmation before it lists."""
+
+    name: str
+    kept_columns: tuple[str, ...]
+    dropped_columns: tuple[str, ...]
+    dropped_rows: tuple[int, ...]  # every row dropped: listed, and duplicates found
+    relabels: tuple[tuple[int, str], ...]
+    recipe: dict[str, Any]
+
+
+def preview_version(store: Store, dataset_ref: str | int, edit: Edit) -> Plan:
+    """The version ``edit`` would make of ``dataset_ref``, checked (``InputError`` as :func:`create_version`)
+    but not written."""
+    parent = get_dataset(store, dataset_ref)
+    try:
+        with store.read() as con:
+            return _plan(con, parent, edit)
+    except duckdb.Error as e:
+        raise StoreError(f"cannot read {parent.name!r}: {first_line(e)}") from e
+
+
+def edit_from_args(args: Sequence[str], note: str | None = None) -> Edit:
+    """The :class:`Edit` of the ``mlloop edit`` arguments a quality finding gives (``Finding.edit``):
+    ``--drop-columns A,B``, ``--drop-rows R1,R2`` and ``--drop-duplicates``."""
+    fields: dict[str, Any] = {"note": note}
+    rest = list(args)
+    while rest:
+        option = rest.pop(0)
+        if option == "--drop-duplicates":
+            fields["drop_duplicates"] = True
+        elif option in ("--drop-columns", "--drop-rows") and rest:
+            values = tuple(v for v in rest.pop(0).split(",") if v)
+            if option == "--drop-columns":
+                fields["drop_columns"] = values
+            else:
+                fields["drop_rows"] = tuple(int(v) for v in values)
+        else:
+            raise InputError(f"not an edit argument: {option!r}")
+    return Edit(**fields)
+
+
 def _create(con: duckdb.DuckDBPyConnection, parent: DatasetInfo, edit: Edit) -> int:
+    plan = _plan(con, parent, edit)
+    version_id = next_dataset_id(con)
+    insert_version(
+        con,
+        parent_id=parent.id,
+        version_id=version_id,
+        name=plan.name,
+        columns=list(plan.kept_columns),
+        recipe=plan.recipe,
+        created_at=plan.recipe["created_at"],
+    )
+    insert_edits(con, version_id, list(plan.dropped_rows), dict(plan.relabels))
+    version = _record(con, version_id)
+    set_counts(con, version_id, data_layout(con, version).relation)
+    create_rows_view(con, version)
+    return version_id
+
+
+def _plan(con: duckdb.DuckDBPyConnection, parent: DatasetInfo, edit: Edit) -> Plan:
     layout = data_layout(con, parent)
     names = [c.name for c in layout.columns]
     by_name = {c.name: c for c in layout.columns}
@@ -135,15 +198,7 @@ def _create(con: duckdb.DuckDBPyConnection, parent: DatasetInfo, edit: Edit) -> 
         "note": edit.note,
         "created_at": now,
     }
-    version_id = next_dataset_id(con)
-    insert_version(
-        con, parent_id=parent.id, version_id=version_id, name=name, columns=kept, recipe=recipe, created_at=now
-    )
-    insert_edits(con, version_id, all_drops, relabels)
-    version = _record(con, version_id)
-    set_counts(con, version_id, data_layout(con, version).relation)
-    create_rows_view(con, version)
-    return version_id
+    return Plan(name, tuple(kept), tuple(dropped_cols), tuple(all_drops), tuple(sorted(relabels.items())), recipe)
 
 
 def _record(con: duckdb.DuckDBPyConnection, dataset_id: int) -> DatasetInfo:

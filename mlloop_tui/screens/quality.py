@@ -14,20 +14,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Static
 
 from core.analysis.findings import SEVERITIES, Finding
+from core.errors import MlloopError
+from core.text import printable
 from mlloop_tui.compute import Checked, Failed
 from mlloop_tui.runner import QualityRequest
 from mlloop_tui.screens.computing import ComputingScreen
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.title_bar import TitleBar
+
+if TYPE_CHECKING:
+    from core.data.versions import Edit, Plan
 
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 ROWS_LISTED = 8  # file row numbers written out under the table; Enter shows them all
@@ -51,6 +57,19 @@ def sort_findings(findings: Sequence[Finding], column: int, reverse: bool) -> li
 def columns_text(columns: Sequence[str], limit: int = 2) -> str:
     shown = ", ".join(columns[:limit])
     return shown + (f" +{len(columns) - limit}" if len(columns) > limit else "")
+
+
+def fix_question(dataset: str, plan: Plan) -> str:
+    """The confirmation of a finding's fix: the version it makes and exactly what changes."""
+    lines = [f"Make {plan.name} from {dataset} (which stays as it is):"]
+    if plan.dropped_columns:
+        lines.append(f"  drop column{'s' if len(plan.dropped_columns) > 1 else ''}: {', '.join(plan.dropped_columns)}")
+    if plan.dropped_rows:
+        n = len(plan.dropped_rows)
+        lines.append(f"  drop {n} row{'s' if n > 1 else ''}: {', '.join(map(str, plan.dropped_rows))}")
+    for row, label in plan.relabels:
+        lines.append(f"  relabel row {row} to {label}")
+    return "\n".join(lines)
 
 
 def finding_row(f: Finding) -> tuple[Text, ...]:
@@ -117,6 +136,13 @@ class QualityScreen(ComputingScreen):
             "Export",
             id="quality.export",
             tooltip="Export the dataset's summary with these findings (Markdown, HTML or JSON)",
+        ),
+        Binding(
+            "f",
+            "apply_fix",
+            "Fix",
+            id="quality.fix",
+            tooltip="Apply the finding's fix as a new dataset version, after listing what changes",
         ),
     ]
 
@@ -273,7 +299,51 @@ class QualityScreen(ComputingScreen):
         notes = ("why", dict(zip(f.rows, f.reasons))) if f.reasons else None
         self.app.push_screen(DataRowsScreen(self.dataset, f.rows or None, f.columns, caption, scores, notes))
 
+    def action_apply_fix(self) -> None:
+        f = self.selected()
+        if f is None:
+            return
+        if not f.edit:
+            self.notify("this finding has no fix a new version can apply", timeout=3)
+            return
+        self.plan_fix(f.edit, f.kind)
+
+    @work(thread=True, exclusive=True, group="quality-fix", exit_on_error=False, description="planning a version")
+    def plan_fix(self, args: tuple[str, ...], kind: str) -> None:
+        from core.data.versions import edit_from_args, preview_version
+
+        try:
+            edit = edit_from_args(args, note=f"fix of the quality finding {kind!r}")
+            plan = preview_version(self.app.store, self.dataset, edit)
+        except MlloopError as e:
+            self.app.call_from_thread(self.notify, printable(str(e)), severity="error", timeout=8, markup=False)
+            return
+        self.app.call_from_thread(self._confirm_fix, edit, plan)
+
+    def _confirm_fix(self, edit: Edit, plan: Plan) -> None:
+        from mlloop_tui.dialogs.confirm import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.apply_fix(edit)
+
+        self.app.push_screen(ConfirmDialog(fix_question(self.dataset, plan), "Create", id="fix-dialog"), answered)
+
+    @work(thread=True, exclusive=True, group="quality-fix", exit_on_error=False, description="creating a version")
+    def apply_fix(self, edit: Edit) -> None:
+        from core.data.versions import create_version
+
+        try:
+            version = create_version(self.app.store, self.dataset, edit)
+        except MlloopError as e:
+            self.app.call_from_thread(self.notify, printable(str(e)), severity="error", timeout=8, markup=False)
+            return
+        message = f"created {version.name}: run it with `mlloop run {version.name}` or n"
+        self.app.call_from_thread(self.notify, printable(message), timeout=6, markup=False)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "apply_fix":
+            return True if self.checked else None
         if action == "export":
             return True if self.checked else None
         return True

@@ -189,3 +189,27 @@ def test_editing_a_missing_version_and_relabeling_regression(store: Store, regre
         create_version(store, "regression", Edit(relabel=((row, "big"),)))
     v = create_version(store, "regression", Edit(relabel=((row, "2.5"),)))
     assert load_split(store, v)[1].loc[row] == 2.5
+
+
+def test_quality_findings_carry_the_edit_that_fixes_them(store: Store, tmp_path: Path) -> None:
+    from core.analysis.findings import finding_to_dict
+    from core.analysis.quality import check_quality
+    from core.data.versions import edit_from_args
+
+    rng = np.random.default_rng(0)
+    n = 200
+    frame = pd.DataFrame({"a": rng.normal(size=n).round(3), "b": rng.normal(size=n).round(3), "const": 1.0})
+    frame["y"] = np.where(frame["a"] + rng.normal(scale=0.5, size=n) > 0, "p", "q")
+    frame = pd.concat([frame, frame.iloc[:12]], ignore_index=True)  # 12 duplicates
+    frame.loc[len(frame)] = [frame.a[20], frame.b[20], 1.0, "q" if frame.y[20] == "p" else "p"]  # a conflict
+    import_dataset(store, write_csv(tmp_path / "q.csv", frame), "y")
+    findings = {f.kind: f for f in check_quality(store, "q", mislabeled=False)}
+    assert findings["constant"].edit == ("--drop-columns", "const")
+    assert finding_to_dict(findings["constant"])["edit"] == ["--drop-columns", "const"]
+    assert findings["duplicates"].edit == ("--drop-duplicates",)
+    conflict = findings["conflicting_labels"].edit
+    assert conflict[0] == "--drop-rows" and set(map(int, conflict[1].split(","))) <= {20, n + 12}
+    for kind in ("constant", "duplicates", "conflicting_labels"):
+        version = create_version(store, "q", edit_from_args(findings[kind].edit))
+        after = {f.kind for f in check_quality(store, version.name, mislabeled=False)}
+        assert kind not in after

@@ -47,7 +47,7 @@ async def test_a_checked_leaky_dataset_marks_its_runs_and_the_detail_says_why(le
         await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen))
         await wait_for(pilot, lambda: "scores not to be trusted" in screen_text(app))
         text = screen_text(app)
-        assert "drop column bwt" in text
+        assert "--drop-columns bwt" in text
 
 
 async def test_the_app_checks_an_unchecked_dataset_in_the_background(leaky_store, monkeypatch):
