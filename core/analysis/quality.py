@@ -36,6 +36,7 @@ from core.analysis.findings import (
     listed_rows,
     percent,
 )
+from core.analysis.fixes import with_edits
 from core.analysis.label_issues import mislabeled_findings
 from core.analysis.leakage import leakage_findings
 from core.analysis.shift import shift_findings
@@ -115,6 +116,7 @@ def check_quality(
         if mislabeled and dataset.is_classification:
             go_on()
             findings += mislabeled_findings(X_dev, y_dev, dataset, jobs)
+    findings = with_edits(findings, X_rows, y, is_test, [f.columns[0] for f in ids])
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     kind_rank = {k: i for i, k in enumerate(KINDS)}
     return tuple(sorted(findings, key=lambda f: (rank[f.severity], kind_rank.get(f.kind, 99), f.columns)))

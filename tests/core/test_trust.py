@@ -62,9 +62,9 @@ def test_a_leaking_column_and_an_identifier_warn_on_every_run_of_the_dataset(sto
     assert len(runs) == 2
     for r in runs:
         by_column = {w.fix: w.kind for w in r.data_warnings}
-        assert by_column["drop column bwt"] == "leakage"
+        assert by_column["mlloop edit birthwt --drop-columns bwt"] == "leakage"
         # The row names predict the target (the file is sorted by it) and are an identifier.
-        assert "drop column column_1" in by_column
+        assert "mlloop edit birthwt --drop-columns column_1" in by_column
     forest = next(r for r in runs if r.model == "forest")
     d = run_to_dict(get_run(store, forest.id))
     kinds = [w["kind"] for w in d["warnings"]]
@@ -86,7 +86,8 @@ def test_the_diagnosis_says_fix_the_data_first_and_names_the_column(store, leaky
     d = diagnose(store, forest.id)
     first = d.advice[0]
     assert first.kind == "fix_data"
-    assert "drop column bwt" in first.text
+    assert "mlloop edit birthwt --drop-columns bwt" in first.text
+    assert first.command == "mlloop edit birthwt --drop-columns bwt"
     assert not any(a.kind in ("evaluate_on_test", "done") for a in d.advice)
     assert d.reason.startswith("the data makes every score optimistic")
 
@@ -95,7 +96,7 @@ def test_exports_and_show_say_the_scores_are_not_to_be_trusted(store, leaky, tmp
     check_and_record(store, leaky)
     forest = next(r for r in list_runs(store) if r.model == "forest")
     md = export_runs(store, [forest.id], "md")
-    assert "Scores not to be trusted" in md and "drop column bwt" in md
+    assert "Scores not to be trusted" in md and "mlloop edit birthwt --drop-columns bwt" in md
     shown = run_mlloop("show", str(forest.id), store=store.path)
     assert shown.returncode == 0 and "Scores not to be trusted" in shown.stdout
     listed = run_mlloop("runs", store=store.path)
@@ -126,7 +127,7 @@ def test_the_import_command_checks_in_the_background(tmp_path):
         time.sleep(0.5)
     assert state.status == "done" and state.checks_version == CHECKS_VERSION
     warnings = dataset_warnings(store, 1)
-    assert warnings is not None and any(w.fix == "drop column bwt" for w in warnings)
+    assert warnings is not None and any(w.fix == "mlloop edit birthwt --drop-columns bwt" for w in warnings)
 
 
 def test_a_cancelled_check_is_claimed_again_and_a_failed_one_is_not(store, binary_csv, tmp_path):
