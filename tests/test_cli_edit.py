@@ -103,3 +103,26 @@ def test_run_like_pairs_fold_by_fold_with_the_parent(penguins: Store, capsys) ->
     assert "the rows the edits dropped" in pair["explanation"]
     assert mlloop_main(store, "run", "penguins@2", "--like", "2", "--models", "tree") == 2
     assert "--like RUN takes the models" in capsys.readouterr().err
+
+
+def test_the_readme_example(penguins: Store, capsys) -> None:
+    """The worked example of README's 'Dataset versions', command by command."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    store = penguins
+    assert "$ mlloop run penguins --models dummy,linear --cv 4 --seed 2" in readme
+    assert (
+        mlloop_main(store, "run", "penguins", "--models", "dummy,linear", "--cv", "4", "--seed", "2", "--jobs", "1")
+        == 0
+    )
+    assert "$ mlloop edit penguins --drop-columns year --drop-rows 0,1 --note ids\n" in readme
+    capsys.readouterr()
+    assert mlloop_main(store, "edit", "penguins", "--drop-columns", "year", "--drop-rows", "0,1", "--note", "ids") == 0
+    printed = capsys.readouterr().out
+    assert "$ mlloop edit penguins --drop-columns year --drop-rows 0,1 --note ids\n" + printed in readme
+    assert "$ mlloop run penguins@2 --like 2 " in readme
+    assert mlloop_main(store, "run", "penguins@2", "--like", "2", "--jobs", "1", "--json") == 0
+    (run,) = json.loads(capsys.readouterr().out)
+    assert run["id"] == 3 and run["model"] == "linear" and run["cv"] == {"folds": 4, "repeats": 1, "seed": 2}
+    assert mlloop_main(store, "compare", "3", "2") == 0
+    shown = capsys.readouterr().out
+    assert "over 4 shared folds" in shown and "Data versions: penguins@2 (from penguins)" in shown
