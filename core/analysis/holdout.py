@@ -29,6 +29,7 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
 
     from core.data.frames import load_split
     from core.data.ranking import dataset_groups
+    from core.data.versions import test_edit_warning
     from core.modeling.evaluation import build_pipeline, scoring, signed_scores, warning_lines
     from core.modeling.ranking import query_order
     from core.modeling.specs import run_family
@@ -55,7 +56,8 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
             scores = signed_scores(check_scoring(est, scoring=scorers, raise_exc=False)(est, X_test, y_test), scorers)
         except Exception as e:
             raise MlloopError(f"run {run.id} could not be fitted on the development rows: {error_line(e)}") from e
-    fit_warnings = tuple(warning_lines(caught))[:20]
+    edited = test_edit_warning(store, dataset)  # a version that edited test rows says so every time
+    fit_warnings = (*([edited] if edited else []), *tuple(warning_lines(caught))[:20])
     now = time.time()
     eval_id, earlier = test_evaluation_store.insert(
         store,

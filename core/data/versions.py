@@ -317,3 +317,18 @@ def version_fields(store: Store, dataset: DatasetInfo) -> dict[str, Any]:
         "versions": versions,
         "features": list(dataset.feature_names),
     }
+
+
+def test_edit_warning(store: Store, dataset: DatasetInfo) -> str | None:
+    """The warning every test evaluation of a version carries when it, or a version it was made from,
+    edited locked test rows (``--include-test``): its test score is not the original test set's."""
+    edited = 0
+    while dataset.parent_id is not None:
+        edited += len((recipe_of(dataset) or {}).get("test_rows_edited", []))
+        dataset = get_dataset(store, dataset.parent_id)
+    if not edited:
+        return None
+    return (
+        f"{_count(edited)} of the locked test set edited by --include-test in this dataset's versions: "
+        "this test score is not comparable with scores on the original test set"
+    )

@@ -213,3 +213,18 @@ def test_quality_findings_carry_the_edit_that_fixes_them(store: Store, tmp_path:
         version = create_version(store, "q", edit_from_args(findings[kind].edit))
         after = {f.kind for f in check_quality(store, version.name, mislabeled=False)}
         assert kind not in after
+
+
+def test_a_test_evaluation_of_a_version_that_edited_test_rows_warns(penguins: Store) -> None:
+    from core.analysis.holdout import evaluate_on_test
+
+    store = penguins
+    Xt, _ = load_split(store, get_dataset(store, "penguins"), "test")
+    create_version(store, "penguins", Edit(drop_columns=("year",)))
+    edited = create_version(store, "penguins@2", Edit(drop_rows=(int(Xt.index[0]),), include_test=True))
+    clean = create_version(store, "penguins", Edit(drop_columns=("sex",)))
+    for dataset, warned in ((edited, True), (clean, False)):
+        (run,) = run_specs(store, dataset.name, [("dummy", None)], folds=3)
+        evaluation = evaluate_on_test(store, run)
+        said = [w for w in evaluation.fit_warnings if w.startswith("1 row of the locked test set edited by")]
+        assert bool(said) == warned
