@@ -135,7 +135,9 @@ def test_findings_are_sorted_and_serialise(store, tmp_path, regression_csv):
     dicts = [finding_to_dict(f) for f in findings]
     json.dumps(dicts, allow_nan=False)
     keys = ["kind", "severity", "columns", "rows", "n_rows", "message", "action", "value", "scores", "reasons"]
+    keys.append("edit")
     assert list(dicts[0]) == keys
+    assert {f["kind"]: f["edit"] for f in dicts}["constant"] == ["--drop-columns", "const"]
     assert get_dataset(store, "reg").task == "regression"
 
 
