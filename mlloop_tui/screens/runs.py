@@ -75,6 +75,14 @@ class RunsScreen(Screen):
             id="runs.features",
             tooltip="Feature-selection curves of the selected run's model on its dataset",
         ),
+        Binding(
+            "E",
+            "errors",
+            "Errors",
+            show=False,
+            id="runs.errors",
+            tooltip="Error analysis of the selected run: confusion matrix or residuals, worst rows, weakest slices",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -201,6 +209,13 @@ class RunsScreen(Screen):
         run_id = self.query_one(RunsTable).selected_id()
         if run_id is not None:
             self.app.open_run(run_id)
+
+    def action_errors(self) -> None:
+        from mlloop_tui.screens.errors import ErrorsScreen
+
+        run_id = self.query_one(RunsTable).selected_id()
+        if run_id is not None:
+            self.app.push_screen(ErrorsScreen(run_id))
 
     @on(RunsTable.RowSelected)
     def _row_selected(self, event: RunsTable.RowSelected) -> None:

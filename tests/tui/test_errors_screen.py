@@ -83,3 +83,17 @@ async def test_a_run_without_predictions_says_to_re_run(penguins):
         screen = await open_errors(pilot, run_id)
         await wait_for(pilot, lambda: NO_PREDICTIONS in screen_text(app))
         assert screen.analysis is None
+
+
+async def test_e_on_the_runs_table_opens_the_selected_runs_error_analysis(penguins):
+    store, run_id = penguins
+    app = MlloopApp(store, poll_interval=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: run_id in table.shown_ids)
+        table.move_cursor(row=table.shown_ids.index(run_id))
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorsScreen))
+        assert app.screen.run_id == run_id
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen.query(RunsTable))
