@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from core.store.connection import NO_EXTENSIONS, Store
 from core.store.quality_checks import warnings_from_json
-from core.store.runs import ACTIVE, RUN_COLUMNS, RUN_FROM, SUMMARY_AGGREGATES, JsonTexts, effective_status, run_record
+from core.store.runs import ACTIVE, RUN_COLUMNS, RUN_FROM, SUMMARY_AGGREGATES, JsonTexts, dead_run_ids, run_record
 from core.types import MetricSummary, RunRecord
 
 FIELDS = ("dataset", "model", "status")
@@ -250,14 +250,7 @@ class RunListing:
 
     def _settle_statuses(self) -> None:
         """Active runs whose process is gone are listed (sorted, filtered) as ``interrupted``."""
-        rows = self._con.execute(
-            f"SELECT id, status, pid, host, heartbeat_at, started_at FROM runs WHERE status IN {ACTIVE}"
-        ).fetchall()
-        dead = [
-            rid
-            for rid, status, pid, host, beat, started in rows
-            if effective_status(status, pid, host, beat, started_at=started) == "interrupted"
-        ]
+        dead = dead_run_ids(self._con)
         if dead:
             self._con.execute("UPDATE runs SET status = 'interrupted' WHERE list_contains(?::BIGINT[], id)", [dead])
             self.active = bool(self._scalar(f"SELECT count(*) FROM runs WHERE status IN {ACTIVE}"))

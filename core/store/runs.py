@@ -285,17 +285,22 @@ def effective_status(
     return status
 
 
-def mark_interrupted(store: Store) -> int:
-    """Persist ``interrupted`` for active runs whose process is gone; returns how many."""
-    with store.read() as con:
-        rows = con.execute(
-            "SELECT id, status, pid, host, heartbeat_at, started_at FROM runs WHERE status IN ('queued', 'running')"
-        ).fetchall()
-    dead = [
+def dead_run_ids(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Active runs, in the ``runs`` table ``con`` sees, whose process is gone (:func:`effective_status`)."""
+    rows = con.execute(
+        f"SELECT id, status, pid, host, heartbeat_at, started_at FROM runs WHERE status IN {ACTIVE}"
+    ).fetchall()
+    return [
         rid
         for rid, status, pid, host, beat, started in rows
         if effective_status(status, pid, host, beat, started_at=started) == "interrupted"
     ]
+
+
+def mark_interrupted(store: Store) -> int:
+    """Persist ``interrupted`` for active runs whose process is gone; returns how many."""
+    with store.read() as con:
+        dead = dead_run_ids(con)
     if dead:
         with store.write() as con:
             con.execute(f"UPDATE runs SET status = 'interrupted' WHERE id IN ({', '.join('?' * len(dead))})", dead)
