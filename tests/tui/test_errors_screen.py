@@ -13,10 +13,10 @@ from core.store.runs import list_runs
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.screens.data_rows import DataRowsScreen
 from mlloop_tui.screens.errors import ErrorsScreen
-from mlloop_tui.screens.run_detail import RunDetailScreen
 from mlloop_tui.widgets.runs_table import RunsTable
 from tests.conftest import SAMPLES, make_runs_store
 from tests.tui.conftest import screen_text, wait_for
+from tests.tui.test_run_detail import open_from_runs_table
 
 
 @pytest.fixture
@@ -27,11 +27,7 @@ def penguins(tmp_path: Path) -> tuple[Store, int]:
 
 async def open_errors(pilot, run_id: int) -> ErrorsScreen:
     app = pilot.app
-    table = app.screen.query_one(RunsTable)
-    await wait_for(pilot, lambda: run_id in table.shown_ids)
-    table.move_cursor(row=table.shown_ids.index(run_id))
-    await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.loaded)
+    await open_from_runs_table(pilot, run_id)
     await pilot.press("E")
     await wait_for(pilot, lambda: isinstance(app.screen, ErrorsScreen))
     return app.screen
