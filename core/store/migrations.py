@@ -319,5 +319,14 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE dataset_columns SET role = 'ignored' WHERE EXISTS (SELECT 1 FROM datasets d
         WHERE d.id = dataset_columns.dataset_id AND d.group_column = dataset_columns.name);
     """,
+    # 11: label review (core.analysis.review): a queue is stored when it is opened (its items as JSON),
+    # so opening it again continues where it stopped; each decision is a row, written when it is made.
+    """
+    CREATE TABLE review_queues (id INTEGER NOT NULL, dataset_id INTEGER NOT NULL, from_run INTEGER,
+        items JSON NOT NULL, n_found INTEGER NOT NULL, created_at DOUBLE NOT NULL, finished_at DOUBLE,
+        version_id INTEGER);
+    CREATE TABLE review_decisions (queue_id INTEGER NOT NULL, dataset_id INTEGER NOT NULL, __row BIGINT NOT NULL,
+        decision VARCHAR NOT NULL, label VARCHAR, decided_at DOUBLE NOT NULL, seq INTEGER NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
