@@ -3,8 +3,10 @@
 Each finding a version can fix gets its arguments (``Finding.edit``; ``quality --json`` shows them,
 the quality screen applies them): a leaking, identifier or constant column is dropped; duplicate rows
 are dropped with ``--drop-duplicates`` (with the identifier columns the duplicate check ignored, since
-rows that differ only by an id are the duplicates it found); rows with conflicting labels are listed
-in full with ``--drop-rows``, all but the locked test rows, which an edit leaves alone.
+rows that differ only by an id are the duplicates it found); rows with conflicting labels are relabeled
+to the label most of their identical rows carry (``--relabel ROW=LABEL``), and where no label has a
+strict majority (a tie, such as one row of each) there is no label to trust and they are dropped
+(``--drop-rows``); locked test rows are left alone, as an edit does, and do not vote.
 """
 
 from __future__ import annotations
@@ -37,16 +39,29 @@ def edit_args(
     if f.kind == "duplicates":
         return (("--drop-columns", ",".join(ids)) if ids else ()) + ("--drop-duplicates",)
     if f.kind == "conflicting_labels":
-        rows = conflicting_rows(X_rows, y, is_test)
-        return ("--drop-rows", ",".join(map(str, rows))) if rows else ()
+        drops, relabels = conflict_fix(X_rows, y, is_test)
+        args: tuple[str, ...] = ("--drop-rows", ",".join(map(str, drops))) if drops else ()
+        return args + (("--relabel", *(f"{row}={label}" for row, label in relabels)) if relabels else ())
     return ()
 
 
-def conflicting_rows(X_rows: pd.DataFrame, y: pd.Series, is_test: pd.Series) -> list[int]:
-    """Development rows whose identical feature rows carry more than one label."""
+def conflict_fix(X_rows: pd.DataFrame, y: pd.Series, is_test: pd.Series) -> tuple[list[int], list[tuple[int, str]]]:
+    """Development rows whose identical feature rows carry more than one label: (rows to drop, as no
+    label has a strict majority among them; (row, majority label) for the rows outvoted)."""
     import pandas as pd
 
     key = pd.util.hash_pandas_object(X_rows, index=False).to_numpy()
     frame = pd.DataFrame({"x": key, "y": y.astype(str).to_numpy()}, index=X_rows.index)
-    bad = (frame.groupby("x")["y"].transform("nunique") > 1) & ~is_test.reindex(X_rows.index).to_numpy()
-    return sorted(int(r) for r in X_rows.index[bad.to_numpy()])
+    frame = frame[~is_test.reindex(X_rows.index).to_numpy(dtype=bool)]
+    frame = frame[frame.groupby("x")["y"].transform("nunique") > 1]
+    drops: list[int] = []
+    relabels: list[tuple[int, str]] = []
+    for _, group in frame.groupby("x", sort=False):
+        counts = group["y"].value_counts()
+        if len(counts) > 1 and counts.iloc[0] > counts.iloc[1]:
+            majority = str(counts.index[0])
+            outvoted = group.index[group["y"].to_numpy() != majority]
+            relabels += [(int(r), majority) for r in outvoted]
+        else:
+            drops += [int(r) for r in group.index]
+    return sorted(drops), sorted(relabels)

@@ -26,7 +26,8 @@ from core.store.datasets import get_dataset, list_datasets
 from core.text import first_line
 from core.types import DatasetInfo, DataWarning
 
-CHECKS_VERSION = 2  # 2: findings carry their `mlloop edit` arguments, and warnings' fixes are that command
+CHECKS_VERSION = 3  # 2: findings carry their `mlloop edit` arguments, and warnings' fixes are that command;
+# 3: conflicting labels are relabeled to their majority where one exists
 
 
 def score_warnings(findings: Iterable[Finding], dataset: str = "DATASET") -> tuple[DataWarning, ...]:

@@ -19,11 +19,19 @@ from typing import Any
 
 import duckdb
 
+from core.data.profile import profile_columns
 from core.errors import InputError, StoreError
 from core.store import Store
 from core.store.datasets import data_layout, dataset_name_taken, get_dataset, next_dataset_id
-from core.store.sql import quote_ident
-from core.store.versions import duplicate_rows, insert_edits, insert_version, set_counts, version_names
+from core.store.sql import one_row, quote_ident
+from core.store.versions import (
+    duplicate_rows,
+    insert_edits,
+    insert_version,
+    set_counts,
+    update_profiles,
+    version_names,
+)
 from core.store.views import create_rows_view
 from core.text import first_line
 from core.types import CLASSIFICATION_TASKS, DatasetInfo
@@ -92,13 +100,19 @@ def preview_version(store: Store, dataset_ref: str | int, edit: Edit) -> Plan:
 
 def edit_from_args(args: Sequence[str], note: str | None = None) -> Edit:
     """The :class:`Edit` of the ``mlloop edit`` arguments a quality finding gives (``Finding.edit``):
-    ``--drop-columns A,B``, ``--drop-rows R1,R2`` and ``--drop-duplicates``."""
+    ``--drop-columns A,B``, ``--drop-rows R1,R2``, ``--drop-duplicates`` and ``--relabel ROW=LABEL ...``."""
     fields: dict[str, Any] = {"note": note}
     rest = list(args)
     while rest:
         option = rest.pop(0)
         if option == "--drop-duplicates":
             fields["drop_duplicates"] = True
+        elif option == "--relabel" and rest:
+            pairs = []
+            while rest and not rest[0].startswith("--"):
+                row, _, label = rest.pop(0).partition("=")
+                pairs.append((int(row), label))
+            fields["relabel"] = tuple(pairs)
         elif option in ("--drop-columns", "--drop-rows") and rest:
             values = tuple(v for v in rest.pop(0).split(",") if v)
             if option == "--drop-columns":
@@ -124,9 +138,38 @@ def _create(con: duckdb.DuckDBPyConnection, parent: DatasetInfo, edit: Edit) -> 
     )
     insert_edits(con, version_id, list(plan.dropped_rows), dict(plan.relabels))
     version = _record(con, version_id)
-    set_counts(con, version_id, data_layout(con, version).relation)
+    relation = data_layout(con, version).relation
+    set_counts(con, version_id, relation)
+    if plan.dropped_rows or plan.relabels:
+        _profile(con, version_id, relation)
     create_rows_view(con, version)
     return version_id
+
+
+_PROFILED = "_mlloop_version_rows"
+
+
+def _profile(con: duckdb.DuckDBPyConnection, version_id: int, relation: str) -> None:
+    """The version's column statistics over its own rows (its parent's no longer describe them); the
+    columns' kinds stay the parent's, so models see the same columns the same way."""
+    storage = [
+        r[0]
+        for r in con.execute(
+            "SELECT storage FROM dataset_columns WHERE dataset_id = ? ORDER BY position", [version_id]
+        ).fetchall()
+    ]
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {relation})").fetchall())
+    (n_rows,) = one_row(con.execute("SELECT n_rows FROM datasets WHERE id = ?", [version_id]))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {_PROFILED} AS SELECT * FROM {relation}")
+    try:  # profiles read a named table
+        stats = profile_columns(con, _PROFILED, storage, [str(types[s]) for s in storage], int(n_rows))
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS {_PROFILED}")
+    update_profiles(
+        con,
+        version_id,
+        [(s, n_rows - st.n_present, st.n_distinct, st.min, st.max, st.mean, st.std, st.top) for s, st in stats.items()],
+    )
 
 
 def _plan(con: duckdb.DuckDBPyConnection, parent: DatasetInfo, edit: Edit) -> Plan:

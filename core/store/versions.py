@@ -79,6 +79,16 @@ def set_counts(con: duckdb.DuckDBPyConnection, version_id: int, relation: str) -
     )
 
 
+def update_profiles(con: duckdb.DuckDBPyConnection, version_id: int, stats: list[tuple[Any, ...]]) -> None:
+    """Replace the version's column statistics, one ``(storage, n_missing, n_distinct, min, max, mean,
+    std, top_values)`` tuple per column: a version that drops or relabels rows has its own."""
+    con.executemany(
+        "UPDATE dataset_columns SET n_missing = ?, n_distinct = ?, min = ?, max = ?, mean = ?, std = ?, "
+        "top_values = CAST(? AS JSON) WHERE dataset_id = ? AND storage = ?",
+        [[*rest, json.dumps([list(tv) for tv in top]), version_id, storage] for storage, *rest, top in stats],
+    )
+
+
 def duplicate_rows(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str], include_test: bool) -> list[int]:
     """Rows identical to an earlier labeled row on ``columns`` (storage names): all but one of each group.
     The one kept is a test row if the group has one (test rows stay unless ``include_test``), else the first."""

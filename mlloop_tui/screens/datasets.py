@@ -137,9 +137,15 @@ def column_line(col: ColumnProfile) -> Text:
 
 
 def notes_text(info: DatasetInfo) -> Text:
+    """A version's lineage (its parent and what it changed), then the import's notes."""
+    from core.data.versions import describe_recipe
+
     text = Text()  # wraps, unlike the one-line cells
+    if info.parent_id is not None:
+        text.append("version: ", style="dim")
+        text.append_text(literal(describe_recipe(info)))
     for i, note in enumerate(info.notes):
-        text.append("\n" if i else "notes: ", style="dim")
+        text.append("\n" if i else "\nnotes: " if text else "notes: ", style="dim")
         text.append_text(literal(note))
     return text
 
@@ -357,7 +363,7 @@ class DatasetsScreen(Screen):
         self._show_column(table.cursor_row)
         notes = self.query_one("#notes", Static)
         notes.update(notes_text(info))
-        notes.display = bool(info.notes)
+        notes.display = bool(info.notes) or info.parent_id is not None
 
     @on(DataTable.RowHighlighted, "#datasets")
     def _dataset_highlighted(self) -> None:

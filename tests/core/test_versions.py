@@ -201,14 +201,22 @@ def test_quality_findings_carry_the_edit_that_fixes_them(store: Store, tmp_path:
     frame = pd.DataFrame({"a": rng.normal(size=n).round(3), "b": rng.normal(size=n).round(3), "const": 1.0})
     frame["y"] = np.where(frame["a"] + rng.normal(scale=0.5, size=n) > 0, "p", "q")
     frame = pd.concat([frame, frame.iloc[:12]], ignore_index=True)  # 12 duplicates
-    frame.loc[len(frame)] = [frame.a[20], frame.b[20], 1.0, "q" if frame.y[20] == "p" else "p"]  # a conflict
+    flip = {"p": "q", "q": "p"}
+    frame.loc[len(frame)] = [frame.a[20], frame.b[20], 1.0, flip[frame.y[20]]]  # a tie: no label to trust
+    frame.loc[len(frame)] = [frame.a[30], frame.b[30], 1.0, frame.y[30]]
+    frame.loc[len(frame)] = [frame.a[30], frame.b[30], 1.0, flip[frame.y[30]]]  # outvoted 2 to 1
     import_dataset(store, write_csv(tmp_path / "q.csv", frame), "y")
     findings = {f.kind: f for f in check_quality(store, "q", mislabeled=False)}
     assert findings["constant"].edit == ("--drop-columns", "const")
     assert finding_to_dict(findings["constant"])["edit"] == ["--drop-columns", "const"]
     assert findings["duplicates"].edit == ("--drop-duplicates",)
     conflict = findings["conflicting_labels"].edit
-    assert conflict[0] == "--drop-rows" and set(map(int, conflict[1].split(","))) <= {20, n + 12}
+    _, test_rows = load_split(store, get_dataset(store, "q"), "test")
+    tie = sorted({20, n + 12} - set(test_rows.index))
+    if tie:
+        assert conflict[:2] == ("--drop-rows", ",".join(map(str, tie)))
+    if n + 14 not in test_rows.index and len({30, n + 13} - set(test_rows.index)) > 1:
+        assert conflict[-2:] == ("--relabel", f"{n + 14}={frame.y[30]}")
     for kind in ("constant", "duplicates", "conflicting_labels"):
         version = create_version(store, "q", edit_from_args(findings[kind].edit))
         after = {f.kind for f in check_quality(store, version.name, mislabeled=False)}
@@ -228,3 +236,31 @@ def test_a_test_evaluation_of_a_version_that_edited_test_rows_warns(penguins: St
         evaluation = evaluate_on_test(store, run)
         said = [w for w in evaluation.fit_warnings if w.startswith("1 row of the locked test set edited by")]
         assert bool(said) == warned
+
+
+def test_a_version_that_drops_or_relabels_rows_profiles_its_own_rows(store: Store, tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    n = 120
+    frame = pd.DataFrame({"a": rng.normal(size=n).round(3), "c": rng.choice(["u", "v"], size=n)})
+    frame.loc[:9, "a"] = np.nan
+    frame["y"] = np.where(rng.normal(size=n) > 0, "p", "q")
+    import_dataset(store, write_csv(tmp_path / "m.csv", frame), "y")
+    parent = get_dataset(store, "m")
+    X, y = load_split(store, parent)
+    missing = [int(r) for r in X.index[X["a"].isna()]]
+    dev_row = int(X.index[X["a"].notna()][0])
+    version = create_version(store, "m", Edit(drop_rows=tuple(missing), relabel=((dev_row, "q"),)))
+
+    def column(info, name):  # type: ignore[no-untyped-def]
+        return next(c for c in info.columns if c.name == name)
+
+    before = get_dataset(store, "m")
+    assert column(before, "a").n_missing == 10 and column(before, "a") == column(parent, "a")
+    assert column(version, "a").n_missing == 10 - len(missing)
+    kept = frame.drop(index=missing)
+    assert column(version, "a").mean == pytest.approx(kept["a"].mean())
+    labels = kept["y"].copy()
+    labels.loc[dev_row] = "q"
+    assert dict(column(version, "y").top_values) == labels.value_counts().to_dict()
+    unchanged = create_version(store, "m", Edit(drop_columns=("c",)))
+    assert column(unchanged, "a") == column(parent, "a")

@@ -212,6 +212,23 @@ async def test_markup_and_escapes_in_names_and_values_are_shown_literally(tmp_pa
         assert "\x1b" not in svg
 
 
+async def test_a_version_shows_its_lineage_and_its_own_profile(tmp_path):
+    from core.data.versions import Edit, create_version
+
+    store = Store(tmp_path / "s.duckdb")
+    import_dataset(store, fixed_csv(tmp_path / "fixed.csv"), "bought", name="shop")
+    create_version(store, "shop", Edit(drop_columns=("visits",), note="[red]no visits"))
+    app = MlloopApp(store, poll_interval=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_datasets(pilot)
+        table = screen.query_one(DatasetsTable)
+        assert cell_texts(table, "name") == ["shop", "shop@2"]
+        await pilot.press("down")
+        await wait_for(pilot, lambda: screen.profile is not None and screen.profile.name == "shop@2")
+        assert cell_texts(screen.query_one(ProfileTable), "column") == ["height", "region", "bought"]
+        assert "version: shop@2 (from shop): dropped columns visits; note: [red]no visits" in screen_text(app)
+
+
 # --------------------------------------------------------------------------- path completion
 
 
