@@ -52,6 +52,7 @@ class Edit:
     name: str | None = None
     note: str | None = None
     min_class_rows: int = MIN_CLASS_ROWS
+    review: dict[str, Any] | None = None  # a label review's decisions (core.analysis.review), kept in the recipe
 
 
 def base_name(name: str) -> str:
@@ -68,6 +69,12 @@ def create_version(store: Store, dataset_ref: str | int, edit: Edit) -> DatasetI
     except duckdb.Error as e:
         raise StoreError(f"cannot create a version of {parent.name!r}: {first_line(e)}") from e
     return get_dataset(store, version_id)
+
+
+def write_version(con: duckdb.DuckDBPyConnection, parent: DatasetInfo, edit: Edit) -> int:
+    """:func:`create_version` on the caller's write transaction (a label review closes its queue in the
+    same one); the version's id."""
+    return _create(con, parent, edit)
 
 
 def recipe_of(dataset: DatasetInfo) -> dict[str, Any] | None:
@@ -241,6 +248,8 @@ def _plan(con: duckdb.DuckDBPyConnection, parent: DatasetInfo, edit: Edit) -> Pl
         "note": edit.note,
         "created_at": now,
     }
+    if edit.review is not None:
+        recipe["review"] = edit.review
     return Plan(name, tuple(kept), tuple(dropped_cols), tuple(all_drops), tuple(sorted(relabels.items())), recipe)
 
 
