@@ -24,7 +24,20 @@ __all__ = ["GROUPS", "build_parser", "main"]
 
 DEBUG_ENV = "MLLOOP_DEBUG"
 # the modules of mlloop_tui.cli that add commands, in the order `mlloop --help` lists them
-GROUPS = ("datasets", "versions", "runs", "models", "errors", "compare", "export", "sql", "loop", "data_checks", "app")
+GROUPS = (
+    "datasets",
+    "versions",
+    "review",
+    "runs",
+    "models",
+    "errors",
+    "compare",
+    "export",
+    "sql",
+    "loop",
+    "data_checks",
+    "app",
+)
 
 
 class _Parser(argparse.ArgumentParser):
