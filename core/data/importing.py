@@ -17,6 +17,11 @@ are kept as ``'unlabeled'`` and counted in ``notes``. The rows land in a tempora
 where they are counted, profiled and split; the stored table is then written from it in one
 parallel pass, split included, and never updated (see ``_import_into``).
 
+A directory or a glob of files with the same columns is read as one table, in sorted order
+(:mod:`core.data.inputs`). DuckDB works within ``--memory`` and spills the rest next to the store
+(:mod:`core.data.memory`), so nothing here holds the rows in Python: they are counted, profiled,
+checked and stored by SQL, and the split fetches only each labeled row's class code.
+
 Everything an import writes happens in one ``Store.write()`` transaction, so a failed import
 leaves the store exactly as it was.
 """
@@ -24,7 +29,6 @@ leaves the store exactly as it was.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,22 +38,22 @@ from typing import Any
 import duckdb
 
 from core.data.column_types import parquet_column_sql, sql_family
+from core.data.inputs import (
+    Inputs,
+    check_same_columns,
+    count_blank_lines,
+    prepared_sources,
+    read_failure,
+    resolve_inputs,
+    sha256_files,
+)
+from core.data.memory import apply_limit, memory_bytes, spilling
 from core.data.messages import shorten
 from core.data.missing import missing_markers, quoted_empty_to_null
 from core.data.profile import AGGREGATE_CHUNK, column_kind, infer_task, profile_columns
+from core.data.progress import Report, Ticker, query_probe
 from core.data.ranking import check_ranking, pick_test_groups
-from core.data.reading import (
-    CSV_SUFFIXES,
-    GZIP_SUFFIX,
-    PARQUET_SUFFIXES,
-    Source,
-    count_blank_lines,
-    csv_failure,
-    format_of,
-    prepared_source,
-    resolve_file,
-    unique_names,
-)
+from core.data.reading import Source, unique_names
 from core.data.roles import MIN_PRESENT, assign_roles, check_role_options, identifier_positions, parse_columns
 from core.data.split import pick_test_rows
 from core.errors import InputError, StoreError
@@ -65,7 +69,7 @@ from core.store.datasets import (
     shared_row_filter,
     shared_value_sql,
 )
-from core.store.sql import error_reason, one_row, quote_ident
+from core.store.sql import one_row, quote_ident
 from core.store.views import create_rows_view
 from core.types import ColumnProfile, DatasetInfo, Task
 
@@ -91,11 +95,18 @@ def import_dataset(
     na: str | Sequence[str] | None = None,
     ignore: str | Sequence[str] | None = None,
     use: str | Sequence[str] | None = None,
+    memory: str | int | None = None,
+    progress: Report | None = None,
 ) -> DatasetInfo:
-    """Copy a CSV/Parquet file into the store, profile it and lock its hold-out split.
+    """Copy a CSV/Parquet file (or a directory or glob of them) into the store, profile it and lock its split.
 
-    ``task`` overrides the inferred task (validated against the target); ``encoding`` and
-    ``delimiter`` override detection. ``task="ranking"`` needs ``group``, the column whose rows
+    ``path`` may name a directory or a glob of files with the same columns, read as one table in
+    sorted order (:mod:`core.data.inputs`). ``memory`` (``"2GB"``, bytes; default a fraction of
+    RAM) bounds DuckDB's memory, which spills beyond it to a folder next to the store
+    (:mod:`core.data.memory`); ``progress`` is called with an
+    :class:`~core.data.progress.ImportStep` a few times a second, from another thread. ``task``
+    overrides the inferred task (validated against the target); ``encoding`` and ``delimiter``
+    override detection. ``task="ranking"`` needs ``group``, the column whose rows
     form one query (:mod:`core.data.ranking`). ``na`` replaces the unquoted markers of a missing
     CSV value (:func:`core.data.reading.missing_markers`). ``ignore`` and ``use`` (comma-separated
     names, or lists) set column roles (:mod:`core.data.roles`): by default an identifier column is
@@ -105,27 +116,31 @@ def import_dataset(
     _check_options(target, task, test_size, seed)
     if (task == "ranking") != (group is not None):
         raise InputError("--task ranking needs --group COLUMN" if group is None else "--group is for --task ranking")
-    src = resolve_file(path)
-    fmt, compressed = format_of(src)
-    ds_name = _dataset_name(name, src)
+    limit = memory_bytes(memory)
+    inputs = resolve_inputs(path)
+    fmt, label = inputs.fmt, (inputs.given if inputs.many else inputs.files[0].name)
+    ds_name = _dataset_name(name, inputs)
     markers = None if na is None else missing_markers(na)
     if markers is not None and fmt == "parquet":
         raise InputError("--na applies to CSV files only; Parquet files mark their missing values")
-    # hashlib releases the GIL: the file is hashed on the other core while we scan and sniff it.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        hashing = pool.submit(_sha256, src)
-        with prepared_source(src, fmt, compressed, encoding, delimiter) as source:
+    check_same_columns(inputs, encoding, delimiter)
+    hashed = [0]
+    # hashlib releases the GIL: the files are hashed on the other core while we scan and sniff them.
+    with Ticker(progress, inputs.total_bytes) as ticker, ThreadPoolExecutor(max_workers=1) as pool:
+        ticker.stage("scanning", lambda: hashed[0] / max(inputs.total_bytes, 1))
+        hashing = pool.submit(sha256_files, inputs.files, lambda n: hashed.__setitem__(0, hashed[0] + n))
+        with prepared_sources(inputs, encoding, delimiter) as source:
             source.null_strings = markers or source.null_strings
             notes = list(source.notes)
             names, name_notes = unique_names(source.raw_names)
             notes += name_notes
             if len(names) < 2:
                 raise InputError(
-                    f"{src.name}: found only one column ({shorten(names[0])!r}); a dataset needs a target and at "
+                    f"{label}: found only one column ({shorten(names[0])!r}); a dataset needs a target and at "
                     "least one feature column (if the file uses another delimiter, pass --delimiter)"
                 )
-            target_pos = _find_target(target, names, src.name)
-            group_pos = None if group is None else _find_target(group, names, src.name)
+            target_pos = _find_target(target, names, label)
+            group_pos = None if group is None else _find_target(group, names, label)
             if group_pos == target_pos:
                 raise InputError("the group column cannot be the target")
             ignored, used = parse_columns(ignore, names, "--ignore"), parse_columns(use, names, "--use")
@@ -136,38 +151,36 @@ def import_dataset(
             file_hash = hashing.result()
             # A value that does not fit the type guessed from DuckDB's sample aborts the transaction,
             # so the re-read with types detected over the whole file happens in a fresh one.
-            for sample_size in (None, -1):
-                try:
-                    with store.write() as con:
-                        return _import_into(
-                            con,
-                            source,
-                            sample_size,
-                            names,
-                            target_pos,
-                            notes,
-                            name=ds_name,
-                            src=src,
-                            fmt=fmt,
-                            file_hash=file_hash,
-                            task=task,
-                            test_size=test_size,
-                            seed=seed,
-                            group_pos=group_pos,
-                            ignored=ignored,
-                            used=used,
-                        )
-                except _RetryWithFullSample:
-                    continue
+            with spilling(store.path, limit) as folder:
+                for sample_size in (None, -1):
+                    try:
+                        with store.write() as con:
+                            apply_limit(con, limit, folder)
+                            return _import_into(
+                                con,
+                                source,
+                                sample_size,
+                                names,
+                                target_pos,
+                                notes,
+                                name=ds_name,
+                                inputs=inputs,
+                                label=label,
+                                file_hash=file_hash,
+                                task=task,
+                                test_size=test_size,
+                                seed=seed,
+                                group_pos=group_pos,
+                                ignored=ignored,
+                                used=used,
+                                ticker=ticker,
+                            )
+                    except _RetryWithFullSample:
+                        continue
             raise AssertionError("unreachable")
 
 
 # --------------------------------------------------------------------------- options, names and the target
-
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _check_options(target: str, task: str | None, test_size: float, seed: int) -> None:
@@ -185,17 +198,13 @@ def _check_options(target: str, task: str | None, test_size: float, seed: int) -
         raise InputError(f"seed must be an integer in [0, {2**31 - 1}], got {seed!r}")
 
 
-def _dataset_name(name: str | None, p: Path) -> str:
+def _dataset_name(name: str | None, inputs: Inputs) -> str:
     if name is not None:
         cleaned = name.strip()
         if not cleaned:
             raise InputError("dataset name is empty")
         return cleaned
-    base = p.name
-    for suffix in (GZIP_SUFFIX, *CSV_SUFFIXES, *PARQUET_SUFFIXES):
-        if base.lower().endswith(suffix):
-            base = base[: -len(suffix)]
-    return base or p.name
+    return inputs.default_name()
 
 
 def _find_target(target: str, names: list[str], file_name: str) -> int:
@@ -227,8 +236,8 @@ def _import_into(
     notes: list[str],
     *,
     name: str,
-    src: Path,
-    fmt: str,
+    inputs: Inputs,
+    label: str,
     file_hash: str,
     task: Task | None,
     test_size: float,
@@ -236,6 +245,7 @@ def _import_into(
     group_pos: int | None = None,
     ignored: Sequence[int] = (),
     used: Sequence[int] = (),
+    ticker: Ticker,
 ) -> DatasetInfo:
     """Stage the file in a temporary table, check, profile and split it there, then store it.
 
@@ -248,6 +258,8 @@ def _import_into(
     dataset_id = next_dataset_id(con)
     storage = [f"c{i}" for i in range(len(names))]
     target_col = storage[target_pos]
+    fmt = inputs.fmt
+    probe = query_probe(con)  # also keeps DuckDB from drawing its own progress bar on stdout
 
     if fmt == "parquet":
         exprs = [parquet_column_sql(s, t) for s, t in zip(storage, source.parquet_types)]
@@ -255,34 +267,35 @@ def _import_into(
         exprs = [quote_ident(s) for s in storage]
     inner = ", ".join(f"{e} AS {quote_ident(s)}" for e, s in zip(exprs, storage))
     aliases = ", ".join(quote_ident(s) for s in storage)
+    ticker.stage("reading", probe)
     try:
         con.execute(
             f"CREATE TEMP TABLE {_STAGE} AS SELECT {inner} FROM {source.table_function(sample_size)} AS src({aliases})"
         )
+    except duckdb.OutOfMemoryException:
+        raise  # core.data.memory names --memory
     except duckdb.ConversionException as e:
         if fmt == "csv" and sample_size is None:
             raise _RetryWithFullSample from e
-        raise (
-            csv_failure(e, source) if fmt == "csv" else InputError(f"cannot read {src.name}: {error_reason(e)}")
-        ) from e
+        raise read_failure(e, source, sample_size) from e
     except duckdb.Error as e:
-        if fmt == "csv":
-            raise csv_failure(e, source) from e
-        raise InputError(f"cannot read {src.name} as Parquet: {error_reason(e)}") from e
+        raise read_failure(e, source, sample_size) from e
     if sample_size == -1:
         notes.append("column types were detected over the whole file (a value far down did not fit the first guess)")
 
     n_rows, first_rowid, last_rowid = one_row(con.execute(f"SELECT count(*), min(rowid), max(rowid) FROM {_STAGE}"))
     if n_rows == 0:
-        raise InputError(f"{src.name} has a header but no data rows")
+        raise InputError(f"{label} has a header but no data rows")
     if source.data_lines is not None and n_rows != source.data_lines:
         expected = source.data_lines - count_blank_lines(source)  # DuckDB skips blank lines, as pandas does
         if n_rows != expected:
             raise InputError(
-                f"{src.name}: read {n_rows} rows but the file has {expected} data lines; refusing a partial import"
+                f"{label}: read {n_rows} rows but {'the files have' if source.parts else 'the file has'} "
+                f"{expected} data lines; refusing a partial import"
             )
     if last_rowid - first_rowid + 1 != n_rows:  # the file order is read off the staged rowids
-        raise StoreError(f"cannot import {src.name}: DuckDB numbered the staged rows with gaps")
+        raise StoreError(f"cannot import {label}: DuckDB numbered the staged rows with gaps")
+    ticker.stage("profiling", probe, n_rows)
     if fmt == "csv":
         quoted_empty_to_null(con, _STAGE, storage)
     types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {_STAGE})").fetchall())
@@ -341,6 +354,7 @@ def _import_into(
         raise InputError(
             f"only {n_labeled} rows have a target value; at least {MIN_LABELED_ROWS} are needed to hold out a test set"
         )
+    ticker.stage("splitting", probe, n_labeled)
     if group_pos is not None:  # ranking: whole groups are held out, nothing is stratified
         group_col = storage[group_pos]
         check_ranking(con, _STAGE, target_col, target_name, col_types[target_pos], group_col, names[group_pos])
@@ -353,15 +367,16 @@ def _import_into(
             con, _STAGE, target_col, col_types[target_pos], classes, test_size, seed
         )
     notes += [split_note] if split_note else []
+    ticker.stage("storing", probe, n_rows)
     table, counts = _write_rows(con, dataset_id, storage, col_types, target_col, n_rows, first_rowid, test_rowids)
     n_dev, n_test = int(counts.get("dev", 0)), int(counts.get("test", 0))
     if (n_dev, n_test) != (n_labeled - len(test_rowids), len(test_rowids)):
-        raise StoreError(f"cannot import {src.name}: the stored split does not match the one computed")
+        raise StoreError(f"cannot import {label}: the stored split does not match the one computed")
 
     info = DatasetInfo(
         id=dataset_id,
         name=name,
-        source=str(src),
+        source=inputs.source_text(),
         format=fmt,
         encoding=source.encoding,
         file_hash=file_hash,

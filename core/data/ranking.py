@@ -67,33 +67,31 @@ def pick_test_groups(
     """The rowids of the test rows: every labeled row of the groups drawn for the test set.
 
     Groups are numbered in sorted order of their text (as ``np.unique`` numbers them inside
-    ``GroupShuffleSplit``), then ``ceil(test_size * n_groups)`` of them are drawn from
-    ``RandomState(seed).permutation(n_groups)``, as ``GroupShuffleSplit`` draws them.
+    ``GroupShuffleSplit``; DuckDB orders text by code point, as NumPy does), then
+    ``ceil(test_size * n_groups)`` of them are drawn from ``RandomState(seed).permutation(n_groups)``,
+    as ``GroupShuffleSplit`` draws them. Only the distinct groups come to Python; the rows are
+    picked in SQL, so a long table is never held in memory.
     """
     import numpy as np
 
     t, c, g = quote_ident(table), quote_ident(target), quote_ident(group)
-    data = con.execute(f"SELECT rowid AS r, CAST({g} AS VARCHAR) AS g FROM {t} WHERE {c} IS NOT NULL").fetchnumpy()
-    order = np.argsort(data["r"], kind="stable")
-    rowids = np.asarray(data["r"], dtype=np.int64)[order]
-    codes = group_codes(np.asarray(data["g"], dtype=object)[order])
-    return rowids[np.isin(codes, holdout_groups(int(codes.max()) + 1, test_size, seed))]
+    text = f"CAST({g} AS VARCHAR)"
+    groups = con.execute(f"SELECT DISTINCT {text} AS g FROM {t} WHERE {c} IS NOT NULL ORDER BY g").fetchnumpy()["g"]
+    held = np.asarray(groups, dtype=object)[holdout_groups(len(groups), test_size, seed)]
+    found = con.execute(
+        f"SELECT rowid AS r FROM {t} WHERE {c} IS NOT NULL AND {text} IN (SELECT unnest(?::VARCHAR[]))",
+        [[str(v) for v in held]],
+    ).fetchnumpy()
+    return np.asarray(found["r"], dtype=np.int64)
 
 
 def holdout_groups(n_groups: int, test_size: float, seed: int) -> Any:
     """The group codes held out: the same groups as ``GroupShuffleSplit(1, test_size, seed)`` on codes
-    ``0 .. n_groups-1`` (``np.unique`` order, which codes from :func:`group_codes` follow)."""
+    ``0 .. n_groups-1`` (``np.unique`` order)."""
     import numpy as np
 
     n_test = math.ceil(test_size * n_groups)
     return np.random.RandomState(seed).permutation(n_groups)[:n_test]
-
-
-def group_codes(values: Any) -> Any:
-    """Each row's group as a code ``0 .. k-1``, numbered in sorted order of the group's text."""
-    import numpy as np
-
-    return np.unique(np.asarray(values, dtype=str), return_inverse=True)[1].astype(np.int64)
 
 
 def load_groups(store: Store, dataset: DatasetInfo, part: Literal["dev", "test"] = "dev") -> pd.Series:

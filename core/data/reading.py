@@ -43,6 +43,7 @@ DELIMITERS = (",", "\t", ";", "|")
 _HEAD_BYTES = 1 << 20  # bytes looked at to choose the delimiter and read the header
 _HEAD_RECORDS = 200
 _MAGIC_BYTES = 64 * 1024  # bytes looked at for a binary file's signature and a byte-order mark
+_READ_BUFFER = 8 << 20  # DuckDB's per-thread CSV buffer (default 32 MB): 4x its longest line; fits a small --memory
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG", "a PNG image"),
@@ -99,11 +100,14 @@ class Source:
     null_strings: tuple[str, ...] = NULL_STRINGS  # unquoted cells read as missing
     # Parquet only
     parquet_types: list[str] = field(default_factory=list)
+    parts: list[Source] = field(default_factory=list)  # the files read as one table (core.data.inputs)
 
     def table_function(self, sample_size: int | None = None) -> str:
+        paths = [sql_string(str(p.read_path)) for p in self.parts] or [sql_string(str(self.read_path))]
+        files = paths[0] if len(paths) == 1 else f"[{', '.join(paths)}], union_by_name = false"
         if self.fmt == "parquet":
-            return f"read_parquet({sql_string(str(self.read_path))})"
-        return f"read_csv({sql_string(str(self.read_path))}, header = true, {self.csv_options(sample_size)})"
+            return f"read_parquet({files})"
+        return f"read_csv({files}, header = true, {self.csv_options(sample_size)})"
 
     def csv_options(self, sample_size: int | None = None) -> str:
         nulls = ", ".join(sql_string(s) for s in self.null_strings)
@@ -111,7 +115,8 @@ class Source:
             f"delim = {sql_string(self.delimiter)}, quote = '\"', escape = '\"', comment = '', skip = 0, "
             f"strict_mode = true, null_padding = false, ignore_errors = false, nullstr = [{nulls}], "
             "allow_quoted_nulls = false, "
-            f"encoding = {sql_string(self.duck_encoding)}, compression = {sql_string(self.compression)}"
+            f"encoding = {sql_string(self.duck_encoding)}, compression = {sql_string(self.compression)}, "
+            f"buffer_size = {_READ_BUFFER}"
         )
         if sample_size is not None:
             opts += f", sample_size = {int(sample_size)}"
@@ -470,13 +475,6 @@ def _too_long(source: Source, limit: int) -> InputError:
     except (csv.Error, OSError, EOFError, zlib.error, UnicodeError):
         pass
     return InputError(f"{source.display}: a record is {what}")
-
-
-def count_blank_lines(source: Source) -> int:
-    """Empty lines after the header (only when the row count needs explaining)."""
-    with source.open_text() as fh:
-        next(fh, None)
-        return sum(1 for line in fh if not line.strip("\r\n"))
 
 
 def _find_ragged(source: Source) -> str | None:

@@ -76,29 +76,41 @@ def check_role_options(
 def identifier_positions(
     con: duckdb.DuckDBPyConnection, table: str, storage: list[str], types: list[str], candidates: list[int]
 ) -> list[int]:
-    """The positions among ``candidates`` whose column in ``table`` looks like an identifier (exact counts)."""
+    """The positions among ``candidates`` whose column in ``table`` looks like an identifier (exact counts).
+
+    A cheap pass first (present values; for numbers, whether integral and their range): only a column
+    that would be an identifier if its values were all different gets its exact distinct count, one
+    column at a time and as a GROUP BY, which DuckDB spills to disk within its memory limit (a table of
+    full-precision measurements would otherwise hold a hash table per column at once).
+    """
     fams = {p: sql_family(types[p]) for p in candidates}
     checked = [p for p in candidates if fams[p] in ("int", "float", "string")]
-    n_rows = int(one_row(con.execute(f"SELECT count(*) FROM {quote_ident(table)}"))[0])
+    t = quote_ident(table)
+    n_rows = int(one_row(con.execute(f"SELECT count(*) FROM {t}"))[0])
     found: list[int] = []
     for start in range(0, len(checked), _CHUNK):
         chunk = checked[start : start + _CHUNK]
         parts: list[str] = []
         for p in chunk:
             c = quote_ident(storage[p])
-            parts += [f"count({c})", f"count(DISTINCT {c})"]
+            parts.append(f"count({c})")
             if fams[p] in ("int", "float"):
                 parts += [f"coalesce(bool_and({c} = trunc({c})), false)", f"min({c})", f"max({c})"]
-        row = one_row(con.execute(f"SELECT {', '.join(parts)} FROM {quote_ident(table)}"))
+        row = one_row(con.execute(f"SELECT {', '.join(parts)} FROM {t}"))
         i = 0
         for p in chunk:
-            present, distinct = int(row[i]), int(row[i + 1])
-            i += 2
+            present = int(row[i])
+            i += 1
             numeric, integral, lo, hi = False, False, 0.0, 0.0
             if fams[p] in ("int", "float"):
                 numeric, integral = True, bool(row[i])
                 lo, hi = float(row[i + 1] or 0), float(row[i + 2] or 0)
                 i += 3
+            if not looks_like_identifier(n_rows, present, present, numeric=numeric, integral=integral, lo=lo, hi=hi):
+                continue  # not one even if every value differed
+            c = quote_ident(storage[p])
+            values = f"SELECT {c} FROM {t} WHERE {c} IS NOT NULL GROUP BY {c}"
+            distinct = int(one_row(con.execute(f"SELECT count(*) FROM ({values})"))[0])
             if looks_like_identifier(n_rows, present, distinct, numeric=numeric, integral=integral, lo=lo, hi=hi):
                 found.append(p)
     return found

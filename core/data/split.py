@@ -28,18 +28,22 @@ def pick_test_rows(
 ) -> tuple[Any, str | None]:
     """The rowids of the test rows, and a note if the split could not be stratified by class.
 
+    Only each labeled row's rowid and class code come to Python (12 bytes a row), never the rows.
     The split depends on the order of the labeled rows, so they are put in file (rowid) order,
-    by NumPy: they arrive in that order already, which its timsort checks in one pass, where an
-    ORDER BY would cost DuckDB a full sort.
+    by NumPy, and only if they do not arrive in that order already (they do, on one thread),
+    where an ORDER BY would cost DuckDB a full sort.
     """
     import numpy as np
 
-    code = f", list_position(?::VARCHAR[], {class_label_sql(col, sql_type)}) - 1 AS code" if classes else ""
+    label = class_label_sql(col, sql_type)
+    code = f", CAST(list_position(?::VARCHAR[], {label}) - 1 AS INTEGER) AS code" if classes else ""
     query = f"SELECT rowid AS r{code} FROM {quote_ident(table)} WHERE {quote_ident(col)} IS NOT NULL"
     data = con.execute(query, [list(classes)] if classes else []).fetchnumpy()
-    order = np.argsort(data["r"], kind="stable")
-    rowids = np.asarray(data["r"], dtype=np.int64)[order]
-    codes = np.asarray(data["code"])[order] if classes else None
+    rowids = np.asarray(data["r"], dtype=np.int64)
+    codes = np.asarray(data["code"]) if classes else None
+    if not np.all(rowids[1:] > rowids[:-1]):
+        order = np.argsort(rowids, kind="stable")
+        rowids, codes = rowids[order], (codes[order] if codes is not None else None)
     test, note = holdout_positions(len(rowids), test_size, seed, codes, classes)
     return rowids[test], note
 

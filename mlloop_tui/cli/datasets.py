@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from mlloop_tui.cli.output import fmt, out, print_json, print_table
+from mlloop_tui.cli.output import fmt, out, print_json, print_table, status
 from mlloop_tui.cli.store import open_store
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("import", help="import a CSV or Parquet file as a dataset")
-    p.add_argument("file", help="a .csv/.tsv/.txt (optionally .gz) or .parquet file")
+    p = sub.add_parser("import", help="import a CSV or Parquet file (or a directory or glob of them) as a dataset")
+    p.add_argument(
+        "file",
+        help="a .csv/.tsv/.txt (optionally .gz) or .parquet file, a directory of them, or a quoted glob such as "
+        "'logs/2026-*.csv': files with the same columns, read as one table in sorted order",
+    )
     p.add_argument("--target", required=True, help="the column to predict")
     p.add_argument("--name", help="dataset name (default: the file name without extension)")
     p.add_argument("--task", help="override the inferred task: binary, multiclass or regression; or ranking")
@@ -35,6 +40,15 @@ def add_parsers(sub) -> None:
     p.add_argument(
         "--use", metavar="COLS", help="comma-separated columns used as features even if they look like identifiers"
     )
+    p.add_argument(
+        "--memory",
+        metavar="SIZE",
+        help="memory DuckDB may use for the import, e.g. 2GB (default: half the RAM); beyond it, it spills to a "
+        "temporary folder next to the store",
+    )
+    p.add_argument(
+        "--progress", action="store_true", help="print progress lines to stderr even when it is not a terminal"
+    )
     p.add_argument("--json", action="store_true", help="print the dataset as JSON")
     p.set_defaults(handler=cmd_import)
 
@@ -49,21 +63,28 @@ def cmd_import(args: argparse.Namespace) -> int:
     from mlloop_tui.background import start_checker
 
     store = open_store(args)
-    info = import_dataset(
-        store,
-        args.file,
-        args.target,
-        name=args.name,
-        task=args.task,
-        test_size=args.test_size,
-        seed=args.seed,
-        encoding=args.encoding,
-        delimiter=args.delimiter,
-        group=args.group,
-        na=args.na,
-        ignore=args.ignore,
-        use=args.use,
-    )
+    tty = sys.stderr.isatty()
+    try:
+        info = import_dataset(
+            store,
+            args.file,
+            args.target,
+            name=args.name,
+            task=args.task,
+            test_size=args.test_size,
+            seed=args.seed,
+            encoding=args.encoding,
+            delimiter=args.delimiter,
+            group=args.group,
+            na=args.na,
+            ignore=args.ignore,
+            use=args.use,
+            memory=args.memory,
+            progress=import_progress(tty) if tty or args.progress else None,
+        )
+    finally:
+        if tty:
+            status("")
     start_checker(store.path)  # the data-quality check behind the scores' warnings, in the background
     if args.json:
         from core.report.serialize import dataset_to_dict
@@ -72,6 +93,22 @@ def cmd_import(args: argparse.Namespace) -> int:
     else:
         print_dataset(info)
     return 0
+
+
+def import_progress(tty: bool):
+    """The import's progress: a status line redrawn on a terminal, else a line per stage and per tenth."""
+    printed: list[tuple[str, int]] = []
+
+    def report(step) -> None:
+        if tty:
+            status(step.line())
+            return
+        key = (step.stage, int((step.fraction or 0) * 10))
+        if not printed or printed[-1] != key:
+            printed.append(key)
+            out(step.line(), err=True)
+
+    return report
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:

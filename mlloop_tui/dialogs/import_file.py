@@ -4,8 +4,10 @@ file's header names as suggestions) and an optional dataset name.
 Nothing here blocks the event loop: path completion lists directories in a thread, the column
 names come from :func:`core.data.reading.peek_columns` in a thread worker (the names the import
 will store, read from the head of a CSV or the schema of a Parquet file), and the import itself —
-:func:`core.data.importing.import_dataset` on the app's store — runs in a thread worker. A failed
-import shows the engine's one-line message in the dialog, which stays open; a successful one
+:func:`core.data.importing.import_dataset` on the app's store — runs in a thread worker, whose
+progress (bytes read, then rows profiled and stored) the status line shows. The path may be a
+directory or a glob of files with the same columns (their first file's header gives the names). A
+failed import shows the engine's one-line message in the dialog, which stays open; a successful one
 dismisses the dialog with the new :class:`~core.types.DatasetInfo`.
 """
 
@@ -23,6 +25,8 @@ from textual.containers import Horizontal
 from textual.suggester import Suggester
 from textual.widgets import Button, Input, Label, Static
 
+from core.data.inputs import resolve_inputs
+from core.data.progress import ImportStep
 from core.data.reading import DATA_SUFFIXES, peek_columns
 from core.errors import MlloopError
 from core.text import printable
@@ -195,15 +199,13 @@ class ImportDialog(Dialog[DatasetInfo | None]):
         self._header_for = None
         self._columns_suggester.columns = []
         self.query_one("#columns", Static).update("")
-        if is_data_file(path):
+        if is_data_file(path) or path.endswith(os.sep):
             self.load_header(path)
 
     @work(thread=True, exclusive=True, group="import-header", exit_on_error=False, description="reading the header")
     def load_header(self, path: str) -> None:
-        if not Path(path).expanduser().is_file():
-            return
         try:
-            names = peek_columns(path)
+            names = peek_columns(resolve_inputs(path).files[0])
         except Exception:
             return
         self.app.call_from_thread(self._show_header, path, names)
@@ -247,13 +249,19 @@ class ImportDialog(Dialog[DatasetInfo | None]):
         from core.data.importing import import_dataset
 
         try:
-            info = import_dataset(self.app.store, Path(path).expanduser(), target, name=name)
+            info = import_dataset(
+                self.app.store, Path(path).expanduser(), target, name=name, progress=self._import_progress
+            )
         except MlloopError as e:
             self.app.call_from_thread(self._failed, str(e))
         except Exception as e:
             self.app.call_from_thread(self._failed, f"internal error: {type(e).__name__}: {e}")
         else:
             self.app.call_from_thread(self._imported, info)
+
+    def _import_progress(self, step: ImportStep) -> None:
+        """From the import's progress thread: the status line says how far it is."""
+        self.app.call_from_thread(self._set_status, Text(step.line()))
 
     def _failed(self, message: str) -> None:
         self.query_one("#import", Button).disabled = False

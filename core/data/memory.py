@@ -1,0 +1,92 @@
+"""How much memory an import may use, and where DuckDB spills what does not fit.
+
+``--memory SIZE`` (default :data:`DEFAULT_FRACTION` of the machine's RAM, or of the container's
+limit when that is lower) becomes DuckDB's ``memory_limit`` for the import's connection, and its
+``temp_directory`` a folder next to the store (``<store>.import-<pid>.tmp``), deleted when the
+import ends. DuckDB's readers, sorts, aggregates and temporary tables then spill there instead of
+growing past the limit, so a file larger than memory imports. A limit DuckDB cannot work within
+is one line naming ``--memory``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from core.errors import InputError
+from core.store.sql import error_reason, one_row, sql_string
+
+DEFAULT_FRACTION = 0.5  # of the RAM (or the cgroup's limit) when --memory is not given
+MIN_MEMORY = 64 * 2**20  # below this DuckDB runs out of memory on the import's own queries
+THREAD_MEMORY = 32 * 2**20  # per DuckDB thread: its CSV buffers and its share of the operators' state
+_UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
+
+
+def memory_bytes(memory: str | int | None) -> int:
+    """``--memory``'s value in bytes: ``2GB``, ``512MB``, ``1.5G``, ``300M`` or bytes; None: the default."""
+    if memory is None:
+        return default_memory()
+    if isinstance(memory, int) and not isinstance(memory, bool):
+        n = memory
+    else:
+        found = _SIZE.fullmatch(str(memory))
+        if found is None:
+            raise InputError(f"--memory: not a size: {memory!r} (use e.g. 2GB, 512MB)")
+        n = int(float(found.group(1)) * _UNITS[found.group(2).upper()])
+    if n < MIN_MEMORY:
+        raise InputError(f"--memory {memory} is below the {MIN_MEMORY // 2**20} MB an import needs at least; give more")
+    return n
+
+
+def default_memory() -> int:
+    """:data:`DEFAULT_FRACTION` of the physical memory, or of the container's limit when lower."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            total = min(total, int(limit))
+    except OSError:
+        pass
+    return max(int(total * DEFAULT_FRACTION), MIN_MEMORY)
+
+
+@contextmanager
+def spilling(store_path: Path, limit: int) -> Iterator[Path]:
+    """The import's temporary folder next to the store (DuckDB creates it if it spills), removed after.
+
+    DuckDB's out-of-memory error, wherever in the import (commit included), becomes one line naming
+    ``--memory``.
+    """
+    folder = store_path.with_name(f"{store_path.name}.import-{os.getpid()}.tmp")
+    try:
+        yield folder
+    except duckdb.OutOfMemoryException as e:
+        raise InputError(
+            f"the import needs more memory than --memory {_size(limit)} lets DuckDB use ({error_reason(e)}); give more"
+        ) from e
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def apply_limit(con: duckdb.DuckDBPyConnection, limit: int, folder: Path) -> None:
+    """Keep ``con``'s queries within ``limit`` bytes, spilling to ``folder``, with no more threads than
+    the limit feeds (each reads through buffers of its own)."""
+    threads = int(one_row(con.execute("SELECT current_setting('threads')"))[0])
+    con.execute(f"SET threads = {max(1, min(threads, limit // THREAD_MEMORY))}")
+    con.execute(f"SET memory_limit = '{int(limit)}B'")
+    con.execute(f"SET temp_directory = {sql_string(str(folder))}")
+
+
+def _size(n: int) -> str:
+    for unit in ("GB", "MB"):
+        scale = _UNITS[unit[0]]
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} B"

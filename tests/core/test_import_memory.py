@@ -1,0 +1,148 @@
+"""Import within --memory (issue 11 part 1): a CSV several times larger than the memory DuckDB may
+use imports, DuckDB spilling to a folder next to the store that is removed after; a limit below what
+an import needs is one line, exit 2; progress reaches the caller from one thread, stage by stage."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import core.data.progress as progress_mod
+from core.data.importing import import_dataset
+from core.data.memory import MIN_MEMORY, memory_bytes
+from core.data.progress import ImportStep
+from core.errors import InputError
+from core.store import Store
+from core.store.datasets import get_dataset, list_datasets
+from core.store.sql import sql_string
+from tests.conftest import REPO, mlloop_main
+
+STAGES = ["scanning", "reading", "profiling", "splitting", "storing"]
+MEMORY_MB = MIN_MEMORY // 2**20  # the smallest limit an import accepts
+SLACK_MB = 500  # Python, its libraries and DuckDB's own structures outside its buffer manager
+
+
+def write_long_csv(path: Path, rows: int) -> Path:
+    """Full-precision numbers (which compress little once read), integers, text with missing values and
+    a 3-class label, about 170 bytes a row, from hashes of the row number: written by DuckDB in seconds
+    where pandas takes a minute, and the same every time."""
+
+    def unit(k: int) -> str:  # a number in [-1, 1) drawn from the row number
+        return f"(hash(i * 16 + {k}) % 1000000007) / 500000003.5 - 1"
+
+    cols = [f"CASE WHEN hash(i * 16 + 9) % 20 = 0 THEN NULL ELSE {unit(0)} END AS x0"]
+    cols += [f"{unit(k)} AS x{k}" for k in range(1, 8)]
+    cols += [
+        "hash(i * 16 + 8) % 10000 AS n",
+        "CASE WHEN hash(i * 16 + 10) % 20 = 0 THEN NULL "
+        "ELSE ['paris', 'lyon', 'nice', 'lille', 'brest'][CAST(hash(i * 16 + 11) % 5 AS BIGINT) + 1] END AS city",
+        "['a', 'b', 'c'][CAST(hash(i * 16 + 12) % 3 AS BIGINT) + 1] AS label",
+    ]
+    with duckdb.connect() as con:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(
+            f"COPY (SELECT {', '.join(cols)} FROM range({int(rows)}) AS r(i) ORDER BY i) TO {sql_string(str(path))} "
+            "(HEADER, DELIMITER ',')"
+        )
+    return path
+
+
+def test_memory_sizes_are_read_and_too_small_ones_refused() -> None:
+    assert memory_bytes("2GB") == 2 * 2**30
+    assert memory_bytes("512 MB") == memory_bytes("512m") == memory_bytes("512MiB") == 512 * 2**20
+    assert memory_bytes("1.5G") == int(1.5 * 2**30)
+    assert memory_bytes(None) >= MIN_MEMORY
+    with pytest.raises(InputError, match=r"^--memory: not a size: 'lots'"):
+        memory_bytes("lots")
+    with pytest.raises(InputError, match=rf"^--memory 10MB is below the {MEMORY_MB} MB an import needs"):
+        memory_bytes("10MB")
+
+
+def test_the_default_is_half_the_ram_or_of_the_containers_limit() -> None:
+    import psutil
+
+    total = psutil.virtual_memory().total
+    cgroup = Path("/sys/fs/cgroup/memory.max")
+    if cgroup.exists() and cgroup.read_text().strip().isdigit():
+        total = min(total, int(cgroup.read_text()))
+    assert memory_bytes(None) == int(total * 0.5)
+
+
+def test_memory_too_small_is_exit_2_one_line_and_the_store_unchanged(store: Store, tmp_path: Path, capsys) -> None:
+    csv = write_long_csv(tmp_path / "d.csv", 500)
+    assert mlloop_main(store, "import", str(csv), "--target", "label", "--memory", "20MB") == 2
+    assert (
+        capsys.readouterr().err
+        == f"mlloop: error: --memory 20MB is below the {MEMORY_MB} MB an import needs at least; give more\n"
+    )
+    assert not store.path.exists() or list_datasets(store) == []
+
+
+def test_a_csv_several_times_the_memory_limit_imports_within_it(tmp_path: Path) -> None:
+    """The child's peak RSS (os.wait4) stays within --memory + SLACK_MB while the file is several times
+    --memory; DuckDB did spill (its files appear in the folder next to the store) and the folder is gone after."""
+    rows = 1_200_000
+    csv = write_long_csv(tmp_path / "long.csv", rows)
+    size_mb = csv.stat().st_size / 2**20
+    assert size_mb >= 3 * MEMORY_MB
+    store_path = tmp_path / "s.duckdb"
+    cmd = [sys.executable, "-m", "mlloop_tui", "--store", str(store_path), "import", str(csv), "--target", "label"]
+    cmd += ["--memory", f"{MEMORY_MB}MB", "--progress"]
+    with open(tmp_path / "out", "w") as out, open(tmp_path / "err", "w") as err:
+        child = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=REPO)
+    folder = store_path.with_name(f"{store_path.name}.import-{child.pid}.tmp")
+    spilled = False
+    deadline = time.monotonic() + 600
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        spilled = spilled or (folder.is_dir() and any(folder.iterdir()))
+        assert time.monotonic() < deadline, "the import took more than 10 minutes"
+        time.sleep(0.02)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    stderr = (tmp_path / "err").read_text()
+    assert child.returncode == 0, stderr
+    peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
+    assert peak_mb <= MEMORY_MB + SLACK_MB, f"peak RSS {peak_mb:.0f} MB for a {size_mb:.0f} MB file"
+    assert spilled, "DuckDB never wrote to the temporary folder"
+    assert not folder.exists()
+    info = get_dataset(Store(store_path), "long")
+    assert info.n_rows == rows and info.n_dev + info.n_test == rows
+    assert re.search(r"^import: reading [\d.]+ MB of [\d.]+ MB \(\d+%\)$", stderr, re.MULTILINE), stderr
+    assert re.search(rf"^import: storing {rows:,} rows", stderr, re.MULTILINE), stderr
+
+
+def test_progress_comes_stage_by_stage_from_one_thread(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progress_mod, "INTERVAL_S", 0.005)  # sample often: the file is small
+    csv = write_long_csv(tmp_path / "mid.csv", 60_000)
+    steps: list[tuple[ImportStep, int]] = []
+    info = import_dataset(store, csv, "label", progress=lambda s: steps.append((s, threading.get_ident())))
+    threads = {t for _, t in steps}
+    assert len(threads) == 1 and threading.get_ident() not in threads
+    stages = [s.stage for s, _ in steps]
+    seen = list(dict.fromkeys(stages))
+    assert len(seen) >= 3 and seen == sorted(seen, key=STAGES.index), stages
+    assert stages == sorted(stages, key=STAGES.index)  # never back to an earlier stage
+    for step, _ in steps:
+        assert step.total_bytes == csv.stat().st_size
+        assert step.fraction is None or 0 <= step.fraction <= 1
+        if step.stage in ("profiling", "storing"):
+            assert step.rows == info.n_rows
+
+
+def test_a_step_reads_as_one_line() -> None:
+    assert ImportStep("reading", 0.45, 268_000_000).line() == "import: reading 120.6 MB of 268.0 MB (45%)"
+    assert ImportStep("scanning", None, 2_500).line() == "import: scanning 2.5 KB"
+    assert ImportStep("profiling", 0.3, 10, rows=1_000_000).line() == "import: profiling 1,000,000 rows (30%)"
+    assert ImportStep("storing", None, 10, rows=12).line() == "import: storing 12 rows"
