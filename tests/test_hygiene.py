@@ -116,6 +116,8 @@ def test_constraints_pin_every_dependency_inside_its_pyproject_range():
             pinned[canonicalize_name(name)] = Version(version)
     assert not {"mlloop-tui", "pip", "setuptools", "wheel"} & set(pinned)
     for req in required:
+        if req.marker is not None and not req.marker.evaluate():  # another platform's (macOS's xgboost)
+            continue
         version = pinned.get(canonicalize_name(req.name))
         assert version is not None, f"{req.name} is not pinned in .ci/constraints.txt"
         assert req.specifier.contains(version, prereleases=True), f"{req.name}=={version} is outside {req}"
