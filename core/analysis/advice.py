@@ -12,6 +12,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from core.analysis.curve_settings import size_unit
 from core.analysis.targets import Target
 from core.modeling.metrics import error_of
 from core.store import Store
@@ -269,8 +270,7 @@ def _validation_advice(f: Facts, exclude: AbstractSet[int] = frozenset()) -> lis
             Advice(
                 "more_data",
                 f"more data: the validation error is still falling ({format_error(f.curve_slope)} per "
-                "doubling of the training "
-                f"rows at {f.curve_size:g} rows)",
+                f"doubling of the training {size_unit(run.task)} at {f.curve_size:g} {size_unit(run.task)})",
                 None,
                 {"slope_per_doubling": f.curve_slope, "size": f.curve_size},
             )

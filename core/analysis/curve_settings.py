@@ -1,6 +1,7 @@
 """What a curve is computed over: its settings (training sizes, a parameter's values) and the rules
-that read them — default sizes, stratified training subsets, the order and labels of parameter
-values, which value is the run's own, and when an axis reads best as logarithmic.
+that read them — default sizes, stratified training subsets (whole queries for ranking), the order
+and labels of parameter values, which value is the run's own, and when an axis reads best as
+logarithmic.
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
 from core.store.curve_points import value_key
-from core.types import DatasetInfo, RunRecord
+from core.types import DatasetInfo, RunRecord, Task
 
 if TYPE_CHECKING:
     import pandas as pd
 
 LOG_X_RATIO = 20.0  # positive x values spanning this ratio or more read best on a log axis (plots and exports)
 LEARNING_PARAM = "train_size"
+LEARNING_QUERIES = "train_queries"  # a ranking run's learning curve: its sizes count queries
 DEFAULT_POINTS = 6  # learning-curve sizes (5-8 is what people read comfortably)
 MAX_POINTS = 8
 MIN_ROWS = 10  # the smallest training subset
 MIN_PER_CLASS = 3  # ... holds about this many rows of the rarest class (and always at least one)
+MIN_QUERIES = 5  # a ranking run's smallest training subset, in queries
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,59 @@ def default_sizes(
     if len(sizes) < 2:
         raise InputError(f"too few rows for a learning curve: the folds train on {n_max} rows")
     return sizes
+
+
+def learning_param(task: Task) -> str:
+    """What a learning curve's sizes count, as stored: training rows, or training queries for ranking."""
+    return LEARNING_QUERIES if task == "ranking" else LEARNING_PARAM
+
+
+def size_unit(task: Task) -> str:
+    """How a learning curve's x reads: ``rows``, or ``queries`` for ranking."""
+    return "queries" if task == "ranking" else "rows"
+
+
+class TrainingSets:
+    """The growing training sets of a learning curve, drawn from each fold's training rows.
+
+    Rows (stratified for classification: :func:`training_subset`), or, given a ranking dataset's
+    ``groups`` (each row's query, indexed like ``y``), whole queries: a size is then a number of
+    queries, and a subset holds every training row of the queries drawn, so no query is cut.
+    """
+
+    def __init__(self, dataset: DatasetInfo, y: Any, splits: Sequence[tuple[Any, Any]], groups: Any = None) -> None:
+        self.dataset, self.y, self.splits = dataset, y, splits
+        self.codes = class_codes(y) if dataset.is_classification else None
+        self.queries = None if groups is None else class_codes(groups.loc[y.index])  # each row's query, as a code
+
+    def sizes(self, sizes: Sequence[Any] | None = None) -> list[int]:
+        """``sizes`` checked, or by default :data:`DEFAULT_POINTS` log-spaced ones (see :func:`default_sizes`)."""
+        if self.queries is None:
+            if sizes is None:
+                return default_sizes(self.dataset, self.y, self.splits)
+            return check_sizes(sizes, self.dataset, self.y, self.splits)
+        import numpy as np
+
+        n_max = min(len(np.unique(self.queries[train])) for train, _ in self.splits)
+        n_min = min(MIN_QUERIES, n_max)
+        if sizes is None:
+            sizes = sorted({int(round(v)) for v in np.geomspace(n_min, n_max, DEFAULT_POINTS)})
+            if len(sizes) < 2:
+                raise InputError(f"too few queries for a learning curve: the folds train on {n_max} queries")
+            return sizes
+        return _checked(sizes, n_min, n_max, "queries", "the smallest subset")
+
+    def subset(self, train: Any, size: int, seed: tuple[int, ...]) -> Any:
+        """The training rows of one size, seeded by ``seed`` (the same rows every time it is asked)."""
+        if self.queries is None:
+            return training_subset(train, self.codes, size, seed)
+        import numpy as np
+
+        queries = np.unique(self.queries[train])
+        if size >= len(queries):
+            return train
+        drawn = np.random.default_rng([abs(int(s)) for s in seed]).choice(queries, size, replace=False)
+        return np.sort(train[np.isin(self.queries[train], drawn)])
 
 
 def knob_rank(values: Sequence[Any], value: Any) -> float:
@@ -91,16 +147,20 @@ def _min_size(dataset: DatasetInfo, y: pd.Series) -> int:
 def check_sizes(sizes: Sequence[Any], dataset: DatasetInfo, y: Any, splits: Sequence[tuple[Any, Any]]) -> list[int]:
     """Whole numbers of rows between the smallest subset that holds every class and the smallest fold."""
     n_max = min(len(train) for train, _ in splits)
-    n_min = min(_min_size(dataset, y), n_max)
+    return _checked(
+        sizes, min(_min_size(dataset, y), n_max), n_max, "rows", "the smallest subset that holds every class"
+    )
+
+
+def _checked(sizes: Sequence[Any], n_min: int, n_max: int, unit: str, smallest: str) -> list[int]:
     out = set()
     for s in sizes:
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not float(s).is_integer():
-            raise InputError(f"a training size must be a whole number of rows, got {s!r}")
+            raise InputError(f"a training size must be a whole number of {unit}, got {s!r}")
         s = int(s)
         if not n_min <= s <= n_max:
             raise InputError(
-                f"training size {s} is outside {n_min}..{n_max} (the smallest subset that holds "
-                f"every class, up to the smallest fold's training rows)"
+                f"training size {s} is outside {n_min}..{n_max} ({smallest}, up to the smallest fold's training {unit})"
             )
         out.add(s)
     if not out:
@@ -109,7 +169,7 @@ def check_sizes(sizes: Sequence[Any], dataset: DatasetInfo, y: Any, splits: Sequ
 
 
 def class_codes(y: Any) -> Any:
-    """Each row's class as an integer code (labels compared as text), for stratified subsets."""
+    """Each row's class (or query) as an integer code, values compared as text: for stratified subsets."""
     import numpy as np
 
     return np.unique(y.to_numpy(dtype=object).astype(str), return_inverse=True)[1]

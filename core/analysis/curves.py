@@ -1,10 +1,11 @@
 """Learning and validation curves of a run, computed on the run's own folds and stored point by point.
 
-A *learning curve* refits the run's pipeline on growing, seeded subsets of each fold's
-training rows (log-spaced sizes; for classification every class is in every subset) and
-scores the subset (train) and the fold's full validation rows (validation). A *validation
-curve* refits it on each fold's full training rows over the values of one parameter, by
-default the model family's complexity knob (``core.modeling.models.Baseline.knob_for``).
+A *learning curve* refits the run's pipeline on growing, seeded subsets of each fold's training
+rows (log-spaced sizes; every class in every subset for classification; whole queries for
+ranking, its sizes counting queries) and scores the subset (train) and the fold's full
+validation rows (validation). A *validation curve* refits it on each fold's full training rows
+over the values of one parameter, by default the model family's complexity knob
+(``core.modeling.models.Baseline.knob_for``).
 
 Both use exactly the run's cross-validation (``make_splitter`` with its folds, repeats and
 seed on the development split), its parameters and its metrics, so a curve's point at the
@@ -15,11 +16,12 @@ interrupted curve keeps what it finished. Stored points are reused, never recomp
 again for a finished curve reads it back at once.
 
 Storage (``curve_points``): one row per (point, metric) with ``curve`` ('learning' or
-'validation'), ``param`` ('train_size' or the parameter name), ``x``, ``label``, ``value``
-(the exact parameter value as JSON: the identity of a setting), ``fold_index``, ``train``,
-``validation``, ``fit_time`` and ``error``. ``x`` is the setting's coordinate for a plot: the
-training size, the parameter value when every value is a number, otherwise the value's
-position in the list (``label`` then says what it is, e.g. ``None`` for an unlimited depth).
+'validation'), ``param`` ('train_size', 'train_queries' for ranking, or the parameter name),
+``x``, ``label``, ``value`` (the exact parameter value as JSON: the identity of a setting),
+``fold_index``, ``train``, ``validation``, ``fit_time`` and ``error``. ``x`` is the setting's
+coordinate for a plot: the training size, the parameter value when every value is a number,
+otherwise the value's position in the list (``label`` then says what it is, e.g. ``None`` for an
+unlimited depth).
 """
 
 from __future__ import annotations
@@ -31,17 +33,14 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, TypedDict
 
 from core.analysis.curve_settings import (
-    LEARNING_PARAM,
     Setting,
-    check_sizes,
-    class_codes,
+    TrainingSets,
     current_value,
-    default_sizes,
+    learning_param,
     mean_std,
     ordered_values,
     same_value,
     settings_of,
-    training_subset,
     unique_values,
     value_label,
     wants_log_x,
@@ -201,27 +200,26 @@ def learning_curve(
 ) -> Curve:
     """The run's learning curve: train and validation scores against the training-set size.
 
-    ``sizes`` default to :func:`default_sizes`. Points already stored are reused; the others
-    are fitted (``jobs`` worker processes), stored one transaction each and reported to
-    ``on_point`` as they finish. ``stop`` is checked after each point (see
-    :mod:`core.stopping`): a set token or Ctrl-C raises ``RunCancelled``, and finished points
-    are kept. With ``fit=False`` nothing is fitted: the curve over the settings it would
+    ``sizes`` (rows; queries for a ranking run) default to :meth:`TrainingSets.sizes`'s. Points
+    already stored are reused; the others are fitted (``jobs`` worker processes), stored one
+    transaction each and reported to ``on_point`` as they finish. ``stop`` is checked after each
+    point (see :mod:`core.stopping`): a set token or Ctrl-C raises ``RunCancelled``, and finished
+    points are kept. With ``fit=False`` nothing is fitted: the curve over the settings it would
     compute, holding the points already stored (what a screen shows while a child computes).
     """
     check_jobs(jobs)
     ctx = RunContext.load(store, run_id)
-    if sizes is None:
-        sizes = default_sizes(ctx.dataset, ctx.y, ctx.splits)
-    sizes = check_sizes(sizes, ctx.dataset, ctx.y, ctx.splits)
+    sets = TrainingSets(ctx.dataset, ctx.y, ctx.splits, ctx.groups)  # rows, or whole queries for ranking
+    sizes = sets.sizes(sizes)
     settings = tuple(Setting(float(s), str(s), s) for s in sizes)
     pipeline = ctx.pipeline(ctx.run.params)
-    codes = class_codes(ctx.y) if ctx.dataset.is_classification else None
 
     def task(i: int, fold: int) -> tuple[Any, Any, Any]:
         train, val = ctx.splits[fold]
-        return pipeline, training_subset(train, codes, sizes[i], (ctx.run.seed, fold, sizes[i])), val
+        return pipeline, sets.subset(train, sizes[i], (ctx.run.seed, fold, sizes[i])), val
 
-    return _compute(store, ctx, "learning", LEARNING_PARAM, settings, task, None, jobs, on_point, stop, fit)
+    param = learning_param(ctx.dataset.task)
+    return _compute(store, ctx, "learning", param, settings, task, None, jobs, on_point, stop, fit)
 
 
 def validation_curve(
@@ -276,7 +274,7 @@ def validation_curve(
 def load_curve(store: Store, run_id: int | str, kind: CurveKind, param: str | None = None) -> Curve | None:
     """The stored points of a run's curve, without computing anything (``None`` if there are none).
 
-    ``param`` defaults to ``train_size`` for learning curves and, for validation curves, to
+    ``param`` defaults to :func:`learning_param` for learning curves and, for validation curves, to
     the model's knob (else the parameter of the latest stored validation curve).
     """
     from core.modeling.models import BASELINES
@@ -285,7 +283,7 @@ def load_curve(store: Store, run_id: int | str, kind: CurveKind, param: str | No
     run = get_run(store, run_id)
     baseline = BASELINES.get(run.model)
     if kind == "learning":
-        param = LEARNING_PARAM
+        param = learning_param(run.task)
     elif kind != "validation":
         raise InputError(f"unknown curve {kind!r}; use 'learning' or 'validation'")
     elif param is None:

@@ -60,6 +60,7 @@ from core.analysis.advice import (
     validation_error_of,
 )
 from core.analysis.compare import corrected_std_error, val_train_ratio
+from core.analysis.curve_settings import size_unit
 from core.analysis.targets import get_target
 from core.errors import InputError
 from core.modeling.metrics import METRICS, error_of, key_metrics
@@ -249,10 +250,10 @@ def _diagnose(store: Store, run_id: int | str, compute_curve: bool, jobs: int) -
         )
     if more_data is False:
         assert c_slope is not None and c_size is not None  # more_data is decided from a slope up to a size
-        trend = "is flat or rising" if c_slope >= 0 else "falls only slowly"
+        trend, unit = "is flat or rising" if c_slope >= 0 else "falls only slowly", size_unit(run.task)
         notes.append(
             f"more data is unlikely to help much: the validation error {trend} at the largest sizes "
-            f"({c_slope:+.3f} per doubling of the training rows, up to {c_size:g} rows)"
+            f"({c_slope:+.3f} per doubling of the training {unit}, up to {c_size:g} {unit})"
         )
     return Diagnosis(
         run_id=run.id,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.analysis.compare import TEST_NAME, TEST_REFERENCE, Comparison, comparison_table
+from core.analysis.curve_settings import size_unit
 from core.analysis.curves import Curve, load_curve, stored_curve_params
 from core.analysis.diagnosis import GAP_FRACTION, Diagnosis, diagnose
 from core.analysis.errors import ErrorAnalysis, analyse_run, errors_to_dict
@@ -292,7 +293,7 @@ def run_blocks(r: RunRecord, extras: RunExtras, level: int) -> list[Block]:
 
 def curve_blocks(c: Curve, r: RunRecord, level: int) -> list[Block]:
     metric, better = c.key_metric, "higher" if c.greater_is_better else "lower"
-    what = "training rows" if c.kind == "learning" else c.param
+    what = f"training {size_unit(c.task)}" if c.kind == "learning" else c.param
     name = "Learning curve" if c.kind == "learning" else f"Validation curve over {c.param}"
     rows, best = c.rows(metric), c.best
     table = []

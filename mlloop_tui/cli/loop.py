@@ -249,8 +249,10 @@ def cmd_target(args: argparse.Namespace) -> int:
 
 
 def _print_curve(c, metric: str | None) -> None:
+    from core.analysis.curve_settings import size_unit
+
     name = metric or c.key_metric
-    what = "training rows" if c.kind == "learning" else c.param
+    what = f"training {size_unit(c.task)}" if c.kind == "learning" else c.param
     out(
         f"{c.kind} curve of run {c.run_id}: {name} against {what}; {len(c.points)}/{c.n_expected} "
         f"points ({c.n_folds} folds){'' if c.n_computed else ', all read from the store'}"

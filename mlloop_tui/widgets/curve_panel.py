@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from core.analysis.curve_settings import value_label
+from core.analysis.curve_settings import size_unit, value_label
 from core.analysis.curves import Curve
 from core.modeling.metrics import METRICS
 from core.text import printable
@@ -131,7 +131,7 @@ class CurvePanel(Vertical):
             plot.show(
                 curve_series(curve),
                 title=f"learning curve: {metric} {arrow}",
-                xlabel="training rows",
+                xlabel=f"training {size_unit(curve.task)}",
                 ylabel=metric,
                 log_x=True,
             )
