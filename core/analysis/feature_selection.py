@@ -150,16 +150,16 @@ def feature_curve(
     """CV score against the number of selected features, per selection method (see the module doc).
 
     ``ks`` defaults to :func:`k_grid` over the preprocessed features; values outside 1..n_features
-    are dropped. ``model`` is a baseline name (linear, tree, forest, boosting). ``on_point`` gets a
-    :class:`FeatureProgress` each time a (method, k) point has all its folds; ``stop`` is checked after
-    each point (see :mod:`core.stopping`).
+    are dropped. ``model``: a built-in's name, a run id or a spec (:mod:`core.analysis.feature_model`).
+    ``on_point`` gets a :class:`FeatureProgress` each time a (method, k) point has all its folds;
+    ``stop`` is checked after each point (see :mod:`core.stopping`).
     """
     import numpy as np
     from joblib import Parallel, delayed
 
+    from core.analysis.feature_model import feature_model
     from core.modeling.evaluation import build_pipeline, check_jobs, make_splitter, scoring
     from core.modeling.metrics import key_metrics
-    from core.modeling.models import resolve_models
 
     check_jobs(jobs)
     start = time.perf_counter()
@@ -169,15 +169,11 @@ def feature_curve(
         raise InputError(
             f"unknown feature-selection method {unknown[0] if unknown else ''!r}; choose from: {', '.join(METHODS)}"
         )
-    baseline = resolve_models([model])[0]
-    if baseline.name in ("dummy", "glm"):
-        raise InputError(
-            f"model {baseline.name!r} cannot be used for feature curves; try linear, tree, forest or boosting"
-        )
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     if dataset.task == "ranking":  # its scorers look rows' queries up by index; these folds are arrays
         raise InputError(f"feature curves do not support ranking datasets yet ({dataset.name!r} is one)")
     X, y = load_split(store, dataset, "dev")
+    baseline = feature_model(store, model, dataset.task, X, seed)  # a built-in, a run's model or a spec
     splitter = make_splitter(dataset.task, folds, 1, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

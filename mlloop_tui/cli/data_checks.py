@@ -21,7 +21,13 @@ def add_parsers(sub) -> None:
         "features", help="CV score against the number of features, chosen features, curse-of-dimensionality stats"
     )
     p.add_argument("dataset", help="dataset name or id")
-    p.add_argument("--model", default="linear", help="the model scored on the selected features (default linear)")
+    p.add_argument(
+        "--model",
+        default="linear",
+        metavar="RUN_OR_SPEC",
+        help="the model scored on the selected features: a built-in (default linear), a run id (its model and "
+        "params) or a spec NAME=SPEC",
+    )
     p.add_argument(
         "--methods",
         default="univariate,l1,importance",
