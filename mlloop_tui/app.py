@@ -209,7 +209,7 @@ class MlloopApp(App):
     def start_run(self, request: RunRequest, announce: bool = True) -> None:
         self.launcher.start(request)
         if announce:
-            self.notify(f"started {', '.join(request.models)} on {request.dataset}", timeout=3, markup=False)
+            self.notify(f"started {', '.join(request.names)} on {request.dataset}", timeout=3, markup=False)
         self.poll_store()
 
     def cancel_run(self, run: RunRecord) -> None:

@@ -50,7 +50,7 @@ class Request(ABC):
 
 @dataclass(frozen=True)
 class RunRequest(Request):
-    """Cross-validate baselines on a dataset (``mlloop run``)."""
+    """Cross-validate baselines and model specs on a dataset (``mlloop run``)."""
 
     dataset: str
     models: tuple[str, ...]
@@ -58,22 +58,25 @@ class RunRequest(Request):
     repeats: int = 1
     seed: int = 0
     jobs: int = -1
+    specs: tuple[str, ...] = ()  # ``NAME=SPEC`` texts, one ``--model`` each
+    cluster: str | None = None  # a Dask scheduler's address; "" is this machine; None: the child's default
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The models' names, as the runs will show them."""
+        return (*self.models, *(spec.partition("=")[0] for spec in self.specs))
 
     def command(self) -> list[str]:
-        return [
-            "run",
-            self.dataset,
-            "--models",
-            ",".join(self.models),
-            "--cv",
-            str(self.folds),
-            "--repeats",
-            str(self.repeats),
-            "--seed",
-            str(self.seed),
-            "--jobs",
-            str(self.jobs),
-        ]
+        argv = ["run", self.dataset]
+        if self.models or not self.specs:  # without --models, only the specs run
+            argv += ["--models", ",".join(self.models)]
+        for spec in self.specs:
+            argv += ["--model", spec]
+        argv += ["--cv", str(self.folds), "--repeats", str(self.repeats), "--seed", str(self.seed)]
+        argv += ["--jobs", str(self.jobs)]
+        if self.cluster is not None:  # one token: an empty address overrides $MLLOOP_CLUSTER
+            argv.append(f"--cluster={self.cluster}")
+        return argv
 
 
 @dataclass(frozen=True)

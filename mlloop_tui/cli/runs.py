@@ -67,7 +67,8 @@ def add_cluster_argument(p: argparse.ArgumentParser) -> None:
         "--cluster",
         default=os.environ.get(CLUSTER_ENV) or None,
         metavar="ADDRESS",
-        help=f"fit the folds on a Dask cluster, e.g. tcp://10.0.0.5:8786 (default: ${CLUSTER_ENV}; see README)",
+        help=f"fit the folds on a Dask cluster, e.g. tcp://10.0.0.5:8786 (default: ${CLUSTER_ENV}; "
+        "--cluster= with no address: this machine; see README)",
     )
 
 

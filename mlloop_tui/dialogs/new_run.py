@@ -1,12 +1,19 @@
-"""The new-run dialog: a dataset, the baselines to fit, and the cross-validation scheme.
+"""The new-run dialog: a dataset, the models to fit, the cross-validation scheme and where to fit.
 
-It dismisses with a :class:`~mlloop_tui.runner.RunRequest` (the app starts the run as a
-``mlloop run`` child process) or ``None`` when cancelled. Values are checked here, so a bad
-number is a one-line message in the dialog rather than a failed run. The dataset names are
-read from the store in a thread worker.
+The models are the baselines, the model specs runs in this store were made from (as ``mlloop
+models`` lists them) and a new ``NAME=SPEC`` typed in; the cluster field is a Dask scheduler's
+address (default ``$MLLOOP_CLUSTER``; empty: this machine). It dismisses with a
+:class:`~mlloop_tui.runner.RunRequest` (the app starts the run as a ``mlloop run`` child process)
+or ``None`` when cancelled. Values are checked here, so a bad number or spec is a one-line message
+in the dialog rather than a failed run. The dataset names and specs are read from the store in a
+thread worker.
 """
 
 from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -16,8 +23,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from core.errors import MlloopError
+from core.errors import InputError, MlloopError
 from core.modeling.models import BASELINES
+from core.modeling.specs import OBJECT_PREFIX, ModelSpec, parse_model_option
+from mlloop_tui.cli.runs import CLUSTER_ENV
 from mlloop_tui.dialogs.base import StartDialog
 from mlloop_tui.runner import RunRequest
 from mlloop_tui.widgets.literal import literal
@@ -41,12 +50,47 @@ def _int(text: str, label: str, field: str) -> int:
         raise RequestError(f"{label} must be a whole number, not {shown}", field) from None
 
 
-def build_request(dataset: object, models: list[str], folds: str, repeats: str, seed: str, jobs: str) -> RunRequest:
-    """The run request from the dialog's raw values, or :class:`RequestError` (one line)."""
+def check_spec(text: str, field: str = "spec") -> ModelSpec:
+    """``NAME=SPEC`` parsed, its file or top-level package found (nothing imported or run), or
+    :class:`RequestError`; the ``mlloop run`` child resolves it in full before it creates a run."""
+    try:
+        spec = parse_model_option(text)
+    except InputError as e:
+        raise RequestError(str(e), field) from None
+    if spec.is_file:
+        if not Path(spec.target).expanduser().is_file():
+            raise RequestError(f"model {spec.name}: file {spec.target} does not exist", field)
+        return spec
+    package = spec.target.split(".")[0]
+    try:
+        found = importlib.util.find_spec(package) is not None  # a top-level name: searched, not imported
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise RequestError(f"model {spec.name}: no module named {package!r}", field)
+    return spec
+
+
+def build_request(
+    dataset: object,
+    models: list[str],
+    folds: str,
+    repeats: str,
+    seed: str,
+    jobs: str,
+    spec: str = "",
+    cluster: str = "",
+) -> RunRequest:
+    """The run request from the dialog's raw values, or :class:`RequestError` (one line).
+
+    ``models`` holds baseline names and stored specs' ``NAME=SPEC`` texts; ``spec`` is a new one.
+    """
     if not isinstance(dataset, str) or not dataset:
         raise RequestError("choose a dataset (import one with i on the datasets screen)", "dataset")
-    if not models:
-        raise RequestError("choose at least one model (space toggles)", "models")
+    typed = spec.strip()
+    specs = [m for m in models if m not in BASELINES] + ([typed] if typed else [])
+    if not models and not specs:
+        raise RequestError("choose at least one model (space toggles) or type a spec", "models")
     n_folds = _int(folds, "folds", "folds")
     if n_folds < 2:
         raise RequestError(f"folds must be at least 2, got {n_folds}", "folds")
@@ -59,14 +103,27 @@ def build_request(dataset: object, models: list[str], folds: str, repeats: str, 
     n_jobs = _int(jobs, "jobs", "jobs")
     if n_jobs == 0 or n_jobs < -1:
         raise RequestError(f"jobs must be -1 (all cores) or at least 1, got {n_jobs}", "jobs")
+    names = [check_spec(text, "spec" if text == typed else "models").name for text in specs]
+    repeated = next((n for n in names if names.count(n) > 1), None)
+    if repeated is not None:
+        raise RequestError(f"two models are named {repeated!r}: choose one", "models")
     ordered = tuple(name for name in BASELINES if name in models)
     # Every model selected means "all": the ones that suit the dataset's task (no GLM on a ranking dataset).
     chosen = ("all",) if len(ordered) == len(BASELINES) else ordered
-    return RunRequest(dataset, chosen, folds=n_folds, repeats=n_repeats, seed=n_seed, jobs=n_jobs)
+    return RunRequest(
+        dataset,
+        chosen,
+        folds=n_folds,
+        repeats=n_repeats,
+        seed=n_seed,
+        jobs=n_jobs,
+        specs=tuple(specs),
+        cluster=cluster.strip(),
+    )
 
 
 class ModelList(SelectionList[str]):
-    """The baselines; space toggles one, Enter starts the run (as everywhere in the dialog)."""
+    """The baselines, then the stored specs; space toggles one, Enter starts the run (as everywhere)."""
 
     BINDINGS = [
         Binding("enter", "screen.start", "Start", show=False, id="new_run.start_from_models", tooltip="Start the run"),
@@ -88,7 +145,7 @@ class ModelList(SelectionList[str]):
 
 
 class NewRunDialog(StartDialog[RunRequest | None]):
-    """Choose a dataset, baselines and the cross-validation scheme; Enter starts."""
+    """Choose a dataset, models, the cross-validation scheme and where to fit; Enter starts."""
 
     BINDINGS = [
         Binding("enter", "start", "Start", id="new_run.start", tooltip="Start the run"),
@@ -101,7 +158,7 @@ class NewRunDialog(StartDialog[RunRequest | None]):
 
     def heading(self) -> Text:
         keys = f"{self.key('new_run.start')} starts · {self.key('dialog.cancel')} closes"
-        return Text.assemble(("New run", "bold"), (f"  cross-validate baselines · {keys}", "dim"))
+        return Text.assemble(("New run", "bold"), (f"  cross-validate models · {keys}", "dim"))
 
     def compose_body(self) -> ComposeResult:
         options = [(literal(self.dataset), self.dataset)] if self.dataset else []
@@ -132,10 +189,16 @@ class NewRunDialog(StartDialog[RunRequest | None]):
                     ),
                     id="models",
                 )
+                with Horizontal(classes="field"):
+                    yield Label("Spec")
+                    yield Input(placeholder="name=package.Class(arg=1)", id="spec")
         yield Static(id="error")
         with Horizontal(id="buttons"):
             yield Button("Start", variant="primary", id="start")
             yield Button("Cancel", id="cancel")
+            with Horizontal(classes="field", id="where"):
+                yield Label("Cluster")
+                yield Input(os.environ.get(CLUSTER_ENV, ""), placeholder="empty: this machine", id="cluster")
 
     def on_mount(self) -> None:
         self.query_one("#dataset" if not self.dataset else "#models").focus()
@@ -144,15 +207,23 @@ class NewRunDialog(StartDialog[RunRequest | None]):
     @work(thread=True, exclusive=True, group="new-run-datasets", exit_on_error=False, description="listing datasets")
     def load_datasets(self) -> None:
         from core.store.datasets import list_datasets
+        from core.store.model_specs import used_specs
 
         try:
             names = [d.name for d in list_datasets(self.app.store)]
+            # a Python object's run cannot be re-created from the CLI: not offered
+            specs = [(s.name, s.text) for s in used_specs(self.app.store) if not s.text.startswith(OBJECT_PREFIX)]
         except MlloopError as e:
             self.app.call_from_thread(self._show_error, str(e), None)
             return
-        self.app.call_from_thread(self._set_datasets, names)
+        self.app.call_from_thread(self._show_loaded, names, specs)
 
-    def _set_datasets(self, names: list[str]) -> None:
+    def _show_loaded(self, names: list[str], specs: list[tuple[str, str]]) -> None:
+        if specs:
+            self.query_one(ModelList).add_options(
+                Selection(Text.assemble(literal(name.ljust(9), "bold"), literal(text, "dim")), f"{name}={text}")
+                for name, text in specs
+            )
         select = self.query_one("#dataset", Select)
         current = select.value if isinstance(select.value, str) else None
         if current and current not in names:
@@ -174,6 +245,8 @@ class NewRunDialog(StartDialog[RunRequest | None]):
                 self.query_one("#dataset", Select).value,
                 self.query_one("#models", ModelList).selected,
                 *(self.query_one(f"#{name}", Input).value for name in ("folds", "repeats", "seed", "jobs")),
+                spec=self.query_one("#spec", Input).value,
+                cluster=self.query_one("#cluster", Input).value,
             )
         except RequestError as e:
             self._show_error(str(e), e.field)

@@ -46,7 +46,7 @@ async def test_pick_models_set_folds_and_start_with_enter(tmp_path):
         assert dialog.query_one("#folds").value == "3"
         await pilot.press("enter")
         await wait_for(pilot, lambda: results)
-    assert results == [RunRequest("binary", ("glm", "tree"), folds=3, repeats=1, seed=0, jobs=-1)]
+    assert results == [RunRequest("binary", ("glm", "tree"), folds=3, repeats=1, seed=0, jobs=-1, cluster="")]
 
 
 async def test_bad_values_show_one_line_and_keep_the_dialog_open(tmp_path):
@@ -79,7 +79,7 @@ async def test_bad_values_show_one_line_and_keep_the_dialog_open(tmp_path):
         dialog.query_one(ModelList).select("forest")
         await pilot.press("enter")  # enter on the model list starts too
         await wait_for(pilot, lambda: results)
-    assert results == [RunRequest("binary", ("forest",), folds=4, repeats=2, seed=0, jobs=2)]
+    assert results == [RunRequest("binary", ("forest",), folds=4, repeats=2, seed=0, jobs=2, cluster="")]
 
 
 async def test_escape_cancels(tmp_path):
@@ -109,7 +109,7 @@ async def test_datasets_come_from_the_store_and_the_newest_is_preselected(tmp_pa
         await wait_for(pilot, lambda: results)
         assert app.is_running
     # Every model selected is "all": the models that suit the dataset's task (a ranking dataset has no GLM).
-    assert results == [RunRequest("binary", ("all",), folds=5, repeats=1, seed=0, jobs=-1)]
+    assert results == [RunRequest("binary", ("all",), folds=5, repeats=1, seed=0, jobs=-1, cluster="")]
 
 
 async def test_an_empty_store_says_so(tmp_path):
@@ -145,11 +145,12 @@ def test_every_model_selected_asks_for_all_that_suit_the_task():
 
 def test_build_request_orders_models_as_the_registry():
     request = build_request("d", ["tree", "dummy"], " 10 ", "3", "7", "1")
-    assert request == RunRequest("d", ("dummy", "tree"), folds=10, repeats=3, seed=7, jobs=1)
+    assert request == RunRequest("d", ("dummy", "tree"), folds=10, repeats=3, seed=7, jobs=1, cluster="")
 
 
 class TestSnapshots:
-    def test_new_run_dialog(self, snap_compare, tmp_path):
+    def test_new_run_dialog(self, snap_compare, tmp_path, monkeypatch):
+        monkeypatch.delenv("MLLOOP_CLUSTER", raising=False)  # the cluster field shows it
         app = MlloopApp(Store(tmp_path / "s.duckdb"), poll_interval=0.2)
 
         async def run_before(pilot) -> None:
