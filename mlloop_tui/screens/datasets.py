@@ -235,6 +235,14 @@ class DatasetsScreen(Screen):
             id="datasets.features",
             tooltip="Feature-selection curves and the curse of dimensionality on the selected dataset",
         ),
+        Binding(
+            "R",
+            "review",
+            "Review labels",
+            show=False,
+            id="datasets.review",
+            tooltip="Review the selected dataset's suspicious labels one row at a time: keep, relabel, drop",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -389,7 +397,7 @@ class DatasetsScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "load_samples":
             return self.loaded and not self.infos  # shown (and taken) only on an empty store
-        if action in ("new_run", "target"):
+        if action in ("new_run", "target", "review"):
             return True if self.selected_name() is not None else None
         return True
 
@@ -417,6 +425,13 @@ class DatasetsScreen(Screen):
 
     def action_load_samples(self) -> None:
         self.app.action_load_samples()
+
+    def action_review(self) -> None:
+        from mlloop_tui.screens.review import ReviewScreen
+
+        name = self.selected_name()
+        if name is not None:
+            self.app.push_screen(ReviewScreen(name))
 
     def action_target(self) -> None:
         from mlloop_tui.dialogs.target import TargetDialog

@@ -144,6 +144,14 @@ class QualityScreen(ComputingScreen):
             id="quality.fix",
             tooltip="Apply the finding's fix as a new dataset version, after listing what changes",
         ),
+        Binding(
+            "R",
+            "review",
+            "Review labels",
+            show=False,
+            id="quality.review",
+            tooltip="Review the dataset's suspicious labels one row at a time: keep, relabel, drop",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -352,6 +360,11 @@ class QualityScreen(ComputingScreen):
         from mlloop_tui.dialogs.export_dataset import DatasetExportDialog
 
         self.app.push_screen(DatasetExportDialog(self.dataset, findings=self.findings))
+
+    def action_review(self) -> None:
+        from mlloop_tui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen(self.dataset))
 
     def action_back(self) -> None:
         self.app.pop_screen()
