@@ -108,3 +108,30 @@ def test_tune_and_curves_of_a_spec_run_from_the_command_line(spec_db):
     _assert_clean_failure(r, "lr2 has no complexity knob built in; give one and its values: --param NAME --values")
     r = run_mlloop("curve", str(run["id"]), "--validation", "--param", "C", "--values", "0.1,10", store=spec_db)
     assert r.returncode == 0, r.stderr
+
+
+def test_the_readme_xgboost_and_lightgbm_example_from_the_command_line(tmp_path):
+    """README's boosting example as a user types it: worker processes (the default --jobs) fit both."""
+    for module in ("xgboost", "lightgbm"):
+        pytest.importorskip(module, reason=f"{module} is not installed (pip install -e '.[boosting]')")
+    from tests.conftest import REPO
+
+    xgb = "xgb=xgboost.XGBClassifier(n_estimators=50, max_depth=3)"
+    lgbm = "lgbm=lightgbm.LGBMClassifier(n_estimators=50, verbose=-1)"
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"$ mlloop run penguins --model '{xgb}' --model '{lgbm}'\n$ mlloop compare 1 2\n" in readme
+    db = tmp_path / "s.duckdb"
+    r = run_mlloop("import", str(REPO / "sample_data" / "penguins.csv"), "--target", "species", store=db)
+    assert r.returncode == 0, r.stderr
+    r = run_mlloop("run", "penguins", "--model", xgb, "--model", lgbm, "--json", store=db)
+    assert r.returncode == 0, r.stderr
+    runs = json.loads(r.stdout)  # stdout is the JSON alone: verbose=-1 keeps LightGBM's log off it
+    assert [(x["id"], x["model"], x["status"]) for x in runs] == [(1, "xgb", "done"), (2, "lgbm", "done")]
+    assert runs[0]["spec"]["class"] == "xgboost.sklearn.XGBClassifier"
+    assert runs[0]["spec"]["params"]["n_estimators"] == 50 and runs[0]["spec"]["params"]["max_depth"] == 3
+    assert all(x["metrics"]["accuracy"]["validation_mean"] > 0.9 for x in runs), runs
+    assert "xgboost-cpu" in runs[0]["versions"] or "xgboost" in runs[0]["versions"]
+    r = run_mlloop("compare", "1", "2", store=db)
+    assert r.returncode == 0, r.stderr
+    r = run_mlloop("errors", "1", store=db)  # the confusion matrix is in the dataset's labels
+    assert r.returncode == 0 and all(label in r.stdout for label in ("Adelie", "Chinstrap", "Gentoo")), r.stdout

@@ -15,6 +15,11 @@ returns a :class:`~sklearn.pipeline.Pipeline`; then it gets the raw feature colu
 DataFrame. A spec is text: it is stored as text and resolved again (its module imported, its
 function called) whenever a run is built from it; nothing is ever unpickled from the store.
 
+Class labels and threads: a classifier that accepts only the labels 0 .. k-1 (XGBoost's) is fitted
+on label codes and answers in the dataset's labels, and LightGBM's ``n_jobs=None`` (every physical
+core, past a worker's thread cap) becomes ``0`` (OpenMP's default, inside the cap); see
+:mod:`core.modeling.adapters`. Any other estimator, and every built-in model, is left as it is.
+
 A third form exists only in Python (:func:`object_spec`, used by :mod:`core.api`): an estimator
 object, cloned for every pipeline and pickled to worker processes in memory only. Its run stores
 the object's ``repr`` behind :data:`OBJECT_PREFIX`, which no spec parses: the CLI cannot re-create it.
@@ -173,18 +178,22 @@ def spec_baseline(spec: ModelSpec, task: Task, numeric: list[str], categorical: 
     """The spec as a model family the evaluation builds pipelines from.
 
     Resolves the spec once (imports, checks it is an estimator fit for ``task``); the factory
-    resolves it again for every pipeline, so each gets a fresh estimator, then sets ``params``.
+    resolves it again for every pipeline, so each gets a fresh estimator, then sets ``params`` (and
+    adapts what some libraries do unlike scikit-learn, :func:`core.modeling.adapters.adapt`).
     """
     column_kinds = {"numeric": list(numeric), "categorical": list(categorical)}
     first, raw = _resolve(spec, task, column_kinds)
     _check_estimator(spec, first, task)
 
     def factory(task_: Task, params: dict[str, Any], seed: int) -> Any:
+        from core.modeling.adapters import adapt
+
         estimator = _resolve(spec, task_, column_kinds)[0]
         try:
-            return estimator.set_params(**params) if params else estimator
+            estimator = estimator.set_params(**params) if params else estimator
         except ValueError as e:
             raise InputError(f"model {spec.name}: {error_line(e)}") from None
+        return adapt(estimator, task_)
 
     return Baseline(
         spec.name,
@@ -342,9 +351,13 @@ def _load_file(spec: ModelSpec) -> Any:
 def spec_info(baseline: Baseline, pipeline: Any) -> ModelSpecInfo | None:
     """What a spec run records: its text, the estimator's class and parameters (JSON-safe), and the
     version of the package the class comes from (a file's content hash for a class from a file)."""
+    from core.modeling.adapters import LabelCoded
+
     if baseline.spec is None:
         return None
     estimator = pipeline.named_steps["model"]
+    if isinstance(estimator, LabelCoded):  # the estimator the spec names, not its label coding
+        estimator = estimator.estimator
     cls = type(estimator)
     top = cls.__module__.split(".")[0]
     versions: dict[str, str] = {}

@@ -3,8 +3,10 @@ cross-validation as the baselines, and a spec that cannot run is refused before 
 
 from __future__ import annotations
 
+import os
 import runpy
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -298,3 +300,169 @@ def test_each_estimator_gets_its_own_copy_of_a_list_argument():
     a, b = family.estimator("binary"), family.estimator("binary")
     assert a.hidden_layer_sizes == b.hidden_layer_sizes == [5, 3]
     assert a.hidden_layer_sizes is not b.hidden_layer_sizes
+
+
+# XGBoost and LightGBM (the `boosting` extra): tiny fits, one thread each where scores are compared.
+PENGUINS = Path(__file__).resolve().parents[2] / "sample_data" / "penguins.csv"
+XGB_SPEC = "xgboost.XGBClassifier(n_estimators=30, max_depth=3, n_jobs=1)"
+LGBM_SPEC = "lightgbm.LGBMClassifier(n_estimators=30, num_leaves=7, n_jobs=1, verbose=-1)"
+
+
+def needs_boosting() -> None:
+    for module in ("xgboost", "lightgbm"):
+        pytest.importorskip(module, reason=f"{module} is not installed (pip install -e '.[boosting]')")
+
+
+@pytest.fixture
+def penguins(store):
+    import_dataset(store, PENGUINS, "species")
+    return store
+
+
+def test_xgboost_and_lightgbm_classifiers_on_string_labels_equal_cross_validate_on_coded_labels(penguins):
+    """The labels are strings: XGBoost gets codes, LightGBM the labels; scores, stored predictions and the
+    confusion matrix are in the dataset's labels, and equal scikit-learn's on a LabelEncoder'd y."""
+    needs_boosting()
+    import pandas as pd
+    from lightgbm import LGBMClassifier
+    from sklearn.metrics import confusion_matrix
+    from sklearn.model_selection import cross_val_predict
+    from sklearn.preprocessing import LabelEncoder
+    from xgboost import XGBClassifier
+
+    from core.analysis.compare import compare_runs
+    from core.analysis.errors import analyse_run
+    from core.analysis.holdout import evaluate_on_test
+    from core.store.predictions import load_predictions
+
+    specs = [parse_model_option(f"xgb={XGB_SPEC}"), parse_model_option(f"lgbm={LGBM_SPEC}")]
+    ids = run_baselines(penguins, "penguins", "", model_specs=specs, folds=3, jobs=1)
+    info = get_dataset(penguins, "penguins")
+    X, y = load_split(penguins, info, "dev")
+    assert y.dtype == object and set(y) == {"Adelie", "Chinstrap", "Gentoo"}
+    encoder = LabelEncoder().fit(y)
+    codes = encoder.transform(y)
+    splits = list(make_splitter(info.task, 3, 1, 0).split(X, y))
+    estimators = {
+        "xgb": XGBClassifier(n_estimators=30, max_depth=3, n_jobs=1),
+        "lgbm": LGBMClassifier(n_estimators=30, num_leaves=7, n_jobs=1, verbose=-1),
+    }
+    for run_id, (name, estimator) in zip(ids, estimators.items()):
+        run = get_run(penguins, run_id)
+        assert run.status == "done" and run.model == name, run.error
+        assert run.spec is not None
+        assert run.spec.estimator_class == f"{type(estimator).__module__}.{type(estimator).__name__}"
+        assert run.spec.params["n_estimators"] == 30  # the estimator's own parameters, not a wrapper's
+        pipe = build_pipeline(BASELINES["linear"], info, X).set_params(model=estimator)
+        expected = cross_validate(pipe, X, codes, cv=splits, scoring=scoring(info.task), return_train_score=True)
+        for metric in ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc"):
+            np.testing.assert_allclose([f.validation[metric] for f in run.fold_scores], expected[f"test_{metric}"])
+            np.testing.assert_allclose([f.train[metric] for f in run.fold_scores], expected[f"train_{metric}"])
+        np.testing.assert_allclose([f.validation["log_loss"] for f in run.fold_scores], -expected["test_log_loss"])
+
+        stored = load_predictions(penguins, run_id, len(info.classes))
+        predicted = pd.Series(encoder.inverse_transform(cross_val_predict(pipe, X, codes, cv=splits)), index=X.index)
+        assert list(np.asarray(info.classes)[stored.labels]) == list(predicted.loc[stored.rows])
+        proba = cross_val_predict(pipe, X, codes, cv=splits, method="predict_proba")
+        columns = encoder.transform(list(info.classes))  # the stored columns are in the dataset's class order
+        in_rows = pd.DataFrame(proba, index=X.index).loc[stored.rows].to_numpy()
+        np.testing.assert_allclose(stored.proba, in_rows[:, columns])
+        analysis = analyse_run(penguins, run_id)
+        assert analysis.classification is not None and analysis.classification.classes == info.classes
+        truth = y.loc[stored.rows]
+        assert np.array_equal(
+            analysis.classification.confusion, confusion_matrix(truth, predicted.loc[stored.rows], labels=info.classes)
+        )
+        assert evaluate_on_test(penguins, run_id).scores["accuracy"] > 0.8  # the test-set fit codes labels too
+    (pair,) = compare_runs(penguins, ids).pairs
+    assert pair.pairable and 0 <= pair.p <= 1
+
+
+def test_only_what_needs_it_is_adapted_and_parameters_stay_the_estimators(penguins):
+    needs_boosting()
+    from lightgbm import LGBMClassifier, LGBMRanker
+    from xgboost import XGBClassifier, XGBRanker, XGBRegressor
+
+    from core.modeling.adapters import LabelCoded
+
+    def model(option, task="multiclass", params=None):
+        return spec_baseline(parse_model_option(option), task, ["x1"], ["color"]).estimator(task, params)
+
+    coded = model(f"x={XGB_SPEC}", params={"n_estimators": 7})
+    assert isinstance(coded, LabelCoded) and isinstance(coded.estimator, XGBClassifier)
+    assert coded.get_params()["n_estimators"] == 7 and repr(coded) == repr(coded.estimator)
+    assert "estimator" not in coded.get_params()  # --param, tune and curves see the estimator's own names
+    assert type(model("x=xgboost.XGBRegressor(n_estimators=5)", "regression")) is XGBRegressor
+    assert type(model("x=xgboost.XGBRanker(n_estimators=5)", "ranking")) is XGBRanker
+    assert type(model(f"x={LGBM_SPEC}")) is LGBMClassifier and model(f"x={LGBM_SPEC}").n_jobs == 1
+    assert model("x=lightgbm.LGBMClassifier()").n_jobs == 0  # None: every physical core, past a worker's cap
+    ranker = model("x=lightgbm.LGBMRanker()", "ranking")
+    assert type(ranker) is LGBMRanker and ranker.n_jobs == 0
+    assert not isinstance(model(f"x={SVC_SPEC}"), LabelCoded)
+    # not coded, so a class_weight keyed by the dataset's labels reaches scikit-learn as it is
+    weighted = "lr=sklearn.linear_model.LogisticRegression(class_weight={'Adelie': 2.0}, max_iter=500)"
+    (run_id,) = run_baselines(penguins, "penguins", "", model_specs=[parse_model_option(weighted)], folds=2)
+    assert get_run(penguins, run_id).status == "done", get_run(penguins, run_id).error
+    # a parameter given for a run reaches XGBoost through the coding; the run stores what was fitted
+    specs = [
+        parse_model_option(f"xgb={XGB_SPEC}"),
+        parse_model_option("lgbm=lightgbm.LGBMClassifier(n_estimators=5, verbose=-1)"),
+    ]
+    ids = run_baselines(penguins, "penguins", "", model_specs=specs, params={"xgb": {"max_depth": 2}}, folds=2)
+    xgb, lgbm = (get_run(penguins, i) for i in ids)
+    assert xgb.status == "done" and xgb.spec is not None and xgb.spec.params["max_depth"] == 2
+    assert lgbm.status == "done" and lgbm.spec is not None and lgbm.spec.params["n_jobs"] == 0
+
+
+THREADS = """
+import json, os, sys
+import joblib, numpy as np, pandas as pd
+from core.modeling.executors import run_task
+from core.modeling.specs import parse_model_option, spec_baseline
+
+def threads():
+    return len(os.listdir("/proc/self/task"))
+
+def fit(X, y, models):
+    counts = [threads()]
+    for model in models:
+        model.fit(X, y)
+        counts.append(threads())
+    return counts
+
+path, cap, options = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+rng = np.random.RandomState(0)
+X = pd.DataFrame(rng.normal(size=(1000, 5)), columns=[f"x{i}" for i in range(5)])
+joblib.dump((X, pd.Series(rng.randint(0, 2, 1000))), path)
+models = []
+for option in options:  # built as a run builds them, which imports the library before the cap, as in a worker
+    model = spec_baseline(parse_model_option(option.removesuffix(" n_jobs=None")), "binary", list(X.columns), [])
+    models.append(model.estimator("binary"))
+    if option.endswith(" n_jobs=None"):
+        models[-1].set_params(n_jobs=None)
+print(json.dumps(run_task(fit, {"models": models}, path, cap)))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists() or (os.cpu_count() or 1) < 2, reason="counts threads in /proc")
+def test_a_workers_thread_cap_holds_xgboost_and_lightgbm_given_no_thread_count(tmp_path):
+    """Inside a worker's threadpoolctl cap of 1, XGBoost and LightGBM fits start no OpenMP thread; allowed
+    every core they do; and LightGBM's own n_jobs=None would, past the cap (hence n_jobs=0)."""
+    needs_boosting()
+    import json
+    import subprocess
+    import sys
+
+    xgb = "x=xgboost.XGBClassifier(n_estimators=10)"
+    lgbm = "x=lightgbm.LGBMClassifier(n_estimators=10, verbose=-1)"
+
+    def threads_after_each_fit(cap, *options):
+        args = [sys.executable, "-c", THREADS, str(tmp_path / "data.joblib"), str(cap), *options]
+        out = subprocess.run(args, capture_output=True, text=True, cwd=Path(__file__).parents[2])
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    start, after_xgb, after_lgbm, after_lgbm_none = threads_after_each_fit(1, xgb, lgbm, f"{lgbm} n_jobs=None")
+    assert start == after_xgb == after_lgbm < after_lgbm_none
+    start, after_xgb = threads_after_each_fit(os.cpu_count(), xgb)
+    assert start < after_xgb  # the cap is what held them
