@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from core.store import Store
 from tests.conftest import mlloop_main, run_mlloop
 from tests.core.test_ranking import ranking_frame
@@ -57,3 +59,33 @@ def test_import_run_runs_compare_test_and_export_a_ranking_dataset(tmp_path, cap
     assert mlloop_main(store, "export", "2", "--format", "json", "-o", str(tmp_path / "run.json")) == 0
     exported = json.loads((tmp_path / "run.json").read_text())
     assert "ndcg_10" in json.dumps(exported)
+
+
+def test_the_readme_ranker_specs_run_compare_and_test(tmp_path, capsys):
+    """README's LightGBM and XGBoost ranker example on the bundled queries sample."""
+    for module in ("xgboost", "lightgbm"):
+        pytest.importorskip(module, reason=f"{module} is not installed (pip install -e '.[boosting]')")
+    from tests.conftest import REPO
+
+    lgbmr = "lgbmr=lightgbm.LGBMRanker(n_estimators=50, verbose=-1)"
+    xgbr = "xgbr=xgboost.XGBRanker(n_estimators=50)"
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    assert f"`mlloop run queries --model '{lgbmr}' --model '{xgbr}'`" in readme
+    store = Store(tmp_path / "s.duckdb")
+    queries = str(REPO / "sample_data" / "queries.csv")
+    args = ("--target", "relevance", "--task", "ranking", "--group", "query_id")
+    assert mlloop_main(store, "import", queries, *args) == 0
+    capsys.readouterr()
+    # 2 folds: scoring 200 queries one ndcg_score at a time costs more than these fits
+    assert (
+        mlloop_main(store, "run", "queries", "--model", lgbmr, "--model", xgbr, "--cv", "2", "--jobs", "1", "--json")
+        == 0
+    )
+    runs = json.loads(capsys.readouterr().out)
+    assert [(x["model"], x["status"]) for x in runs] == [("lgbmr", "done"), ("xgbr", "done")]
+    assert [x["spec"]["class"] for x in runs] == ["lightgbm.sklearn.LGBMRanker", "xgboost.sklearn.XGBRanker"]
+    assert all(0 < x["metrics"]["ndcg_10"]["validation_mean"] <= 1 for x in runs)
+    assert mlloop_main(store, "compare", "1", "2") == 0
+    assert "on NDCG@10" in capsys.readouterr().out
+    assert mlloop_main(store, "test", "2", "--yes") == 0  # the test-set fit sorts by query too
+    assert "\nndcg_10 " in capsys.readouterr().out

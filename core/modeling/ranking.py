@@ -130,7 +130,9 @@ def query_order(estimator: Any, X: Any, y: Any, scorers: dict[str, Any]) -> tupl
     """Training rows for a ranker: when the fold is scored by query (``scorers`` are
     :class:`RankingScorer`) and the estimator's last step has a ``fit(..., group=...)`` (LightGBM's
     ``LGBMRanker``, XGBoost's ``XGBRanker``), the rows sorted by query and ``{"<step>__group": sizes}``,
-    each query's row count in that order; otherwise the rows as they are and no fit parameters."""
+    each query's row count in that order; a ``fit`` that takes ``qid`` and no ``group`` gets
+    ``qid=`` each row's query number instead (non-decreasing, as XGBoost requires); otherwise the
+    rows as they are and no fit parameters."""
     import inspect
 
     import numpy as np
@@ -139,13 +141,15 @@ def query_order(estimator: Any, X: Any, y: Any, scorers: dict[str, Any]) -> tupl
     steps = getattr(estimator, "steps", None)
     last = steps[-1][1] if steps else estimator
     try:
-        takes_group = groups is not None and "group" in inspect.signature(last.fit).parameters
+        accepted = set(inspect.signature(last.fit).parameters) & {"group", "qid"}
     except (TypeError, ValueError):
-        takes_group = False
-    if not takes_group:
+        accepted = set()
+    if groups is None or not accepted:
         return X, y, {}
     row_groups: Any = groups.loc[X.index].to_numpy()
     _, codes = np.unique(np.asarray(row_groups, dtype=str), return_inverse=True)
     order = np.argsort(codes, kind="stable")
-    sizes = np.bincount(codes)  # codes are 0 .. k-1 in sorted order, as the rows now are
-    return X.iloc[order], y.iloc[order], {f"{steps[-1][0]}__group" if steps else "group": sizes}
+    prefix = f"{steps[-1][0]}__" if steps else ""
+    if "group" in accepted:  # codes are 0 .. k-1 in sorted order, as the rows now are
+        return X.iloc[order], y.iloc[order], {f"{prefix}group": np.bincount(codes)}
+    return X.iloc[order], y.iloc[order], {f"{prefix}qid": codes[order]}

@@ -272,3 +272,115 @@ def test_a_spec_whose_fit_takes_group_gets_query_sizes_in_query_order(store, ran
     from core.analysis.holdout import evaluate_on_test
 
     assert set(evaluate_on_test(store, run_id).scores) == {"ndcg_5", "ndcg_10", "ndcg", "mrr"}
+
+
+QID_RANKER = '''
+import numpy as np
+from sklearn.linear_model import Ridge
+
+
+class QidRidge(Ridge):
+    """A ranker-shaped estimator whose fit takes qid (each row's query), sorted, and no group."""
+
+    def fit(self, X, y, qid=None):
+        if qid is None or len(qid) != len(y) or np.any(np.diff(qid) < 0):
+            raise ValueError(f"bad qid: {qid!r}")
+        return super().fit(X, y)
+
+
+def build():
+    return QidRidge()
+'''
+
+
+def test_a_spec_whose_fit_takes_qid_gets_each_rows_query_in_query_order(store, ranking_csv, tmp_path):
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import Pipeline
+
+    from core.modeling.ranking import query_order, ranking_scorers
+    from core.modeling.specs import parse_model_option
+
+    info = imported(store, ranking_csv)
+    X, y = load_split(store, info, "dev")
+    groups = load_groups(store, info, "dev")
+
+    class Ranker(Ridge):
+        def fit(self, X, y, qid=None):
+            return super().fit(X, y)
+
+    rows = X.iloc[::3]
+    Xs, ys, params = query_order(Pipeline([("m", Ranker())]), rows, y.loc[rows.index], ranking_scorers(groups))
+    assert list(params) == ["m__qid"] and len(params["m__qid"]) == len(Xs)
+    assert np.all(np.diff(params["m__qid"]) >= 0) and ys.index.equals(Xs.index)
+    # one number per query: rows share a qid exactly when they share a group
+    assert pd.Series(groups.loc[Xs.index].to_numpy()).groupby(params["m__qid"]).nunique().eq(1).all()
+    assert groups.loc[Xs.index].tolist() == sorted(groups.loc[rows.index])
+
+    (tmp_path / "qid.py").write_text(QID_RANKER)
+    spec = parse_model_option(f"q={tmp_path / 'qid.py'}:build")
+    (run_id,) = run_baselines(store, info.name, [], folds=3, model_specs=[spec])
+    assert get_run(store, run_id).status == "done", get_run(store, run_id).error
+
+
+QUERIES = REPO / "sample_data" / "queries.csv"
+RANKERS = {
+    "xgbr": ("xgboost", "xgboost.XGBRanker(n_estimators=20, max_depth=3, n_jobs=1)"),
+    "lgbmr": ("lightgbm", "lightgbm.LGBMRanker(n_estimators=20, num_leaves=7, n_jobs=1, verbose=-1)"),
+}
+
+
+def test_xgboost_and_lightgbm_rankers_score_the_per_query_ndcg_of_their_folds_and_compare(store):
+    """XGBRanker and LGBMRanker fit on each fold's rows sorted by query with group sizes; their fold
+    NDCG is a direct per-query ndcg_score of that fit on the fold's validation queries."""
+    for module, _ in RANKERS.values():
+        pytest.importorskip(module, reason=f"{module} is not installed (pip install -e '.[boosting]')")
+    from lightgbm import LGBMRanker
+    from sklearn.base import clone
+    from sklearn.model_selection import GroupKFold
+    from xgboost import XGBRanker
+
+    from core.modeling.evaluation import build_pipeline
+    from core.modeling.models import BASELINES
+    from core.modeling.specs import parse_model_option
+
+    info = import_dataset(store, QUERIES, "relevance", task="ranking", group="query_id")
+    specs = [parse_model_option(f"{name}={text}") for name, (_, text) in RANKERS.items()]
+    ids = run_baselines(store, info.name, [], folds=2, seed=2, model_specs=specs, jobs=1)
+    X, y = load_split(store, info, "dev")
+    groups = load_groups(store, info, "dev")
+    estimators = [
+        XGBRanker(n_estimators=20, max_depth=3, n_jobs=1),
+        LGBMRanker(n_estimators=20, num_leaves=7, n_jobs=1, verbose=-1),
+    ]
+    for run_id, estimator in zip(ids, estimators):
+        run = get_run(store, run_id)
+        assert run.status == "done", run.error
+        pipe = build_pipeline(BASELINES["linear"], info, X).set_params(model=estimator)
+        splits = GroupKFold(2, shuffle=True, random_state=2).split(X, y, groups=groups)
+        for fold, (train, val) in zip(run.fold_scores, splits):
+            by_query = groups.iloc[train].sort_values(kind="stable")  # the training rows, query by query
+            sizes = by_query.value_counts(sort=False).loc[by_query.unique()].to_numpy()
+            est = clone(pipe).fit(X.loc[by_query.index], y.loc[by_query.index], model__group=sizes)
+            expected = direct_scores(y.iloc[val], est.predict(X.iloc[val]), groups.iloc[val])
+            for name in ("ndcg_5", "ndcg_10", "ndcg"):  # (direct_scores' MRR breaks the trees' tied scores by row)
+                assert fold.validation[name] == pytest.approx(expected[name], abs=1e-12), (run.model, name)
+    (pair,) = compare_runs(store, ids).pairs
+    assert pair.pairable and 0 <= pair.p <= 1
+
+
+def test_xgbranker_needs_rows_sorted_by_query_and_group_sizes_equal_its_qid_form(store):
+    """Why query_order sorts: XGBoost refuses a qid that is not sorted, and on sorted rows the group
+    sizes mlloop passes fit the same model as each row's qid."""
+    pytest.importorskip("xgboost", reason="xgboost is not installed (pip install -e '.[boosting]')")
+    from xgboost import XGBRanker
+    from xgboost.core import XGBoostError
+
+    frame = pd.read_csv(QUERIES).iloc[:400]
+    X, y = frame[["bm25", "clicks", "age_days"]], frame["relevance"]
+    qid = frame["query_id"].str[1:].astype(int).to_numpy()
+    shuffled = np.random.RandomState(0).permutation(len(frame))
+    with pytest.raises(XGBoostError, match="must be sorted in non-decreasing order"):
+        XGBRanker(n_estimators=5, n_jobs=1).fit(X.iloc[shuffled], y.iloc[shuffled], qid=qid[shuffled])
+    by_qid = XGBRanker(n_estimators=5, n_jobs=1).fit(X, y, qid=qid)
+    by_group = XGBRanker(n_estimators=5, n_jobs=1).fit(X, y, group=np.bincount(qid)[np.unique(qid)])
+    np.testing.assert_array_equal(by_qid.predict(X), by_group.predict(X))
