@@ -1,5 +1,6 @@
 """Datasets: reading users' files (``reading``, ``encodings``: sniffing, encodings, delimiters),
-import (``importing``), profile (``profile``), the locked split (``split``), the bundled samples
+import (``importing``; ``inputs``: a glob or a directory of files as one table; ``memory``: ``--memory``
+and spilling; ``progress``), profile (``profile``), the locked split (``split``), the bundled samples
 (``samples``, ``demo``), and a dataset's rows as pandas for fitting and showing (``frames``).
 The dataset records themselves are read and written by :mod:`core.store.datasets`.
 

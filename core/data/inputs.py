@@ -54,7 +54,8 @@ class Inputs:
 
     @property
     def many(self) -> bool:
-        return len(self.files) > 1 or Path(self.given).expanduser().is_dir() or _is_pattern(self.given)
+        given = Path(self.given).expanduser()
+        return len(self.files) > 1 or given.is_dir() or (_is_pattern(self.given) and not given.exists())
 
     @property
     def total_bytes(self) -> int:

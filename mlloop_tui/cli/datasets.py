@@ -17,7 +17,10 @@ def add_parsers(sub) -> None:
         "'logs/2026-*.csv': files with the same columns, read as one table in sorted order",
     )
     p.add_argument("--target", required=True, help="the column to predict")
-    p.add_argument("--name", help="dataset name (default: the file name without extension)")
+    p.add_argument(
+        "--name",
+        help="dataset name (default: the file name without extension; for a directory or a glob, its folder's name)",
+    )
     p.add_argument("--task", help="override the inferred task: binary, multiclass or regression; or ranking")
     p.add_argument(
         "--group", help="ranking: the column whose rows form one query (kept together in splits, never a feature)"

@@ -108,6 +108,13 @@ def test_one_file_keeps_its_own_hash_and_name(store: Store, parts: list[Path]) -
     assert info.file_hash == hashlib.sha256(parts[0].read_bytes()).hexdigest()
 
 
+def test_a_file_whose_name_looks_like_a_pattern_is_that_file(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "a*b[1].csv"
+    frame(40, seed=0).to_csv(path, index=False)
+    info = import_dataset(store, path, "label")
+    assert info.name == "a*b[1]" and info.source == str(path) and info.n_rows == 40
+
+
 def test_a_glob_of_parquet_files_is_their_concatenation(store: Store, tmp_path: Path) -> None:
     folder = tmp_path / "pq"
     folder.mkdir()
