@@ -173,8 +173,6 @@ LONG_MODULES = {
     "in curve_settings.py already, and the curve types have no other producer",
     "core/analysis/feature_selection.py": "one algorithm: per-fold rankings and per-k scores must stay equal to "
     "Pipeline(preprocess, select k, model), so its workers sit beside it",
-    "mlloop_tui/screens/run_detail.py": "the run detail coordinates its live reads and three kinds of child "
-    "process (curves, tune, test); its read-only sections are widgets already (to split next)",
 }
 
 
