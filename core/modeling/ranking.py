@@ -89,7 +89,6 @@ def ranking_score(metric: str, y_true: Any, y_score: Any, groups: Any) -> float:
 def per_query(metric: str, y_true: Any, y_score: Any, groups: Any) -> tuple[list[float], int, int]:
     """Each scored query's value (in sorted group order), the number skipped, the number of queries."""
     import numpy as np
-    from sklearn.metrics import ndcg_score
 
     if metric not in NDCG_CUTOFFS and metric != "mrr":
         raise InputError(f"unknown ranking metric {metric!r}")
@@ -108,8 +107,28 @@ def per_query(metric: str, y_true: Any, y_score: Any, groups: Any) -> tuple[list
         elif metric == "mrr":
             values.append(expected_reciprocal_rank(rel, score))
         else:
-            values.append(float(ndcg_score(rel[None, :], score[None, :], k=NDCG_CUTOFFS[metric])))
+            values.append(query_ndcg(rel, score, NDCG_CUTOFFS[metric]))
     return values, skipped, len(queries)
+
+
+def query_ndcg(relevance: Any, score: Any, k: int | None) -> float:
+    """``sklearn.metrics.ndcg_score([relevance], [score], k=k)`` of one query, computed as scikit-learn
+    computes it (tied scores averaged over their orders) without its input checks: on a query of
+    ten rows ``ndcg_score`` takes about six times as long. A test holds the two equal."""
+    import numpy as np
+
+    discount = 1 / (np.log(np.arange(len(relevance)) + 2) / np.log(2))
+    if k is not None:
+        discount[k:] = 0
+    ideal = float(discount.dot(np.sort(relevance)[::-1]))
+    if ideal == 0:
+        return 0.0
+    _, tie, counts = np.unique(-score, return_inverse=True, return_counts=True)
+    mean_gain = np.zeros(len(counts))
+    np.add.at(mean_gain, tie, relevance)
+    mean_gain /= counts
+    tie_discount = np.diff(np.cumsum(discount)[np.cumsum(counts) - 1], prepend=0.0)
+    return float((mean_gain * tie_discount).sum()) / ideal
 
 
 def expected_reciprocal_rank(relevance: Any, score: Any) -> float:

@@ -384,3 +384,16 @@ def test_xgbranker_needs_rows_sorted_by_query_and_group_sizes_equal_its_qid_form
     by_qid = XGBRanker(n_estimators=5, n_jobs=1).fit(X, y, qid=qid)
     by_group = XGBRanker(n_estimators=5, n_jobs=1).fit(X, y, group=np.bincount(qid)[np.unique(qid)])
     np.testing.assert_array_equal(by_qid.predict(X), by_group.predict(X))
+
+
+def test_query_ndcg_is_ndcg_score_with_ties_and_cutoffs():
+    from core.modeling.ranking import query_ndcg
+
+    rng = np.random.RandomState(0)
+    for _ in range(150):
+        n = rng.randint(2, 16)
+        relevance = rng.randint(0, 4, n).astype(float)
+        score = np.round(rng.normal(size=n), rng.randint(0, 3))  # 0 decimals: many ties
+        for k in (None, 1, 5, 10):
+            expected = ndcg_score(relevance[None, :], score[None, :], k=k)
+            assert query_ndcg(relevance, score, k) == pytest.approx(expected, abs=1e-12), (relevance, score, k)
