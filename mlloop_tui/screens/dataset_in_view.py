@@ -16,6 +16,15 @@ class DatasetInView(NamedTuple):
     model: str = "linear"  # what the features view fits: the run's model, or the linear baseline
 
 
+def run_in_view(dataset: str, model: str, run_id: int) -> DatasetInView:
+    """A run's dataset, and its model for the features view: a baseline by name, a model spec as
+    ``#RUN`` (``mlloop features --model`` takes a run id: the run's spec and parameters), since a
+    spec's name means nothing outside its run."""
+    from core.modeling.models import BASELINES
+
+    return DatasetInView(dataset, model if model in BASELINES else f"#{run_id}")
+
+
 @runtime_checkable
 class ShowsDataset(Protocol):
     def current_dataset(self) -> DatasetInView | None:

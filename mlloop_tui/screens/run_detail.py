@@ -34,7 +34,7 @@ from core.errors import MlloopError, NotFoundError
 from core.store.runs import ACTIVE
 from core.types import DatasetInfo, RunRecord
 from mlloop_tui.runner import CurveRequest
-from mlloop_tui.screens.dataset_in_view import DatasetInView
+from mlloop_tui.screens.dataset_in_view import DatasetInView, run_in_view
 from mlloop_tui.screens.run_children import RunChildrenScreen
 from mlloop_tui.widgets.curve_panel import CurvePanel, with_plan
 from mlloop_tui.widgets.diagnosis_panel import DiagnosisPanel
@@ -489,7 +489,7 @@ class RunDetailScreen(RunChildrenScreen):
         self.app.push_screen(ErrorsScreen(self.run_id))
 
     def current_dataset(self) -> DatasetInView | None:
-        return DatasetInView(self.record.dataset, self.record.model) if self.record is not None else None
+        return run_in_view(self.record.dataset, self.record.model, self.record.id) if self.record is not None else None
 
     def action_focus_table(self, selector: str, section: str) -> None:
         """Focus a table and scroll its section's title to the top of the page."""

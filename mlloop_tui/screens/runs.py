@@ -16,7 +16,7 @@ from core.errors import MlloopError
 from core.store.run_listing import RunListing
 from core.text import printable
 from mlloop_tui.run_filter import FilterError, parse_filter
-from mlloop_tui.screens.dataset_in_view import DatasetInView
+from mlloop_tui.screens.dataset_in_view import DatasetInView, run_in_view
 from mlloop_tui.widgets.runs_table import RunsTable
 from mlloop_tui.widgets.title_bar import TitleBar
 
@@ -243,4 +243,4 @@ class RunsScreen(Screen):
 
     def current_dataset(self) -> DatasetInView | None:
         run = self.query_one(RunsTable).selected()
-        return DatasetInView(run.dataset, run.model) if run is not None else None
+        return run_in_view(run.dataset, run.model, run.id) if run is not None else None

@@ -28,3 +28,24 @@ async def test_the_detail_of_a_spec_run_shows_its_spec_and_tunes_its_estimators_
         await pilot.press("t")  # the tune dialog: the spec is resolved again for its parameter names
         await wait_for(pilot, lambda: isinstance(app.screen, TuneDialog))
         assert app.screen.params == sorted(LogisticRegression().get_params())
+
+
+async def test_f_on_a_spec_run_computes_the_features_curve_of_its_spec(tmp_path, binary_csv):
+    from mlloop_tui.screens.features import FeaturesScreen
+    from mlloop_tui.screens.runs import RunsScreen
+
+    store = Store(tmp_path / "s.duckdb")
+    import_dataset(store, binary_csv, "label")
+    (run_id,) = run_baselines(store, "binary", "", model_specs=[parse_model_option(f"lr={SPEC}")], folds=2)
+    app = MlloopApp(store, poll_interval=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and "1/1 runs" in screen_text(app))
+        await pilot.press("F")  # on the runs table: the selected run's spec, not its name "lr"
+        screen = app.screen
+        assert isinstance(screen, FeaturesScreen) and screen.model == f"#{run_id}"
+        await wait_for(pilot, lambda: screen.curves is not None, timeout=120)
+        assert "unknown model" not in screen_text(app)
+        await pilot.press("escape")
+        await open_from_runs_table(pilot, run_id)
+        await pilot.press("F")  # and from the run's detail
+        assert isinstance(app.screen, FeaturesScreen) and app.screen.model == f"#{run_id}"
