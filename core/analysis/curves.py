@@ -10,8 +10,9 @@ over the values of one parameter, by default the model family's complexity knob
 Both use exactly the run's cross-validation (``make_splitter`` with its folds, repeats and
 seed on the development split), its parameters and its metrics, so a curve's point at the
 run's own setting reproduces the run's scores. One *point* is one (setting, fold) fit; points
-are joblib tasks streamed back with ``return_as="generator_unordered"``, and each is committed
-in its own transaction the moment it arrives, so a plot can grow while the user watches and an
+are executor tasks (:mod:`core.analysis.curve_tasks`: local worker processes, or a Dask cluster's
+workers with ``cluster``) streamed back as they finish, and each is committed in this process, in
+its own transaction, the moment it arrives, so a plot can grow while the user watches and an
 interrupted curve keeps what it finished. Stored points are reused, never recomputed: asking
 again for a finished curve reads it back at once.
 
@@ -30,7 +31,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
 
 from core.analysis.curve_settings import (
     Setting,
@@ -49,7 +50,6 @@ from core.analysis.curve_settings import (
 from core.errors import InputError
 from core.modeling.evaluation import check_jobs
 from core.modeling.metrics import METRICS, key_metrics
-from core.modeling.workers import worker_options
 from core.stopping import StopToken, check, interrupt_as_cancel
 from core.store import Store
 from core.store import curve_points as point_store
@@ -197,11 +197,13 @@ def learning_curve(
     on_point: Callable[[CurveProgress], None] | None = None,
     stop: StopToken | None = None,
     fit: bool = True,
+    cluster: str | None = None,
 ) -> Curve:
     """The run's learning curve: train and validation scores against the training-set size.
 
     ``sizes`` (rows; queries for a ranking run) default to :meth:`TrainingSets.sizes`'s. Points
-    already stored are reused; the others are fitted (``jobs`` worker processes), stored one
+    already stored are reused; the others are fitted (``jobs`` worker processes, or on the Dask
+    ``cluster`` at that address), stored one
     transaction each and reported to ``on_point`` as they finish. ``stop`` is checked after each
     point (see :mod:`core.stopping`): a set token or Ctrl-C raises ``RunCancelled``, and finished
     points are kept. With ``fit=False`` nothing is fitted: the curve over the settings it would
@@ -219,7 +221,7 @@ def learning_curve(
         return pipeline, sets.subset(train, sizes[i], (ctx.run.seed, fold, sizes[i])), val
 
     param = learning_param(ctx.dataset.task)
-    return _compute(store, ctx, "learning", param, settings, task, None, jobs, on_point, stop, fit)
+    return _compute(store, ctx, "learning", param, settings, task, None, jobs, on_point, stop, fit, cluster)
 
 
 def validation_curve(
@@ -232,12 +234,13 @@ def validation_curve(
     on_point: Callable[[CurveProgress], None] | None = None,
     stop: StopToken | None = None,
     fit: bool = True,
+    cluster: str | None = None,
 ) -> Curve:
     """The run's validation curve over ``param`` (default: its model's complexity knob).
 
     ``values`` default to the knob's grid (``core.modeling.models``), with the run's own value added
     if missing. Every other parameter stays as the run set it. Streaming, storage, reuse,
-    stopping and ``fit`` work as in :func:`learning_curve`.
+    stopping, ``fit`` and ``cluster`` work as in :func:`learning_curve`.
     """
     check_jobs(jobs)
     ctx = RunContext.load(store, run_id)
@@ -268,7 +271,7 @@ def validation_curve(
         train, val = ctx.splits[fold]
         return pipelines[i], train, val
 
-    return _compute(store, ctx, "validation", param, settings, task, current_index, jobs, on_point, stop, fit)
+    return _compute(store, ctx, "validation", param, settings, task, current_index, jobs, on_point, stop, fit, cluster)
 
 
 def load_curve(store: Store, run_id: int | str, kind: CurveKind, param: str | None = None) -> Curve | None:
@@ -422,9 +425,9 @@ def _compute(
     on_point: Callable[[CurveProgress], None] | None,
     stop: StopToken | None,
     fit: bool,
+    cluster: str | None,
 ) -> Curve:
-    from joblib import Parallel, delayed
-
+    from core.analysis.curve_tasks import point_results
     from core.modeling.evaluation import scoring
 
     run = ctx.run
@@ -442,11 +445,7 @@ def _compute(
     computed = 0
     if todo and fit:
         scorers = scoring(ctx.dataset.task, ctx.groups)
-        jobs_list = []
-        for i, fold in todo:
-            pipeline, train, val = task(i, fold)
-            jobs_list.append(delayed(_fit_point)(i, fold, pipeline, ctx.X, ctx.y, train, val, scorers))
-        results = Parallel(n_jobs=jobs, return_as="generator_unordered", **worker_options())(jobs_list)
+        results = point_results(todo, task, ctx.X, ctx.y, scorers, jobs, cluster)
         try:
             with interrupt_as_cancel(CANCELLED):
                 for result in results:
@@ -468,9 +467,7 @@ def _compute(
                         on_point(CurveProgress(run.id, kind, param, point, len(points), total))
                     check(stop, CANCELLED)
         finally:
-            close = getattr(results, "close", None)
-            if close is not None:
-                close()
+            results.close()  # stops the points not started
     key_metric = key_metrics(ctx.dataset.task)[0]
     return Curve(
         run_id=run.id,
@@ -487,35 +484,6 @@ def _compute(
         notes=ctx.notes,
         n_computed=computed,
     )
-
-
-class _PointResult(TypedDict):
-    """What a curve point's worker hands back: the fold's scores, or why it failed."""
-
-    setting: int
-    fold: int
-    train: dict[str, float]
-    validation: dict[str, float]
-    fit_time: float
-    error: str | None
-
-
-def _fit_point(
-    setting: int, fold: int, pipeline: Any, X: Any, y: Any, train: Any, val: Any, scorers: dict[str, Any]
-) -> _PointResult:
-    """One curve point in a worker process: the same fit and scoring as a run's fold."""
-    from core.modeling.evaluation import fit_fold
-
-    result = fit_fold(0, fold, pipeline, X, y, train, val, scorers, 1)
-    f = result.get("fold")
-    return {
-        "setting": setting,
-        "fold": fold,
-        "train": {} if f is None else f.train,
-        "validation": {} if f is None else f.validation,
-        "fit_time": math.nan if f is None else f.fit_time,
-        "error": result.get("error"),
-    }
 
 
 def _store_point(store: Store, run_id: int, kind: CurveKind, param: str, point: CurvePoint, metrics: list[str]) -> None:

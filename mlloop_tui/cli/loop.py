@@ -42,6 +42,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--sizes", metavar="N1,N2,...", help="learning curve: training sizes (default: 6, log-spaced)")
     p.add_argument("--metric", help="the metric to print (default: accuracy, or rmse for regression)")
     p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
+    add_cluster_argument(p)
     p.add_argument("--json", action="store_true", help="print the curve as JSON")
     p.set_defaults(handler=cmd_curve)
 
@@ -102,12 +103,14 @@ def cmd_curve(args: argparse.Namespace) -> int:
         if args.sizes:
             raise InputError("--sizes is for learning curves; a validation curve takes --param and --values")
         values = parse_values(args.values, args.param or "--values") if args.values is not None else None
-        curve = validation_curve(store, args.run, args.param, values, jobs=args.jobs, on_point=on_point)
+        curve = validation_curve(
+            store, args.run, args.param, values, jobs=args.jobs, on_point=on_point, cluster=args.cluster
+        )
     else:
         if args.param or args.values is not None:
             raise InputError("--param and --values are for validation curves: add --validation")
         sizes = parse_values(args.sizes, "--sizes") if args.sizes is not None else None
-        curve = learning_curve(store, args.run, sizes, jobs=args.jobs, on_point=on_point)
+        curve = learning_curve(store, args.run, sizes, jobs=args.jobs, on_point=on_point, cluster=args.cluster)
     progress.close()
     if args.json:
         from core.report.serialize import curve_to_dict
