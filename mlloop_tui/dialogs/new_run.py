@@ -155,6 +155,9 @@ class NewRunDialog(StartDialog[RunRequest | None]):
         super().__init__()
         self.dataset = dataset
         self.datasets_loaded = False
+        # focus at compose, not in on_mount: a focus() there races the screen's own auto-focus of the
+        # first focusable widget (the dataset Select), which could win and take the keys
+        self.AUTO_FOCUS = "#dataset" if not dataset else "#models"
 
     def heading(self) -> Text:
         keys = f"{self.key('new_run.start')} starts · {self.key('dialog.cancel')} closes"
@@ -201,7 +204,6 @@ class NewRunDialog(StartDialog[RunRequest | None]):
                 yield Input(os.environ.get(CLUSTER_ENV, ""), placeholder="empty: this machine", id="cluster")
 
     def on_mount(self) -> None:
-        self.query_one("#dataset" if not self.dataset else "#models").focus()
         self.load_datasets()
 
     @work(thread=True, exclusive=True, group="new-run-datasets", exit_on_error=False, description="listing datasets")
