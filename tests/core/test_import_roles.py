@@ -4,6 +4,7 @@ an identifier column (R's unnamed row-name column) is not a feature by default; 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -184,13 +185,23 @@ def test_na_on_a_parquet_file_is_refused(store, tmp_path):
         import_dataset(store, path, "y", na="NA")
 
 
+def undo_steps_from(con: duckdb.DuckDBPyConnection, step: int) -> None:
+    """Take out what migration steps ``step`` and later added (their tables and columns), so the
+    store is as one written before them and opening it runs them all again."""
+    for sql in reversed(MIGRATIONS[step:]):
+        for table in re.findall(r"CREATE TABLE (\w+)", sql):
+            con.execute(f"DROP TABLE {table}")
+        for table, column in re.findall(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", sql):
+            con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+
+
 def test_a_store_from_before_roles_keeps_every_column_a_feature(store, tmp_path):
     """The migration step gives stored columns role 'feature' and the target 'target': an identifier
     a past run used stays a feature, so the run stays reproducible."""
     info = import_dataset(store, write_r_csv(tmp_path / "birds.csv"), "label", use="column_1")
     step = next(i for i, m in enumerate(MIGRATIONS) if "ADD COLUMN role" in m)
     with duckdb.connect(str(store.path)) as con:  # as the store was before the step
-        con.execute("ALTER TABLE dataset_columns DROP COLUMN role")
+        undo_steps_from(con, step)
         con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(step)])
     reopened = Store(store.path)
     assert _roles(get_dataset(reopened, info.id)) == {
