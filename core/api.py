@@ -106,6 +106,7 @@ def run(
     cv: int = 5,
     repeats: int = 1,
     seed: int = 0,
+    sample: int | str | None = None,
     jobs: int = 1,
     on_progress: Callable[[Progress], None] | None = None,
     stop: StopToken | None = None,
@@ -114,9 +115,12 @@ def run(
 
     ``model`` is a built-in's name (``"all"``: every built-in), a spec (``"sklearn.svm.SVC(C=2.0)"``
     or ``"NAME=SPEC"``, as ``--model`` takes) or an estimator object; ``name`` names a spec or an
-    object (default: its class or function name). ``params`` are set on the estimator. Returns the
-    run id (a list for ``"all"``). ``on_progress`` is called after every fold; a set ``stop`` token
-    or Ctrl-C marks the run ``cancelled``, keeps its finished folds and raises ``RunCancelled``.
+    object (default: its class or function name). ``params`` are set on the estimator. ``sample``
+    fits on that many development rows, drawn in DuckDB with ``seed`` (stratified for classification,
+    whole groups for ranking); ``"all"`` on every row; None on every row unless they exceed the memory
+    budget (:mod:`core.data.sampling`). Returns the run id (a list for ``"all"``). ``on_progress`` is
+    called after every fold; a set ``stop`` token or Ctrl-C marks the run ``cancelled``, keeps its
+    finished folds and raises ``RunCancelled``.
     """
     info = get_dataset(store, dataset)
     entries = _entries(model, name, info.task, params)
@@ -129,6 +133,7 @@ def run(
             folds=cv,
             repeats=repeats,
             seed=seed,
+            sample=sample,
             jobs=jobs,
             on_created=lambda _group, run_ids: created.extend(run_ids),
             on_progress=on_progress,

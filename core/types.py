@@ -151,6 +151,26 @@ class ModelSpecInfo:
 
 
 @dataclass(frozen=True)
+class RunSample:
+    """The development rows a run was fitted on when it was not all of them (:mod:`core.data.sampling`):
+    ``size`` rows asked for (``--sample N`` or the memory cap), ``rows`` drawn (whole groups may pass
+    ``size``) of the dataset's ``of``, with the run's ``seed``, ``how`` (``stratified`` by class, whole
+    ``groups``, ``uniform``); ``strata`` the rows per class; ``note`` why, when drawn automatically."""
+
+    size: int
+    rows: int
+    of: int
+    seed: int
+    how: Literal["stratified", "groups", "uniform"]
+    strata: tuple[tuple[str, int], ...] = ()
+    note: str | None = None
+
+    def describe(self) -> str:
+        how = {"groups": "by whole groups", "uniform": "uniform"}.get(self.how, self.how)
+        return f"fitted on a sample of {self.rows:,} of {self.of:,} development rows (seed {self.seed}, {how})"
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """A stored run with its folds. ``status`` already accounts for dead processes."""
 
@@ -182,6 +202,7 @@ class RunRecord:
     glm: GlmSummary | None = None
     data_warnings: tuple[DataWarning, ...] = ()  # from the dataset's last quality check
     spec: ModelSpecInfo | None = None  # set for a model spec run, None for a built-in model
+    sample: RunSample | None = None  # set when the run was fitted on a sample of the development rows
 
     @property
     def n_folds_total(self) -> int:

@@ -271,7 +271,7 @@ def _validation_advice(f: Facts, exclude: AbstractSet[int] = frozenset()) -> lis
                 "more_data",
                 f"more data: the validation error is still falling ({format_error(f.curve_slope)} per "
                 f"doubling of the training {size_unit(run.task)} at {f.curve_size:g} {size_unit(run.task)})",
-                None,
+                more_rows_command(run, f.dataset.name),
                 {"slope_per_doubling": f.curve_slope, "size": f.curve_size},
             )
         )
@@ -454,6 +454,14 @@ def _default(run: RunRecord, name: str) -> Any:
         return BASELINES[run.model].estimator(run.task, {}, run.seed).get_params(deep=False).get(name)
     except Exception:
         return None
+
+
+def more_rows_command(run: RunRecord, dataset: str) -> str | None:
+    """For a run fitted on a sample: the same run on twice the sample (or on every row)."""
+    if run.sample is None:
+        return None
+    larger = str(2 * run.sample.size) if 2 * run.sample.size < run.sample.of else "all"
+    return f"mlloop run {_q(dataset)} --like {run.id} --sample {larger}"
 
 
 def _cv_args(run: RunRecord) -> str:

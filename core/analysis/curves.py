@@ -377,13 +377,15 @@ class RunContext:
 
         run = get_run(store, run_id)
         dataset = get_dataset(store, run.dataset_id)
-        X, y = load_split(store, dataset, "dev")
+        X, y = load_split(store, dataset, "dev", run.sample)  # a sampled run's curve stays within its sample
         baseline = run_family(run, X)  # a spec is resolved again from its text
         groups = dataset_groups(store, dataset)
-        splits, splits_hash = dataset_splits(store, dataset, run.folds, run.repeats, run.seed, X, y, groups)
+        splits, splits_hash = dataset_splits(store, dataset, run.folds, run.repeats, run.seed, X, y, groups, run.sample)
         notes: tuple[str, ...] = ()
+        if run.sample is not None:
+            notes = (f"run {run.id} was {run.sample.describe()}: `mlloop diagnose {run.id}` says if more would help",)
         if run.folds_hash and splits_hash != run.folds_hash:
-            notes = (
+            notes += (
                 "these folds differ from the run's (a different scikit-learn version?): "
                 "curve scores are not paired with the run's",
             )

@@ -55,6 +55,7 @@ from core.analysis.advice import (
     Bottleneck,
     Facts,
     format_error,
+    more_rows_command,
     ranked_advice,
     reason,
     validation_error_of,
@@ -255,6 +256,8 @@ def _diagnose(store: Store, run_id: int | str, compute_curve: bool, jobs: int) -
             f"more data is unlikely to help much: the validation error {trend} at the largest sizes "
             f"({c_slope:+.3f} per doubling of the training {unit}, up to {c_size:g} {unit})"
         )
+    if run.sample is not None:
+        notes.append(_sample_note(run, dataset.name, more_data))
     return Diagnosis(
         run_id=run.id,
         dataset=dataset.name,
@@ -321,9 +324,9 @@ def _computed_dummy_error(store: Store, run: RunRecord, metric: str) -> float:
     from core.store.datasets import get_dataset
 
     dataset = get_dataset(store, run.dataset_id)
-    X, y = load_split(store, dataset, "dev")
+    X, y = load_split(store, dataset, "dev", run.sample)
     groups = dataset_groups(store, dataset)
-    splits, _ = dataset_splits(store, dataset, run.folds, run.repeats, run.seed, X, y, groups)  # a version's too
+    splits, _ = dataset_splits(store, dataset, run.folds, run.repeats, run.seed, X, y, groups, run.sample)
     pipe = build_pipeline(BASELINES["dummy"], dataset, X, {}, run.seed)
     scorers = scoring(dataset.task, groups)
     scores = []
@@ -334,6 +337,20 @@ def _computed_dummy_error(store: Store, run: RunRecord, metric: str) -> float:
             if math.isfinite(v):
                 scores.append(v)
     return error_of(metric, sum(scores) / len(scores)) if scores else math.nan
+
+
+def _sample_note(run: RunRecord, dataset: str, more_data: bool | None) -> str:
+    """Whether a run fitted on a sample would gain from more of the development rows, from its learning curve."""
+    assert run.sample is not None
+    fitted = run.sample.describe()
+    if more_data:
+        return (
+            f"{fitted} and its validation error still falls at the largest sizes: more rows would help: re-run "
+            f"with a larger --sample or without it (`{more_rows_command(run, dataset)}`)"
+        )
+    if more_data is False:
+        return f"{fitted}; its learning curve is flat at the largest sizes: more rows are unlikely to help"
+    return f"{fitted}; whether more rows would help needs its learning curve (`mlloop curve {run.id}`)"
 
 
 def _curve_facts(curve: Any, metric: str, scale: float) -> tuple[float | None, float | None, float | None, bool | None]:

@@ -24,7 +24,8 @@ __all__ = ["TestEvaluation", "count_test_evaluations", "evaluate_on_test", "list
 
 
 def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
-    """Fit the run's pipeline on all development rows, score the locked test rows, record it."""
+    """Fit the run's pipeline on all development rows (a sampled run's: on its sample), score the locked
+    test rows, record it."""
     from sklearn.metrics import check_scoring
 
     from core.data.frames import load_split
@@ -40,7 +41,7 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
     dataset = get_dataset(store, run.dataset_id)
     if dataset.n_test == 0:
         raise InputError(f"dataset {dataset.name!r} has no locked test rows (imported with --test-size 0?)")
-    X_dev, y_dev = load_split(store, dataset, "dev")
+    X_dev, y_dev = load_split(store, dataset, "dev", run.sample)
     baseline = run_family(run, X_dev)  # a spec is resolved again from its text
     X_test, y_test = load_split(store, dataset, "test")
     scorers = scoring(dataset.task, dataset_groups(store, dataset, "test"))

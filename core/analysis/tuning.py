@@ -138,7 +138,7 @@ def tune(
 
     run = get_run(store, run_id)
     dataset = get_dataset(store, run.dataset_id)
-    baseline = run_family(run, load_split(store, dataset, "dev")[0])  # a spec is resolved again from its text
+    baseline = run_family(run, load_split(store, dataset, "dev", run.sample)[0])  # a spec: resolved from its text
     grid = _check_grid(grid, baseline, run)
     if random is not None and (isinstance(random, bool) or not isinstance(random, int) or random < 1):
         raise InputError(f"--random must be a positive number of candidates, got {random!r}")
@@ -158,6 +158,7 @@ def tune(
         folds=run.folds,
         repeats=run.repeats,
         seed=run.seed,
+        sample=run.sample.size if run.sample else "all",  # the candidates fit on the run's rows
         jobs=jobs,
         on_created=on_created,
         on_progress=on_progress,

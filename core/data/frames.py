@@ -15,21 +15,23 @@ from typing import TYPE_CHECKING, Any, Literal
 import duckdb
 
 from core.data.column_types import class_label_sql, model_input_sql
+from core.data.sampling import sample_rows_sql
 from core.errors import InputError, StoreError
 from core.store import Store
 from core.store.datasets import data_layout, feature_storage
 from core.store.sql import quote_ident
 from core.text import first_line
-from core.types import CLASSIFICATION_TASKS, DatasetInfo
+from core.types import CLASSIFICATION_TASKS, DatasetInfo, RunSample
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
 def load_split(
-    store: Store, dataset: DatasetInfo, part: Literal["dev", "test"] = "dev"
+    store: Store, dataset: DatasetInfo, part: Literal["dev", "test"] = "dev", sample: RunSample | None = None
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """The rows of one part, in file order, as model-ready ``X`` and ``y``.
+    """The rows of one part, in file order, as model-ready ``X`` and ``y``; of the development rows, only
+    those of ``sample`` when given (a run's, drawn in DuckDB by :mod:`core.data.sampling`).
 
     ``X`` has the original names of the feature columns (role ``'feature'``: not the target, not a ranking
     group, not an ignored column such as an identifier; in file order): numeric and
@@ -40,6 +42,8 @@ def load_split(
     """
     if part not in ("dev", "test"):
         raise InputError(f"unknown part {part!r}; use 'dev' or 'test'")
+    if sample is not None and part != "dev":
+        raise InputError("a sample is drawn from the development rows only")
     import numpy as np
     import pandas as pd
 
@@ -62,9 +66,12 @@ def load_split(
                 else f"CAST({quote_ident(layout.target_storage)} AS DOUBLE)"
             )
             select = ", ".join(["__row", *(f"{e} AS f{i}" for i, e in enumerate(exprs)), f"{y_expr} AS y"])
-            data = con.execute(
-                f"SELECT {select} FROM {layout.relation} WHERE __part = ? ORDER BY __row", [part]
-            ).fetchnumpy()
+            where, args = "__part = ?", [part]
+            if sample is not None:
+                rows_sql, rows_args = sample_rows_sql(layout, dataset, sample)
+                where, args = f"{where} AND __row IN (SELECT __row FROM ({rows_sql}))", [part, *rows_args]
+            query = f"SELECT {select} FROM {layout.relation} WHERE {where} ORDER BY __row"
+            data = con.execute(query, args).fetchnumpy()
     except duckdb.Error as e:
         raise StoreError(f"cannot load dataset {dataset.name!r}: {first_line(e)}") from e
 

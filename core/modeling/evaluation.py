@@ -10,7 +10,6 @@ run's numbers equal plain scikit-learn's for the same seed and pipeline.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +20,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from core.data.frames import load_split
 from core.data.ranking import load_groups
+from core.data.sampling import plan_sample
 from core.errors import InputError, RunCancelled
 from core.modeling.executors import FitTask, cost_of, make_executor
 from core.modeling.fold_predictions import predict_fold
@@ -150,6 +150,7 @@ def run_baselines(
     folds: int = 5,
     repeats: int = 1,
     seed: int = 0,
+    sample: int | str | None = None,
     jobs: int = 1,
     params: dict[str, dict[str, Any]] | None = None,
     on_created: Callable[[int, list[int]], None] | None = None,
@@ -163,6 +164,8 @@ def run_baselines(
     ``params`` maps a model name to its estimator parameters. ``model_specs`` are run after the
     built-in ``models`` (which may then be empty). Fold results are committed as they arrive. A set
     ``stop`` token (or Ctrl-C) marks unfinished runs ``cancelled`` and raises :class:`RunCancelled`.
+    ``sample``: fit on N development rows (``"all"``: every row; None: every row that fits the memory
+    budget; :mod:`core.data.sampling`).
     """
     dataset = get_dataset(store, dataset_ref)
     baselines = resolve_models(models, dataset.task) if models or not model_specs else []
@@ -181,6 +184,7 @@ def run_baselines(
         folds=folds,
         repeats=repeats,
         seed=seed,
+        sample=sample,
         jobs=jobs,
         on_created=on_created,
         on_progress=on_progress,
@@ -197,6 +201,7 @@ def run_specs(
     folds: int = 5,
     repeats: int = 1,
     seed: int = 0,
+    sample: int | str | None = None,
     jobs: int = 1,
     on_created: Callable[[int, list[int]], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
@@ -212,17 +217,19 @@ def run_specs(
     leaves the store unchanged. ``before_start(group_id, run_ids)`` runs right after the runs
     are created (before any fold) and may write to the store, e.g. to describe the group.
     ``stop`` is checked after each fold (see :mod:`core.stopping`). Folds run in ``jobs`` local
-    processes, or on the Dask ``cluster`` at that address (:mod:`core.modeling.executors`).
+    processes, or on the Dask ``cluster`` at that address (:mod:`core.modeling.executors`). ``sample``
+    as :func:`run_baselines` takes it.
     """
     if not specs:
         raise InputError("nothing to run: no model given")
     check_jobs(jobs)
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     groups = load_groups(store, dataset) if dataset.task == "ranking" else None
-    X, y = load_split(store, dataset, "dev")
+    drawn = plan_sample(store, dataset, sample, folds, seed)
+    X, y = load_split(store, dataset, "dev", drawn)
     from core.modeling.folds import dataset_splits  # it builds on this module's splitter
 
-    splits, splits_hash = dataset_splits(store, dataset, folds, repeats, seed, X, y, groups)
+    splits, splits_hash = dataset_splits(store, dataset, folds, repeats, seed, X, y, groups, drawn)
     baselines = [model_family(model, dataset.task, X) for model, _ in specs]
     pipelines = [build_pipeline(b, dataset, X, dict(p or {}), seed) for b, (_, p) in zip(baselines, specs)]
     unique = len({b.name for b in baselines}) == len(baselines)
@@ -239,6 +246,7 @@ def run_specs(
         seed=seed,
         versions=library_versions(),
         specs=[spec_info(b, pipe) for b, pipe in zip(baselines, pipelines)],
+        sample=drawn,
     )
     if before_start:
         before_start(group_id, run_ids)
@@ -460,25 +468,10 @@ def _fit_glm(run_id: int, pipeline: Any, X: Any, y: Any) -> GlmResult:
                 "summary": None,
                 "warnings": [f"GLM summary failed: {error_line(e)}", *warning_lines(caught)],
             }
+    from core.modeling.glm import readable_terms
+
     summary: GlmSummary = est.named_steps["model"].summary_
-    return {"kind": "glm", "run_id": run_id, "summary": _readable_terms(summary), "warnings": warning_lines(caught)}
-
-
-_TRANSFORMER_PREFIX = re.compile(r"\b(?:num|cat)__")
-
-
-def _readable_terms(summary: GlmSummary) -> GlmSummary:
-    """Drop the ColumnTransformer's ``num__`` / ``cat__`` prefixes from terms and warnings."""
-    from dataclasses import replace
-
-    def strip(text: str) -> str:
-        return _TRANSFORMER_PREFIX.sub("", text)
-
-    return replace(
-        summary,
-        coefficients=tuple(replace(c, term=strip(c.term)) for c in summary.coefficients),
-        warnings=tuple(strip(w) for w in summary.warnings),
-    )
+    return {"kind": "glm", "run_id": run_id, "summary": readable_terms(summary), "warnings": warning_lines(caught)}
 
 
 def signed_scores(scores: Mapping[str, float | str], scorers: Mapping[str, Any]) -> dict[str, float]:

@@ -18,7 +18,7 @@ from core.data.ranking import dataset_groups
 from core.modeling.evaluation import fold_splits, folds_hash, make_splitter
 from core.store import Store
 from core.store.datasets import get_dataset
-from core.types import DatasetInfo
+from core.types import DatasetInfo, RunSample
 
 
 def root_dataset(store: Store, dataset: DatasetInfo) -> DatasetInfo:
@@ -29,13 +29,24 @@ def root_dataset(store: Store, dataset: DatasetInfo) -> DatasetInfo:
 
 
 def dataset_splits(
-    store: Store, dataset: DatasetInfo, folds: int, repeats: int, seed: int, X: Any, y: Any, groups: Any = None
+    store: Store,
+    dataset: DatasetInfo,
+    folds: int,
+    repeats: int,
+    seed: int,
+    X: Any,
+    y: Any,
+    groups: Any = None,
+    sample: RunSample | None = None,
 ) -> tuple[list[tuple[Any, Any]], str]:
     """The (train, validation) positions of each fold over ``X`` (``dataset``'s development rows, from
-    :func:`load_split`) and the folds' hash."""
+    :func:`load_split`, or only its ``sample``'s) and the folds' hash.
+
+    A sample's rows are split by the splitter itself, a version's too (its root's rows are not loaded
+    for it), so a sampled run's fold scores equal ``cross_validate``'s on the sample."""
     import numpy as np
 
-    if dataset.parent_id is None:
+    if dataset.parent_id is None or sample is not None:
         splits = fold_splits(make_splitter(dataset.task, folds, repeats, seed, groups), X, y, dataset)
         return splits, folds_hash(splits)
     root = root_dataset(store, dataset)
@@ -55,8 +66,8 @@ def rerun_like(
     store: Store, dataset_ref: str | int, run_ref: str | int, *, whole_group: bool = False, **options: Any
 ) -> list[int]:
     """Run ``run_ref``'s model and parameters (or those of every run of its group) with its folds,
-    repeats and seed on another dataset (a version, usually); the new run ids. ``options`` go to
-    :func:`run_specs` (jobs, cluster, progress callbacks)."""
+    repeats, seed and sample size on another dataset (a version, usually); the new run ids. ``options``
+    go to :func:`run_specs` (jobs, cluster, progress callbacks, another ``sample``)."""
     from core.errors import InputError
     from core.modeling.evaluation import run_specs
     from core.modeling.specs import run_model
@@ -70,4 +81,6 @@ def rerun_like(
     if whole_group:
         runs = sorted((r for r in list_runs(store, run.dataset_id) if r.group_id == run.group_id), key=lambda r: r.id)
     specs = [(run_model(r), dict(r.params)) for r in runs]
+    if options.get("sample") is None:  # the same draw: its size (and the run's seed)
+        options["sample"] = run.sample.size if run.sample else "all"
     return run_specs(store, dataset, specs, folds=run.folds, repeats=run.repeats, seed=run.seed, **options)

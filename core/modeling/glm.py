@@ -17,7 +17,9 @@ pipeline is built (``core.modeling.models``), so neither library slows the CLI's
 from __future__ import annotations
 
 import math
+import re
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any, Self
 
@@ -363,3 +365,20 @@ def _softmax(scores: NDArray[np.float64]) -> NDArray[np.float64]:
 
 def _shorten(items: list[str], limit: int = 10) -> str:
     return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+_TRANSFORMER_PREFIX = re.compile(r"\b(?:num|cat)__")
+
+
+def readable_terms(summary: GlmSummary) -> GlmSummary:
+    """A pipeline's GLM summary without the ColumnTransformer's ``num__`` / ``cat__`` prefixes in its
+    terms and warnings (:func:`core.modeling.models.make_pipeline` names its two parts so)."""
+
+    def strip(text: str) -> str:
+        return _TRANSFORMER_PREFIX.sub("", text)
+
+    return replace(
+        summary,
+        coefficients=tuple(replace(c, term=strip(c.term)) for c in summary.coefficients),
+        warnings=tuple(strip(w) for w in summary.warnings),
+    )

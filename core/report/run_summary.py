@@ -195,6 +195,8 @@ def run_blocks(r: RunRecord, extras: RunExtras, level: int) -> list[Block]:
         ["dataset", f"{r.dataset} (id {r.dataset_id})"],
         ["task", r.task],
         ["cv", f"{r.folds} folds × {r.repeats} repeat{'s' if r.repeats != 1 else ''}, seed {r.seed}"],
+        *([["sample", r.sample.describe()]] if r.sample else []),
+        *([["sample note", r.sample.note]] if r.sample and r.sample.note else []),
         ["folds done", f"{r.n_folds_done}/{r.n_folds_total}"],
         ["status", r.status],
     ]

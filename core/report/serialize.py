@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from core.numbers import finite_or_none
-from core.types import DatasetInfo, FoldScore, GlmSummary, RunRecord
+from core.types import DatasetInfo, FoldScore, GlmSummary, RunRecord, RunSample
 
 
 def dataset_to_dict(d: DatasetInfo, columns: bool = True) -> dict[str, Any]:
@@ -67,6 +67,7 @@ def run_to_dict(r: RunRecord) -> dict[str, Any]:
         "spec": {"text": r.spec.text, "class": r.spec.estimator_class, "params": r.spec.params} if r.spec else None,
         "status": r.status,
         "cv": {"folds": r.folds, "repeats": r.repeats, "seed": r.seed},
+        "sample": sample_to_dict(r.sample) if r.sample else None,
         "folds_done": r.n_folds_done,
         "folds_total": r.n_folds_total,
         "created_at": r.created_at,
@@ -93,6 +94,21 @@ def run_to_dict(r: RunRecord) -> dict[str, Any]:
         "error": r.error,
         "warnings": [{"kind": "fit", "message": w} for w in r.warnings]
         + [{"kind": w.kind, "message": w.message, "fix": w.fix} for w in r.data_warnings],
+    }
+
+
+def sample_to_dict(s: RunSample) -> dict[str, Any]:
+    """A sampled run's rows: ``size`` asked for, ``rows`` drawn ``of`` the development rows, ``strata``
+    (rows per class), ``note`` (why, when the memory cap drew it) and ``text``, the line ``show`` prints."""
+    return {
+        "size": s.size,
+        "rows": s.rows,
+        "of": s.of,
+        "seed": s.seed,
+        "how": s.how,
+        "strata": dict(s.strata),
+        "note": s.note,
+        "text": s.describe(),
     }
 
 

@@ -328,5 +328,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE review_decisions (queue_id INTEGER NOT NULL, dataset_id INTEGER NOT NULL, __row BIGINT NOT NULL,
         decision VARCHAR NOT NULL, label VARCHAR, decided_at DOUBLE NOT NULL, seq INTEGER NOT NULL);
     """,
+    # 12: fitting on a sample (core.data.sampling): the run's sample of the development rows as JSON
+    # (core.store.run_json); NULL is every row, as for every run stored before.
+    "ALTER TABLE runs ADD COLUMN sample JSON;",
 )
 SCHEMA_VERSION = len(MIGRATIONS)

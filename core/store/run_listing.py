@@ -24,7 +24,8 @@ import pyarrow as pa
 
 from core.store.connection import NO_EXTENSIONS, Store
 from core.store.quality_checks import warnings_from_json
-from core.store.runs import ACTIVE, RUN_COLUMNS, RUN_FROM, SUMMARY_AGGREGATES, JsonTexts, dead_run_ids, run_record
+from core.store.run_json import JsonTexts, sample_json
+from core.store.runs import ACTIVE, RUN_COLUMNS, RUN_FROM, SUMMARY_AGGREGATES, dead_run_ids, run_record
 from core.types import MetricSummary, RunRecord
 
 FIELDS = ("dataset", "model", "status")
@@ -34,7 +35,7 @@ OPERATORS = ("<=", ">=", "<", ">", "=")
 _NAMES = (
     "id group_id dataset_id dataset task model params folds repeats seed status created_at started_at "
     "finished_at duration_s pid host versions dataset_hash folds_hash error warnings heartbeat_at n_done "
-    "data_warnings spec estimator"
+    "data_warnings spec estimator sample"
 ).split()
 _SUMMARY_NAMES = ("run_id", "metric", "tm", "ts", "vm", "vs", "n")
 
@@ -310,6 +311,7 @@ def _record_values(r: RunRecord) -> dict[str, Any]:
         else None,
         "spec": r.spec.text if r.spec else None,
         "estimator": json.dumps({"class": r.spec.estimator_class, "params": r.spec.params}) if r.spec else None,
+        "sample": sample_json(r.sample),
     }
 
 
@@ -325,7 +327,7 @@ _RUNS_SCHEMA = pa.schema(
             [pa.int64(), pa.int64(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.string(), pa.int64()]
             + [pa.int64(), pa.int64(), pa.string(), pa.float64(), pa.float64(), pa.float64(), pa.float64()]
             + [pa.int64(), pa.string(), pa.string(), pa.string(), pa.string(), pa.string(), pa.string()]
-            + [pa.float64(), pa.int64(), pa.string(), pa.string(), pa.string()],
+            + [pa.float64(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.string()],
         )
     ]
 )

@@ -26,6 +26,7 @@ from core.store.connection import Store
 from core.store.predictions import FoldPredictions, insert_fold
 from core.store.processes import pid_alive
 from core.store.quality_checks import warnings_from_json
+from core.store.run_json import JsonTexts, sample_from_json, sample_json
 from core.store.sql import one_row
 from core.types import (
     DatasetInfo,
@@ -36,6 +37,7 @@ from core.types import (
     MetricSummary,
     ModelSpecInfo,
     RunRecord,
+    RunSample,
     RunStatus,
 )
 
@@ -47,7 +49,7 @@ RUN_COLUMNS = """
     r.id, r.group_id, r.dataset_id, d.name, d.task, r.model, r.params, r.folds, r.repeats, r.seed,
     r.status, r.created_at, r.started_at, r.finished_at, r.duration_s, r.pid, r.host, r.versions,
     r.dataset_hash, r.folds_hash, r.error, r.warnings, r.heartbeat_at, coalesce(f.n, 0), q.warnings,
-    r.spec, r.estimator
+    r.spec, r.estimator, r.sample
 """
 RUN_FROM = """
     runs r JOIN datasets d ON d.id = r.dataset_id
@@ -71,9 +73,11 @@ def create_runs(
     seed: int,
     versions: dict[str, str],
     specs: Sequence[ModelSpecInfo | None] = (),
+    sample: RunSample | None = None,
 ) -> tuple[int, list[int]]:
     """Create one group of runs (status ``running``, owned by this process). ``specs``, parallel to
-    ``models``, gives a model spec run its spec (its package's version joins the run's ``versions``)."""
+    ``models``, gives a model spec run its spec (its package's version joins the run's ``versions``);
+    ``sample`` is the group's sample of the development rows (None: every row)."""
     now = time.time()
     with store.write() as con:
         group_id: int = one_row(con.execute("SELECT nextval('group_ids')"))[0]
@@ -83,8 +87,8 @@ def create_runs(
             run_id: int = one_row(con.execute("SELECT nextval('run_ids')"))[0]
             con.execute(
                 """INSERT INTO runs (id, group_id, dataset_id, model, params, folds, repeats, seed, status,
-                       pid, host, created_at, started_at, heartbeat_at, versions, dataset_hash, spec, estimator)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       pid, host, created_at, started_at, heartbeat_at, versions, dataset_hash, spec, estimator, sample)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     run_id,
                     group_id,
@@ -103,6 +107,7 @@ def create_runs(
                     dataset.file_hash,
                     spec.text if spec else None,
                     json.dumps({"class": spec.estimator_class, "params": spec.params}) if spec else None,
+                    sample_json(sample),
                 ],
             )
             run_ids.append(run_id)
@@ -433,6 +438,7 @@ def run_record(
         data_warnings,
         spec,
         estimator,
+        sample,
     ) = row
     return RunRecord(
         id=rid,
@@ -462,6 +468,7 @@ def run_record(
         fold_scores=fold_scores,
         data_warnings=data_warnings_of(data_warnings),
         spec=_spec(spec, estimator),
+        sample=sample_from_json(sample),
     )
 
 
@@ -470,27 +477,3 @@ def _spec(text: str | None, estimator: str | None) -> ModelSpecInfo | None:
         return None
     resolved = json.loads(estimator) if estimator else {}
     return ModelSpecInfo(text, resolved.get("class", ""), resolved.get("params", {}))
-
-
-class JsonTexts:
-    """``json.loads`` for a listing, where thousands of runs share a few texts (the same
-    versions, ``{}`` params, ``[]`` warnings): each distinct text is parsed once, and each call
-    still returns a new object. Only flat lists and dicts of scalars are reused, so their
-    shallow copy is a complete one; anything nested is parsed again every time.
-    """
-
-    _SCALARS = (str, int, float, bool, type(None))
-
-    def __init__(self) -> None:
-        self._flat: dict[str, list[Any] | dict[str, Any]] = {}
-
-    def __call__(self, text: str) -> Any:
-        value = self._flat.get(text)
-        if value is not None:
-            return value.copy()
-        value = json.loads(text)
-        items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
-        if items is not None and all(isinstance(v, self._SCALARS) for v in items):
-            self._flat[text] = value
-            return value.copy()
-        return value

@@ -179,7 +179,8 @@ def cmd_test(args: argparse.Namespace) -> int:
         dataset = get_dataset(store, run.dataset_id)
         used = count_test_evaluations(store, dataset.id)
         out(
-            f"run {run.id} ({run.model}) will be fitted on the {dataset.n_dev} development rows of "
+            f"run {run.id} ({run.model}) will be fitted on the {run.sample.rows if run.sample else dataset.n_dev} "
+            f"development rows{' of its sample' if run.sample else ''} of "
             f"{dataset.name} and scored on its {dataset.n_test} locked test rows.",
             err=True,
         )

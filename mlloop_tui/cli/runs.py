@@ -43,9 +43,15 @@ def add_parsers(sub) -> None:
         help="an estimator parameter, e.g. tree.max_depth=3 (repeatable)",
     )
     p.add_argument(
+        "--sample",
+        metavar="N",
+        help="fit on N development rows drawn in DuckDB with --seed (stratified by class; whole groups for "
+        "ranking); 'all': every row (default: every row, or the rows that fit the memory budget; see README)",
+    )
+    p.add_argument(
         "--like",
         metavar="RUN",
-        help="re-run RUN's model, params, folds, repeats and seed on this dataset (a version, say)",
+        help="re-run RUN's model, params, folds, repeats, seed and --sample on this dataset (a version, say)",
     )
     p.add_argument("--like-group", action="store_true", help="with --like: every run of RUN's group")
     p.add_argument("--json", action="store_true", help="print the finished runs as JSON")
@@ -91,10 +97,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             folds=args.cv,
             repeats=args.repeats,
             seed=args.seed,
+            sample=args.sample,
             jobs=args.jobs,
             cluster=args.cluster,
             params=parse_params(args.param),
-            on_created=progress.created,
+            on_created=_announce(store, progress),
             on_progress=progress.update,
         )
     progress.close()
@@ -124,9 +131,25 @@ def _run_like(store, args: argparse.Namespace, progress: ProgressPrinter) -> lis
         whole_group=args.like_group,
         jobs=args.jobs,
         cluster=args.cluster,
-        on_created=progress.created,
+        sample=args.sample,
+        on_created=_announce(store, progress),
         on_progress=progress.update,
     )
+
+
+def _announce(store, progress: ProgressPrinter):
+    """``on_created``: the group's runs, and the sample they fit on (with the memory cap's note) if any."""
+    from core.store.runs import get_run
+
+    def created(group_id: int, run_ids: list[int]) -> None:
+        progress.created(group_id, run_ids)
+        sample = get_run(store, run_ids[0]).sample
+        if sample is not None:
+            out(f"group {group_id}: {sample.describe()}", err=True)
+            if sample.note:
+                out(f"note: {sample.note}", err=True)
+
+    return created
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

@@ -68,6 +68,7 @@ def facts_table(run: RunRecord, dataset: DatasetInfo | None) -> Table:
         ("model", literal(run.model, style="bold")),
         ("cv", Text(cv)),
         ("seed", Text(str(run.seed))),
+        *([("fitted on", Text(run.sample.describe().removeprefix("fitted on ")))] if run.sample else []),
         ("status", status_line(run)),
         ("duration", duration_text(run)),
         ("created", Text(timestamp(run.created_at))),
