@@ -195,6 +195,8 @@ class RunRecord:
     dataset_hash: str
     folds_hash: str | None
     error: str | None
+    cost_s: float | None = None  # what the run cost: its folds' fit and score times, summed (None: no fold yet)
+    group_wall_s: float | None = None  # its group's start to its last run's end (None while the group works)
     n_folds_done: int = 0
     summaries: dict[str, MetricSummary] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()

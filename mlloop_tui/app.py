@@ -224,7 +224,7 @@ class MlloopApp(App):
         except ProcessLookupError:
             self.notify(f"run {run.id}'s process has already ended", severity="warning")
             return
-        self.notify(f"cancelling run {run.id} (its group stops; finished folds are kept)")
+        self.notify(f"cancelling run {run.id} (every run its process started stops; finished folds are kept)")
 
     def shown_key(self, binding_id: str, owner: object = None) -> str:
         """The key of ``binding_id`` as hints name it, remapped or not; ``owner`` (a screen, dialog or widget, or
@@ -248,9 +248,8 @@ class MlloopApp(App):
             self.call_from_thread(self.notify, str(e), severity="error", markup=False)
             return
         todo = [info.name for info in infos if info.id not in have_runs]
-        for name in todo:
-            self.call_from_thread(self.start_run, RunRequest(name, ("all",), folds=5, jobs=1), False)
-        if todo:
+        if todo:  # one child: one pool of workers for every sample, where a child each would oversubscribe
+            self.call_from_thread(self.start_run, RunRequest(todo[0], ("all",), folds=5, also=tuple(todo[1:])), False)
             self.call_from_thread(self.notify, f"running every baseline on {', '.join(todo)}", timeout=4, markup=False)
 
     # -- quitting ----------------------------------------------------------------------------

@@ -58,6 +58,7 @@ class RunRequest(Request):
     repeats: int = 1
     seed: int = 0
     jobs: int = -1
+    also: tuple[str, ...] = ()  # more datasets: a group each, every fold in the same pool of workers
     specs: tuple[str, ...] = ()  # ``NAME=SPEC`` texts, one ``--model`` each
     cluster: str | None = None  # a Dask scheduler's address; "" is this machine; None: the child's default
 
@@ -67,7 +68,7 @@ class RunRequest(Request):
         return (*self.models, *(spec.partition("=")[0] for spec in self.specs))
 
     def command(self) -> list[str]:
-        argv = ["run", self.dataset]
+        argv = ["run", self.dataset, *self.also, "--queue"]  # one group at a time: core.store.run_queue
         if self.models or not self.specs:  # without --models, only the specs run
             argv += ["--models", ",".join(self.models)]
         for spec in self.specs:

@@ -2,10 +2,11 @@
 
 Only imported with a cluster address, so Dask stays optional (``pip install 'mlloop-tui[cluster]'``)
 and out of every other command's start-up. The development rows are scattered to every worker once
-per run; each task carries only its pipeline and fold indices. Results come back as they finish
-(``distributed.as_completed``) and the caller commits them here: the store never leaves this
-machine. A task whose worker dies is started again on another worker by the scheduler (and a task
-that raises is retried once); one that still cannot finish comes back as a failed fold, named.
+per run (each dataset's once, when several datasets' runs share the batch); each task carries only
+its pipeline and fold indices. Results come back as they finish (``distributed.as_completed``) and
+the caller commits them here: the store never leaves this machine. A task whose worker dies is
+started again on another worker by the scheduler (and a task that raises is retried once); one that
+still cannot finish comes back as a failed fold, named.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from core.errors import InputError
-from core.modeling.executors import Executor, FitTask, by_cost
+from core.modeling.executors import Data, Executor, FitTask, by_cost
 from core.text import error_line
 
 CONNECT_TIMEOUT_S = 5  # each of: reaching the scheduler, a worker joining
@@ -37,15 +38,15 @@ class DaskExecutor(Executor):
             self.client.close()
             raise
 
-    def results(self, tasks: Sequence[FitTask], X: Any, y: Any) -> Iterator[Any]:
+    def results(self, tasks: Sequence[FitTask], data: Data) -> Iterator[Any]:
         ordered = by_cost(tasks)
-        data_X, data_y = self.client.scatter([X, y], broadcast=True, hash=False)
+        scattered = {key: self.client.scatter(list(X_y), broadcast=True, hash=False) for key, X_y in data.items()}
         futures = [
             # higher priority starts first: the slowest tasks
-            self.client.submit(run_remote, t.fn, t.kwargs, data_X, data_y, pure=False, retries=1, priority=-i)
+            self.client.submit(run_remote, t.fn, t.kwargs, *scattered[t.data], pure=False, retries=1, priority=-i)
             for i, t in enumerate(ordered)
         ]
-        self._futures = [data_X, data_y, *futures]
+        self._futures = [*(f for pair in scattered.values() for f in pair), *futures]
         task_of = {f.key: t for f, t in zip(futures, ordered)}
         for future in _distributed().as_completed(futures, loop=self.client.loop):
             task = task_of[future.key]

@@ -1,10 +1,11 @@
 """Cross-validation of baselines, streamed fold by fold into the store.
 
-Every (model, fold) pair is one joblib task; ``return_as="generator_unordered"`` hands back
-each fold the moment it finishes, and this process commits it at once, so a killed run
-keeps its finished folds and a reader sees progress live. Folds come from the same
-splitter and scores from the same scikit-learn scorers that ``cross_validate`` uses, so a
-run's numbers equal plain scikit-learn's for the same seed and pipeline.
+Every (model, fold) pair is one task (:func:`fit_fold`); the executor hands back each fold the
+moment it finishes, and this process commits it at once, so a killed run keeps its finished
+folds and a reader sees progress live (:mod:`core.modeling.groups` runs the groups, several
+datasets' in one pool). Folds come from the same splitter and scores from the same
+scikit-learn scorers that ``cross_validate`` uses, so a run's numbers equal plain
+scikit-learn's for the same seed and pipeline.
 """
 
 from __future__ import annotations
@@ -14,23 +15,17 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from importlib import metadata
 from typing import Any, Literal, NotRequired, TypedDict
 
-from core.data.frames import load_split
-from core.data.ranking import load_groups
-from core.data.sampling import plan_sample
-from core.errors import InputError, RunCancelled
-from core.modeling.executors import FitTask, cost_of, make_executor
+from core.errors import InputError
 from core.modeling.fold_predictions import predict_fold
 from core.modeling.metrics import metrics_for
 from core.modeling.models import Baseline, make_pipeline, resolve_models
 from core.modeling.ranking import GroupFolds, query_order, ranking_scorers
-from core.modeling.specs import ModelSpec, model_family, spec_info
-from core.stopping import StopToken, check, interrupt_as_cancel
+from core.modeling.specs import ModelSpec
+from core.stopping import StopToken
 from core.store import Store
-from core.store import runs as run_store
 from core.store.datasets import get_dataset
 from core.store.predictions import FoldPredictions
 from core.text import error_line
@@ -144,7 +139,7 @@ def library_versions() -> dict[str, str]:
 
 def run_baselines(
     store: Store,
-    dataset_ref: str | int,
+    dataset_ref: str | int | Sequence[str | int],
     models: str | Sequence[str],
     *,
     folds: int = 5,
@@ -158,39 +153,67 @@ def run_baselines(
     stop: StopToken | None = None,
     model_specs: Sequence[ModelSpec] = (),
     cluster: str | None = None,
+    queue: bool = False,
 ) -> list[int]:
     """Cross-validate each model on the dataset's development split; returns the run ids.
 
-    ``params`` maps a model name to its estimator parameters. ``model_specs`` are run after the
-    built-in ``models`` (which may then be empty). Fold results are committed as they arrive. A set
-    ``stop`` token (or Ctrl-C) marks unfinished runs ``cancelled`` and raises :class:`RunCancelled`.
-    ``sample``: fit on N development rows (``"all"``: every row; None: every row that fits the memory
-    budget; :mod:`core.data.sampling`).
+    Several datasets (a list of references) make one group each, and every fold of every group
+    runs in one pool of workers (:mod:`core.modeling.groups`). ``params`` maps a model name to its
+    estimator parameters. ``model_specs`` are run after the built-in ``models`` (which may then be
+    empty). Fold results are committed as they arrive. A set ``stop`` token (or Ctrl-C) marks
+    unfinished runs ``cancelled`` and raises :class:`RunCancelled`. ``queue``: wait for the
+    store's run queue (:mod:`core.store.run_queue`). ``sample``: fit on N development rows of each
+    dataset (``"all"``: every row; None: every row that fits the memory budget; :mod:`core.data.sampling`).
     """
-    dataset = get_dataset(store, dataset_ref)
-    baselines = resolve_models(models, dataset.task) if models or not model_specs else []
-    names = [b.name for b in baselines] + [s.name for s in model_specs]
+    from core.modeling.groups import plan_group, run_groups  # groups build on this module
+
+    check_jobs(jobs)
+    refs = [dataset_ref] if isinstance(dataset_ref, str | int) else list(dataset_ref)
+    datasets = [get_dataset(store, ref) for ref in refs]
+    if not datasets:
+        raise InputError("no dataset given")
+    ids = [d.id for d in datasets]
+    if len(set(ids)) < len(ids):
+        raise InputError(f"dataset {next(d.name for d in datasets if ids.count(d.id) > 1)!r} is given twice")
+    plans = [
+        plan_group(
+            store,
+            d,
+            _entries(d, models, params or {}, model_specs),
+            folds=folds,
+            repeats=repeats,
+            seed=seed,
+            sample=sample,
+        )
+        for d in datasets
+    ]
+    groups = run_groups(
+        store,
+        plans,
+        jobs=jobs,
+        cluster=cluster,
+        on_created=on_created,
+        on_progress=on_progress,
+        stop=stop,
+        queue=queue,
+    )
+    return [run_id for run_ids in groups for run_id in run_ids]
+
+
+def _entries(
+    dataset: DatasetInfo, models: str | Sequence[str], params: dict[str, dict[str, Any]], specs: Sequence[ModelSpec]
+) -> list[tuple[str | ModelSpec, dict[str, Any] | None]]:
+    """The ``(model, params)`` pairs of :func:`run_specs` for built-in ``models`` (as the task has
+    them) and model ``specs``; every name once, and ``params`` only for those names."""
+    baselines = resolve_models(models, dataset.task) if models or not specs else []
+    names = [b.name for b in baselines] + [s.name for s in specs]
     if len(set(names)) < len(names):
         raise InputError(f"two models are named {next(n for n in names if names.count(n) > 1)!r}")
-    params = params or {}
     unknown = set(params) - set(names)
     if unknown:
         raise InputError(f"parameters given for a model not being run: {', '.join(sorted(unknown))}")
     entries: list[tuple[str | ModelSpec, dict[str, Any] | None]] = [(b.name, params.get(b.name, {})) for b in baselines]
-    return run_specs(
-        store,
-        dataset,
-        entries + [(s, params.get(s.name, {})) for s in model_specs],
-        folds=folds,
-        repeats=repeats,
-        seed=seed,
-        sample=sample,
-        jobs=jobs,
-        on_created=on_created,
-        on_progress=on_progress,
-        stop=stop,
-        cluster=cluster,
-    )
+    return entries + [(s, params.get(s.name, {})) for s in specs]
 
 
 def run_specs(
@@ -220,161 +243,18 @@ def run_specs(
     processes, or on the Dask ``cluster`` at that address (:mod:`core.modeling.executors`). ``sample``
     as :func:`run_baselines` takes it.
     """
+    from core.modeling.groups import plan_group, run_groups  # groups build on this module
+
     if not specs:
         raise InputError("nothing to run: no model given")
     check_jobs(jobs)
-    dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
-    groups = load_groups(store, dataset) if dataset.task == "ranking" else None
-    drawn = plan_sample(store, dataset, sample, folds, seed)
-    X, y = load_split(store, dataset, "dev", drawn)
-    from core.modeling.folds import dataset_splits  # it builds on this module's splitter
-
-    splits, splits_hash = dataset_splits(store, dataset, folds, repeats, seed, X, y, groups, drawn)
-    baselines = [model_family(model, dataset.task, X) for model, _ in specs]
-    pipelines = [build_pipeline(b, dataset, X, dict(p or {}), seed) for b, (_, p) in zip(baselines, specs)]
-    unique = len({b.name for b in baselines}) == len(baselines)
-    _check_params(
-        {(b.name if unique else _spec_label(b.name, p)): pipe for b, (_, p), pipe in zip(baselines, specs, pipelines)}
+    plan = plan_group(
+        store, dataset_ref, specs, folds=folds, repeats=repeats, seed=seed, before_start=before_start, sample=sample
     )
-    executor = make_executor(jobs, cluster)  # connects now: an unreachable cluster stores nothing
-    group_id, run_ids = run_store.create_runs(
-        store,
-        dataset,
-        [(b.name, dict(p or {})) for b, (_, p) in zip(baselines, specs)],
-        folds=folds,
-        repeats=repeats,
-        seed=seed,
-        versions=library_versions(),
-        specs=[spec_info(b, pipe) for b, pipe in zip(baselines, pipelines)],
-        sample=drawn,
+    groups = run_groups(
+        store, [plan], jobs=jobs, cluster=cluster, on_created=on_created, on_progress=on_progress, stop=stop
     )
-    if before_start:
-        before_start(group_id, run_ids)
-    if on_created:
-        on_created(group_id, run_ids)
-    runs = dict(zip(run_ids, baselines))
-    by_run = dict(zip(run_ids, pipelines))
-    scorers = scoring(dataset.task, groups)
-    kinds = {run_id: model if isinstance(model, str) else "" for run_id, (model, _) in zip(run_ids, specs)}
-    fold_args = {"scorers": scorers, "folds": folds, "classes": dataset.classes}
-    tasks = [
-        FitTask(
-            fit_fold,
-            {"run_id": run_id, "index": i, "pipeline": by_run[run_id], "train": train, "val": val, **fold_args},
-            cost_of(kinds[run_id], len(train)),
-            partial(_lost, run_id, i),
-        )
-        for i, (train, val) in enumerate(splits)
-        for run_id in runs
-    ] + [
-        FitTask(
-            _fit_glm,
-            {"run_id": run_id, "pipeline": by_run[run_id]},
-            cost_of("glm", len(y)),
-            partial(_lost, run_id, None),
-        )
-        for run_id, b in runs.items()
-        if b.name == "glm"
-    ]
-    state = _GroupState(store, runs, len(splits), splits_hash, on_progress)
-    with executor, run_store.heartbeat_while(store, state.unfinished):
-        try:
-            with interrupt_as_cancel(CANCELLED):
-                for result in executor.results(tasks, X, y):
-                    state.handle(result)
-                    check(stop, CANCELLED)
-        except RunCancelled:
-            state.finish_all("cancelled", "cancelled by the user")
-            raise
-        except BaseException as e:
-            state.finish_all("failed", f"{type(e).__name__}: {e}")
-            raise
-    return run_ids
-
-
-def _lost(run_id: int, index: int | None, message: str) -> FoldResult | GlmResult:
-    """The result of a task that never finished (its cluster worker lost for good)."""
-    if index is None:
-        return {"kind": "glm", "run_id": run_id, "summary": None, "warnings": [f"GLM summary failed: {message}"]}
-    return {"kind": "fold", "run_id": run_id, "error": f"fold {index + 1}: {message}", "warnings": []}
-
-
-def _spec_label(model: str, params: dict[str, Any] | None) -> str:
-    if not params:
-        return model
-    return f"{model} ({', '.join(f'{k}={v!r}' for k, v in sorted(params.items()))})"
-
-
-class _GroupState:
-    """Bookkeeping for one group: folds done per run, failures, warnings, completion."""
-
-    def __init__(
-        self,
-        store: Store,
-        runs: dict[int, Baseline],
-        n_splits: int,
-        folds_hash: str,
-        on_progress: Callable[[Progress], None] | None,
-    ) -> None:
-        self.store = store
-        self.runs = runs
-        self.n_splits = n_splits
-        self.folds_hash = folds_hash
-        self.on_progress = on_progress
-        self.done = dict.fromkeys(runs, 0)
-        self.pending_glm = {r for r, b in runs.items() if b.name == "glm"}
-        self.errors: dict[int, str] = {}
-        self.warnings: dict[int, dict[str, None]] = {r: {} for r in runs}
-        self.finished: set[int] = set()
-
-    def handle(self, result: FoldResult | GlmResult) -> None:
-        run_id = result["run_id"]
-        self.warnings[run_id].update(dict.fromkeys(result["warnings"]))
-        fold = None
-        if result["kind"] == "fold":
-            error = result.get("error")
-            if error:
-                self.errors.setdefault(run_id, error)
-            else:
-                run_store.record_fold(self.store, run_id, result["fold"], result.get("predictions"))
-            fold = result.get("fold")
-            self.done[run_id] += 1
-        else:
-            self.pending_glm.discard(run_id)
-            if result["summary"] is not None:
-                run_store.record_glm(self.store, run_id, result["summary"])
-        self._progress(run_id, fold)
-        if self.done[run_id] == self.n_splits and run_id not in self.pending_glm:
-            self._finish(run_id, "failed" if run_id in self.errors else "done")
-
-    def finish_all(self, status: RunStatus, reason: str) -> None:
-        for run_id in self.runs:
-            if run_id not in self.finished:
-                self._finish(run_id, status, reason)
-
-    def _finish(self, run_id: int, status: RunStatus, reason: str | None = None) -> None:
-        self.finished.add(run_id)
-        error = self.errors.get(run_id, reason) if status != "done" else None
-        run_store.finish_run(
-            self.store,
-            run_id,
-            status,
-            error=error,
-            folds_hash=self.folds_hash,
-            warnings=list(self.warnings[run_id])[:20],
-        )
-        self._progress(run_id, None, status, error)
-
-    def _progress(
-        self, run_id: int, fold: FoldScore | None, status: RunStatus = "running", error: str | None = None
-    ) -> None:
-        if self.on_progress:
-            self.on_progress(
-                Progress(run_id, self.runs[run_id].name, self.done[run_id], self.n_splits, status, fold, error)
-            )
-
-    def unfinished(self) -> list[int]:
-        return [r for r in self.runs if r not in self.finished]
+    return groups[0]
 
 
 def fold_splits(splitter: Any, X: Any, y: Any, dataset: DatasetInfo) -> list[tuple[Any, Any]]:
@@ -393,16 +273,6 @@ def folds_hash(splits: list[tuple[Any, Any]]) -> str:
         h.update(val.astype("int64").tobytes())
         h.update(b"|")
     return h.hexdigest()[:16]
-
-
-def _check_params(pipelines: dict[str, Any]) -> None:
-    for name, pipe in pipelines.items():
-        try:
-            model = pipe.named_steps["model"]
-            if hasattr(model, "_parameter_constraints"):  # scikit-learn's own; a spec's estimator may have none
-                model._validate_params()
-        except Exception as e:
-            raise InputError(f"bad parameter for {name}: {str(e).splitlines()[0]}") from None
 
 
 def fit_fold(
@@ -453,7 +323,7 @@ def fit_fold(
     return result
 
 
-def _fit_glm(run_id: int, pipeline: Any, X: Any, y: Any) -> GlmResult:
+def fit_glm(run_id: int, pipeline: Any, X: Any, y: Any) -> GlmResult:
     """The GLM on the whole development set, for its coefficient table."""
     from sklearn.base import clone
 

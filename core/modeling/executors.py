@@ -6,9 +6,10 @@ a CV suite close to what the machine can do:
 
 - tasks start slowest first (:func:`by_cost`): a forest's folds started last leave the other
   worker idle at the end;
-- the data goes to each worker once per run, not with every task: locally one file that the
-  workers load once and memory-map (numeric columns are shared pages), on a cluster one
-  ``scatter(broadcast=True)``;
+- each dataset's rows go to each worker once per batch of tasks, not with every task: locally one
+  file per dataset that the workers load once and memory-map (numeric columns are shared pages),
+  on a cluster one ``scatter(broadcast=True)`` per dataset; a batch may hold several datasets'
+  tasks (:mod:`core.modeling.groups`), so they share one pool;
 - native thread pools (OpenMP, BLAS) are capped to the worker's share of the cores
   (threadpoolctl), so two workers' boosting fits do not spin against each other or against
   other processes.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -34,13 +35,19 @@ UNKNOWN_RANK = 5
 
 @dataclass(frozen=True)
 class FitTask:
-    """One call ``fn(X=X, y=y, **kwargs)``; ``failed(message)`` is its result when it cannot run
-    at all (a worker lost for good), so the caller records the failure like any other."""
+    """One call ``fn(X=X, y=y, **kwargs)`` on the rows that ``data`` names in the batch's
+    :data:`Data`; ``failed(message)`` is its result when it cannot run at all (a worker lost for
+    good), so the caller records the failure like any other."""
 
     fn: Callable[..., Any]
     kwargs: dict[str, Any]
     cost: float
     failed: Callable[[str], Any] = field(compare=False)
+    data: Hashable = 0
+
+
+Data = Mapping[Any, tuple[Any, Any]]
+"""A batch's rows: each dataset's ``(X, y)`` by the key its tasks give as :attr:`FitTask.data`."""
 
 
 def cost_of(model: str, rows: int) -> float:
@@ -56,7 +63,7 @@ def by_cost(tasks: Sequence[FitTask]) -> list[FitTask]:
 class Executor:
     """Runs tasks, yielding results as they finish; a context manager that releases its workers."""
 
-    def results(self, tasks: Sequence[FitTask], X: Any, y: Any) -> Iterator[Any]:
+    def results(self, tasks: Sequence[FitTask], data: Data) -> Iterator[Any]:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -89,29 +96,32 @@ class LocalExecutor(Executor):
         self._dir: str | None = None
         self._running: Any = None
 
-    def results(self, tasks: Sequence[FitTask], X: Any, y: Any) -> Iterator[Any]:
+    def results(self, tasks: Sequence[FitTask], data: Data) -> Iterator[Any]:
         ordered = by_cost(tasks)
         if self.jobs == 1:
             for t in ordered:
+                X, y = data[t.data]
                 yield t.fn(X=X, y=y, **t.kwargs)
             return
         from joblib import Parallel, delayed
 
-        data = self._dump(X, y)
+        files = self._dump(data)
         threads = max(1, (os.cpu_count() or 1) // self.jobs)
         parallel = Parallel(n_jobs=self.jobs, return_as="generator_unordered", **worker_options())
-        self._running = parallel(delayed(run_task)(t.fn, t.kwargs, data, threads) for t in ordered)
+        self._running = parallel(delayed(run_task)(t.fn, t.kwargs, files[t.data], threads) for t in ordered)
         yield from self._running
 
-    def _dump(self, X: Any, y: Any) -> str:
-        """X and y in one file the workers load once each (joblib's format: numeric arrays are
-        memory-mapped on load, so workers share their pages)."""
+    def _dump(self, data: Data) -> dict[Hashable, str]:
+        """Each dataset's X and y in one file the workers load once each (joblib's format: numeric
+        arrays are memory-mapped on load, so workers share their pages)."""
         import joblib
 
         self._dir = tempfile.mkdtemp(prefix="mlloop-data-")
-        path = str(Path(self._dir) / "dev.joblib")
-        joblib.dump((X, y), path)
-        return path
+        files = {}
+        for i, (key, X_y) in enumerate(data.items()):
+            files[key] = str(Path(self._dir) / f"dev-{i}.joblib")
+            joblib.dump(X_y, files[key])
+        return files
 
     def close(self) -> None:
         if self._running is not None:
@@ -122,18 +132,20 @@ class LocalExecutor(Executor):
             self._dir = None
 
 
-_loaded: tuple[str, Any, Any] | None = None  # in a worker: the last run's data file and its X, y
+_loaded: dict[str, tuple[Any, Any]] = {}  # in a worker: X, y by data file, the files of one batch
 
 
 def load_data(path: str) -> tuple[Any, Any]:
-    """A worker's X, y for the data file ``path``, read once per worker and run."""
-    global _loaded
-    if _loaded is None or _loaded[0] != path:
+    """A worker's X, y for the data file ``path``, read once per worker and batch (a file of a new
+    batch, in another directory, drops the last batch's data)."""
+    if path not in _loaded:
         import joblib
 
+        if any(os.path.dirname(p) != os.path.dirname(path) for p in _loaded):
+            _loaded.clear()
         X, y = joblib.load(path, mmap_mode="r")
-        _loaded = (path, X, y)
-    return _loaded[1], _loaded[2]
+        _loaded[path] = (X, y)
+    return _loaded[path]
 
 
 def run_task(fn: Callable[..., Any], kwargs: dict[str, Any], data: str, threads: int) -> Any:

@@ -11,7 +11,7 @@ import math
 import time
 from importlib import metadata
 
-__all__ = ["DIGITS", "mlloop_version", "num", "optional", "param_text", "when"]
+__all__ = ["DIGITS", "mlloop_version", "num", "optional", "param_text", "seconds", "when"]
 
 DIGITS = 4
 
@@ -35,6 +35,14 @@ def optional(value: object) -> str:
 def param_text(value: object) -> str:
     """An estimator parameter's value: text as it is, anything else as JSON (``null``, ``[1, 2]``)."""
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def seconds(value: float | None) -> str:
+    """A time in seconds, short: ``0.04s`` (two decimals under 10 s, so a dummy's fits do not read as
+    nothing), ``21.3s``; ``-`` when there is none yet."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:.2f}s" if value < 9.995 else f"{value:.1f}s"  # 9.996 is 10.0s: longer texts, greater values
 
 
 def when(epoch: float | None) -> str:

@@ -26,7 +26,7 @@ from core.modeling.metrics import METRICS, format_delta, format_mean_std, format
 from core.report.blocks import Block, Heading, Para, Steps, Table
 from core.report.dataset_summary import dataset_blocks
 from core.report.errors_summary import errors_blocks
-from core.report.formatting import DIGITS, mlloop_version, num, param_text, when
+from core.report.formatting import DIGITS, mlloop_version, num, param_text, seconds, when
 from core.report.serialize import curve_to_dict, diagnosis_to_dict, evaluation_to_dict
 from core.report.svg_plot import Chart, Marker, Series
 from core.store import Store
@@ -205,7 +205,8 @@ def run_blocks(r: RunRecord, extras: RunExtras, level: int) -> list[Block]:
     spec += [
         ["group", str(r.group_id)],
         ["created", when(r.created_at)],
-        ["duration", "-" if r.duration_s is None else f"{r.duration_s:.2f} s"],
+        ["cost", f"{seconds(r.cost_s)} (its folds' fit and score times)"],
+        ["group wall time", f"{seconds(r.group_wall_s)} (from the group's start to its last run's end)"],
         ["folds hash", r.folds_hash or "-"],
         ["dataset sha256", r.dataset_hash],
         ["versions", ", ".join(f"{k} {v}" for k, v in r.versions.items()) or "-"],

@@ -74,6 +74,8 @@ def run_to_dict(r: RunRecord) -> dict[str, Any]:
         "started_at": r.started_at,
         "finished_at": r.finished_at,
         "duration_s": finite_or_none(r.duration_s),
+        "cost_s": finite_or_none(r.cost_s),
+        "group_wall_s": finite_or_none(r.group_wall_s),
         "pid": r.pid,
         "host": r.host,
         "metrics": {

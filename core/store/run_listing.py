@@ -34,7 +34,8 @@ OPERATORS = ("<=", ">=", "<", ">", "=")
 
 _NAMES = (
     "id group_id dataset_id dataset task model params folds repeats seed status created_at started_at "
-    "finished_at duration_s pid host versions dataset_hash folds_hash error warnings heartbeat_at n_done "
+    "finished_at duration_s cost_s group_wall_s pid host versions dataset_hash folds_hash error warnings "
+    "heartbeat_at n_done "
     "data_warnings spec estimator sample"
 ).split()
 _SUMMARY_NAMES = ("run_id", "metric", "tm", "ts", "vm", "vs", "n")
@@ -80,8 +81,10 @@ class ListingShape:
     datasets: tuple[tuple[str, bool], ...]  # (name, warned)
     models: tuple[str, ...]
     statuses: tuple[tuple[str, int, int], ...]  # (status, folds done, folds in all)
-    max_duration: float | None
-    no_duration: bool
+    max_cost: float | None
+    no_cost: bool  # some run has no cost yet (no fold)
+    max_wall: float | None
+    no_wall: bool  # some run's group is still working
     metrics: dict[str, MetricRange]
 
 
@@ -151,7 +154,7 @@ class RunListing:
     # -- order ------------------------------------------------------------------------------
     def order(self, terms: Sequence[Term], sort: str, descending: bool, marked: Iterable[int] = ()) -> list[int]:
         """The ids of the runs matching every term, sorted by ``sort`` (a column key of the runs
-        table: ``mark id group dataset model status time`` or ``m:<metric>``), ties newest first."""
+        table: ``mark id group dataset model status time wall`` or ``m:<metric>``), ties newest first."""
         means = self._mean_columns()
         where, args = _where(terms, means)
         joined = any(isinstance(t, MetricTerm) and "m:" + t.metric in means for t in terms) or sort in means
@@ -169,7 +172,8 @@ class RunListing:
                 "dataset": ["lower(r.dataset)"],
                 "model": ["r.model"],
                 "status": ["r.status", "r.n_done"],
-                "time": ["coalesce(r.duration_s, -1.0)"],
+                "time": ["coalesce(r.cost_s, -1.0)"],
+                "wall": ["coalesce(r.group_wall_s, -1.0)"],
             }[sort]
             if sort == "mark":
                 args = [sorted(marked), *args]
@@ -211,9 +215,10 @@ class RunListing:
     @functools.cached_property
     def shape(self) -> ListingShape:
         """What the column widths of every run are made of (a few distinct values, not a row each)."""
-        max_id, max_group, max_duration, no_duration = self._con.execute(
-            "SELECT coalesce(max(id), 0), coalesce(max(group_id), 0), max(duration_s), "
-            "count(*) FILTER (WHERE duration_s IS NULL) > 0 FROM runs"
+        max_id, max_group, max_cost, no_cost, max_wall, no_wall = self._con.execute(
+            "SELECT coalesce(max(id), 0), coalesce(max(group_id), 0), max(cost_s), "
+            "count(*) FILTER (WHERE cost_s IS NULL) > 0, max(group_wall_s), "
+            "count(*) FILTER (WHERE group_wall_s IS NULL) > 0 FROM runs"
         ).fetchall()[0]
         warned = functools.cache(lambda text: bool(warnings_from_json(text)))
         datasets = {
@@ -236,9 +241,8 @@ class RunListing:
                 ranges[metric] = MetricRange(math.nan, math.nan, math.nan, False, True)
             else:
                 ranges[metric] = MetricRange(low, high, math.nan if spread is None else spread, single, missing)
-        return ListingShape(
-            max_id, max_group, tuple(sorted(datasets)), models, statuses, max_duration, no_duration, ranges
-        )
+        times = (max_cost, no_cost, max_wall, no_wall)
+        return ListingShape(max_id, max_group, tuple(sorted(datasets)), models, statuses, *times, ranges)
 
     # -- inside -----------------------------------------------------------------------------
     def _mean_columns(self) -> frozenset[str]:
@@ -297,6 +301,8 @@ def _record_values(r: RunRecord) -> dict[str, Any]:
         "started_at": r.started_at,
         "finished_at": r.finished_at,
         "duration_s": r.duration_s,
+        "cost_s": r.cost_s,
+        "group_wall_s": r.group_wall_s,
         "pid": r.pid,
         "host": r.host,
         "versions": json.dumps(r.versions),
@@ -326,6 +332,7 @@ _RUNS_SCHEMA = pa.schema(
             _NAMES,
             [pa.int64(), pa.int64(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.string(), pa.int64()]
             + [pa.int64(), pa.int64(), pa.string(), pa.float64(), pa.float64(), pa.float64(), pa.float64()]
+            + [pa.float64(), pa.float64()]
             + [pa.int64(), pa.string(), pa.string(), pa.string(), pa.string(), pa.string(), pa.string()]
             + [pa.float64(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.string()],
         )

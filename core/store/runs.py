@@ -11,10 +11,8 @@ import functools
 import json
 import os
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -41,19 +39,22 @@ from core.types import (
     RunStatus,
 )
 
-HEARTBEAT_EVERY_S = 5.0
 STALE_AFTER_S = 60.0
 ACTIVE = ("queued", "running")
 
 RUN_COLUMNS = """
     r.id, r.group_id, r.dataset_id, d.name, d.task, r.model, r.params, r.folds, r.repeats, r.seed,
-    r.status, r.created_at, r.started_at, r.finished_at, r.duration_s, r.pid, r.host, r.versions,
+    r.status, r.created_at, r.started_at, r.finished_at, r.duration_s, f.cost, g.wall, r.pid, r.host, r.versions,
     r.dataset_hash, r.folds_hash, r.error, r.warnings, r.heartbeat_at, coalesce(f.n, 0), q.warnings,
     r.spec, r.estimator, r.sample
 """
 RUN_FROM = """
     runs r JOIN datasets d ON d.id = r.dataset_id
-    LEFT JOIN (SELECT run_id, count(*) AS n FROM fold_results GROUP BY run_id) f ON f.run_id = r.id
+    LEFT JOIN (SELECT run_id, count(*) AS n, sum(fit_time + score_time) AS cost FROM fold_results GROUP BY run_id) f
+        ON f.run_id = r.id
+    LEFT JOIN (SELECT group_id, CASE WHEN count(*) FILTER (WHERE status IN ('queued', 'running')) = 0
+                   THEN max(finished_at) - min(started_at) END AS wall FROM runs GROUP BY group_id) g
+        ON g.group_id = r.group_id
     LEFT JOIN quality_checks q ON q.dataset_id = r.dataset_id AND q.status = 'done'
 """
 _NAN = "'NaN'::DOUBLE"
@@ -73,6 +74,7 @@ def create_runs(
     seed: int,
     versions: dict[str, str],
     specs: Sequence[ModelSpecInfo | None] = (),
+    status: RunStatus = "running",
     sample: RunSample | None = None,
 ) -> tuple[int, list[int]]:
     """Create one group of runs (status ``running``, owned by this process). ``specs``, parallel to
@@ -88,7 +90,7 @@ def create_runs(
             con.execute(
                 """INSERT INTO runs (id, group_id, dataset_id, model, params, folds, repeats, seed, status,
                        pid, host, created_at, started_at, heartbeat_at, versions, dataset_hash, spec, estimator, sample)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     run_id,
                     group_id,
@@ -98,6 +100,7 @@ def create_runs(
                     folds,
                     repeats,
                     seed,
+                    status,
                     os.getpid(),
                     socket.gethostname(),
                     now,
@@ -171,37 +174,6 @@ def record_glm(store: Store, run_id: int, summary: GlmSummary) -> None:
                     *(finite_or_none(v) for v in (c.coef, c.std_err, c.z, c.p, c.ci_low, c.ci_high)),
                 ]
             con.execute(f"INSERT INTO glm_coefficients VALUES {values}", args)
-
-
-def heartbeat(store: Store, run_ids: Iterable[int]) -> None:
-    ids = list(run_ids)
-    if ids:
-        with store.write() as con:
-            con.execute(
-                f"UPDATE runs SET heartbeat_at = ? WHERE id IN ({', '.join('?' * len(ids))})",
-                [time.time(), *ids],
-            )
-
-
-@contextmanager
-def heartbeat_while(store: Store, active: Callable[[], list[int]]) -> Iterator[None]:
-    """Keep the active runs' heartbeat fresh while folds take long, from a daemon thread."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(HEARTBEAT_EVERY_S):
-            try:
-                heartbeat(store, active())
-            except Exception:  # one missed beat is harmless; readers allow many
-                pass
-
-    thread = threading.Thread(target=beat, daemon=True, name="mlloop-heartbeat")
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def finish_run(
@@ -426,6 +398,8 @@ def run_record(
         started_at,
         finished_at,
         duration_s,
+        cost_s,
+        group_wall_s,
         pid,
         host,
         versions,
@@ -456,6 +430,8 @@ def run_record(
         started_at=started_at,
         finished_at=finished_at,
         duration_s=duration_s,
+        cost_s=cost_s,
+        group_wall_s=group_wall_s,
         pid=pid,
         host=host,
         versions=json_text(versions),

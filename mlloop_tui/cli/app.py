@@ -37,11 +37,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     start_checker(store.path)
     for info in samples:
         out(f"dataset {info.name}: {info.n_rows} rows, {info.n_cols} columns, {info.task} on {info.target!r}")
-        progress = ProgressPrinter()
-        run_baselines(
-            store, info.id, "all", folds=5, seed=0, jobs=-1, on_created=progress.created, on_progress=progress.update
-        )
-        progress.close()
+    progress = ProgressPrinter()  # every sample's runs in one pool of workers, as the app's demo
+    run_baselines(
+        store,
+        [info.id for info in samples],
+        "all",
+        folds=5,
+        seed=0,
+        jobs=-1,
+        on_created=progress.created,
+        on_progress=progress.update,
+    )
+    progress.close()
     print_runs(list_runs(store))
     return 0
 

@@ -86,7 +86,8 @@ def mean_std(mean: float, std: float) -> str:
 
 
 class ProgressPrinter:
-    """A one-line progress bar on a terminal; one line per finished run otherwise."""
+    """A one-line progress bar on a terminal (over every group of the command); one line per finished
+    run otherwise."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
@@ -95,7 +96,7 @@ class ProgressPrinter:
         self.run_ids: list[int] = []
 
     def created(self, group_id: int, run_ids: list[int]) -> None:
-        self.run_ids = run_ids
+        self.run_ids += run_ids
         out(f"group {group_id}: runs {', '.join(map(str, run_ids))}", err=True)
 
     def update(self, p) -> None:

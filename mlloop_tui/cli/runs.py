@@ -17,8 +17,11 @@ CLUSTER_ENV = "MLLOOP_CLUSTER"  # a Dask scheduler's address, as --cluster takes
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("run", help="cross-validate baselines and model specs on a dataset")
+    p = sub.add_parser("run", help="cross-validate baselines and model specs on a dataset (or several)")
     p.add_argument("dataset", help="dataset name or id")
+    p.add_argument(
+        "more", nargs="*", metavar="DATASET", help="more datasets: one group each, every fold in one pool of workers"
+    )
     p.add_argument(
         "--models",
         help="comma-separated: dummy,glm,linear,tree,forest,boosting or all (the default without --model)",
@@ -35,6 +38,11 @@ def add_parsers(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the models (default 0)")
     p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
     add_cluster_argument(p)
+    p.add_argument(
+        "--queue",
+        action="store_true",
+        help="wait (shown as queued) until the runs queued before on this store are done, as the app's runs do",
+    )
     p.add_argument(
         "--param",
         action="append",
@@ -91,7 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         run_ids = run_baselines(
             store,
-            args.dataset,
+            [args.dataset, *args.more],
             args.models if args.models is not None else ("" if specs else "all"),
             model_specs=specs,
             folds=args.cv,
@@ -100,6 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             sample=args.sample,
             jobs=args.jobs,
             cluster=args.cluster,
+            queue=args.queue,
             params=parse_params(args.param),
             on_created=_announce(store, progress),
             on_progress=progress.update,
@@ -122,6 +131,8 @@ def _run_like(store, args: argparse.Namespace, progress: ProgressPrinter) -> lis
 
     if args.like is None:
         raise InputError("--like-group needs --like RUN")
+    if args.more or args.queue:
+        raise InputError("--like RUN runs on one dataset, now: drop the other datasets and --queue")
     if args.models is not None or args.model or args.param:
         raise InputError("--like RUN takes the models and params from RUN: drop --models, --model and --param")
     return rerun_like(
@@ -189,9 +200,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def print_runs(records) -> None:
-    """The runs table: one row per run, mean ± std of the validation scores of the key metrics; a
-    ``!`` column marks runs whose dataset has problems that inflate their scores, explained below."""
+    """The runs table: one row per run, mean ± std of the validation scores of the key metrics, what
+    the run cost (its folds' fit and score times) and its group's wall time; a ``!`` column marks runs
+    whose dataset has problems that inflate their scores, explained below."""
     from core.modeling.metrics import key_metrics
+    from core.report.formatting import seconds
 
     metric_names = list(dict.fromkeys(m.name for r in records for m in key_metrics(r.task)))
     warned = {r.dataset: r.data_warnings for r in records if r.data_warnings}
@@ -201,9 +214,10 @@ def print_runs(records) -> None:
         for m in metric_names:
             s = r.summaries.get(m)
             row.append(mean_std(s.val_mean, s.val_std) if s else "-")
-        row.append(f"{r.duration_s:.1f}s" if r.duration_s is not None else "-")
+        row += [seconds(r.cost_s), seconds(r.group_wall_s)]
         rows.append(["!" if r.data_warnings else "", *row] if warned else row)
-    headers = ["id", "group", "dataset", "model", "status", "folds", *[f"val {m}" for m in metric_names], "time"]
+    headers = ["id", "group", "dataset", "model", "status", "folds", *[f"val {m}" for m in metric_names]]
+    headers += ["cost", "group wall"]
     print_table(["!", *headers] if warned else headers, rows)
     if warned:
         out()

@@ -16,6 +16,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from core.report.formatting import seconds
 from core.store.runs import ACTIVE
 from core.types import DatasetInfo, RunRecord
 from mlloop_tui.widgets.literal import literal
@@ -36,20 +37,15 @@ def status_line(run: RunRecord) -> Text:
     return text
 
 
-def duration_text(run: RunRecord, now: float | None = None) -> Text:
-    if run.duration_s is not None and math.isfinite(run.duration_s):
-        return Text(_seconds(run.duration_s))
-    if run.status in ACTIVE and run.started_at is not None:
-        now = time.time() if now is None else now
-        return Text(f"{_seconds(max(now - run.started_at, 0.0))} so far", style="dim")
-    return Text("-", style="dim")
-
-
-def _seconds(s: float) -> str:
-    if s < 60:
-        return f"{s:.1f} s"
-    minutes, sec = divmod(int(round(s)), 60)
-    return f"{minutes} min {sec:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+def time_text(run: RunRecord) -> Text:
+    """What the run cost (its folds' fit and score times) beside its group's wall time: a dummy's
+    milliseconds, not the minute its group took."""
+    text = Text(seconds(run.cost_s))
+    if run.group_wall_s is not None:
+        text.append(f" · group {seconds(run.group_wall_s)}", style="dim")
+    elif run.status in ACTIVE and run.cost_s is not None:
+        text.append(" so far", style="dim")
+    return text
 
 
 def timestamp(t: float | None) -> str:
@@ -70,7 +66,7 @@ def facts_table(run: RunRecord, dataset: DatasetInfo | None) -> Table:
         ("seed", Text(str(run.seed))),
         *([("fitted on", Text(run.sample.describe().removeprefix("fitted on ")))] if run.sample else []),
         ("status", status_line(run)),
-        ("duration", duration_text(run)),
+        ("cost", time_text(run)),
         ("created", Text(timestamp(run.created_at))),
     ]
     right: list[tuple[str, Text]] = [("dataset", literal(run.dataset, style="bold")), ("task", literal(run.task))]

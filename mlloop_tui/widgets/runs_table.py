@@ -35,6 +35,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, Row, RowKey
 
 from core.modeling.metrics import METRICS, key_metrics
+from core.report.formatting import seconds
 from core.store.run_listing import ListingShape, MetricRange, RunListing
 from core.types import MetricSummary, RunRecord
 from mlloop_tui.run_filter import RunFilter
@@ -116,7 +117,6 @@ class _Row:
 
     def __init__(self, signature: tuple, record: RunRecord, metrics: tuple[str, ...]) -> None:
         self.signature = signature
-        d = record.duration_s
         self.texts: tuple[str, ...] = (
             str(record.id),
             f"g{record.group_id}",
@@ -124,7 +124,8 @@ class _Row:
             record.model,
             status_label(record),
             *[_mean_std(record.summaries.get(m)) for m in metrics],
-            f"{d:.1f}s" if d is not None else "-",
+            seconds(record.cost_s),
+            seconds(record.group_wall_s),
         )
         self.group_style = GROUP_STYLES[record.group_id % 2]
         self.status_style = STATUS_STYLE.get(record.status, "")
@@ -144,7 +145,8 @@ class _Row:
             r.n_folds_done,
             r.folds,
             r.repeats,
-            r.duration_s,
+            r.cost_s,
+            r.group_wall_s,
         ]
         for m in metrics:
             s = r.summaries.get(m)
@@ -193,8 +195,8 @@ def _column_widths(columns: list[Column], shape: ListingShape) -> dict[str, int]
         "dataset": [(WARNED_PREFIX if warned else "") + _dataset_label(name) for name, warned in shape.datasets],
         "model": list(shape.models),
         "status": [_status_label(*s) for s in shape.statuses],
-        "time": ([f"{shape.max_duration:.1f}s"] if shape.max_duration is not None else [])
-        + (["-"] if shape.no_duration else []),
+        "time": [seconds(shape.max_cost)] + (["-"] if shape.no_cost else []),
+        "wall": [seconds(shape.max_wall)] + (["-"] if shape.no_wall else []),
     }
     widths = {}
     for column in columns:
@@ -380,7 +382,7 @@ class RunsTable(DataTable):
             Column("status", "status"),
         ]
         cols += [Column(f"m:{m}", METRICS[m].label) for m in self.metric_names]
-        cols.append(Column("time", "time"))
+        cols += [Column("time", "cost"), Column("wall", "wall")]
         return cols
 
     def _row(self, rid: int) -> _Row:

@@ -69,7 +69,7 @@ def test_the_data_is_sent_to_each_worker_once(cluster):
     y = pd.Series(range(1000))
     tasks = [FitTask(_where_is_the_data, {"index": i}, 1.0, str) for i in range(20)]
     with DaskExecutor(cluster.scheduler_address) as executor:
-        seen = list(executor.results(tasks, X, y))
+        seen = list(executor.results(tasks, {0: (X, y)}))
     assert sorted(s[3] for s in seen) == list(range(20))
     by_worker: dict[int, set[tuple[int, int]]] = {}
     for pid, x_id, y_id, _ in seen:

@@ -1,4 +1,4 @@
-"""The local executor: slowest tasks first, the data loaded once per worker, native threads capped."""
+"""The local executor: slowest tasks first, each dataset's data loaded once per worker, native threads capped."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_tasks_start_slowest_model_first_and_a_spec_before_all():
     assert [t.kwargs["name"] for t in by_cost(tasks)] == ["", "forest", "boosting", "glm", "linear", "tree", "dummy"]
     assert cost_of("forest", 1000) > cost_of("forest", 100)  # and the same model on more rows first
     with LocalExecutor(1) as executor:  # in this process, in the order they start
-        ran = list(executor.results(tasks, None, None))
+        ran = list(executor.results(tasks, {0: (None, None)}))
     assert ran == ["", "forest", "boosting", "glm", "linear", "tree", "dummy"]
 
 
@@ -40,7 +40,7 @@ def test_workers_load_the_data_once_and_cap_native_threads():
     y = pd.Series(np.arange(200_000) % 2)
     tasks = [FitTask(_inside_a_worker, {"index": i}, 1.0, str) for i in range(12)]
     with LocalExecutor(2) as executor:
-        seen = list(executor.results(tasks, X, y))
+        seen = list(executor.results(tasks, {0: (X, y)}))
     assert sorted(s[-1] for s in seen) == list(range(12))
     assert {(s[3], tuple(s[4])) for s in seen} == {(float(X["a"].sum()), ("x", "y"))}
     by_worker: dict[int, set[tuple[int, int]]] = {}
@@ -51,3 +51,22 @@ def test_workers_load_the_data_once_and_cap_native_threads():
     share = max(1, (os.cpu_count() or 1) // 2)
     assert all(n <= share for s in seen for n in s[5].values())
     assert any(s[5] for s in seen)  # numpy's BLAS at least was there to cap
+
+
+def _which_data(X, y, index):
+    return os.getpid(), id(X), str(X["name"].iloc[0]), int(y.sum()), index
+
+
+def test_a_batch_of_two_datasets_gives_each_task_its_own_rows_loaded_once_per_worker():
+    data = {
+        "a": (pd.DataFrame({"name": ["a"] * 50}), pd.Series(np.ones(50, dtype=int))),
+        "b": (pd.DataFrame({"name": ["b"] * 80}), pd.Series(np.ones(80, dtype=int))),
+    }
+    tasks = [FitTask(_which_data, {"index": i}, 1.0, str, "ab"[i % 2]) for i in range(16)]
+    with LocalExecutor(2) as executor:
+        seen = list(executor.results(tasks, data))
+    assert sorted((s[-1], s[2], s[3]) for s in seen) == [(i, "ab"[i % 2], (50, 80)[i % 2]) for i in range(16)]
+    objects: dict[tuple[int, str], set[int]] = {}
+    for pid, x_id, name, *_ in seen:
+        objects.setdefault((pid, name), set()).add(x_id)
+    assert all(len(ids) == 1 for ids in objects.values())  # a worker loaded each dataset once

@@ -49,9 +49,17 @@ def _summaries(acc: float | None, auc: float | None) -> dict[str, MetricSummary]
 
 RECORDS = [
     run(1, dataset="Beta", summaries=_summaries(0.8, 0.7)),
-    run(2, dataset="alpha", status="failed", duration_s=None, summaries={}),
+    run(2, dataset="alpha", status="failed", duration_s=None, cost_s=None, summaries={}),
     run(3, dataset="beta", summaries=_summaries(math.nan, 0.9)),
-    run(4, dataset="Alpha", status="running", n_folds_done=2, duration_s=None, summaries=_summaries(0.8, None)),
+    run(
+        4,
+        dataset="Alpha",
+        status="running",
+        n_folds_done=2,
+        duration_s=None,
+        group_wall_s=None,
+        summaries=_summaries(0.8, None),
+    ),
     run(5, dataset="gamma", summaries=_summaries(0.6, 0.7)),
     run(6, dataset="beta", group_id=1, summaries=_summaries(0.9, math.nan)),
     run(7, dataset="alpha", status="running", n_folds_done=4, summaries=_summaries(0.8, 0.7)),
@@ -75,7 +83,8 @@ PYTHON_KEYS = {
     "dataset": lambda r: r.dataset.lower(),
     "model": lambda r: r.model,
     "status": lambda r: (r.status, r.n_folds_done),
-    "time": lambda r: r.duration_s if r.duration_s is not None else -1.0,
+    "time": lambda r: r.cost_s if r.cost_s is not None else -1.0,
+    "wall": lambda r: r.group_wall_s if r.group_wall_s is not None else -1.0,
     "m:accuracy": _metric_key("accuracy"),
     "m:roc_auc": _metric_key("roc_auc"),
     "m:rmse": _metric_key("rmse"),  # no run has it: the newest-first order

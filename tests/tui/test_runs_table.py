@@ -13,6 +13,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets import _data_table as data_table_module
 
+from core.report.formatting import seconds
 from core.store.run_listing import RunListing
 from core.types import MetricSummary, RunRecord
 from mlloop_tui.run_filter import parse_filter
@@ -40,6 +41,8 @@ def run(rid: int, **changes) -> RunRecord:
         started_at=1.7e9,
         finished_at=1.7e9 + 3,
         duration_s=rid % 13 + 0.25,
+        cost_s=rid % 7 + 0.125,
+        group_wall_s=rid % 13 + 0.25,
         pid=None,
         host=None,
         versions={},
@@ -104,6 +107,7 @@ async def test_cells_are_the_same_texts_as_formatting_each_run_directly():
                 status="running",
                 n_folds_done=2,
                 duration_s=None,
+                group_wall_s=None,
                 dataset="[@click=app.quit]a very long dataset name",
                 summaries={},
             ),
@@ -119,7 +123,8 @@ async def test_cells_are_the_same_texts_as_formatting_each_run_directly():
                 Text(r.model),
                 status_text(r),
                 *(Text(mean_std(r, m), justify="right") for m in ("accuracy", "roc_auc")),
-                Text(f"{r.duration_s:.1f}s" if r.duration_s is not None else "-", justify="right"),
+                Text(seconds(r.cost_s), justify="right"),
+                Text(seconds(r.group_wall_s), justify="right"),
             ]
             shown = table.get_row(str(r.id))
             assert all(isinstance(cell, Text) for cell in shown)
@@ -132,7 +137,11 @@ async def test_columns_fit_the_widest_text_as_datatable_would_measure_it():
     app = TableApp()
     async with app.run_test(size=(120, 20)) as pilot:
         table = app.query_one(RunsTable)
-        show(table, [run(i) for i in range(1, 30)] + [run(1234, dataset="日本語のデータ", duration_s=1234.5)])
+        show(
+            table,
+            [run(i) for i in range(1, 30)]
+            + [run(1234, dataset="日本語のデータ", cost_s=1234.5, group_wall_s=98765.25)],
+        )
         await filled(pilot, table)
         plain = DataTable()
         await app.mount(plain)
@@ -173,7 +182,7 @@ async def test_a_poll_reuses_unchanged_rows_and_updates_a_changed_status(monkeyp
     app = TableApp()
     async with app.run_test(size=(120, 20)) as pilot:
         table = app.query_one(RunsTable)
-        records = [run(i, status="running", n_folds_done=1, duration_s=None) for i in range(1, 6)]
+        records = [run(i, status="running", n_folds_done=1, cost_s=0.25, group_wall_s=None) for i in range(1, 6)]
         show(table, records)
         await filled(pilot, table)
         rebuilds = count_rebuilds(table, monkeypatch)
@@ -183,14 +192,16 @@ async def test_a_poll_reuses_unchanged_rows_and_updates_a_changed_status(monkeyp
         # the next poll: new record objects, one run has finished
         polled = [replace(r) for r in records]
         summaries = {"accuracy": MetricSummary("accuracy", 1.0, 0.0, 0.875, 0.125, 5)}
-        polled[3] = replace(records[3], status="done", n_folds_done=5, duration_s=2.5, summaries=summaries)
+        polled[3] = replace(
+            records[3], status="done", n_folds_done=5, cost_s=1.5, group_wall_s=12.25, summaries=summaries
+        )
         show(table, polled)
         await pilot.pause()
         done = str(records[3].id)
         assert str(table.get_cell(done, "status")) == "done"
         assert table.get_cell(done, "status").style == "green"
         assert str(table.get_cell(done, "m:accuracy")) == "0.875±0.125"
-        assert str(table.get_cell(done, "time")) == "2.5s"
+        assert (str(table.get_cell(done, "time")), str(table.get_cell(done, "wall"))) == ("1.50s", "12.2s")
         for r in records:
             if r.id != records[3].id:  # untouched rows keep their very cells
                 assert all(a is b for a, b in zip(table.get_row(str(r.id)), before[r.id]))
