@@ -2,7 +2,8 @@
 
 1. `mlloop errors RUN` (text and --json) on a run over ROWS development-set rows: whole processes
    (imports included), median of 3 after one warm-up, beside a process that only imports what it
-   needs (the floor on this machine); and `analyse_run` in-process, median of 3.
+   needs (the floor on this machine); `analyse_run` in-process, median of 3; and the app's
+   error-analysis screen, from being pushed to showing the analysis, median of 3.
 2. Store growth: the store file before and after `mlloop run --models all --cv 5` on a 10,000-row
    dataset (binary and regression), and the size of the fold_predictions table alone (copied into
    a fresh DuckDB file, minus an empty one's size).
@@ -14,6 +15,7 @@ Usage: bench_errors.py [ROWS] (50000)
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import subprocess
 import sys
@@ -83,6 +85,28 @@ def bench_errors(tmp: Path, rows: int) -> None:
         f"a process that only imports pandas, NumPy and DuckDB: {imports:.2f} s"
     )
     print(f"analyse_run in-process: {inproc() * 1000:.0f} ms (median of 3: {median_of_3(inproc) * 1000:.0f} ms)")
+    screen = [asyncio.run(_open_screen(s, 1)) for _ in range(3)]
+    print(
+        f"error-analysis screen, pushed to filled in (its thread worker reads and analyses): median "
+        f"{statistics.median(screen) * 1000:.0f} ms ({', '.join(f'{t * 1000:.0f}' for t in screen)})"
+    )
+
+
+async def _open_screen(store, run_id: int) -> float:
+    """The app on the runs screen; time from pushing the error-analysis screen to its tables filled."""
+    from mlloop_tui.app import MlloopApp
+    from mlloop_tui.screens.errors import ErrorsScreen
+
+    app = MlloopApp(store, poll_interval=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.5)
+        screen = ErrorsScreen(run_id)
+        start = time.perf_counter()
+        app.push_screen(screen)
+        while screen.analysis is None:
+            await pilot.pause(0.005)
+        await pilot.pause()  # the filled tables painted
+        return time.perf_counter() - start
 
 
 def bench_growth(tmp: Path) -> None:
