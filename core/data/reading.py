@@ -44,6 +44,7 @@ _HEAD_BYTES = 1 << 20  # bytes looked at to choose the delimiter and read the he
 _HEAD_RECORDS = 200
 _MAGIC_BYTES = 64 * 1024  # bytes looked at for a binary file's signature and a byte-order mark
 _READ_BUFFER = 8 << 20  # DuckDB's per-thread CSV buffer (default 32 MB): 4x its longest line; fits a small --memory
+_MAX_LINE = 2_000_000  # DuckDB's default line limit, said: with a buffer_size set, DuckDB drops it
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG", "a PNG image"),
@@ -116,7 +117,7 @@ class Source:
             f"strict_mode = true, null_padding = false, ignore_errors = false, nullstr = [{nulls}], "
             "allow_quoted_nulls = false, "
             f"encoding = {sql_string(self.duck_encoding)}, compression = {sql_string(self.compression)}, "
-            f"buffer_size = {_READ_BUFFER}"
+            f"buffer_size = {_READ_BUFFER}, max_line_size = {_MAX_LINE}"
         )
         if sample_size is not None:
             opts += f", sample_size = {int(sample_size)}"
