@@ -206,7 +206,7 @@ def run_blocks(r: RunRecord, extras: RunExtras, level: int) -> list[Block]:
         ["group", str(r.group_id)],
         ["created", when(r.created_at)],
         ["cost", f"{seconds(r.cost_s)} (its folds' fit and score times)"],
-        ["group wall time", f"{seconds(r.group_wall_s)} (from the group's start to its last run's end)"],
+        ["group wall", f"{seconds(r.group_wall_s)} (from the group's start to its last run's end)"],
         ["folds hash", r.folds_hash or "-"],
         ["dataset sha256", r.dataset_hash],
         ["versions", ", ".join(f"{k} {v}" for k, v in r.versions.items()) or "-"],
