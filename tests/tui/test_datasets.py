@@ -74,7 +74,7 @@ async def test_empty_store_offers_samples_and_L_loads_them(tmp_path):
             await wait_for(pilot, lambda: "No datasets yet" in screen_text(app))
             shown = screen_text(app)
             assert "Press L to load" in shown and "penguins" in shown
-            assert "L Samples" in shown  # the footer offers the key too
+            await wait_for(pilot, lambda: "L Samples" in screen_text(app))  # the footer offers the key too
             await pilot.press("L")
             table = screen.query_one(DatasetsTable)
             await wait_for(pilot, lambda: table.row_count == 4, timeout=60)
@@ -82,13 +82,14 @@ async def test_empty_store_offers_samples_and_L_loads_them(tmp_path):
             assert not screen.has_class("-empty")
             await wait_for(pilot, lambda: screen.profile is not None and screen.profile.name == "penguins")
             assert "species" in cell_texts(screen.query_one(ProfileTable), "column")
-            await wait_for(pilot, lambda: len(started) == 4, timeout=30)
+            await wait_for(pilot, lambda: len(started) == 1, timeout=30)  # one child: one pool for all four
             await wait_for(pilot, lambda: "L Samples" not in screen_text(app))  # only offered when empty
     finally:
         app.launcher.cancel()
         for run in started:
             run.process.wait(timeout=60)
-    assert {r.request.dataset for r in started} == {"penguins", "anes96", "diabetes", "wide"}
+    (child,) = started
+    assert {child.request.dataset, *child.request.also} == {"penguins", "anes96", "diabetes", "wide"}
 
 
 # --------------------------------------------------------------------------- importing
