@@ -45,6 +45,11 @@ DUCKDB_MAGIC = b"DUCK"  # bytes 8-12 of every DuckDB file, after the header chec
 
 
 IDLE_CLOSE_S = 0.1  # a shared read connection unused this long is closed: a writer may be waiting
+# Retrying a locked store: a refused connect costs ~10 ms, and the gaps between a busy app's reads
+# can be as short as 0.1 s, so a waiting writer retries every 50 ms at most rather than backing off
+# further and missing every gap (under load a run's writes then failed behind reads none longer than 0.4 s).
+RETRY_FIRST_S = 0.01
+RETRY_MAX_S = 0.05
 
 _gates: dict[str, _FileGate] = {}
 _gates_guard = threading.Lock()
@@ -317,7 +322,7 @@ class Store:
         self, read_only: bool, config: dict[str, str | bool | int | float | list[str]] = NO_EXTENSIONS
     ) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
-        delay = 0.01
+        delay = RETRY_FIRST_S
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only, config=config)
@@ -329,7 +334,7 @@ class Store:
                         f"store {self.path} is locked by another process for more than {self.lock_timeout:g} s"
                     ) from e
             time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 0.25)
+            delay = min(delay * 2, RETRY_MAX_S)
 
 
 _WRITE_FAILURES = {
