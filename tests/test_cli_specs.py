@@ -135,3 +135,45 @@ def test_the_readme_xgboost_and_lightgbm_example_from_the_command_line(tmp_path)
     assert r.returncode == 0, r.stderr
     r = run_mlloop("errors", "1", store=db)  # the confusion matrix is in the dataset's labels
     assert r.returncode == 0 and all(label in r.stdout for label in ("Adelie", "Chinstrap", "Gentoo")), r.stdout
+
+
+NOISY_SPEC = """
+import os
+
+from sklearn.linear_model import LogisticRegression
+
+
+class Noisy(LogisticRegression):
+    def fit(self, X, y, **kwargs):
+        print("noise from print")
+        os.write(1, b"noise from fd 1\\n")
+        return super().fit(X, y, **kwargs)
+
+
+def build():
+    return Noisy()
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_model_that_prints_while_fitting_never_corrupts_json_output(spec_db, tmp_path, jobs):
+    """A library's log (LightGBM without verbose=-1) or a print in a spec's fit goes to stderr,
+    whether the fits run in this process or in workers, from Python or from native code."""
+    (tmp_path / "noisy.py").write_text(NOISY_SPEC)
+    r = run_mlloop(
+        "run",
+        "binary",
+        "--model",
+        "noisy=noisy.py:build",
+        "--cv",
+        "3",
+        "--jobs",
+        jobs,
+        "--json",
+        store=spec_db,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    (run,) = json.loads(r.stdout)
+    assert run["model"] == "noisy" and run["status"] == "done"
+    assert r.stderr.count("noise from print") >= 3 and r.stderr.count("noise from fd 1") >= 3

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from core.modeling.workers import worker_options
+from core.modeling.workers import output_to_stderr, worker_options
 
 # Relative cost of one fit per model family, for ordering tasks; a spec (unknown cost) goes first.
 COST_RANK = {"dummy": 0, "tree": 1, "linear": 1, "glm": 3, "boosting": 4, "forest": 4}
@@ -101,7 +101,9 @@ class LocalExecutor(Executor):
         if self.jobs == 1:
             for t in ordered:
                 X, y = data[t.data]
-                yield t.fn(X=X, y=y, **t.kwargs)
+                with output_to_stderr():  # as a worker's is
+                    result = t.fn(X=X, y=y, **t.kwargs)
+                yield result
             return
         from joblib import Parallel, delayed
 

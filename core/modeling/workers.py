@@ -10,13 +10,21 @@ the *thread* that forked the child ends, and loky starts replacement workers fro
 manager thread, which ends while the parent lives on, so a healthy run's workers would be
 killed; it is also Linux only. ``os.getppid()`` changing is the parent's death itself, on every
 POSIX system, and costs one system call per check.
+
+Workers also write nothing to standard output: it is the parent's, where ``--json`` prints its
+answer, and a library's log (LightGBM's ``[LightGBM] [Warning] ...``, a user's ``print`` in a
+spec's ``fit``) would corrupt it. :func:`start_worker` points the worker's standard output, the
+file descriptor native code writes to as well, at standard error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 PARENT_CHECK_S = 0.5
@@ -28,7 +36,35 @@ def worker_options() -> dict[str, Any]:
 
     Backends without worker processes (one job runs in this process) ignore them.
     """
-    return {"initializer": watch_parent, "initargs": (os.getpid(),)}
+    return {"initializer": start_worker, "initargs": (os.getpid(),)}
+
+
+def start_worker(parent: int) -> None:
+    """A loky worker's set-up: output to standard error, and a watch on ``parent``."""
+    stdout_to_stderr()
+    watch_parent(parent)
+
+
+def stdout_to_stderr() -> None:
+    """Send this process's standard output (Python's and file descriptor 1) to standard error."""
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+
+@contextlib.contextmanager
+def output_to_stderr() -> Iterator[None]:
+    """:func:`stdout_to_stderr` for a while: for fits run in this process (one job)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            os.dup2(2, 1)
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def watch_parent(parent: int, interval: float = PARENT_CHECK_S) -> None:
