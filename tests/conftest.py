@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,3 +106,27 @@ def make_runs_store(path: Path, csv: Path, target: str, models: str = "dummy,lin
 @pytest.fixture
 def runs_store(tmp_path: Path, binary_csv: Path) -> Store:
     return make_runs_store(tmp_path / "runs.duckdb", binary_csv, "label")
+
+
+@contextmanager
+def local_cluster(n_workers: int, **options: Any) -> Iterator[Any]:
+    """A real Dask ``LocalCluster`` on loopback with ``n_workers`` single-threaded worker processes
+    (and any other ``LocalCluster`` options); skips the test when the cluster extra is not installed."""
+    distributed = pytest.importorskip("distributed", reason="the cluster extra (dask, distributed) is not installed")
+    with distributed.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=":0",
+        silence_logs=logging.CRITICAL,
+        **options,
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """Two workers, shared by a module's tests (a test that kills one gets a new one from the nanny)."""
+    with local_cluster(2) as c:
+        yield c

@@ -22,22 +22,9 @@ from core.modeling.cluster import DaskExecutor
 from core.modeling.evaluation import run_baselines
 from core.modeling.executors import FitTask
 from core.store.runs import get_run, list_runs
-from tests.conftest import mlloop_main, run_mlloop
+from tests.conftest import local_cluster, mlloop_main, run_mlloop
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers need not import the tests
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=":0",
-        silence_logs=logging.CRITICAL,
-    ) as c:
-        yield c
 
 
 def _scores(store, run_ids):
@@ -138,15 +125,7 @@ def test_workers_with_another_scikit_learn_are_refused_naming_both_versions(tmp_
     preload = tmp_path / "old_sklearn.py"
     preload.write_text("import sklearn\nsklearn.__version__ = '0.24.2'\n")
     import_dataset(store, binary_csv, "label")
-    with LocalCluster(
-        n_workers=1,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=":0",
-        silence_logs=logging.CRITICAL,
-        preload=[str(preload)],
-    ) as other:
+    with local_cluster(1, preload=[str(preload)]) as other:
         with pytest.raises(InputError, match=f"scikit-learn 0.24.2, this machine {sklearn.__version__}"):
             run_baselines(store, "binary", "dummy", cluster=other.scheduler_address)
     assert list_runs(store) == []

@@ -4,32 +4,16 @@ address refused in one line with nothing stored."""
 
 from __future__ import annotations
 
-import logging
 import time
 
 import pytest
 
 pytest.importorskip("distributed", reason="the cluster extra (dask, distributed) is not installed")
 
-from distributed import LocalCluster
-
 from core.analysis.curves import clear_curve, learning_curve, load_curve, validation_curve
 from core.data.importing import import_dataset
 from core.modeling.evaluation import run_baselines
 from tests.conftest import mlloop_main, run_mlloop
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=":0",
-        silence_logs=logging.CRITICAL,
-    ) as c:
-        yield c
 
 
 def _points(curve):
