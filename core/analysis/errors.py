@@ -10,7 +10,8 @@ Every development row was predicted once per repeat by the fold that held it out
   the error by decile of the target;
 - both: the weakest slices (:mod:`core.analysis.slices`).
 
-:func:`error_analysis` is the pure computation over arrays; :func:`analyse_run` loads them. A
+:func:`error_analysis` is the pure computation over arrays; :func:`analyse_run` loads them
+(:func:`core.data.frames.load_arrays`: NumPy only, so ``mlloop errors`` never imports pandas). A
 run stored before predictions existed raises ``NotFoundError`` saying to re-run it.
 """
 
@@ -20,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.analysis.slices import CLASSIFICATION_TEST, MIN_SLICE, REGRESSION_TEST, Slice, weakest_slices
-from core.data.frames import load_split
+from core.data.frames import SplitArrays, load_arrays
 from core.errors import InputError
 from core.numbers import finite_or_none
 from core.store import Store
@@ -125,51 +126,67 @@ def analyse_run(
 
 def cell_rows(store: Store, run_ref: int | str, true: str, predicted: str, repeat: int = 0) -> list[int]:
     """The row ids of one confusion-matrix cell: true class ``true``, predicted ``predicted``."""
-    run, dataset, p, X, y = _load(store, run_ref, repeat)
+    run, dataset, p, data = _load(store, run_ref, repeat)
     assert p.labels is not None
-    truth = y.reindex(p.rows).to_numpy()
-    predicted_labels = [dataset.classes[i] for i in p.labels]
-    return [int(r) for r, t, q in zip(p.rows, truth, predicted_labels) if t == true and q == predicted]
+    position = _positions(data.rows, p.rows)
+    return [
+        int(r)
+        for r, i, q in zip(p.rows, position, p.labels)
+        if i >= 0 and data.y[i] == true and dataset.classes[q] == predicted
+    ]
 
 
 def slice_rows(store: Store, run_ref: int | str, feature: str, description: str, repeat: int = 0) -> list[int]:
     """The row ids of one slice (:func:`core.analysis.slices.slice_mask`) among the predicted rows."""
+    import numpy as np
+
     from core.analysis.slices import slice_mask
 
-    run, dataset, p, X, y = _load(store, run_ref, repeat)
-    X = X.loc[X.index.intersection(p.rows)]
-    return [int(r) for r in X.index[slice_mask(X[feature], description)]]
+    run, dataset, p, data = _load(store, run_ref, repeat)
+    kept = np.isin(data.rows, p.rows)
+    return [int(r) for r in data.rows[kept][slice_mask(data.features[feature][kept], description)]]
 
 
-def _load(store: Store, run_ref: int | str, repeat: int) -> tuple[RunRecord, DatasetInfo, StoredPredictions, Any, Any]:
+def _positions(rows: Any, wanted: Any) -> Any:
+    """Where each of ``wanted`` is in ``rows`` (ascending, as loaded), -1 where it is not."""
+    import numpy as np
+
+    at = np.searchsorted(rows, wanted)
+    found = at < len(rows)
+    found[found] = rows[at[found]] == wanted[found]
+    return np.where(found, at, -1)
+
+
+def _load(
+    store: Store, run_ref: int | str, repeat: int
+) -> tuple[RunRecord, DatasetInfo, StoredPredictions, SplitArrays]:
     with store.reading():
         run = get_run(store, run_ref)
         if not 0 <= repeat < run.repeats:
             raise InputError(f"run {run.id} has repeats 0 to {run.repeats - 1}; got {repeat}")
         dataset = get_dataset(store, run.dataset_id)
         predictions = load_predictions(store, run.id, len(dataset.classes), repeat)
-        X, y = load_split(store, dataset, "dev")
-    return run, dataset, predictions, X, y
+        data = load_arrays(store, dataset, "dev")
+    return run, dataset, predictions, data
 
 
 def error_analysis(
     run: RunRecord,
     dataset: DatasetInfo,
     predictions: StoredPredictions,
-    X: Any,
-    y: Any,
+    data: SplitArrays,
     *,
     top: int = TOP,
     min_slice: int = MIN_SLICE,
 ) -> ErrorAnalysis:
-    """The analysis of ``predictions`` against the development rows ``X``, ``y`` (:func:`load_split`'s)."""
+    """The analysis of ``predictions`` against the development rows ``data`` (:func:`load_arrays`')."""
     import numpy as np
 
-    position = X.index.get_indexer(predictions.rows)
+    position = _positions(data.rows, predictions.rows)
     kept = position >= 0  # rows no longer in the development set (none, unless the data changed) are left out
     position = position[kept]
     rows = predictions.rows[kept]
-    X, y = X.iloc[position], y.to_numpy()[position]
+    X, y = {name: values[position] for name, values in data.features.items()}, data.y[position]
     classification = regression = None
     if dataset.classes:
         assert predictions.labels is not None
@@ -205,10 +222,10 @@ def _classification(
     classes: tuple[str, ...], rows: Any, y: Any, p: StoredPredictions, kept: Any, top: int
 ) -> tuple[Classification, Any]:
     import numpy as np
-    import pandas as pd
 
     k = len(classes)
-    true = np.asarray(pd.Categorical(y, categories=list(classes)).codes, dtype=np.int64)
+    code = {c: i for i, c in enumerate(classes)}
+    true = np.fromiter((code.get(v, -1) for v in y), np.int64, len(y))
     assert p.labels is not None
     predicted = p.labels[kept]
     confusion = np.bincount(true * k + predicted, minlength=k * k).reshape(k, k)

@@ -10,8 +10,9 @@ one-sided (is its error higher?):
 
 For each feature the slice with the smallest p-value (whose error is above the rest's) is kept,
 and features are ranked by it. The p-values are not corrected for the number of slices tried:
-``p_bonferroni`` is, over every slice tested. Pure NumPy over arrays that are already loaded, so
-slicing a 50,000-row run takes milliseconds; SciPy's Student t is imported for regression only.
+``p_bonferroni`` is, over every slice tested. Pure NumPy over arrays that are already loaded (no
+pandas: ``mlloop errors`` never imports it), so slicing a 50,000-row run takes milliseconds; SciPy's
+Student t is imported for regression only.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def weakest_slices(
 ) -> tuple[list[Slice], int]:
     """The ``top`` features' weakest slices, most significant first, and how many slices were tested.
 
-    ``X`` is :func:`core.data.frames.load_split`'s frame for the analysed rows; ``errors`` per row:
-    1.0/0.0 wrong/right for classification, the absolute error for regression.
+    ``X`` maps each feature's name to its column for the analysed rows (:func:`core.data.frames.load_arrays`'
+    features; a DataFrame does too): float64 with NaN for missing, or object for categorical values.
+    ``errors`` per row: 1.0/0.0 wrong/right for classification, the absolute error for regression.
     """
     import numpy as np
 
@@ -56,7 +58,7 @@ def weakest_slices(
     total, total_sq, n_all = float(err.sum()), float(np.square(err).sum()), len(err)
     candidates: list[tuple[str, str, int, float, float, float, float]] = []
     tested = 0
-    for feature in X.columns:
+    for feature in X:  # a mapping's keys, a DataFrame's columns
         codes, names = _slices_of(X[feature])
         n = np.bincount(codes, minlength=len(names))
         s = np.bincount(codes, weights=err, minlength=len(names))
@@ -95,14 +97,17 @@ def slice_mask(column: Any, description: str) -> Any:
 def _slices_of(column: Any) -> tuple[Any, list[str]]:
     """Every row's slice number and the slices' descriptions."""
     import numpy as np
-    import pandas as pd
 
-    missing = column.isna().to_numpy()
-    if column.dtype == object:
-        codes, uniques = pd.factorize(column, use_na_sentinel=True)
-        names = [f"= {v}" for v in uniques]
-        return _with_missing(np.asarray(codes), names, missing)
-    values = column.to_numpy(dtype=np.float64)
+    values = np.asarray(column)
+    if values.dtype.kind in "OSU":  # categorical: one slice per value, in order of first appearance
+        values = values.astype(object)
+        missing = np.fromiter((v is None or (isinstance(v, float) and v != v) for v in values), bool, len(values))
+        first: dict[Any, int] = {}
+        codes = np.zeros(len(values), dtype=np.int64)
+        codes[~missing] = np.fromiter((first.setdefault(v, len(first)) for v in values[~missing]), np.int64)
+        return _with_missing(codes, [f"= {v}" for v in first], missing)
+    values = values.astype(np.float64)
+    missing = np.isnan(values)
     present = np.sort(values[~missing])  # one sort: the distinct values and the quantiles both read it
     distinct = present[np.concatenate([[True], present[1:] != present[:-1]])] if len(present) else present
     if len(distinct) <= MAX_VALUE_SLICES:

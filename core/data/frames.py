@@ -1,15 +1,17 @@
-"""A dataset's stored rows as pandas: model-ready for fitting (:func:`load_split`), as stored for
-showing (:func:`read_rows`).
+"""A dataset's stored rows: model-ready as NumPy arrays (:func:`load_arrays`) or pandas for fitting
+(:func:`load_split`, which wraps them), as stored for showing (:func:`read_rows`).
 
-Both select from the dataset's rows as :func:`data_layout` describes them (its ``relation``,
+All select from the dataset's rows as :func:`data_layout` describes them (its ``relation``,
 whichever table holds them) in one query on one read connection, ordered by the row's position in
 the file, so a row keeps its file row number from import to model to screen.
-pandas and NumPy are imported when called: the app's first frame must not pay for them.
+NumPy and pandas are imported when called: the app's first frame must not pay for them, and
+:func:`load_arrays` never imports pandas (``mlloop errors`` answers without it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
@@ -24,7 +26,18 @@ from core.text import first_line
 from core.types import CLASSIFICATION_TASKS, DatasetInfo, RunSample
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+    from numpy.typing import NDArray
+
+
+@dataclass(frozen=True)
+class SplitArrays:
+    """One part's rows as NumPy arrays: what :func:`load_split` wraps in pandas."""
+
+    rows: NDArray[np.int64]  # the 0-based row numbers in the file, ascending
+    features: dict[str, NDArray[Any]]  # feature name -> column, in file order (load_split's X)
+    y: NDArray[Any]  # object strings (classification) or float64 (regression)
 
 
 def load_split(
@@ -40,12 +53,31 @@ def load_split(
     work on it). ``y`` is object dtype strings equal to ``dataset.classes`` for classification,
     float64 for regression. The index is the 0-based row number in the file (named ``row``).
     """
+    import numpy as np
+    import pandas as pd
+
+    data = load_arrays(store, dataset, part, sample)
+    index = pd.Index(data.rows, name="row")
+    X = pd.DataFrame(
+        {
+            name: pd.Series(values, index=index, dtype=object if values.dtype == object else np.float64, copy=False)
+            for name, values in data.features.items()
+        },
+        index=index,
+    )
+    y = pd.Series(data.y, index=index, dtype=data.y.dtype, name=dataset.target, copy=False)
+    return X, y
+
+
+def load_arrays(
+    store: Store, dataset: DatasetInfo, part: Literal["dev", "test"] = "dev", sample: RunSample | None = None
+) -> SplitArrays:
+    """:func:`load_split`'s rows, columns and values as NumPy arrays, without pandas."""
     if part not in ("dev", "test"):
         raise InputError(f"unknown part {part!r}; use 'dev' or 'test'")
     if sample is not None and part != "dev":
         raise InputError("a sample is drawn from the development rows only")
     import numpy as np
-    import pandas as pd
 
     try:
         with store.read() as con:
@@ -75,20 +107,14 @@ def load_split(
     except duckdb.Error as e:
         raise StoreError(f"cannot load dataset {dataset.name!r}: {first_line(e)}") from e
 
-    index = pd.Index(np.asarray(data["__row"], dtype=np.int64), name="row")
-    columns: dict[str, pd.Series] = {}
-    for i, col in enumerate(features):
-        values = data[f"f{i}"]
-        if col.kind in ("categorical", "text"):
-            columns[col.name] = pd.Series(_as_object(values), index=index, dtype=object, copy=False)
-        else:
-            columns[col.name] = pd.Series(_as_float(values), index=index, dtype=np.float64, copy=False)
-    X = pd.DataFrame(columns, index=index)
-    if task in CLASSIFICATION_TASKS:
-        y = pd.Series(_as_object(data["y"]), index=index, dtype=object, name=dataset.target, copy=False)
-    else:
-        y = pd.Series(_as_float(data["y"]), index=index, dtype=np.float64, name=dataset.target, copy=False)
-    return X, y
+    return SplitArrays(
+        rows=np.asarray(data["__row"], dtype=np.int64),
+        features={
+            col.name: _as_object(data[f"f{i}"]) if col.kind in ("categorical", "text") else _as_float(data[f"f{i}"])
+            for i, col in enumerate(features)
+        },
+        y=_as_object(data["y"]) if task in CLASSIFICATION_TASKS else _as_float(data["y"]),
+    )
 
 
 def read_rows(
