@@ -61,6 +61,7 @@ class RunRequest(Request):
     also: tuple[str, ...] = ()  # more datasets: a group each, every fold in the same pool of workers
     specs: tuple[str, ...] = ()  # ``NAME=SPEC`` texts, one ``--model`` each
     cluster: str | None = None  # a Dask scheduler's address; "" is this machine; None: the child's default
+    sample: int | None = None  # development rows to fit on (``--sample N``); None: the child's default
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -75,6 +76,8 @@ class RunRequest(Request):
             argv += ["--model", spec]
         argv += ["--cv", str(self.folds), "--repeats", str(self.repeats), "--seed", str(self.seed)]
         argv += ["--jobs", str(self.jobs)]
+        if self.sample is not None:
+            argv += ["--sample", str(self.sample)]
         if self.cluster is not None:  # one token: an empty address overrides $MLLOOP_CLUSTER
             argv.append(f"--cluster={self.cluster}")
         return argv

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from core.data.importing import import_dataset
@@ -17,7 +18,7 @@ from tests.test_cli import _snapshot
 
 @pytest.fixture(scope="module")
 def sample_store(tmp_path_factory):
-    """The binary dataset (192 development rows) and a ranking one, no runs."""
+    """The binary dataset (192 development rows), a ranking one and a regression one, no runs."""
     from tests.conftest import write_binary_csv
 
     folder = tmp_path_factory.mktemp("sample")
@@ -25,6 +26,8 @@ def sample_store(tmp_path_factory):
     import_dataset(store, write_binary_csv(folder / "binary.csv"), "label")
     ranking_frame().to_csv(folder / "queries.csv", index=False)
     import_dataset(store, folder / "queries.csv", "relevance", task="ranking", group="qid")
+    pd.DataFrame({"x": range(40), "y": [i * 0.5 + i % 3 for i in range(40)]}).to_csv(folder / "reg.csv", index=False)
+    import_dataset(store, folder / "reg.csv", "y", task="regression")
     return store.path
 
 
@@ -72,6 +75,7 @@ def test_the_memory_cap_prints_its_note(tmp_path, binary_csv):
         (["binary", "--sample", "9"], "below 5 folds × 2 classes"),
         (["binary", "--sample", "3", "--cv", "2"], "below 2 folds × 2 classes"),
         (["queries", "--sample", "7"], "takes 2 groups"),
+        (["reg", "--sample", "3"], "--sample 3 is below the 5 folds"),
     ],
 )
 def test_bad_samples_exit_2_with_one_line_and_store_nothing(sample_store, capsys, args, fragment):

@@ -42,8 +42,9 @@ PIPELINE_COPIES = 4
 BYTES_PER_VALUE = 8
 
 
-def parse_sample(value: int | str | None) -> int | Literal["all"] | None:
-    """``--sample``'s value: a number of rows, ``"all"``, or None (the memory cap decides)."""
+def parse_sample(value: int | str | None, option: str = "--sample") -> int | Literal["all"] | None:
+    """``--sample``'s value: a number of rows, ``"all"``, or None (the memory cap decides). ``option``
+    names the value in messages (the app's dialog calls it ``sample``)."""
     if value is None:
         return None
     if value == ALL:
@@ -51,20 +52,22 @@ def parse_sample(value: int | str | None) -> int | Literal["all"] | None:
     try:
         size = int(value)
     except (TypeError, ValueError):
-        raise InputError(f"--sample must be a number of rows or 'all', got {str(value)!r}") from None
+        raise InputError(f"{option} must be a number of rows or 'all', got {str(value)!r}") from None
     if isinstance(value, bool) or size <= 0 or (isinstance(value, float) and value != size):
-        raise InputError(f"--sample must be a positive number of rows, got {value!r}")
+        raise InputError(f"{option} must be a positive number of rows, got {value!r}")
     return size
 
 
 def plan_sample(
-    store: Store, dataset: DatasetInfo, requested: int | str | None, folds: int, seed: int
+    store: Store, dataset: DatasetInfo, requested: int | str | None, folds: int, seed: int, option: str = "--sample"
 ) -> RunSample | None:
     """The sample a run of ``folds`` folds fits on, or None for every development row.
 
-    Bad input (``InputError``, before anything is stored): N above the development rows, N below
-    folds × classes, ranking groups fewer than the folds."""
-    wanted = parse_sample(requested)
+    Bad input (``InputError``, before anything is stored; ``option`` names the value in its message):
+    N not a positive number, N above the development rows, N below folds × classes (classification)
+    or below the folds (regression), ranking groups fewer than the folds. The app's new-run dialog
+    checks its sample field with this same rule."""
+    wanted = parse_sample(requested, option)
     if isinstance(wanted, str):  # "all"
         return None
     reason = None
@@ -73,7 +76,7 @@ def plan_sample(
         if wanted is None:
             return None
     elif wanted > dataset.n_dev:
-        raise InputError(f"--sample {wanted} is more than the {dataset.n_dev:,} development rows of {dataset.name!r}")
+        raise InputError(f"{option} {wanted} is more than the {dataset.n_dev:,} development rows of {dataset.name!r}")
     try:
         with store.read() as con:
             layout = data_layout(con, dataset)
@@ -85,7 +88,7 @@ def plan_sample(
                 if wanted < folds * len(counts):
                     if reason is None:
                         raise InputError(
-                            f"--sample {wanted} is below {folds} folds × {len(counts)} classes = {folds * len(counts)}:"
+                            f"{option} {wanted} is below {folds} folds × {len(counts)} classes = {folds * len(counts)}:"
                             " each class needs a row in every fold"
                         )
                     wanted = folds * len(counts)  # the memory cap never samples below what the folds need
@@ -93,6 +96,10 @@ def plan_sample(
                     return None
                 strata = allocate(wanted, [(str(y), int(n)) for y, n in counts], folds)
                 return RunSample(wanted, wanted, dataset.n_dev, seed, "stratified", strata, _note(reason, wanted))
+            if dataset.task != "ranking" and wanted < folds:
+                if reason is None:
+                    raise InputError(f"{option} {wanted} is below the {folds} folds: each fold needs a row")
+                wanted = folds
             if wanted >= dataset.n_dev:
                 return None
             if dataset.task != "ranking":
@@ -105,8 +112,8 @@ def plan_sample(
         raise StoreError(f"cannot draw a sample of {dataset.name!r}: {first_line(e)}") from e
     if groups < folds:
         raise InputError(
-            f"--sample {wanted} takes {groups} group{'s' if groups != 1 else ''} of {dataset.name!r}; "
-            f"{folds} folds need at least {folds}: give a larger --sample"
+            f"{option} {wanted} takes {groups} group{'s' if groups != 1 else ''} of {dataset.name!r}; "
+            f"{folds} folds need at least {folds}: give a larger {option}"
         )
     return RunSample(wanted, int(rows), dataset.n_dev, seed, "groups", (), _note(reason, wanted))
 

@@ -1,12 +1,14 @@
 """The new-run dialog: a dataset, the models to fit, the cross-validation scheme and where to fit.
 
 The models are the baselines, the model specs runs in this store were made from (as ``mlloop
-models`` lists them) and a new ``NAME=SPEC`` typed in; the cluster field is a Dask scheduler's
-address (default ``$MLLOOP_CLUSTER``; empty: this machine). It dismisses with a
-:class:`~mlloop_tui.runner.RunRequest` (the app starts the run as a ``mlloop run`` child process)
-or ``None`` when cancelled. Values are checked here, so a bad number or spec is a one-line message
-in the dialog rather than a failed run. The dataset names and specs are read from the store in a
-thread worker.
+models`` lists them) and a new ``NAME=SPEC`` typed in; the sample field is ``mlloop run --sample``'s
+number of development rows (empty: every row, or what fits the memory budget, as without
+``--sample``); the cluster field is a Dask scheduler's address (default ``$MLLOOP_CLUSTER``; empty:
+this machine). It dismisses with a :class:`~mlloop_tui.runner.RunRequest` (the app starts the run
+as a ``mlloop run`` child process) or ``None`` when cancelled. Values are checked here, so a bad
+number, sample or spec is a one-line message in the dialog rather than a failed run. The dataset
+names and specs are read from the store in a thread worker, and so is what a sample is checked
+against (the dataset's rows, classes or groups).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from core.data.sampling import parse_sample
 from core.errors import InputError, MlloopError
 from core.modeling.models import BASELINES
 from core.modeling.specs import OBJECT_PREFIX, ModelSpec, parse_model_option
@@ -32,6 +35,7 @@ from mlloop_tui.runner import RunRequest
 from mlloop_tui.widgets.literal import literal
 
 MAX_SEED = 2**31 - 1
+SAMPLE_OPTION = "sample"  # how the sample's messages name it here (the CLI's say --sample)
 
 
 class RequestError(ValueError):
@@ -80,10 +84,12 @@ def build_request(
     jobs: str,
     spec: str = "",
     cluster: str = "",
+    sample: str = "",
 ) -> RunRequest:
     """The run request from the dialog's raw values, or :class:`RequestError` (one line).
 
     ``models`` holds baseline names and stored specs' ``NAME=SPEC`` texts; ``spec`` is a new one.
+    ``sample`` is checked here as a positive number only: against the dataset, :meth:`NewRunDialog.check_sample`.
     """
     if not isinstance(dataset, str) or not dataset:
         raise RequestError("choose a dataset (import one with i on the datasets screen)", "dataset")
@@ -103,6 +109,12 @@ def build_request(
     n_jobs = _int(jobs, "jobs", "jobs")
     if n_jobs == 0 or n_jobs < -1:
         raise RequestError(f"jobs must be -1 (all cores) or at least 1, got {n_jobs}", "jobs")
+    n_sample = None
+    if sample.strip():
+        try:
+            n_sample = parse_sample(_int(sample, "sample", "sample"), SAMPLE_OPTION)
+        except InputError as e:
+            raise RequestError(str(e), "sample") from None
     names = [check_spec(text, "spec" if text == typed else "models").name for text in specs]
     repeated = next((n for n in names if names.count(n) > 1), None)
     if repeated is not None:
@@ -119,6 +131,7 @@ def build_request(
         jobs=n_jobs,
         specs=tuple(specs),
         cluster=cluster.strip(),
+        sample=n_sample if isinstance(n_sample, int) else None,
     )
 
 
@@ -176,13 +189,16 @@ class NewRunDialog(StartDialog[RunRequest | None]):
                     with Vertical():
                         yield Label("Repeats")
                         yield Input("1", type="integer", id="repeats")
-                with Horizontal(classes="pair"):
                     with Vertical():
                         yield Label("Seed")
                         yield Input("0", type="integer", id="seed")
+                with Horizontal(classes="pair"):
                     with Vertical():
                         yield Label("Jobs (-1 = all)")
                         yield Input("-1", type="integer", id="jobs")
+                    with Vertical():
+                        yield Label("Sample rows")
+                        yield Input(placeholder="every row", type="integer", id="sample")
             with Vertical(id="right"):
                 yield Label(Text.assemble("Models ", ("space toggles · a all/none", "dim")))
                 yield ModelList(
@@ -249,11 +265,36 @@ class NewRunDialog(StartDialog[RunRequest | None]):
                 *(self.query_one(f"#{name}", Input).value for name in ("folds", "repeats", "seed", "jobs")),
                 spec=self.query_one("#spec", Input).value,
                 cluster=self.query_one("#cluster", Input).value,
+                sample=self.query_one("#sample", Input).value,
             )
         except RequestError as e:
             self._show_error(str(e), e.field)
             return
-        self.dismiss(request)
+        if request.sample is None:
+            self.dismiss(request)
+        else:
+            self.check_sample(request)
+
+    @work(thread=True, exclusive=True, group="new-run-sample", exit_on_error=False, description="checking the sample")
+    def check_sample(self, request: RunRequest) -> None:
+        """The sample against the dataset (its development rows, and its classes or groups for the
+        folds) by the rule ``mlloop run --sample`` applies: a bad size is a message here, not a failed run."""
+        from core.data.sampling import plan_sample
+        from core.store.datasets import get_dataset
+
+        store = self.app.store
+        try:
+            plan_sample(
+                store, get_dataset(store, request.dataset), request.sample, request.folds, request.seed, SAMPLE_OPTION
+            )
+        except MlloopError as e:
+            self.app.call_from_thread(self._show_error, str(e), "sample" if isinstance(e, InputError) else None)
+            return
+        self.app.call_from_thread(self._sample_checked, request)
+
+    def _sample_checked(self, request: RunRequest) -> None:
+        if self.is_current:  # not closed, nor started already by a second Enter, while the sample was checked
+            self.dismiss(request)
 
     @on(Input.Changed)
     @on(SelectionList.SelectedChanged)

@@ -40,7 +40,7 @@ async def test_pick_models_set_folds_and_start_with_enter(tmp_path):
         assert models.selected == []
         await pilot.press("down", "space", "down", "down", "space")  # glm, tree
         assert sorted(models.selected) == ["glm", "tree"]
-        await pilot.press("shift+tab", "shift+tab", "shift+tab", "shift+tab")
+        await pilot.press("shift+tab", "shift+tab", "shift+tab", "shift+tab", "shift+tab")  # sample, jobs, seed, ...
         assert dialog.focused.id == "folds"
         await pilot.press("3")  # focusing selects the old value; typing replaces it
         assert dialog.query_one("#folds").value == "3"
