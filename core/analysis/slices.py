@@ -98,10 +98,10 @@ def _slices_of(column: Any) -> tuple[Any, list[str]]:
     """Every row's slice number and the slices' descriptions."""
     import numpy as np
 
-    values = np.asarray(column)
+    values: Any = np.asarray(column)
     if values.dtype.kind in "OSU":  # categorical: one slice per value, in order of first appearance
         values = values.astype(object)
-        missing = np.fromiter((v is None or (isinstance(v, float) and v != v) for v in values), bool, len(values))
+        missing = np.equal(values, None) | (values != values)  # None or NaN
         first: dict[Any, int] = {}
         codes = np.zeros(len(values), dtype=np.int64)
         codes[~missing] = np.fromiter((first.setdefault(v, len(first)) for v in values[~missing]), np.int64)
