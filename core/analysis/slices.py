@@ -101,7 +101,7 @@ def _slices_of(column: Any) -> tuple[Any, list[str]]:
     values: Any = np.asarray(column)
     if values.dtype.kind in "OSU":  # categorical: one slice per value, in order of first appearance
         values = values.astype(object)
-        missing = np.equal(values, None) | (values != values)  # None or NaN
+        missing = np.equal(values, np.array(None, dtype=object)) | (values != values)  # None or NaN
         first: dict[Any, int] = {}
         codes = np.zeros(len(values), dtype=np.int64)
         codes[~missing] = np.fromiter((first.setdefault(v, len(first)) for v in values[~missing]), np.int64)
