@@ -113,7 +113,7 @@ class TuneRequest(Request):
     jobs: int = -1
 
     def command(self) -> list[str]:
-        argv = ["tune", str(self.run_id), "--jobs", str(self.jobs)]
+        argv = ["tune", str(self.run_id), "--queue", "--jobs", str(self.jobs)]  # queued like the app's runs
         for item in self.grid:
             argv.append(f"--param={item}")  # one token: values may start with '-'
         if self.random is not None:

@@ -122,13 +122,16 @@ def tune(
     on_progress: Callable[[Progress], None] | None = None,
     stop: StopToken | None = None,
     cluster: str | None = None,
+    queue: bool = False,
 ) -> list[int]:
     """Cross-validate every candidate of the grid (or ``random`` of them) as one group; returns their run ids.
 
     Bad input (an unknown parameter, an empty or invalid value list, a value the estimator
     refuses) raises ``InputError`` before any run exists. A set ``stop`` token (or Ctrl-C) marks the
     unfinished candidates ``cancelled`` and raises ``RunCancelled``, as ``run_baselines`` does.
-    The candidates' folds run on the Dask ``cluster`` at that address when one is given.
+    The candidates' folds run on the Dask ``cluster`` at that address when one is given. With ``queue``
+    the candidates are created ``queued`` and wait their turn in the store's run queue
+    (:mod:`core.store.run_queue`), as ``mlloop run --queue`` does.
     """
     from core.data.frames import load_split
     from core.modeling.evaluation import run_specs
@@ -165,6 +168,7 @@ def tune(
         before_start=record_search,
         stop=stop,
         cluster=cluster,
+        queue=queue,
     )
 
 

@@ -231,6 +231,7 @@ def run_specs(
     before_start: Callable[[int, list[int]], None] | None = None,
     stop: StopToken | None = None,
     cluster: str | None = None,
+    queue: bool = False,
 ) -> list[int]:
     """Cross-validate a list of ``(model, params)`` specs as one group of runs; returns the run ids.
     A model is a built-in's name or a :class:`~core.modeling.specs.ModelSpec`.
@@ -241,7 +242,7 @@ def run_specs(
     are created (before any fold) and may write to the store, e.g. to describe the group.
     ``stop`` is checked after each fold (see :mod:`core.stopping`). Folds run in ``jobs`` local
     processes, or on the Dask ``cluster`` at that address (:mod:`core.modeling.executors`). ``sample``
-    as :func:`run_baselines` takes it.
+    and ``queue`` as :func:`run_baselines` takes them.
     """
     from core.modeling.groups import plan_group, run_groups  # groups build on this module
 
@@ -252,7 +253,14 @@ def run_specs(
         store, dataset_ref, specs, folds=folds, repeats=repeats, seed=seed, before_start=before_start, sample=sample
     )
     groups = run_groups(
-        store, [plan], jobs=jobs, cluster=cluster, on_created=on_created, on_progress=on_progress, stop=stop
+        store,
+        [plan],
+        jobs=jobs,
+        cluster=cluster,
+        on_created=on_created,
+        on_progress=on_progress,
+        stop=stop,
+        queue=queue,
     )
     return groups[0]
 

@@ -21,7 +21,7 @@ from mlloop_tui.cli.output import (
     write,
 )
 from mlloop_tui.cli.params import parse_grid, parse_values
-from mlloop_tui.cli.runs import add_cluster_argument
+from mlloop_tui.cli.runs import add_cluster_argument, add_queue_argument
 from mlloop_tui.cli.store import open_store
 
 
@@ -67,6 +67,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the --random draw (default 0)")
     p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
     add_cluster_argument(p)
+    add_queue_argument(p)
     p.add_argument("--json", action="store_true", help="print the search as JSON")
     p.set_defaults(handler=cmd_tune)
 
@@ -153,6 +154,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         on_created=progress.created,
         on_progress=progress.update,
         cluster=args.cluster,
+        queue=args.queue,
     )
     progress.close()
     search = get_search(store, get_run(store, run_ids[0]).group_id)

@@ -38,11 +38,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the models (default 0)")
     p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
     add_cluster_argument(p)
-    p.add_argument(
-        "--queue",
-        action="store_true",
-        help="wait (shown as queued) until the runs queued before on this store are done, as the app's runs do",
-    )
+    add_queue_argument(p)
     p.add_argument(
         "--param",
         action="append",
@@ -83,6 +79,14 @@ def add_cluster_argument(p: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help=f"fit the folds on a Dask cluster, e.g. tcp://10.0.0.5:8786 (default: ${CLUSTER_ENV}; "
         "--cluster= with no address: this machine; see README)",
+    )
+
+
+def add_queue_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--queue",
+        action="store_true",
+        help="wait (shown as queued) until the runs queued before on this store are done, as the app's runs do",
     )
 
 
