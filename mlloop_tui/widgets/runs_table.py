@@ -12,7 +12,8 @@ whatever the number of runs:
 - each run's cells are formatted once and reused while the fields they show are unchanged
   (:class:`_Row`, keyed by a signature of those fields), so a poll repaints only what changed;
 - column widths are fitted to every run from the few distinct values they depend on
-  (:meth:`RunListing.shape`), and DataTable is told not to measure cells.
+  (:meth:`RunListing.shape`), and DataTable is told not to measure cells;
+- cells are rendered without DataTable's per-cell wrappers (:mod:`mlloop_tui.widgets.cell_lines`).
 
 Row ``i`` is run ``shown_ids[i]``; the cursor follows its run through sorts, filters and polls.
 """
@@ -39,6 +40,7 @@ from core.report.formatting import seconds
 from core.store.run_listing import ListingShape, MetricRange, RunListing
 from core.types import MetricSummary, RunRecord
 from mlloop_tui.run_filter import RunFilter
+from mlloop_tui.widgets.cell_lines import TextCellsTable
 from mlloop_tui.widgets.literal import literal
 from mlloop_tui.widgets.scores import mean_std_cell
 from mlloop_tui.widgets.virtual_rows import LazyCells, LazyLines, LazyRows, RowLocations
@@ -226,7 +228,7 @@ def _metric_texts(r: MetricRange | None) -> list[str]:
     return texts
 
 
-class RunsTable(DataTable):
+class RunsTable(TextCellsTable):
     """Runs, one per row, keyed by run id."""
 
     DEFAULT_CSS = """
@@ -462,11 +464,11 @@ class RunsTable(DataTable):
 
     @property
     def ordered_rows(self) -> list[Row]:
-        return LazyLines(self._row_locations.ids, rows=True)  # type: ignore[return-value]
+        return LazyLines(self._row_locations, rows=True)  # type: ignore[return-value]
 
     @property
     def _y_offsets(self) -> list[tuple[RowKey, int]]:
-        return LazyLines(self._row_locations.ids, rows=False)  # type: ignore[return-value]
+        return LazyLines(self._row_locations, rows=False)  # type: ignore[return-value]
 
     def _get_row_region(self, row_index: int) -> Region:
         """Row ``i`` is line ``i`` (DataTable adds up the heights of every row above it)."""

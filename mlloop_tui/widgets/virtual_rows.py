@@ -21,15 +21,43 @@ class _CellSource(Protocol):
 
 
 class RowLocations:
-    """Stands in for DataTable's ``_row_locations`` (row key <-> index) over a list of run ids."""
+    """Stands in for DataTable's ``_row_locations`` (row key <-> index) over a list of run ids.
+
+    DataTable asks for the index of keys it has just been given for an index (each painted line),
+    so those are remembered; any other key is looked up by a scan of the ids, and only after
+    several such lookups by a map of every id. That map costs tens of milliseconds for 100,000
+    shuffled ids, more than a paint's budget, and a sort or a filter makes a new one each time.
+    """
+
+    SCANS = 16  # lookups by scanning before the map of every id is built
+    RECENT = 4096  # keys handed out that are remembered (a few screens' worth)
 
     def __init__(self, ids: list[int]) -> None:
         self.ids = ids
         self._index: dict[int, int] | None = None
+        self._recent: dict[int, int] = {}
+        self._scans = 0
+
+    def key_at(self, index: int) -> RowKey:
+        """The key of the row at ``index`` (in range), remembered for :meth:`index_of`."""
+        rid = self.ids[index]
+        if len(self._recent) >= self.RECENT:
+            self._recent.clear()
+        self._recent[rid] = index
+        return RowKey(str(rid))
 
     def index_of(self, rid: int) -> int | None:
+        index = self._recent.get(rid)
+        if index is not None:
+            return index
+        if self._index is None and self._scans < self.SCANS:
+            self._scans += 1
+            try:
+                return self.ids.index(rid)
+            except ValueError:
+                return None
         if self._index is None:
-            self._index = {r: i for i, r in enumerate(self.ids)}
+            self._index = dict(zip(self.ids, range(len(self.ids))))
         return self._index.get(rid)
 
     def get(self, key: RowKey | str, default: int | None = None) -> int | None:
@@ -42,7 +70,7 @@ class RowLocations:
         return default if index is None else index
 
     def get_key(self, index: int) -> RowKey | None:
-        return RowKey(str(self.ids[index])) if 0 <= index < len(self.ids) else None
+        return self.key_at(index) if 0 <= index < len(self.ids) else None
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, RowKey | str) and self.get(key) is not None
@@ -102,9 +130,9 @@ class LazyCells(Mapping[RowKey, dict[ColumnKey, Text]]):
 class LazyLines(Sequence[Any]):
     """``ordered_rows`` (``Row`` s) or ``_y_offsets`` (``(key, 0)``) of some rows, made when read."""
 
-    def __init__(self, ids: list[int], rows: bool, start: int = 0, stop: int | None = None) -> None:
-        self.ids, self.rows, self.start = ids, rows, start
-        self.stop = len(ids) if stop is None else stop
+    def __init__(self, locations: RowLocations, rows: bool, start: int = 0, stop: int | None = None) -> None:
+        self.locations, self.rows, self.start = locations, rows, start
+        self.stop = len(locations.ids) if stop is None else stop
 
     def __len__(self) -> int:
         return max(self.stop - self.start, 0)
@@ -118,12 +146,12 @@ class LazyLines(Sequence[Any]):
             start, stop, step = index.indices(len(self))
             if step != 1:
                 raise ValueError("only contiguous slices")
-            return LazyLines(self.ids, self.rows, self.start + start, self.start + stop)
+            return LazyLines(self.locations, self.rows, self.start + start, self.start + stop)
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(index)
-        key = RowKey(str(self.ids[self.start + index]))
+        key = self.locations.key_at(self.start + index)
         return Row(key, 1) if self.rows else (key, 0)
 
     def clear(self) -> None:

@@ -434,3 +434,33 @@ async def test_filling_the_table_measures_no_cells(monkeypatch):
         plain.add_row(Text("y"))
         await pilot.pause()
         assert len(calls) >= 3
+
+
+async def test_cells_render_exactly_as_datatable_renders_them():
+    """RunsTable renders a body cell without DataTable's Styled/Padding wrappers (cell_lines): every
+    cell on screen, with and without the cursor or the mouse on it, marked, failed or with a long
+    text, must be the very segments (text and style, click metadata included) DataTable makes."""
+    app = TableApp()
+    async with app.run_test(size=(100, 16)) as pilot:
+        table = app.query_one(RunsTable)
+        records = [run(i) for i in range(1, 40)]
+        records[3] = replace(records[3], status="failed", error="boom", summaries={})
+        records[5] = replace(records[5], dataset="[bold]a very long dataset name that is cut[/] ✓")
+        show(table, records)
+        table.marked.add(records[1].id)
+        await filled(pilot, table)
+        table.sort_by(column_index(table, "m:accuracy"), descending=False)
+        await filled(pilot, table)
+        base = table.rich_style
+        compared = 0
+        for row in range(table.row_count):
+            for column in range(len(table.columns)):
+                width = table.ordered_columns[column].get_render_width(table)
+                for cursor, hover in ((False, False), (True, False), (False, True), (True, True)):
+                    table._cell_render_cache.clear()
+                    ours = table._render_cell(row, column, base, width, cursor, hover)
+                    table._cell_render_cache.clear()
+                    theirs = DataTable._render_cell(table, row, column, base, width, cursor, hover)
+                    assert ours == theirs, (row, column, cursor, hover)
+                    compared += 1
+        assert compared == table.row_count * len(table.columns) * 4 > 600

@@ -1,0 +1,90 @@
+"""A DataTable whose body cells render as DataTable renders them, minus two wrappers.
+
+DataTable (textual 8.2) renders each cell as ``Styled(Padding(cell))`` through the console. For a
+table whose cells are one line of Rich text, the same Rich calls on the text alone, with the padding
+and the styles added here, give the very same segments (``tests/tui/test_runs_table.py`` compares
+every cell in every cursor and hover state) for a third less work per cell; the runs table paints a
+new screenful of cells on every sort and filter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import DataTable
+
+
+def body_cell_lines(
+    table: DataTable[Any],
+    row_index: int,
+    column_index: int,
+    base_style: Style,
+    width: int,
+    cursor: bool,
+    hover: bool,
+) -> list[list[Segment]] | None:
+    """The cell's lines, cached as DataTable caches them; None for anything but a one-line body cell
+    of text (a header, a label, a fixed row or column), which DataTable should render itself."""
+    row_key = table._row_locations.get_key(row_index) if row_index >= 0 else None
+    if row_key is None or column_index < 0 or row_index < table.fixed_rows or column_index < table.fixed_columns:
+        return None
+    cache_key = (
+        row_key,
+        table._column_locations.get_key(column_index),
+        base_style,
+        cursor,
+        hover,
+        table._show_hover_cursor,
+        table._update_count,
+        table._pseudo_class_state,
+    )
+    lines = table._cell_render_cache.get(cache_key)
+    if lines is not None:
+        return lines
+    cell = table._get_row_renderables(row_index).cells[column_index]
+    padding = table.cell_padding
+    if not isinstance(cell, Text) or width < 2 * padding or table.rows[row_key].height != 1:
+        return None
+    component_style, post_style = table._get_styles_to_render_cell(
+        False,
+        False,
+        False,
+        hover,
+        cursor,
+        table.show_cursor,
+        table._show_hover_cursor,
+        table.cursor_foreground_priority == "css",
+        table.cursor_background_priority == "css",
+    )
+    console = table.app.console
+    options = table.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
+    pad_style = console.get_style("none")  # Padding's own style
+    inner = console.render_lines(cell, options.update_width(width - 2 * padding), style=pad_style, pad=True)
+    edge = [Segment(" " * padding, pad_style)] if padding else []
+    segments = [segment for line in inner for segment in (*edge, *line, *edge, Segment.line())]
+    pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
+    styled = Segment.apply_style(segments, style=pre_style, post_style=post_style)
+    lines = list(Segment.split_and_crop_lines(styled, options.max_width, include_new_lines=False, pad=True))[:1]
+    table._cell_render_cache[cache_key] = lines
+    return lines
+
+
+class TextCellsTable(DataTable[Any]):
+    """A DataTable that renders its one-line text cells with :func:`body_cell_lines`."""
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        lines = body_cell_lines(self, row_index, column_index, base_style, width, cursor, hover)
+        if lines is None:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        return lines
