@@ -5,7 +5,8 @@ results to the store from this process alone (one writer) whichever runs them. T
 a CV suite close to what the machine can do:
 
 - tasks start slowest first (:func:`by_cost`): a forest's folds started last leave the other
-  worker idle at the end;
+  worker idle at the end; only a dummy's folds, which cost nothing, go before them all, so the
+  baseline's scores show as soon as the workers are up;
 - each dataset's rows go to each worker once per batch of tasks, not with every task: locally one
   file per dataset that the workers load once and memory-map (numeric columns are shared pages),
   on a cluster one ``scatter(broadcast=True)`` per dataset; a batch may hold several datasets'
@@ -29,8 +30,8 @@ from typing import Any
 from core.modeling.workers import output_to_stderr, worker_options
 
 # Relative cost of one fit per model family, for ordering tasks; a spec (unknown cost) goes first.
-COST_RANK = {"dummy": 0, "tree": 1, "linear": 1, "glm": 3, "boosting": 4, "forest": 4}
-UNKNOWN_RANK = 5
+COST_RANK = {"dummy": 0, "tree": 2, "linear": 2, "glm": 4, "boosting": 5, "forest": 5}
+UNKNOWN_RANK = 6
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,14 @@ Data = Mapping[Any, tuple[Any, Any]]
 
 
 def cost_of(model: str, rows: int) -> float:
-    """Expected cost of fitting ``model`` (a built-in's name, or anything else for a spec)."""
-    return (COST_RANK.get(model, UNKNOWN_RANK) + 1) * max(rows, 1)
+    """Expected cost of fitting ``model`` (a built-in's name, or anything else for a spec); nil for a dummy."""
+    return COST_RANK.get(model, UNKNOWN_RANK) * max(rows, 1)
 
 
 def by_cost(tasks: Sequence[FitTask]) -> list[FitTask]:
-    """Slowest first; equal costs keep their order (stable sort)."""
-    return sorted(tasks, key=lambda t: -t.cost)
+    """Tasks of nil cost first (they delay nothing and give the first scores), then slowest first;
+    equal costs keep their order (stable sort)."""
+    return sorted(tasks, key=lambda t: (t.cost > 0, -t.cost))
 
 
 class Executor:

@@ -18,14 +18,14 @@ def _name(X, y, name):
     return name
 
 
-def test_tasks_start_slowest_model_first_and_a_spec_before_all():
+def test_a_dummy_starts_first_then_the_slowest_model_and_a_spec_before_the_others():
     names = ["dummy", "linear", "tree", "forest", "boosting", "glm", ""]  # "": a model spec
     tasks = [FitTask(_name, {"name": n}, cost_of(n, 100), str) for n in names]
-    assert [t.kwargs["name"] for t in by_cost(tasks)] == ["", "forest", "boosting", "glm", "linear", "tree", "dummy"]
+    assert [t.kwargs["name"] for t in by_cost(tasks)] == ["dummy", "", "forest", "boosting", "glm", "linear", "tree"]
     assert cost_of("forest", 1000) > cost_of("forest", 100)  # and the same model on more rows first
     with LocalExecutor(1) as executor:  # in this process, in the order they start
         ran = list(executor.results(tasks, {0: (None, None)}))
-    assert ran == ["", "forest", "boosting", "glm", "linear", "tree", "dummy"]
+    assert ran == ["dummy", "", "forest", "boosting", "glm", "linear", "tree"]
 
 
 def _inside_a_worker(X, y, index):

@@ -33,7 +33,7 @@ def test_two_datasets_in_one_pool_score_as_each_run_alone(store, binary_csv, reg
     assert _scores(store, pooled) == _scores(store, alone)
 
 
-def test_the_pool_runs_the_slowest_folds_of_every_dataset_first(store, binary_csv, regression_csv):
+def test_the_pool_runs_the_dummies_then_the_slowest_folds_of_every_dataset(store, binary_csv, regression_csv):
     import_dataset(store, binary_csv, "label")
     import_dataset(store, regression_csv, "y")
     folds = []
@@ -45,14 +45,14 @@ def test_the_pool_runs_the_slowest_folds_of_every_dataset_first(store, binary_cs
         jobs=1,  # in this process, in the order the pool starts them
         on_progress=lambda p: folds.append((p.model, get_run(store, p.run_id).dataset)) if p.fold else None,
     )
-    # one batch: both datasets' trees (the bigger dataset's first), then both dummies; one pool per
-    # dataset, one after the other, would give tree, dummy, tree, dummy
+    # one batch: both datasets' dummies (nil cost: the first scores), then both trees, the bigger
+    # dataset's first; one pool per dataset, one after the other, would give dummy, tree, dummy, tree
     assert (
         folds
-        == [("tree", "binary")] * 3
-        + [("tree", "regression")] * 3
+        == [("dummy", "regression")] * 3
         + [("dummy", "binary")] * 3
-        + [("dummy", "regression")] * 3
+        + [("tree", "binary")] * 3
+        + [("tree", "regression")] * 3
     )
 
 
