@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.analysis.dimensionality import k_grid
+from core.analysis.feature_tasks import FoldPool
 from core.data.frames import load_split
 from core.errors import InputError
-from core.modeling.workers import worker_options
 from core.numbers import finite_or_none, none_as_nan
 from core.stopping import StopToken, check
 from core.store import Store
@@ -146,16 +146,17 @@ def feature_curve(
     jobs: int = 1,
     on_point: Callable[[FeatureProgress], None] | None = None,
     stop: StopToken | None = None,
+    cluster: str | None = None,
 ) -> FeatureCurves:
     """CV score against the number of selected features, per selection method (see the module doc).
 
     ``ks`` defaults to :func:`k_grid` over the preprocessed features; values outside 1..n_features
     are dropped. ``model``: a built-in's name, a run id or a spec (:mod:`core.analysis.feature_model`).
     ``on_point`` gets a :class:`FeatureProgress` each time a (method, k) point has all its folds;
-    ``stop`` is checked after each point (see :mod:`core.stopping`).
+    ``stop`` is checked after each point (see :mod:`core.stopping`). ``cluster``: a Dask scheduler's
+    address to fit on (:mod:`core.analysis.feature_tasks`), connected before the first task.
     """
     import numpy as np
-    from joblib import Parallel, delayed
 
     from core.analysis.feature_model import feature_model
     from core.modeling.evaluation import build_pipeline, check_jobs, make_splitter, scoring
@@ -228,14 +229,12 @@ def feature_curve(
     total = len(active) * len(grid)
     errors: list[str] = []
     done_methods = []
-    with Parallel(n_jobs=jobs, return_as="generator_unordered", **worker_options()) as parallel:
+    with FoldPool(prepared, jobs, cluster) as pool:
         for m in sorted(active, key=METHODS.index):
-            rank_tasks = [
-                delayed(_rank)(m, i, prepared[i][0], prepared[i][1], dataset.task, baseline.scaled, seed)
-                for i in range(len(prepared))
-            ]
+            common = {"method": m, "task": dataset.task, "seed": seed}
+            rank_calls = [(i, {**common, "fold": i, "scaled": baseline.scaled}) for i in range(len(prepared))]
             failures: dict[int, str] = {}
-            for _m, i, result in parallel(rank_tasks):
+            for _m, i, result in pool.map(_rank, rank_calls, _rank_lost):
                 if isinstance(result, str):
                     failures[i] = result
                 else:
@@ -244,21 +243,20 @@ def feature_curve(
                 curves[m] = MethodCurve(m, (), None, None, note=f"failed: {failures[min(failures)]}")
                 total -= len(grid)
                 continue
-            fit_tasks = [
-                delayed(_score_k)(
-                    m, k, i, prepared[i], rankings[(m, i)][0][:k], baseline, dataset.task, scorer_name, seed
-                )
+            score = {**common, "baseline": baseline, "scorer_name": scorer_name}
+            fit_calls = [
+                (i, {**score, "k": k, "fold": i, "columns": rankings[(m, i)][0][:k]})
                 for k in grid
                 for i in range(len(prepared))
             ]
-            fold_scores: dict[int, list[float]] = {k: [] for k in grid}
-            for _m, k, _i, score, error in parallel(fit_tasks):
+            fold_scores: dict[int, dict[int, float]] = {k: {} for k in grid}
+            for _m, k, i, score_k, error in pool.map(_score_k, fit_calls, _score_lost):
                 if error:
                     errors.append(error)
                 s = fold_scores[k]
-                s.append(score)  # in the metric's own units (RMSE positive); _best handles the direction
-                if len(s) == len(prepared):
-                    points[(m, k)] = p = _point(m, k, s)
+                s[i] = score_k  # in the metric's own units (RMSE positive); _best handles the direction
+                if len(s) == len(prepared):  # in fold order, however they finished
+                    points[(m, k)] = p = _point(m, k, [s[f] for f in sorted(s)])
                     if on_point:
                         on_point(FeatureProgress(m, k, len(points), total, p))
                 check(stop, "feature curves stopped")
@@ -395,11 +393,12 @@ def _names(pre: Any, width: int) -> list[str]:
 
 
 def _rank(
-    method: str, fold: int, Xtr: Any, ytr: Any, task: str, scaled: bool, seed: int
+    prepared: Prepared, method: str, fold: int, task: str, scaled: bool, seed: int
 ) -> tuple[str, int, Ranking | str]:
     """(method, fold, (order best first, normalised importance)) or (method, fold, error text)."""
     import numpy as np
 
+    Xtr, ytr = prepared[0], prepared[1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -498,11 +497,15 @@ def _l1_entry(X: Any, y: Any, regression: bool, seed: int = 0) -> tuple[Any, Any
     return -rank_entry + 0.5 * final / scale, final
 
 
+def _rank_lost(message: str, method: str, fold: int, **_: Any) -> tuple[str, int, str]:
+    return method, fold, message
+
+
 def _score_k(
+    prepared: Prepared,
     method: str,
     k: int,
     fold: int,
-    prepared: Prepared,
     columns: Any,
     baseline: Any,
     task: str,
@@ -524,6 +527,10 @@ def _score_k(
     if scorer_name.startswith("neg_"):
         score = -score
     return method, k, fold, score, None
+
+
+def _score_lost(message: str, method: str, k: int, fold: int, **_: Any) -> tuple[str, int, int, float, str]:
+    return method, k, fold, float("nan"), message
 
 
 def _point(method: str, k: int, scores: list[float]) -> FeaturePoint:

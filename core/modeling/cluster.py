@@ -4,7 +4,8 @@ Only imported with a cluster address, so Dask stays optional (``pip install 'mll
 and out of every other command's start-up. The development rows are scattered to every worker once
 per run (each dataset's once, when several datasets' runs share the batch); each task carries only
 its pipeline and fold indices. Results come back as they finish (``distributed.as_completed``) and
-the caller commits them here: the store never leaves this machine. A task whose worker dies is
+the caller commits them here: the store never leaves this machine. Data given again to a later
+batch of the same executor (the same object) is not sent again. A task whose worker dies is
 started again on another worker by the scheduler (and a task that raises is retried once); one that
 still cannot finish comes back as a failed fold, named.
 """
@@ -32,6 +33,7 @@ class DaskExecutor(Executor):
         except Exception as e:  # refused, timed out, or not an address at all
             raise InputError(f"cannot reach the Dask cluster at {address}: {error_line(e)}") from None
         self._futures: list[Any] = []
+        self._scattered: dict[Any, tuple[Any, list[Any]]] = {}  # key -> (the data, its futures)
         try:
             check_workers(self.client, address)
         except BaseException:
@@ -40,13 +42,13 @@ class DaskExecutor(Executor):
 
     def results(self, tasks: Sequence[FitTask], data: Data) -> Iterator[Any]:
         ordered = by_cost(tasks)
-        scattered = {key: self.client.scatter(list(X_y), broadcast=True, hash=False) for key, X_y in data.items()}
+        scattered = {key: self._scatter(key, X_y) for key, X_y in data.items()}
         futures = [
             # higher priority starts first: the slowest tasks
             self.client.submit(run_remote, t.fn, t.kwargs, *scattered[t.data], pure=False, retries=1, priority=-i)
             for i, t in enumerate(ordered)
         ]
-        self._futures = [*(f for pair in scattered.values() for f in pair), *futures]
+        self._futures = futures
         task_of = {f.key: t for f, t in zip(futures, ordered)}
         for future in _distributed().as_completed(futures, loop=self.client.loop):
             task = task_of[future.key]
@@ -56,10 +58,19 @@ class DaskExecutor(Executor):
                 yield task.failed(f"lost on the cluster: {error_line(_exception(future))}")
             future.release()
 
+    def _scatter(self, key: Any, X_y: tuple[Any, Any]) -> list[Any]:
+        """``X_y`` on every worker, sent once however many batches use it."""
+        held = self._scattered.get(key)
+        if held is None or held[0] is not X_y:
+            held = (X_y, self.client.scatter(list(X_y), broadcast=True, hash=False))
+            self._scattered[key] = held
+        return held[1]
+
     def close(self) -> None:
-        if self._futures:
-            self.client.cancel(self._futures)
-            self._futures = []
+        held = [f for _, pair in self._scattered.values() for f in pair]
+        if self._futures or held:
+            self.client.cancel([*self._futures, *held])
+            self._futures, self._scattered = [], {}
         self.client.close()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from mlloop_tui.cli.output import PointPrinter, fmt, mean_std, out, print_json, print_table
+from mlloop_tui.cli.runs import add_cluster_argument
 from mlloop_tui.cli.store import open_store
 
 
@@ -35,6 +36,7 @@ def add_parsers(sub) -> None:
     )
     p.add_argument("--cv", type=int, default=5, metavar="K", help="number of folds (default 5)")
     p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
+    add_cluster_argument(p)
     p.add_argument(
         "--json", action="store_true", help="print JSON: best_k, one_se_k and points per method, curse stats"
     )
@@ -97,6 +99,7 @@ def cmd_features(args: argparse.Namespace) -> int:
         folds=args.cv,
         jobs=args.jobs,
         on_point=lambda p: progress.show(f"features: {p.done}/{p.total} points ({p.method}, k={p.k})"),
+        cluster=args.cluster,
     )
     progress.close()
     curse = curse_stats(store, args.dataset)
