@@ -27,6 +27,7 @@ KINDS: tuple[str, ...] = (
     "high_cardinality",
     "class_imbalance",
     "mislabeled",
+    "sampled",
 )
 
 MAX_ROWS = 50  # rows listed per finding; n_rows has the full count

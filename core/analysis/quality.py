@@ -57,6 +57,9 @@ __all__ = ["check_quality"]
 MISSING_HIGH, MISSING_MEDIUM = 0.5, 0.2  # fraction of missing cells in a column
 NEAR_CONSTANT_SHARE = 0.98  # one value in >= 98% of the rows: almost no information, folds may see one value
 HIGH_CARDINALITY = 30  # the one-hot encoder keeps 30 categories (models.MAX_CATEGORIES); more are pooled
+# Rows of each part (development, test) that the checks fitting models (leakage, shift, mislabeled)
+# use: on a million rows they took half an hour and gigabytes in the background after an import.
+MODEL_CHECK_ROWS = 20_000
 
 
 def check_quality(
@@ -66,8 +69,12 @@ def check_quality(
     mislabeled: bool = True,
     jobs: int = 1,
     stop: StopToken | None = None,
+    model_rows: int = MODEL_CHECK_ROWS,
 ) -> tuple[Finding, ...]:
     """Every finding on the dataset, most severe first (then by kind, then by column).
+
+    The checks that fit models (leakage, shift, mislabeled rows) use a seeded random sample of at
+    most ``model_rows`` rows of each part, said in a ``sampled`` finding; the others read every row.
 
     ``stop`` is checked before each of the costly checks (leakage, shift, mislabeled rows) and
     between the columns of the shift test (see :mod:`core.stopping`), so a screen the user left
@@ -109,17 +116,49 @@ def check_quality(
         if dataset.is_classification:
             findings += _imbalance(y, dataset)
         go_on()
-        findings += leakage_findings(X_dev, y_dev, dataset, jobs)
-        if len(X_test) >= 5 and len(X_dev) >= 5:
+        X_fit, y_fit = _sample(X_dev, y_dev, model_rows, dataset.split_seed)
+        X_test_fit, _ = _sample(X_test, y_test, model_rows, dataset.split_seed)
+        findings += _sampled(len(X_fit), len(X_dev), len(X_test_fit), len(X_test))
+        findings += leakage_findings(X_fit, y_fit, dataset, jobs)
+        if len(X_test_fit) >= 5 and len(X_fit) >= 5:
             go_on()
-            findings += shift_findings(X_dev, X_test, dataset, jobs, go_on)
+            findings += shift_findings(X_fit, X_test_fit, dataset, jobs, go_on)
         if mislabeled and dataset.is_classification:
             go_on()
-            findings += mislabeled_findings(X_dev, y_dev, dataset, jobs)
+            findings += mislabeled_findings(X_fit, y_fit, dataset, jobs)
     findings = with_edits(findings, X_rows, y, is_test, [f.columns[0] for f in ids])
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     kind_rank = {k: i for i, k in enumerate(KINDS)}
     return tuple(sorted(findings, key=lambda f: (rank[f.severity], kind_rank.get(f.kind, 99), f.columns)))
+
+
+def _sample(X: pd.DataFrame, y: pd.Series, n: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    """At most ``n`` of the rows, drawn at random with ``seed``, in file order."""
+    import numpy as np
+
+    if len(X) <= n:
+        return X, y
+    keep = np.sort(np.random.default_rng(seed).choice(len(X), size=n, replace=False))
+    return X.iloc[keep], y.iloc[keep]
+
+
+def _sampled(n_dev: int, all_dev: int, n_test: int, all_test: int) -> list[Finding]:
+    if (n_dev, n_test) == (all_dev, all_test):
+        return []
+    test = f" and {n_test:,} of the {all_test:,} test rows" if n_test < all_test else ""
+    return [
+        Finding(
+            "sampled",
+            "info",
+            (),
+            (),
+            f"leakage, shift and mislabeled rows were checked on a random sample of {n_dev:,} of the "
+            f"{all_dev:,} development rows{test}; every other check read every row",
+            "a row outside the sample is never listed as mislabeled: `mlloop review DATASET --from RUN` "
+            "also lists every row a run gets wrong",
+            n_rows=n_dev,
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- structure

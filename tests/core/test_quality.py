@@ -264,3 +264,39 @@ def test_quality_fits_on_development_labels_only_and_scores_nothing_on_the_test_
     assert ("x5",) in [f.columns for f in after if f.kind == "shift"]  # ... while the test features are read
     with store.read() as con:
         assert con.execute("SELECT count(*) FROM test_evaluations").fetchone()[0] == 0
+
+
+def test_model_checks_on_a_large_dataset_use_a_stated_seeded_sample(store, tmp_path):
+    """Leakage, shift and mislabeled rows fit models: above ``model_rows`` rows of a part they use a
+    seeded random sample, said in a ``sampled`` info finding, and list only rows of that sample; the
+    structural checks still read every row (a duplicate outside any sample is found)."""
+    rng = np.random.default_rng(4)
+    n = 600
+    X = rng.normal(size=(n, 3))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "a", "b")
+    flip = rng.choice(np.where(np.abs(X[:, 0] + X[:, 1]) > 1.0)[0], 20, replace=False)
+    y[flip] = np.where(y[flip] == "a", "b", "a")
+    frame = pd.DataFrame(X.round(5), columns=["p", "q", "r"]).assign(y=y)
+    frame.iloc[599] = frame.iloc[598]  # one duplicate pair at the end of the file
+    info = import_dataset(store, write_csv(tmp_path / "big.csv", frame), "y")
+
+    whole = _kinds(check_quality(store, "big"))
+    assert "sampled" not in whole  # 600 rows: under the default, every row
+    first, again = (check_quality(store, "big", model_rows=100) for _ in range(2))
+    assert first == again  # seeded: the same sample and findings each time
+    kinds = _kinds(first)
+    (sampled,) = kinds["sampled"]
+    assert sampled.severity == "info" and sampled.n_rows == 100
+    assert f"100 of the {info.n_dev:,} development rows and 100 of the {info.n_test:,} test rows" in sampled.message
+    sample = set(_sample_of(store, info, 100))
+    assert set(kinds["mislabeled"][0].rows) <= sample and len(kinds["mislabeled"][0].rows) < len(
+        whole["mislabeled"][0].rows
+    )
+    assert kinds["duplicates"][0].n_rows == whole["duplicates"][0].n_rows >= 2
+
+
+def _sample_of(store, info, n):
+    from core.analysis.quality import _sample
+
+    X, y = load_split(store, info, "dev")
+    return _sample(X, y, n, info.split_seed)[0].index
