@@ -3,7 +3,7 @@
 1. `mlloop errors RUN` (text and --json) on a run over ROWS development-set rows: whole processes
    (imports included), median of 3 after one warm-up, beside a process that only imports what it
    needs (the floor on this machine); the text output of a regression run on as many rows (its
-   Welch tests import SciPy); `analyse_run` in-process, median of 3; and the app's error-analysis
+   slices are Welch tests); `analyse_run` in-process, median of 3; and the app's error-analysis
    screen, from being pushed to showing the analysis, median of 3.
 2. Store growth: the store file before and after `mlloop run --models all --cv 5` on a 10,000-row
    dataset (binary and regression), and the size of the fold_predictions table alone (copied into
@@ -90,7 +90,7 @@ def bench_errors(tmp: Path, rows: int) -> None:
     print(
         f"mlloop errors on {n:,} rows: {text:.2f} s (text), {as_json:.2f} s (--json), whole process; "
         f"a process that only imports what it needs (NumPy, DuckDB, the analysis): {imports:.2f} s; "
-        f"a regression run (SciPy's Student t): {regression:.2f} s (text)"
+        f"a regression run (Welch tests): {regression:.2f} s (text)"
     )
     print(f"analyse_run in-process: {inproc() * 1000:.0f} ms (median of 3: {median_of_3(inproc) * 1000:.0f} ms)")
     screen = [asyncio.run(_open_screen(s, 1)) for _ in range(3)]
