@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from core.data.importing import import_dataset
@@ -14,6 +12,7 @@ from core.store.runs import list_runs
 from mlloop_tui.app import MlloopApp
 from mlloop_tui.dialogs.new_run import ModelList, NewRunDialog, RequestError, build_request
 from mlloop_tui.runner import RunRequest
+from tests.conftest import local_cluster
 from tests.tui.conftest import wait_for
 from tests.tui.test_new_run import error_text
 
@@ -152,15 +151,8 @@ async def test_the_cluster_field_defaults_to_the_environment_and_reaches_the_chi
 
 @pytest.fixture
 def cluster():
-    distributed = pytest.importorskip("distributed", reason="the cluster extra (dask, distributed) is not installed")
-    with distributed.LocalCluster(
-        n_workers=1,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=":0",
-        silence_logs=logging.CRITICAL,
-    ) as c:
+    """One worker (the conftest's module-wide cluster has two)."""
+    with local_cluster(1) as c:
         yield c
 
 
