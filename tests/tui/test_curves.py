@@ -34,7 +34,7 @@ from mlloop_tui.widgets.runs_table import RunsTable
 from mlloop_tui.widgets.score_plot import ScorePlot
 from tests.conftest import write_binary_csv
 from tests.core import loop_data
-from tests.tui.conftest import screen_text, wait_for
+from tests.tui.conftest import screen_text, shows_section, wait_for
 from tests.tui.test_run_detail import fixed_for_snapshots, run_id_of, utc  # noqa: F401  (utc is a fixture)
 
 
@@ -183,7 +183,6 @@ async def test_the_diagnosis_panel_shows_the_bottleneck_the_engine_computes(tmp_
         screen = await open_run(pilot, linear)
         shown = screen.query_one(DiagnosisPanel).diagnosis
         assert shown.bottleneck == "training" and shown.advice == expected.advice
-        screen.query_one("#body").scroll_to_widget(screen.query_one(DiagnosisPanel), top=True, animate=False)
         wanted = (
             "bottleneck: training (the avoidable bias)",
             f"{expected.avoidable_bias:.3f}",
@@ -191,7 +190,7 @@ async def test_the_diagnosis_panel_shows_the_bottleneck_the_engine_computes(tmp_
             "1. a more expressive model: tree reached",
             f"mlloop compare {linear} {tree}",
         )
-        await wait_for(pilot, lambda: all(w in screen_text(app) for w in wanted))
+        await wait_for(pilot, lambda: shows_section(app, DiagnosisPanel, *wanted))
 
         # a run without finished folds cannot be diagnosed: one dim line says why
         with store.write() as con:
@@ -199,8 +198,7 @@ async def test_the_diagnosis_panel_shows_the_bottleneck_the_engine_computes(tmp_
                 con.execute(f"DELETE FROM {table} WHERE run_id = ?", [tree])
         await pilot.press("escape")
         screen = await open_run(pilot, tree, diagnosed=False)
-        screen.query_one("#body").scroll_to_widget(screen.query_one(DiagnosisPanel), top=True, animate=False)
-        await wait_for(pilot, lambda: f"run {tree} has no finished folds" in screen_text(app))
+        await wait_for(pilot, lambda: shows_section(app, DiagnosisPanel, f"run {tree} has no finished folds"))
         assert screen.query_one(DiagnosisPanel).diagnosis is None
 
 
@@ -253,16 +251,13 @@ async def test_tune_from_the_dialog_creates_candidate_runs(loop_store):
         assert child.process.returncode == 0, child.error_line()
         [search] = searches_from_run(loop_store, linear)
         assert len(search.candidates) == 2 and search.grid == {"C": [0.01, 0.1, 10]}
-        screen.query_one("#body").scroll_to_widget(box, top=True, animate=False)
         await wait_for(
             pilot, lambda: all(c.status == "done" for c in search_of_run(loop_store, search.run_ids[0]).candidates)
         )
         await wait_for(
             pilot,
-            lambda: (
-                "started from this run · 2 candidates of linear" in screen_text(app)
-                and all(str(run_id) in screen_text(app) for run_id in search.run_ids)
-                and "★ best" in screen_text(app)
+            lambda: shows_section(
+                app, "#search", "started from this run · 2 candidates of linear", *map(str, search.run_ids), "★ best"
             ),
         )
 
@@ -273,12 +268,7 @@ async def test_tune_from_the_dialog_creates_candidate_runs(loop_store):
         # a candidate's own detail shows the search it belongs to, itself marked
         app.open_run(search.run_ids[0])
         await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.extras_loaded)
-        candidate = app.screen
-        await wait_for(pilot, lambda: not candidate.query_one("#search").has_class("hidden"))
-        candidate.query_one("#body").scroll_to_widget(candidate.query_one("#search"), top=True, animate=False)
-        await wait_for(
-            pilot, lambda: "a candidate · 2 candidates" in screen_text(app) and "this run" in screen_text(app)
-        )
+        await wait_for(pilot, lambda: shows_section(app, "#search", "a candidate · 2 candidates", "this run"))
 
 
 # --------------------------------------------------------------------------- the locked test set
