@@ -54,6 +54,7 @@ from core.stopping import StopToken, check, interrupt_as_cancel
 from core.store import Store
 from core.store import curve_points as point_store
 from core.store.curve_points import decode_value, value_key
+from core.store.sigint import sigint_held
 from core.types import DatasetInfo, RunRecord, Task
 
 CANCELLED = "cancelled: the curve's finished points are kept"
@@ -462,7 +463,8 @@ def _compute(
                         result["fit_time"],
                         result["error"],
                     )
-                    _store_point(store, run.id, kind, param, point, list(scorers))
+                    with sigint_held():  # a finished point lands whole; Ctrl-C comes after it
+                        _store_point(store, run.id, kind, param, point, list(scorers))
                     points[(value_key(s.value), point.fold_index)] = point
                     computed += 1
                     if on_point:

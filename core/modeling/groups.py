@@ -46,6 +46,7 @@ from core.stopping import StopToken, check, interrupt_as_cancel
 from core.store import Store, run_queue
 from core.store import runs as run_store
 from core.store.datasets import get_dataset
+from core.store.sigint import sigint_held
 from core.types import DatasetInfo, FoldScore, RunSample, RunStatus
 
 
@@ -146,38 +147,44 @@ def run_groups(
         ExitStack() as held,
         make_executor(jobs, cluster) as executor,  # connects now: an unreachable cluster stores nothing
     ):
-        states = [_GroupState.create(store, plan, key, on_progress, queue) for key, plan in enumerate(plans)]
-        for state in states:
-            if state.plan.before_start:
-                state.plan.before_start(state.group_id, state.run_ids)
-            if on_created:
-                on_created(state.group_id, state.run_ids)
-        by_run = {run_id: state for state in states for run_id in state.run_ids}
-        tasks = [task for state in states for task in state.tasks()]
-        data = {key: (state.plan.X, state.plan.y) for key, state in enumerate(states)}
+        states: list[_GroupState] = []
 
         def unfinished() -> list[int]:
             return [run_id for state in states for run_id in state.unfinished()]
 
-        with run_queue.heartbeat_while(store, unfinished):
-            try:
-                with interrupt_as_cancel(CANCELLED):
+        try:
+            with interrupt_as_cancel(CANCELLED):
+                for key, plan in enumerate(plans):
+                    with sigint_held():  # a group's runs are stored and known here, or neither
+                        states.append(_GroupState.create(store, plan, key, on_progress, queue))
+                for state in states:
+                    if state.plan.before_start:
+                        state.plan.before_start(state.group_id, state.run_ids)
+                    if on_created:
+                        on_created(state.group_id, state.run_ids)
+                by_run = {run_id: state for state in states for run_id in state.run_ids}
+                tasks = [task for state in states for task in state.tasks()]
+                data = {key: (state.plan.X, state.plan.y) for key, state in enumerate(states)}
+                with run_queue.heartbeat_while(store, unfinished):
                     if queue:
                         group_ids = [state.group_id for state in states]
                         held.enter_context(
                             run_queue.turn(store, group_ids, list(by_run), lambda: check(stop, CANCELLED))
                         )
                     for result in executor.results(tasks, data):
-                        by_run[result["run_id"]].handle(result)
+                        with sigint_held():  # a finished fold lands whole; Ctrl-C comes after it
+                            by_run[result["run_id"]].handle(result)
                         check(stop, CANCELLED)
-            except RunCancelled:
+        except RunCancelled:
+            with sigint_held():
                 for state in states:
                     state.finish_all("cancelled", "cancelled by the user")
-                raise
-            except BaseException as e:
+            raise
+        except BaseException as e:
+            with sigint_held():
                 for state in states:
                     state.finish_all("failed", f"{type(e).__name__}: {e}")
-                raise
+            raise
     return [state.run_ids for state in states]
 
 

@@ -23,6 +23,7 @@ import duckdb
 
 from core.errors import StoreError
 from core.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from core.store.sigint import sigint_held, sigint_pending
 from core.store.sql import one_row
 from core.text import first_line
 
@@ -116,23 +117,24 @@ class _SharedRead:
     @contextmanager
     def use(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._mutex:
-            self._cancel_timer()
-            if self._con is None:
-                self._con = self._store._open_gated(read_only=True)
+            with sigint_held():
+                self._cancel_timer()
+                if self._con is None:
+                    self._con = self._store._open_gated(read_only=True)
             try:
                 yield self._con
             finally:
-                self._timer = threading.Timer(IDLE_CLOSE_S, self.close)
-                self._timer.daemon = True
-                self._timer.start()
+                with sigint_held():
+                    self._timer = threading.Timer(IDLE_CLOSE_S, self.close)
+                    self._timer.daemon = True
+                    self._timer.start()
 
     def close(self) -> None:
-        with self._mutex:
+        with self._mutex, sigint_held():
             self._cancel_timer()
             con, self._con = self._con, None
             if con is not None:
-                con.close()
-                _gate(self._store.path).release(read_only=True)
+                _close_and_release(con, self._store.path, read_only=True)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -235,18 +237,16 @@ class Store:
         shared: _SharedRead | None = getattr(self._session, "shared", None)
         if shared is not None:
             shared.close()  # as for a write: the block's next read opens a new connection
-        gate = _gate(self.path)
-        gate.acquire(read_only=False)  # alone in this process, though it only reads
+        con = None
         try:
-            con = self._open_with_retry(read_only=True, config=SANDBOX)
-        except BaseException:
-            gate.release(read_only=False)
-            raise
-        try:
+            with sigint_held():
+                # alone in this process (the write side of the gate), though it only reads
+                con = self._open_gated(read_only=False, opened_read_only=True, config=SANDBOX)
             yield con
         finally:
-            con.close()
-            gate.release(read_only=False)
+            if con is not None:
+                with sigint_held():
+                    _close_and_release(con, self.path, read_only=False)
 
     def change_stamp(self) -> tuple[int, ...]:
         """A cheap fingerprint of what readers show; it changes whenever a dataset, run, fold or a
@@ -299,21 +299,30 @@ class Store:
         held = getattr(self._session, "reads_held", 0)
         if not read_only and held:
             raise RuntimeError("a write inside a read of the same store would wait for itself")
-        con = self._open_gated(read_only)
-        self._session.reads_held = held + read_only
+        con = None
         try:
+            with sigint_held():  # a Ctrl-C now would leave the gate taken (core.store.sigint)
+                con = self._open_gated(read_only)
+                self._session.reads_held = held + read_only
             yield con
         finally:
-            self._session.reads_held = held
-            con.close()
-            _gate(self.path).release(read_only)
+            if con is not None:
+                with sigint_held():
+                    self._session.reads_held = held
+                    _close_and_release(con, self.path, read_only)
 
-    def _open_gated(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        """Take this process's gate for the file, then open; the caller closes and releases."""
+    def _open_gated(
+        self,
+        read_only: bool,
+        opened_read_only: bool | None = None,
+        config: dict[str, str | bool | int | float | list[str]] = NO_EXTENSIONS,
+    ) -> duckdb.DuckDBPyConnection:
+        """Take this process's gate for the file (its read or its write side), then open (read-only
+        as ``opened_read_only`` says, else as the gate); the caller closes and releases."""
         gate = _gate(self.path)
         gate.acquire(read_only)
         try:
-            return self._open_with_retry(read_only)
+            return self._open_with_retry(read_only if opened_read_only is None else opened_read_only, config)
         except BaseException:
             gate.release(read_only)
             raise
@@ -333,8 +342,18 @@ class Store:
                     raise StoreError(
                         f"store {self.path} is locked by another process for more than {self.lock_timeout:g} s"
                     ) from e
+            if sigint_pending():  # Ctrl-C while waiting for the lock: stop waiting
+                raise KeyboardInterrupt
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, RETRY_MAX_S)
+
+
+def _close_and_release(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+    """Close a gated connection and give its gate back, even if closing fails."""
+    try:
+        con.close()
+    finally:
+        _gate(path).release(read_only)
 
 
 _WRITE_FAILURES = {

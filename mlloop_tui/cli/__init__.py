@@ -92,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception as e:
+        from core.stopping import is_interrupt
+
+        if is_interrupt(e):  # Ctrl-C while DuckDB ran a query
+            _fail(e, "mlloop: cancelled", 130)
         _fail(
             e,
             f"mlloop: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "

@@ -34,10 +34,15 @@ async def test_the_demo_runs_in_one_child_live_and_a_run_started_meanwhile_waits
         assert str(table.get_cell(str(queued), "status")) == "queued"  # it waits for the demo's pool
         table.move_cursor(row=table.shown_ids.index(next(r for r in table.shown_ids if r != queued)))
         await pilot.press("x")  # cancels the demo's child: every one of its runs
-        await wait_for(pilot, lambda: str(table.get_cell(str(queued), "status")) == "done", timeout=300)
+
+        def seen() -> str:
+            children = [(c.request.command()[:2], c.process.poll(), c.error_line()) for c in app.launcher.launched]
+            return f"statuses {statuses()}, children {children}"
+
+        await wait_for(pilot, lambda: str(table.get_cell(str(queued), "status")) == "done", timeout=300, seen=seen)
     runs = list_runs(store)
     demo_runs = [r for r in runs if r.id != queued]
     assert {r.pid for r in demo_runs} == {demo.pid} and not {r.status for r in demo_runs} & set(ACTIVE)
-    assert "cancelled" in {r.status for r in demo_runs}
+    assert "cancelled" in {r.status for r in demo_runs}, [(r.model, r.status, r.error) for r in demo_runs]
     (after,) = [r for r in runs if r.id == queued]
     assert after.started_at >= max(r.finished_at for r in demo_runs)  # its turn came once the demo's ended

@@ -1,0 +1,99 @@
+"""Cancelling is a SIGINT, and it may land anywhere: in a fit, in a query DuckDB is running, or while
+a store connection is being opened or closed. Wherever it lands the work ends ``cancelled``, and the
+store is free for the next writer (a run's heartbeat, the next queued run)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import duckdb
+import pytest
+
+from core.data.importing import import_dataset
+from core.errors import RunCancelled
+from core.modeling.evaluation import run_baselines
+from core.stopping import interrupt_as_cancel, is_interrupt
+from core.store import Store
+from core.store.runs import list_runs
+from core.store.sigint import sigint_held
+from tests.core import loop_data
+
+
+def sigint_in(seconds: float) -> threading.Timer:
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_a_ctrl_c_that_duckdb_takes_mid_query_is_a_cancel():
+    con = duckdb.connect(config={"threads": 1})
+    sigint_in(0.2)
+    with pytest.raises(RunCancelled, match="stopped"), interrupt_as_cancel("stopped"):
+        con.execute("SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3").fetchall()
+    assert is_interrupt(RuntimeError("Query interrupted")) and not is_interrupt(RuntimeError("other"))
+
+
+def test_a_ctrl_c_inside_a_held_block_is_raised_when_the_block_ends():
+    before = signal.getsignal(signal.SIGINT)
+    reached_end = False
+    with pytest.raises(KeyboardInterrupt):
+        with sigint_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler has run: it only noted the signal
+            reached_end = True
+    assert reached_end and signal.getsignal(signal.SIGINT) is before
+    with sigint_held():  # no signal, nothing raised
+        pass
+
+
+def _write_from_another_thread(store: Store) -> None:
+    with store.write() as con:
+        con.execute("INSERT INTO t VALUES (-1)")
+
+
+def test_ctrl_c_at_any_moment_of_store_work_leaves_the_store_free(tmp_path):
+    store = Store(tmp_path / "s.duckdb")
+    with store.write() as con:
+        con.execute("CREATE TABLE t (i INTEGER)")
+    rng = random.Random(0)
+    caught = set()
+    with ThreadPoolExecutor(1) as other:
+        for _ in range(120):
+            timer = sigint_in(rng.uniform(0, 0.03))
+            try:
+                end = time.monotonic() + 0.05
+                while time.monotonic() < end:
+                    with store.write() as con:
+                        con.execute("INSERT INTO t SELECT range FROM range(2000)")
+                    with store.reading():
+                        for _ in range(2):
+                            with store.read() as con:
+                                con.execute("SELECT count(*) FROM t").fetchall()
+            except BaseException as e:
+                assert is_interrupt(e), repr(e)
+                caught.add(type(e).__name__)
+            timer.join()
+            time.sleep(0.002)  # a late signal lands here, not in the next round
+            other.submit(_write_from_another_thread, store).result(timeout=10)  # the gate was given back
+    assert "KeyboardInterrupt" in caught
+
+
+def test_a_run_cancelled_at_any_moment_ends_cancelled_never_failed(tmp_path):
+    store = Store(tmp_path / "loop.duckdb")
+    import_dataset(store, loop_data.circles(tmp_path), "y")
+    rng = random.Random(1)
+    for _ in range(12):
+        timer = sigint_in(rng.uniform(0.05, 1.5))
+        try:
+            run_baselines(store, "circles", "dummy,linear,tree", folds=5, jobs=1)
+        except BaseException as e:  # an interrupt, not RunCancelled, before any run exists
+            assert isinstance(e, RunCancelled) or is_interrupt(e), repr(e)
+        timer.join()
+        time.sleep(0.01)
+    statuses = {r.status for r in list_runs(store)}
+    assert "cancelled" in statuses and statuses <= {"cancelled", "done"}, statuses
