@@ -30,10 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, ClassVar, Literal
 
+from mlloop_tui.cli import DEBUG_ENV, HEAR_SIGINT_ENV
+
 if TYPE_CHECKING:
     from mlloop_tui.compute import Event
 
-CHILD_ENV = {"MLLOOP_DEBUG": ""}  # a child's failure is its one-line message, never a traceback
+# A child's failure is its one-line message, never a traceback; and it hears SIGINT (the app's cancel)
+# even when the app was started with SIGINT ignored (``nohup mlloop &`` from a script), which children inherit.
+CHILD_ENV = {DEBUG_ENV: "", HEAR_SIGINT_ENV: "1"}
 
 
 class Request(ABC):

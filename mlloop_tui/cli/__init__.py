@@ -23,6 +23,7 @@ from mlloop_tui.cli.output import out
 __all__ = ["GROUPS", "build_parser", "main"]
 
 DEBUG_ENV = "MLLOOP_DEBUG"
+HEAR_SIGINT_ENV = "MLLOOP_HEAR_SIGINT"  # set for the app's children: mlloop_tui.runner.CHILD_ENV
 # the modules of mlloop_tui.cli that add commands, in the order `mlloop --help` lists them
 GROUPS = (
     "datasets",
@@ -75,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if os.environ.pop(HEAR_SIGINT_ENV, None) == "1":  # started by the app, which cancels with SIGINT
+        import signal
+
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
