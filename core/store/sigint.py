@@ -1,11 +1,12 @@
 """Ctrl-C held back while a store connection is opened or closed.
 
 Cancelling a run sends its process SIGINT, which Python raises as ``KeyboardInterrupt`` wherever the
-main thread happens to be. Landing between taking this process's gate for the store file and the
-``try`` that gives it back, or inside a connection's ``close()`` (a checkpoint DuckDB may interrupt),
-it left the gate taken: the next thread to want the store (a run's heartbeat) waited forever, and the
-process never exited, holding the run queue. Inside :func:`sigint_held` a SIGINT is only noted, and
-raised as the block ends; a query itself stays interruptible (:func:`core.stopping.is_interrupt`).
+main thread happens to be. Raised between taking this process's gate for the store file and the
+``try`` that gives it back, or out of a connection's ``close()``, it leaves the gate taken: a
+cancelled run was seen (py-spy) with its heartbeat thread waiting for the gate for ever and its main
+thread joining it, so the process never exited and held the run queue. Inside :func:`sigint_held` a
+SIGINT is only noted, and raised as the block ends; a query itself stays interruptible
+(:func:`core.stopping.is_interrupt`).
 """
 
 from __future__ import annotations
