@@ -89,6 +89,7 @@ def test_queued_runs_wait_for_the_group_before_them_and_can_be_cancelled_while_w
     waiting = groups[2][0] if groups[2][0].pid == third.pid else groups[3][0]
     third.send_signal(signal.SIGINT)  # cancel one while it waits
     assert third.wait(timeout=60) == 130
+    assert third.stderr.read().splitlines()[-1] == "mlloop: cancelled: finished folds are kept"  # no "error"
     assert first.wait(timeout=300) == 0, first.stderr.read()
     assert second.wait(timeout=300) == 0, second.stderr.read()
     runs = {r.id: r for r in list_runs(store)}

@@ -85,10 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:  # no command: the terminal app
         args = parser.parse_args([*argv, "tui"])
-    from core.errors import MlloopError
+    from core.errors import MlloopError, RunCancelled
 
     try:
         return args.handler(args)
+    except RunCancelled as e:  # the user's choice, not an error: "mlloop: cancelled: finished folds are kept"
+        _fail(e, f"mlloop: {e}", e.exit_code)
     except MlloopError as e:
         _fail(e, f"mlloop: error: {e}", e.exit_code)
     except KeyboardInterrupt as e:
