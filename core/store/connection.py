@@ -25,6 +25,7 @@ from core.errors import StoreError
 from core.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from core.store.sigint import sigint_held, sigint_pending
 from core.store.sql import one_row
+from core.store.writer_first import let_writer_first, mark_of, mark_waiting, unmark, writer_waiting
 from core.text import first_line
 
 DEFAULT_STORE = "mlloop.duckdb"
@@ -119,6 +120,9 @@ class _SharedRead:
         with self._mutex:
             with sigint_held():
                 self._cancel_timer()
+                if self._con is not None and writer_waiting(mark_of(self._store.path)):
+                    con, self._con = self._con, None
+                    _close_and_release(con, self._store.path, read_only=True)  # let the writer in
                 if self._con is None:
                     self._con = self._store._open_gated(read_only=True)
             try:
@@ -330,22 +334,33 @@ class Store:
     def _open_with_retry(
         self, read_only: bool, config: dict[str, str | bool | int | float | list[str]] = NO_EXTENSIONS
     ) -> duckdb.DuckDBPyConnection:
+        mark = mark_of(self.path)
+        if read_only:
+            let_writer_first(mark)
+        marked = False
         deadline = time.monotonic() + self.lock_timeout
         delay = RETRY_FIRST_S
-        while True:
-            try:
-                return duckdb.connect(str(self.path), read_only=read_only, config=config)
-            except duckdb.Error as e:
-                if not _is_lock_conflict(e):
-                    raise StoreError(f"cannot open store {self.path}: {first_line(e)}") from e
-                if time.monotonic() >= deadline:
-                    raise StoreError(
-                        f"store {self.path} is locked by another process for more than {self.lock_timeout:g} s"
-                    ) from e
-            if sigint_pending():  # Ctrl-C while waiting for the lock: stop waiting
-                raise KeyboardInterrupt
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, RETRY_MAX_S)
+        try:
+            while True:
+                try:
+                    return duckdb.connect(str(self.path), read_only=read_only, config=config)
+                except duckdb.Error as e:
+                    if not _is_lock_conflict(e):
+                        raise StoreError(f"cannot open store {self.path}: {first_line(e)}") from e
+                    if time.monotonic() >= deadline:
+                        raise StoreError(
+                            f"store {self.path} is locked by another process for more than {self.lock_timeout:g} s"
+                        ) from e
+                if not read_only:
+                    mark_waiting(mark)  # new readers hold back until this writer is in
+                    marked = True
+                if sigint_pending():  # Ctrl-C while waiting for the lock: stop waiting
+                    raise KeyboardInterrupt
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, RETRY_MAX_S)
+        finally:
+            if marked:
+                unmark(mark)
 
 
 def _close_and_release(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:

@@ -159,6 +159,37 @@ def test_a_reading_block_that_computes_between_reads_never_blocks_a_writer(store
     assert seen is not None and int(seen[0]) > 5 and writes > 5  # it wrote on while the block computed
 
 
+def test_readers_that_overlap_without_a_gap_let_a_waiting_writer_in(store, tmp_path):
+    """Three threads reading back to back (an app's poll, detail and diagnosis) keep the file open
+    without a gap; a writer in another process must still get in within its lock timeout."""
+    import threading
+
+    store.schema_version()
+    done = threading.Event()
+    reads = [0, 0, 0]
+
+    def read_on(i: int) -> None:
+        while not done.is_set():
+            with store.read() as con:
+                con.execute("SELECT count(*) FROM range(300000)").fetchone()
+            reads[i] += 1
+
+    threads = [threading.Thread(target=read_on, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    stop = tmp_path / "stop"
+    try:
+        writer = start_writer(store, stop)
+        time.sleep(4 * WRITER_LOCK_TIMEOUT)
+        writes = stop_writer(writer, stop)
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    assert writes > 10 and min(reads) > 10  # both sides went on
+    assert not (tmp_path / "store.duckdb.writer-waiting").exists()  # the writer's mark is gone once it is in
+
+
 @pytest.fixture(scope="module")
 def slow_diagnosis_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_slow_diagnosis_store(tmp_path_factory.mktemp("slow") / "base.duckdb")
