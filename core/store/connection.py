@@ -113,6 +113,7 @@ class _SharedRead:
         self._store = store
         self._mutex = threading.RLock()  # a read nested in a read reuses the connection
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._users = 0  # reads using the connection now (nested ones included)
         self._timer: threading.Timer | None = None
 
     @contextmanager
@@ -120,15 +121,17 @@ class _SharedRead:
         with self._mutex:
             with sigint_held():
                 self._cancel_timer()
-                if self._con is not None and writer_waiting(mark_of(self._store.path)):
+                if self._con is not None and not self._users and writer_waiting(mark_of(self._store.path)):
                     con, self._con = self._con, None
                     _close_and_release(con, self._store.path, read_only=True)  # let the writer in
                 if self._con is None:
                     self._con = self._store._open_gated(read_only=True)
+                self._users += 1
             try:
                 yield self._con
             finally:
                 with sigint_held():
+                    self._users -= 1
                     self._timer = threading.Timer(IDLE_CLOSE_S, self.close)
                     self._timer.daemon = True
                     self._timer.start()

@@ -190,6 +190,17 @@ def test_readers_that_overlap_without_a_gap_let_a_waiting_writer_in(store, tmp_p
     assert not (tmp_path / "store.duckdb.writer-waiting").exists()  # the writer's mark is gone once it is in
 
 
+def test_a_read_nested_in_a_shared_read_keeps_the_connection_while_a_writer_waits(store):
+    from core.store.writer_first import mark_of, mark_waiting
+
+    store.schema_version()
+    with store.reading(), store.read() as outer:
+        mark_waiting(mark_of(store.path))  # a writer waits: the next read outside any other may close and reopen
+        with store.read() as inner:
+            assert inner is outer  # nested: the outer read still uses it, so it is not closed under it
+        assert outer.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+
+
 @pytest.fixture(scope="module")
 def slow_diagnosis_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_slow_diagnosis_store(tmp_path_factory.mktemp("slow") / "base.duckdb")
