@@ -300,16 +300,24 @@ class _GroupState:
             if result["summary"] is not None:
                 run_store.record_glm(self.store, run_id, result["summary"])
         self._progress(run_id, fold)
-        if self.done[run_id] == self.n_splits and run_id not in self.pending_glm:
+        if self._complete(run_id):
             self._finish(run_id, "failed" if run_id in self.errors else "done")
 
     def finish_all(self, status: RunStatus, reason: str) -> None:
+        """End every run not yet finished: ``status`` with ``reason``, unless all its work landed (its
+        finishing write was what a Ctrl-C stopped, waiting for the lock): then ``done`` or ``failed``."""
         for run_id in self.run_ids:
-            if run_id not in self.finished:
+            if run_id in self.finished:
+                continue
+            if self._complete(run_id):
+                self._finish(run_id, "failed" if run_id in self.errors else "done")
+            else:
                 self._finish(run_id, status, reason)
 
+    def _complete(self, run_id: int) -> bool:
+        return self.done[run_id] == self.n_splits and run_id not in self.pending_glm
+
     def _finish(self, run_id: int, status: RunStatus, reason: str | None = None) -> None:
-        self.finished.add(run_id)
         error = self.errors.get(run_id, reason) if status != "done" else None
         run_store.finish_run(
             self.store,
@@ -319,6 +327,7 @@ class _GroupState:
             folds_hash=self.plan.splits_hash,
             warnings=list(self.warnings[run_id])[:20],
         )
+        self.finished.add(run_id)  # only once stored: a Ctrl-C may stop the write's wait for the lock
         self._progress(run_id, None, status, error)
 
     def _progress(

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import random
 import signal
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -97,3 +99,36 @@ def test_a_run_cancelled_at_any_moment_ends_cancelled_never_failed(tmp_path):
         time.sleep(0.01)
     statuses = {r.status for r in list_runs(store)}
     assert "cancelled" in statuses and statuses <= {"cancelled", "done"}, statuses
+
+
+HOLD_READ = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("reading", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_a_ctrl_c_while_a_finished_runs_last_write_waits_for_a_reader_leaves_it_done(tmp_path):
+    """Ctrl-C stops a wait for the store's lock; when the wait was for the write that finishes a run
+    whose folds all landed, that run must still end ``done``, not stay ``running`` (seen in the app's
+    demo: a dummy run left ``running``, read back as ``interrupted``)."""
+    store = Store(tmp_path / "loop.duckdb")
+    import_dataset(store, loop_data.circles(tmp_path), "y")
+    readers: list[subprocess.Popen] = []
+
+    def on_progress(p) -> None:
+        if p.model == "dummy" and p.done == p.total and p.status == "running" and not readers:
+            # its last fold is stored; the write that finishes it will wait for this reader, and a Ctrl-C comes
+            reader = subprocess.Popen(
+                [sys.executable, "-c", HOLD_READ, str(store.path), "1.0"], stdout=subprocess.PIPE, text=True
+            )
+            readers.append(reader)
+            assert reader.stdout is not None and reader.stdout.readline().strip() == "reading"
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(RunCancelled):
+        run_baselines(store, "circles", "dummy,linear", folds=3, jobs=1, on_progress=on_progress)
+    readers[0].wait(timeout=30)
+    statuses = {r.model: r.status for r in list_runs(store)}
+    assert statuses == {"dummy": "done", "linear": "cancelled"}, statuses

@@ -44,5 +44,7 @@ async def test_the_demo_runs_in_one_child_live_and_a_run_started_meanwhile_waits
     demo_runs = [r for r in runs if r.id != queued]
     assert {r.pid for r in demo_runs} == {demo.pid} and not {r.status for r in demo_runs} & set(ACTIVE)
     assert "cancelled" in {r.status for r in demo_runs}, [(r.model, r.status, r.error) for r in demo_runs]
+    unfinished = [(r.id, r.model, r.status, r.error, r.started_at, r.pid) for r in demo_runs if r.finished_at is None]
+    assert not unfinished, (unfinished, f"the demo child ended with {demo.process.returncode}: {demo.error_line()}")
     (after,) = [r for r in runs if r.id == queued]
     assert after.started_at >= max(r.finished_at for r in demo_runs)  # its turn came once the demo's ended
