@@ -64,7 +64,7 @@ async def test_planted_problems_are_listed_literally_and_enter_shows_their_rows(
         table = screen.query_one(FindingsTable)
         columns = [table.get_cell(key, "columns").plain for key in table.rows]
         assert "const" in columns and EVIL in columns  # the name as typed, never parsed as markup
-        assert EVIL in screen_text(app)
+        await wait_for(pilot, lambda: EVIL in screen_text(app), timeout=10, seen=lambda: screen_text(app))  # drawn
 
         # sorted by severity first; s sorts by kind, S reverses it
         severities = [table.get_cell(key, "severity").plain for key in table.rows]
