@@ -65,7 +65,7 @@ class RunRequest(Request):
     also: tuple[str, ...] = ()  # more datasets: a group each, every fold in the same pool of workers
     specs: tuple[str, ...] = ()  # ``NAME=SPEC`` texts, one ``--model`` each
     cluster: str | None = None  # a Dask scheduler's address; "" is this machine; None: the child's default
-    sample: int | None = None  # development rows to fit on (``--sample N``); None: the child's default
+    sample: int | Literal["all"] | None = None  # ``--sample N`` or ``all``; None: the child's default (memory-capped)
 
     @property
     def names(self) -> tuple[str, ...]:

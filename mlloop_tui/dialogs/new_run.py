@@ -2,8 +2,8 @@
 
 The models are the baselines, the model specs runs in this store were made from (as ``mlloop
 models`` lists them) and a new ``NAME=SPEC`` typed in; the sample field is ``mlloop run --sample``'s
-number of development rows (empty: every row, or what fits the memory budget, as without
-``--sample``); the cluster field is a Dask scheduler's address (default ``$MLLOOP_CLUSTER``; empty:
+number of development rows or ``all`` (empty: every row, or what fits the memory budget, as
+without ``--sample``); the cluster field is a Dask scheduler's address (default ``$MLLOOP_CLUSTER``; empty:
 this machine). It dismisses with a :class:`~mlloop_tui.runner.RunRequest` (the app starts the run
 as a ``mlloop run`` child process) or ``None`` when cancelled. Values are checked here, so a bad
 number, sample or spec is a one-line message in the dialog rather than a failed run. The dataset
@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from typing import Literal
 
 from rich.text import Text
 from textual import on, work
@@ -89,7 +90,8 @@ def build_request(
     """The run request from the dialog's raw values, or :class:`RequestError` (one line).
 
     ``models`` holds baseline names and stored specs' ``NAME=SPEC`` texts; ``spec`` is a new one.
-    ``sample`` is checked here as a positive number only: against the dataset, :meth:`NewRunDialog.check_sample`.
+    ``sample`` (a number of rows or ``all``) is checked here as a positive number only: against the
+    dataset, :meth:`NewRunDialog.check_sample`.
     """
     if not isinstance(dataset, str) or not dataset:
         raise RequestError("choose a dataset (import one with i on the datasets screen)", "dataset")
@@ -109,10 +111,11 @@ def build_request(
     n_jobs = _int(jobs, "jobs", "jobs")
     if n_jobs == 0 or n_jobs < -1:
         raise RequestError(f"jobs must be -1 (all cores) or at least 1, got {n_jobs}", "jobs")
-    n_sample = None
-    if sample.strip():
+    n_sample: int | Literal["all"] | None = None
+    text = sample.strip()
+    if text:
         try:
-            n_sample = parse_sample(_int(sample, "sample", "sample"), SAMPLE_OPTION)
+            n_sample = parse_sample("all" if text.lower() == "all" else _int(text, "sample", "sample"), SAMPLE_OPTION)
         except InputError as e:
             raise RequestError(str(e), "sample") from None
     names = [check_spec(text, "spec" if text == typed else "models").name for text in specs]
@@ -131,7 +134,7 @@ def build_request(
         jobs=n_jobs,
         specs=tuple(specs),
         cluster=cluster.strip(),
-        sample=n_sample if isinstance(n_sample, int) else None,
+        sample=n_sample,
     )
 
 
@@ -197,8 +200,8 @@ class NewRunDialog(StartDialog[RunRequest | None]):
                         yield Label("Jobs (-1 = all)")
                         yield Input("-1", type="integer", id="jobs")
                     with Vertical():
-                        yield Label("Sample rows")
-                        yield Input(placeholder="every row", type="integer", id="sample")
+                        yield Label("Sample (N or all)")
+                        yield Input(placeholder="auto", id="sample")  # auto: every row, or what fits the memory budget
             with Vertical(id="right"):
                 yield Label(Text.assemble("Models ", ("space toggles · a all/none", "dim")))
                 yield ModelList(
@@ -270,7 +273,7 @@ class NewRunDialog(StartDialog[RunRequest | None]):
         except RequestError as e:
             self._show_error(str(e), e.field)
             return
-        if request.sample is None:
+        if not isinstance(request.sample, int):  # none, or all: nothing to check against the dataset
             self.dismiss(request)
         else:
             self.check_sample(request)

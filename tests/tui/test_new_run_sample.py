@@ -44,6 +44,34 @@ async def test_a_sample_of_n_rows_reaches_the_child_and_the_run_records_it(tmp_p
     assert (run.sample.size, run.sample.rows, run.sample.of, run.sample.how) == (100, 100, 192, "stratified")
 
 
+async def test_all_in_the_sample_field_fits_every_row_whatever_the_memory_budget(tmp_path, binary_csv, monkeypatch):
+    monkeypatch.delenv("MLLOOP_CLUSTER", raising=False)
+    monkeypatch.setenv("MLLOOP_MEMORY_BUDGET", "1000")  # bytes: without --sample, the child would fit on a sample
+    store = binary_store(tmp_path, binary_csv)
+    app = MlloopApp(store, poll_interval=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        started = record_starts(app)
+        dialog = await new_run(pilot, "binary")
+        dialog.query_one(ModelList).deselect_all()
+        dialog.query_one(ModelList).select("dummy")
+        dialog.query_one("#sample").value = "all"
+        await pilot.press("enter")
+        await finished(pilot, started)
+        dialog = await new_run(pilot, "binary")  # the field left empty: the budget applies
+        dialog.query_one(ModelList).deselect_all()
+        dialog.query_one(ModelList).select("dummy")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(started) == 2)
+        await finished(pilot, started)
+        every, capped = started
+        argv = every.process.args
+        assert argv[argv.index("--sample") + 1] == "all" and "--sample" not in capped.process.args
+        assert every.process.returncode == capped.process.returncode == 0, (every.error_line(), capped.error_line())
+    first, second = sorted(list_runs(store), key=lambda r: r.id)
+    assert first.status == "done" and first.sample is None
+    assert second.status == "done" and second.sample is not None and second.sample.size < 192
+
+
 async def test_a_bad_sample_is_one_line_in_the_dialog_and_starts_nothing(tmp_path, binary_csv, monkeypatch):
     monkeypatch.delenv("MLLOOP_CLUSTER", raising=False)
     store = binary_store(tmp_path, binary_csv)
@@ -78,6 +106,9 @@ def test_build_request_passes_a_sample_on_and_leaves_it_out_when_empty():
     sampled = build_request("d", ["tree"], "5", "1", "0", "1", sample=" 1_000 ")
     argv = sampled.command()
     assert sampled.sample == 1000 and argv[argv.index("--sample") + 1] == "1000"
+    every = build_request("d", ["tree"], "5", "1", "0", "1", sample=" All ")
+    argv = every.command()
+    assert every.sample == "all" and argv[argv.index("--sample") + 1] == "all"  # every row, whatever the budget
     for text in ("0", "-3", "lots"):
         with pytest.raises(RequestError) as caught:
             build_request("d", ["tree"], "5", "1", "0", "1", sample=text)
