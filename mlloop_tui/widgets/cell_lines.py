@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -60,16 +61,35 @@ def body_cell_lines(
         table.cursor_background_priority == "css",
     )
     console = table.app.console
-    options = table.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
     pad_style = console.get_style("none")  # Padding's own style
-    inner = console.render_lines(cell, options.update_width(width - 2 * padding), style=pad_style, pad=True)
+    inner = _text_line(console, cell, width - 2 * padding, pad_style)
+    if inner is None:
+        return None
     edge = [Segment(" " * padding, pad_style)] if padding else []
-    segments = [segment for line in inner for segment in (*edge, *line, *edge, Segment.line())]
     pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
-    styled = Segment.apply_style(segments, style=pre_style, post_style=post_style)
-    lines = list(Segment.split_and_crop_lines(styled, options.max_width, include_new_lines=False, pad=True))[:1]
+    lines = [list(Segment.apply_style([*edge, *inner, *edge], style=pre_style, post_style=post_style))]
     table._cell_render_cache[cache_key] = lines
     return lines
+
+
+def _text_line(console: Console, text: Text, width: int, style: Style) -> list[Segment] | None:
+    """``console.render_lines(text, options of width, style=style, pad=True)[0]`` for one line of
+    text with no wrapping, without the console's general path: what Text's own ``__rich_console__``
+    does (wrap, here only cropping and justifying), styled and padded to ``width`` as render_lines does;
+    None for a text of several lines."""
+    lines = text.wrap(
+        console,
+        width,
+        justify=text.justify or "default",
+        overflow=text.overflow or "fold",
+        tab_size=text.tab_size or 8,
+        no_wrap=True,
+    )
+    if len(lines) != 1:
+        return None
+    line = Text("\n").join(lines)  # as Text does: the join makes each line's base style a span, which render needs
+    segments = Segment.apply_style(line.render(console, end=""), style)
+    return Segment.adjust_line_length(list(segments), width, style=style, pad=True)
 
 
 class TextCellsTable(DataTable[Any]):

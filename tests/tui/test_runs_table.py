@@ -446,6 +446,7 @@ async def test_cells_render_exactly_as_datatable_renders_them():
         records = [run(i) for i in range(1, 40)]
         records[3] = replace(records[3], status="failed", error="boom", summaries={})
         records[5] = replace(records[5], dataset="[bold]a very long dataset name that is cut[/] ✓")
+        records[7] = replace(records[7], dataset="two\nlines\tand a tab")
         show(table, records)
         table.marked.add(records[1].id)
         await filled(pilot, table)
