@@ -31,6 +31,7 @@ from core.types import MetricSummary, RunRecord
 FIELDS = ("dataset", "model", "status")
 """The text fields a filter term looks in."""
 OPERATORS = ("<=", ">=", "<", ">", "=")
+ORDERS_KEPT = 4  # a listing's orders remembered: the filtered one and the one before it, with sorts
 
 _NAMES = (
     "id group_id dataset_id dataset task model params folds repeats seed status created_at started_at "
@@ -96,6 +97,7 @@ class RunListing:
     def __init__(self, runs: pa.Table, summaries: pa.Table) -> None:
         self._con = duckdb.connect(":memory:", config=NO_EXTENSIONS)
         self._means: frozenset[str] | None = None
+        self._orders: dict[tuple[Any, ...], list[int]] = {}  # the last few orders asked for (see order)
         self._con.register("runs_arrow", runs)
         self._con.register("summaries_arrow", summaries)
         self._con.execute("CREATE TABLE runs AS SELECT * FROM runs_arrow ORDER BY id")
@@ -154,7 +156,21 @@ class RunListing:
     # -- order ------------------------------------------------------------------------------
     def order(self, terms: Sequence[Term], sort: str, descending: bool, marked: Iterable[int] = ()) -> list[int]:
         """The ids of the runs matching every term, sorted by ``sort`` (a column key of the runs
-        table: ``mark id group dataset model status time wall`` or ``m:<metric>``), ties newest first."""
+        table: ``mark id group dataset model status time wall`` or ``m:<metric>``), ties newest first.
+
+        A listing never changes once read, so the last few orders are kept: clearing a filter goes back
+        to the order shown before it without a query over every run."""
+        marked = sorted(marked) if sort == "mark" else []  # only the mark column's order depends on the marks
+        key = (tuple(terms), sort, descending, tuple(marked))
+        cached = self._orders.get(key)
+        if cached is None:
+            cached = self._order(terms, sort, descending, marked)
+            if len(self._orders) >= ORDERS_KEPT:
+                del self._orders[next(iter(self._orders))]
+            self._orders[key] = cached
+        return list(cached)
+
+    def _order(self, terms: Sequence[Term], sort: str, descending: bool, marked: Iterable[int]) -> list[int]:
         means = self._mean_columns()
         where, args = _where(terms, means)
         joined = any(isinstance(t, MetricTerm) and "m:" + t.metric in means for t in terms) or sort in means

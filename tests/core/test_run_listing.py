@@ -100,6 +100,28 @@ def test_order_is_a_stable_sort_of_the_newest_first_runs(sort, descending):
     assert listing.order([], sort, descending, MARKED) == [r.id for r in expected]
 
 
+def test_an_order_asked_again_is_the_same_whatever_was_asked_between():
+    """Orders are remembered per listing (clearing a filter repaints without a query): asked again in any
+    sequence, each must equal a fresh listing's, and the mark column's must follow the marks of the call."""
+    remembered = RunListing.from_records(RECORDS)
+    asks = [
+        ([], "id", True, ()),
+        ([TextTerm(("dataset",), "alpha")], "id", True, ()),
+        ([], "m:accuracy", False, ()),
+        ([], "mark", True, (3,)),
+        ([], "mark", True, (6,)),
+        ([MetricTerm("accuracy", ">=", 0.8)], "dataset", False, ()),
+    ]
+    for terms, sort, descending, marked in [*asks, *reversed(asks), *asks]:
+        marks = list(marked)
+        fresh = RunListing.from_records(RECORDS).order(terms, sort, descending, marks)
+        assert remembered.order(terms, sort, descending, iter(marks)) == fresh, (terms, sort, marks)
+    shown = remembered.order([], "id", True)
+    shown.append(99)  # the caller's list is its own
+    assert remembered.order([], "id", True) == [7, 6, 5, 4, 3, 2, 1]
+    assert remembered.order([], "mark", True, [3])[0] == 3 and remembered.order([], "mark", True, [6])[0] == 6
+
+
 def test_terms_combine_and_the_listing_keeps_records_as_they_were():
     listing = RunListing.from_records(RECORDS)
     assert listing.order([TextTerm(("dataset",), "alpha"), MetricTerm("accuracy", ">=", 0.8)], "id", True) == [7, 4]
