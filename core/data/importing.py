@@ -47,7 +47,7 @@ from core.data.inputs import (
     resolve_inputs,
     sha256_files,
 )
-from core.data.memory import apply_limit, memory_bytes, spilling
+from core.data.memory import MEMORY_NOTE, MemoryTooSmall, apply_limit, memory_limits, memory_size, spilling
 from core.data.messages import shorten
 from core.data.missing import missing_markers, quoted_empty_to_null
 from core.data.profile import AGGREGATE_CHUNK, column_kind, infer_task, profile_columns
@@ -116,7 +116,7 @@ def import_dataset(
     _check_options(target, task, test_size, seed)
     if (task == "ranking") != (group is not None):
         raise InputError("--task ranking needs --group COLUMN" if group is None else "--group is for --task ranking")
-    limit = memory_bytes(memory)
+    limits = memory_limits(memory)
     inputs = resolve_inputs(path)
     fmt, label = inputs.fmt, (inputs.given if inputs.many else inputs.files[0].name)
     ds_name = _dataset_name(name, inputs)
@@ -150,33 +150,42 @@ def import_dataset(
                 source.as_text = [source.sniffed[target_pos][0]]
             file_hash = hashing.result()
             # A value that does not fit the type guessed from DuckDB's sample aborts the transaction,
-            # so the re-read with types detected over the whole file happens in a fresh one.
-            with spilling(store.path, limit) as folder:
-                for sample_size in (None, -1):
-                    try:
-                        with store.write() as con:
-                            apply_limit(con, limit, folder)
-                            return _import_into(
-                                con,
-                                source,
-                                sample_size,
-                                names,
-                                target_pos,
-                                notes,
-                                name=ds_name,
-                                inputs=inputs,
-                                label=label,
-                                file_hash=file_hash,
-                                task=task,
-                                test_size=test_size,
-                                seed=seed,
-                                group_pos=group_pos,
-                                ignored=ignored,
-                                used=used,
-                                ticker=ticker,
-                            )
-                    except _RetryWithFullSample:
-                        continue
+            # so the re-read with types detected over the whole file happens in a fresh one; so does
+            # a read that ran out of memory, with the next limit (core.data.memory).
+            for limit in limits:
+                if limit != limits[0]:
+                    notes = [n for n in notes if not n.startswith(MEMORY_NOTE)]
+                    notes.append(f"{MEMORY_NOTE} {memory_size(limits[0])}: imported within {memory_size(limit)}")
+                try:
+                    with spilling(store.path, limit) as folder:
+                        for sample_size in (None, -1):
+                            try:
+                                with store.write() as con:
+                                    apply_limit(con, limit, folder)
+                                    return _import_into(
+                                        con,
+                                        source,
+                                        sample_size,
+                                        names,
+                                        target_pos,
+                                        notes,
+                                        name=ds_name,
+                                        inputs=inputs,
+                                        label=label,
+                                        file_hash=file_hash,
+                                        task=task,
+                                        test_size=test_size,
+                                        seed=seed,
+                                        group_pos=group_pos,
+                                        ignored=ignored,
+                                        used=used,
+                                        ticker=ticker,
+                                    )
+                            except _RetryWithFullSample:
+                                continue
+                except MemoryTooSmall:
+                    if limit == limits[-1]:
+                        raise
             raise AssertionError("unreachable")
 
 
