@@ -101,9 +101,9 @@ def import_dataset(
     """Copy a CSV/Parquet file (or a directory or glob of them) into the store, profile it and lock its split.
 
     ``path`` may name a directory or a glob of files with the same columns, read as one table in
-    sorted order (:mod:`core.data.inputs`). ``memory`` (``"2GB"``, bytes; default a fraction of
-    RAM) bounds DuckDB's memory, which spills beyond it to a folder next to the store
-    (:mod:`core.data.memory`); ``progress`` is called with an
+    sorted order (:mod:`core.data.inputs`). ``memory`` (``"2GB"``, bytes; default 256 MB, doubled while
+    DuckDB runs out, up to a fraction of RAM) bounds DuckDB's memory, which spills beyond it to a
+    folder next to the store (:mod:`core.data.memory`); ``progress`` is called with an
     :class:`~core.data.progress.ImportStep` a few times a second, from another thread. ``task``
     overrides the inferred task (validated against the target); ``encoding`` and ``delimiter``
     override detection. ``task="ranking"`` needs ``group``, the column whose rows

@@ -46,8 +46,8 @@ def add_parsers(sub) -> None:
     p.add_argument(
         "--memory",
         metavar="SIZE",
-        help="memory DuckDB may use for the import, e.g. 2GB (default: half the RAM); beyond it, it spills to a "
-        "temporary folder next to the store",
+        help="memory DuckDB may use for the import, e.g. 2GB (default: 256MB, doubled while it runs out, up to half "
+        "the RAM); beyond it, it spills to a temporary folder next to the store",
     )
     p.add_argument(
         "--progress", action="store_true", help="print progress lines to stderr even when it is not a terminal"
