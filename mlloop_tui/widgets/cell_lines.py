@@ -1,10 +1,10 @@
 """A DataTable whose body cells render as DataTable renders them, minus two wrappers.
 
 DataTable (textual 8.2) renders each cell as ``Styled(Padding(cell))`` through the console. For a
-table whose cells are one line of Rich text, the same Rich calls on the text alone, with the padding
-and the styles added here, give the very same segments (``tests/tui/test_runs_table.py`` compares
-every cell in every cursor and hover state) for a third less work per cell; the runs table paints a
-new screenful of cells on every sort and filter.
+table whose cells are one line of Rich text, what the console does for it (Text's wrap, join and
+render, then padding) with the styles added here gives the very same segments
+(``tests/tui/test_runs_table.py`` compares every cell in every cursor and hover state) for about half
+the work per cell; the runs table paints a new screenful of cells on every sort and filter.
 """
 
 from __future__ import annotations
