@@ -22,18 +22,25 @@ def binary_store(tmp_path, binary_csv) -> Store:
     return store
 
 
+async def run_dummy(pilot, started: list, sample: str) -> None:
+    """Start a dummy run from the dialog with this sample field, and wait until its child ends."""
+    dialog = await new_run(pilot, "binary")
+    dialog.query_one(ModelList).deselect_all()
+    dialog.query_one(ModelList).select("dummy")
+    dialog.query_one("#sample").value = sample
+    before = len(started)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: len(started) == before + 1)
+    await finished(pilot, started)
+
+
 async def test_a_sample_of_n_rows_reaches_the_child_and_the_run_records_it(tmp_path, binary_csv, monkeypatch):
     monkeypatch.delenv("MLLOOP_CLUSTER", raising=False)
     store = binary_store(tmp_path, binary_csv)
     app = MlloopApp(store, poll_interval=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
         started = record_starts(app)
-        dialog = await new_run(pilot, "binary")
-        dialog.query_one(ModelList).deselect_all()
-        dialog.query_one(ModelList).select("dummy")
-        dialog.query_one("#sample").value = "100"
-        await pilot.press("enter")
-        await finished(pilot, started)
+        await run_dummy(pilot, started, "100")
         (child,) = started
         assert child.request.sample == 100
         argv = child.process.args
@@ -51,18 +58,8 @@ async def test_all_in_the_sample_field_fits_every_row_whatever_the_memory_budget
     app = MlloopApp(store, poll_interval=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
         started = record_starts(app)
-        dialog = await new_run(pilot, "binary")
-        dialog.query_one(ModelList).deselect_all()
-        dialog.query_one(ModelList).select("dummy")
-        dialog.query_one("#sample").value = "all"
-        await pilot.press("enter")
-        await finished(pilot, started)
-        dialog = await new_run(pilot, "binary")  # the field left empty: the budget applies
-        dialog.query_one(ModelList).deselect_all()
-        dialog.query_one(ModelList).select("dummy")
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: len(started) == 2)
-        await finished(pilot, started)
+        await run_dummy(pilot, started, "all")
+        await run_dummy(pilot, started, "")  # the field left empty: the budget applies
         every, capped = started
         argv = every.process.args
         assert argv[argv.index("--sample") + 1] == "all" and "--sample" not in capped.process.args
