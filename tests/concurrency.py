@@ -41,8 +41,8 @@ def start_writer(store: Store, stop: Path, lock_timeout: float = WRITER_LOCK_TIM
     """A process that writes every 50 ms, giving up (exit 1) when the store stays locked for ``lock_timeout``.
 
     Until :func:`stop_writer`, the objects this process already has are out of the garbage collector's
-    sight: late in the suite they are every earlier test's (gen-2 collections of 0.2-0.8 s were traced
-    at 600,000 objects), and a collection stops every thread of the process, one holding a read
+    sight: late in the suite they are every earlier test's (gen-2 collections of up to 1.08 s were traced
+    at 670,000 objects), and a collection stops every thread of the process, one holding a read
     connection too. The pauses measured would be the test suite's, not the reader's.
     """
     gc.collect()
