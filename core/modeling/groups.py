@@ -300,22 +300,22 @@ class _GroupState:
             if result["summary"] is not None:
                 run_store.record_glm(self.store, run_id, result["summary"])
         self._progress(run_id, fold)
-        if self._complete(run_id):
-            self._finish(run_id, "failed" if run_id in self.errors else "done")
+        outcome = self._outcome(run_id)
+        if outcome:
+            self._finish(run_id, outcome)
 
     def finish_all(self, status: RunStatus, reason: str) -> None:
         """End every run not yet finished: ``status`` with ``reason``, unless all its work landed (its
         finishing write was what a Ctrl-C stopped, waiting for the lock): then ``done`` or ``failed``."""
         for run_id in self.run_ids:
-            if run_id in self.finished:
-                continue
-            if self._complete(run_id):
-                self._finish(run_id, "failed" if run_id in self.errors else "done")
-            else:
-                self._finish(run_id, status, reason)
+            if run_id not in self.finished:
+                self._finish(run_id, self._outcome(run_id) or status, reason)
 
-    def _complete(self, run_id: int) -> bool:
-        return self.done[run_id] == self.n_splits and run_id not in self.pending_glm
+    def _outcome(self, run_id: int) -> RunStatus | None:
+        """``done`` or ``failed`` (a fold failed) once all the run's work landed; None before."""
+        if self.done[run_id] < self.n_splits or run_id in self.pending_glm:
+            return None
+        return "failed" if run_id in self.errors else "done"
 
     def _finish(self, run_id: int, status: RunStatus, reason: str | None = None) -> None:
         error = self.errors.get(run_id, reason) if status != "done" else None
