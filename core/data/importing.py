@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import difflib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from core.data.inputs import (
     resolve_inputs,
     sha256_files,
 )
-from core.data.memory import MEMORY_NOTE, MemoryTooSmall, apply_limit, memory_limits, memory_size, spilling
+from core.data.memory import MemoryTooSmall, apply_limit, memory_limits, ran_out_note, spilling
 from core.data.messages import shorten
 from core.data.missing import missing_markers, quoted_empty_to_null
 from core.data.profile import AGGREGATE_CHUNK, column_kind, infer_task, profile_columns
@@ -149,44 +150,47 @@ def import_dataset(
                 # DuckDB reads yes/no and t/f as booleans; a label keeps the file's spelling.
                 source.as_text = [source.sniffed[target_pos][0]]
             file_hash = hashing.result()
-            # A value that does not fit the type guessed from DuckDB's sample aborts the transaction,
-            # so the re-read with types detected over the whole file happens in a fresh one; so does
-            # a read that ran out of memory, with the next limit (core.data.memory).
+            import_into = partial(
+                _import_into,
+                source=source,
+                names=names,
+                target_pos=target_pos,
+                name=ds_name,
+                inputs=inputs,
+                label=label,
+                file_hash=file_hash,
+                task=task,
+                test_size=test_size,
+                seed=seed,
+                group_pos=group_pos,
+                ignored=ignored,
+                used=used,
+                ticker=ticker,
+            )
+            # A read that ran out of memory aborts the transaction: it starts again with the next limit.
             for limit in limits:
-                if limit != limits[0]:
-                    notes = [n for n in notes if not n.startswith(MEMORY_NOTE)]
-                    notes.append(f"{MEMORY_NOTE} {memory_size(limits[0])}: imported within {memory_size(limit)}")
+                noted = notes if limit == limits[0] else [*notes, ran_out_note(limits[0], limit)]
                 try:
-                    with spilling(store.path, limit) as folder:
-                        for sample_size in (None, -1):
-                            try:
-                                with store.write() as con:
-                                    apply_limit(con, limit, folder)
-                                    return _import_into(
-                                        con,
-                                        source,
-                                        sample_size,
-                                        names,
-                                        target_pos,
-                                        notes,
-                                        name=ds_name,
-                                        inputs=inputs,
-                                        label=label,
-                                        file_hash=file_hash,
-                                        task=task,
-                                        test_size=test_size,
-                                        seed=seed,
-                                        group_pos=group_pos,
-                                        ignored=ignored,
-                                        used=used,
-                                        ticker=ticker,
-                                    )
-                            except _RetryWithFullSample:
-                                continue
+                    return _stored_within(store, limit, partial(import_into, notes=noted))
                 except MemoryTooSmall:
                     if limit == limits[-1]:
                         raise
             raise AssertionError("unreachable")
+
+
+def _stored_within(store: Store, limit: int, import_into: Callable[..., DatasetInfo]) -> DatasetInfo:
+    """The import in one transaction whose DuckDB works within ``limit`` bytes. A value that does not
+    fit the type guessed from DuckDB's sample aborts the transaction, so the re-read with types
+    detected over the whole file happens in a fresh one."""
+    with spilling(store.path, limit) as folder:
+        for sample_size in (None, -1):
+            try:
+                with store.write() as con:
+                    apply_limit(con, limit, folder)
+                    return import_into(con, sample_size=sample_size)
+            except _RetryWithFullSample:
+                continue
+    raise AssertionError("unreachable")
 
 
 # --------------------------------------------------------------------------- options, names and the target

@@ -29,7 +29,6 @@ from core.store.sql import error_reason, one_row, sql_string
 
 DEFAULT_FRACTION = 0.5  # of the RAM (or the cgroup's limit): the most an import takes without --memory
 START_MEMORY = 256 * 2**20  # without --memory, the first limit tried (doubled while DuckDB runs out)
-MEMORY_NOTE = "the import ran out of"  # the dataset's note when it needed more than START_MEMORY
 MIN_MEMORY = 64 * 2**20  # below this DuckDB runs out of memory on the import's own queries
 THREAD_MEMORY = 32 * 2**20  # per DuckDB thread: its CSV buffers and its share of the operators' state
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
@@ -68,6 +67,11 @@ def memory_limits(memory: str | int | None) -> list[int]:
         limits.append(limit)
         limit *= 2
     return [*limits, most]
+
+
+def ran_out_note(first: int, limit: int) -> str:
+    """The dataset's note when its import ran out of the ``first`` limit and went on within ``limit``."""
+    return f"the import ran out of {memory_size(first)}: imported within {memory_size(limit)}"
 
 
 def default_memory() -> int:
