@@ -26,7 +26,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from core.data.sampling import parse_sample
+from core.data.sampling import ALL, parse_sample
 from core.errors import InputError, MlloopError
 from core.modeling.models import BASELINES
 from core.modeling.specs import OBJECT_PREFIX, ModelSpec, parse_model_option
@@ -115,7 +115,7 @@ def build_request(
     text = sample.strip()
     if text:
         try:
-            n_sample = parse_sample("all" if text.lower() == "all" else _int(text, "sample", "sample"), SAMPLE_OPTION)
+            n_sample = parse_sample(ALL if text.lower() == ALL else _int(text, "sample", "sample"), SAMPLE_OPTION)
         except InputError as e:
             raise RequestError(str(e), "sample") from None
     names = [check_spec(text, "spec" if text == typed else "models").name for text in specs]

@@ -13,6 +13,7 @@ import pytest
 
 from core.errors import StoreError
 from core.store import SCHEMA_VERSION, Store
+from core.store.writer_first import mark_of
 from tests.concurrency import WRITER_LOCK_TIMEOUT, make_slow_diagnosis_store, start_writer, stop_writer
 
 HOLD_WRITE_LOCK = """
@@ -187,11 +188,11 @@ def test_readers_that_overlap_without_a_gap_let_a_waiting_writer_in(store, tmp_p
         for t in threads:
             t.join()
     assert writes > 10 and min(reads) > 10  # both sides went on
-    assert not (tmp_path / "store.duckdb.writer-waiting").exists()  # the writer's mark is gone once it is in
+    assert not mark_of(store.path).exists()  # the writer's mark is gone once it is in
 
 
 def test_a_read_nested_in_a_shared_read_keeps_the_connection_while_a_writer_waits(store):
-    from core.store.writer_first import mark_of, mark_waiting
+    from core.store.writer_first import mark_waiting
 
     store.schema_version()
     with store.reading(), store.read() as outer:
