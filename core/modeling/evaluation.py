@@ -310,6 +310,7 @@ def fit_fold(
             est = clone(pipeline)
             X_train, y_train, fit_params = query_order(est, X.iloc[train], y.iloc[train], scorers)
             X_val, y_val = X.iloc[val], y.iloc[val]
+            y_train, y_val = fixed_width_labels(y_train), fixed_width_labels(y_val)
             start = time.perf_counter()
             est.fit(X_train, y_train, **fit_params)  # a ranker's fit(group=...) gets its queries' sizes
             fit_time = time.perf_counter() - start
@@ -329,6 +330,30 @@ def fit_fold(
     if predictions is not None:
         result["predictions"] = predictions
     return result
+
+
+LONGEST_FIXED_LABEL = 16  # characters; a fixed-width label costs 4 bytes per character per row
+
+
+def fixed_width_labels(y: Any) -> Any:
+    """String class labels (object or pandas string dtype) as a fixed-width NumPy string array: the
+    same labels in the same order, so fits, classes and scores are unchanged.
+
+    Why: scikit-learn's scorers and label encoders call ``np.unique`` on ``y`` several times per
+    metric, and sorting Python string objects is slow: 10 ms for 12,800 labels against 0.6 ms as
+    fixed-width strings, which made scoring a binary fold on five metrics 1.8x slower. Labels longer
+    than :data:`LONGEST_FIXED_LABEL` stay objects, so a long class name never multiplies the memory.
+    """
+    import numpy as np
+    import pandas as pd
+    from pandas.api.types import infer_dtype, is_string_dtype
+
+    if not hasattr(y, "dtype") or not is_string_dtype(y.dtype) or len(y) == 0:
+        return y
+    if infer_dtype(y) != "string" or pd.isna(y).any():
+        return y  # numbers, or a missing label that must not turn into the string "nan"
+    fixed = np.asarray(y, dtype=str)
+    return fixed if fixed.dtype.itemsize <= 4 * LONGEST_FIXED_LABEL else y
 
 
 def fit_glm(run_id: int, pipeline: Any, X: Any, y: Any) -> GlmResult:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.model_selection import cross_validate
 
 from core.data.frames import load_split
 from core.data.importing import import_dataset
 from core.errors import InputError
-from core.modeling.evaluation import build_pipeline, make_splitter, run_baselines, scoring
+from core.modeling.evaluation import build_pipeline, fixed_width_labels, make_splitter, run_baselines, scoring
 from core.modeling.models import BASELINES
 from core.store.datasets import get_dataset
 from core.store.runs import get_run, list_runs
@@ -39,6 +40,36 @@ def test_classification_scores_equal_plain_sklearn(store, binary_csv, model):
         np.testing.assert_allclose(got, sign * expected[f"test_{metric}"], rtol=1e-12)
         got_train = [f.train[metric] for f in run.fold_scores]
         np.testing.assert_allclose(got_train, sign * expected[f"train_{metric}"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("names", [("a", "bb", "ccc"), ("a", "bb", "a class name longer than sixteen")])
+def test_string_labels_score_as_plain_sklearn_short_or_long(store, tmp_path, names):
+    """Short labels are fitted as fixed-width strings, a long one keeps them objects: same scores either way."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(150, 2))
+    label = np.array(names, dtype=object)[np.digitize(x[:, 0] + 0.5 * rng.normal(size=150), [-0.4, 0.4])]
+    path = tmp_path / "three.csv"
+    pd.DataFrame({"x": x[:, 0], "z": x[:, 1], "label": label}).to_csv(path, index=False)
+    import_dataset(store, path, "label", name="three")
+    (run_id,) = run_baselines(store, "three", ["forest"], folds=3, seed=1, jobs=1)
+    expected, _ = _plain_sklearn(store, "three", "forest", folds=3, seed=1)
+    run = get_run(store, run_id)
+    for metric, sign in [("accuracy", 1), ("roc_auc", 1), ("log_loss", -1), ("f1_macro", 1)]:
+        np.testing.assert_allclose([f.validation[metric] for f in run.fold_scores], sign * expected[f"test_{metric}"])
+        np.testing.assert_allclose([f.train[metric] for f in run.fold_scores], sign * expected[f"train_{metric}"])
+
+
+def test_fixed_width_labels_keep_values_and_leave_what_they_cannot_hold():
+    fixed = fixed_width_labels(pd.Series(["no", "yes", "no"], dtype=object))
+    assert isinstance(fixed, np.ndarray) and fixed.dtype.kind == "U" and fixed.tolist() == ["no", "yes", "no"]
+    for kept in (
+        pd.Series(["no", None], dtype=object),  # a missing label must not become "None" or "nan"
+        pd.Series(["no", np.nan]),
+        pd.Series(["no", "x" * 17]),  # a long label would cost 4 bytes a character per row
+        pd.Series(["no", 1], dtype=object),
+        pd.Series([0.5, 1.5]),
+    ):
+        assert fixed_width_labels(kept) is kept
 
 
 @pytest.mark.parametrize("model", ["dummy", "glm", "linear", "boosting"])
