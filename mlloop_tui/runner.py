@@ -98,7 +98,7 @@ class CurveRequest(Request):
     jobs: int = -1
 
     def command(self) -> list[str]:
-        argv = ["curve", str(self.run_id), "--jobs", str(self.jobs)]
+        argv = ["curve", str(self.run_id), "--queue", "--jobs", str(self.jobs)]  # after the runs before it
         if self.kind == "validation":
             argv.append("--validation")
             if self.param:
@@ -134,7 +134,7 @@ class TestRequest(Request):
     run_id: int
 
     def command(self) -> list[str]:
-        return ["test", str(self.run_id), "--yes"]
+        return ["test", str(self.run_id), "--yes", "--queue"]  # its fit waits for the runs before it
 
 
 class ComputeRequest(Request):

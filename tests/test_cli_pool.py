@@ -98,3 +98,30 @@ def test_queued_runs_wait_for_the_group_before_them_and_can_be_cancelled_while_w
     (dummy,) = [r for r in runs.values() if r.pid == second.pid]
     assert dummy.status == "done" and dummy.started_at >= forest.finished_at  # it started once the forest was done
     assert dummy.duration_s < forest.duration_s  # its time counts from its start, not from the wait
+
+
+def test_a_curve_and_a_test_evaluation_with_queue_wait_for_the_group_at_work(store, binary_csv):
+    """The app's curves and test evaluations (`--queue`) fit after the group that works, not beside it."""
+    from core.analysis.curves import load_curve
+    from core.analysis.holdout import list_test_evaluations
+
+    import_dataset(store, binary_csv, "label")
+    assert mlloop_main(store, "run", "binary", "--models", "tree", "--cv", "3") == 0
+    (tree,) = list_runs(store)
+    first = _child(store, "--models", "forest", "--cv", "10", "--repeats", "3")
+    _wait(lambda: [r.status for r in _groups(store).get(2, [])] == ["running"])
+    base = [sys.executable, "-m", "mlloop_tui", "--store", str(store.path)]
+    asked = [
+        subprocess.Popen([*base, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for args in (["curve", str(tree.id), "--queue", "--jobs", "1"], ["test", str(tree.id), "--yes", "--queue"])
+    ]
+    time.sleep(3)  # long enough for either to fit on 240 rows, were it not waiting
+    assert [p.poll() for p in asked] == [None, None] and first.poll() is None
+    assert load_curve(store, tree.id, "learning") is None and list_test_evaluations(store) == []
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    for p in asked:
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+    (forest,) = _groups(store)[2]
+    (evaluation,) = list_test_evaluations(store)
+    assert evaluation.created_at >= forest.finished_at
+    assert load_curve(store, tree.id, "learning") is not None

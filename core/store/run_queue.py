@@ -73,6 +73,25 @@ def turn(store: Store, group_ids: Sequence[int], run_ids: Sequence[int], check: 
     """Wait for the queue, then mark ``run_ids`` running (their start is now) and hold the queue
     while the block runs. ``check()`` is called while waiting: it raises to stop waiting (a stop
     token's :class:`~core.errors.RunCancelled`); Ctrl-C interrupts the wait too."""
+    with _queue_held(store, lambda: waiting_before(store, min(group_ids)), check):
+        start_queued(store, run_ids)
+        yield
+
+
+@contextmanager
+def machine_turn(store: Store, check: Callable[[], None]) -> Iterator[None]:
+    """:func:`turn` for work that is not a run: a curve's or a test evaluation's fits, started from
+    the app. It waits for the group at work and for the groups queued before it was asked, then
+    holds the queue, so the groups queued after it wait in turn; ``check`` as :func:`turn` takes it."""
+    with store.read() as con:
+        (newest,) = con.execute("SELECT coalesce(max(group_id), 0) FROM runs").fetchone() or (0,)
+    with _queue_held(store, lambda: waiting_before(store, int(newest) + 1), check):
+        yield
+
+
+@contextmanager
+def _queue_held(store: Store, others_first: Callable[[], bool], check: Callable[[], None]) -> Iterator[None]:
+    """Hold the queue's lock while the block runs, once it is free and ``others_first()`` is false."""
     import fcntl
 
     path = queue_file(store)
@@ -88,12 +107,11 @@ def turn(store: Store, group_ids: Sequence[int], run_ids: Sequence[int], check: 
             except BlockingIOError:
                 time.sleep(WAIT_S)
                 continue
-            if not waiting_before(store, min(group_ids)):
+            if not others_first():
                 break
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)  # an older group waits too: its turn first
             time.sleep(WAIT_S)
         try:
-            start_queued(store, run_ids)
             yield
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)

@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mlloop_tui.cli.output import (
     PointPrinter,
@@ -23,6 +26,9 @@ from mlloop_tui.cli.output import (
 from mlloop_tui.cli.params import parse_grid, parse_values
 from mlloop_tui.cli.runs import add_cluster_argument, add_queue_argument
 from mlloop_tui.cli.store import open_store
+
+if TYPE_CHECKING:
+    from core.store import Store
 
 
 def add_parsers(sub) -> None:
@@ -43,6 +49,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--metric", help="the metric to print (default: accuracy, or rmse for regression)")
     p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
     add_cluster_argument(p)
+    add_machine_queue_argument(p)
     p.add_argument("--json", action="store_true", help="print the curve as JSON")
     p.set_defaults(handler=cmd_curve)
 
@@ -74,6 +81,7 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("test", help="evaluate a run on its dataset's locked test rows (recorded and counted)")
     p.add_argument("run", help="run id")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    add_machine_queue_argument(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_test)
 
@@ -85,6 +93,27 @@ def add_parsers(sub) -> None:
     p.add_argument("--clear", action="store_true", help="remove the dataset's target")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_target)
+
+
+def add_machine_queue_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--queue",
+        action="store_true",
+        help="wait until the runs working or queued on this store are done, then hold the queue (as the app does)",
+    )
+
+
+@contextlib.contextmanager
+def machine_turn(args: argparse.Namespace, store: Store) -> Iterator[None]:
+    """With ``--queue`` (and no cluster: its fits do not use this machine), the block waits its turn
+    in the store's run queue (:func:`core.store.run_queue.machine_turn`)."""
+    if not args.queue or getattr(args, "cluster", None):
+        yield
+        return
+    from core.store.run_queue import machine_turn as turn
+
+    with turn(store, lambda: None):
+        yield
 
 
 def cmd_curve(args: argparse.Namespace) -> int:
@@ -104,14 +133,16 @@ def cmd_curve(args: argparse.Namespace) -> int:
         if args.sizes:
             raise InputError("--sizes is for learning curves; a validation curve takes --param and --values")
         values = parse_values(args.values, args.param or "--values") if args.values is not None else None
-        curve = validation_curve(
-            store, args.run, args.param, values, jobs=args.jobs, on_point=on_point, cluster=args.cluster
-        )
+        with machine_turn(args, store):
+            curve = validation_curve(
+                store, args.run, args.param, values, jobs=args.jobs, on_point=on_point, cluster=args.cluster
+            )
     else:
         if args.param or args.values is not None:
             raise InputError("--param and --values are for validation curves: add --validation")
         sizes = parse_values(args.sizes, "--sizes") if args.sizes is not None else None
-        curve = learning_curve(store, args.run, sizes, jobs=args.jobs, on_point=on_point, cluster=args.cluster)
+        with machine_turn(args, store):
+            curve = learning_curve(store, args.run, sizes, jobs=args.jobs, on_point=on_point, cluster=args.cluster)
     progress.close()
     if args.json:
         from core.report.serialize import curve_to_dict
@@ -195,7 +226,8 @@ def cmd_test(args: argparse.Namespace) -> int:
         write("evaluate on the test set? [y/N] ", err=True)
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             raise RunCancelled("not evaluated")
-    evaluation = evaluate_on_test(store, run.id)
+    with machine_turn(args, store):
+        evaluation = evaluate_on_test(store, run.id)
     if args.json:
         from core.report.serialize import evaluation_to_dict
 
