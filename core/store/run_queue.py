@@ -117,6 +117,21 @@ def _queue_held(store: Store, others_first: Callable[[], bool], check: Callable[
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
+def queue_busy(store: Store) -> bool:
+    """Whether a group (or a curve, a test evaluation) holds the queue now: work asked for now waits."""
+    import fcntl
+
+    try:
+        with queue_file(store).open("a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False  # no queue file can be made here: nothing can hold it either
+    return False
+
+
 def waiting_before(store: Store, group_id: int) -> bool:
     """Whether a group older than ``group_id`` is still queued, its process alive."""
     with store.read() as con:

@@ -48,6 +48,13 @@ class RunChildrenScreen(Screen):
             if getattr(c.request, "run_id", None) == self.run_id and (kind is None or isinstance(c.request, kind))
         ]
 
+    def _waits_for_runs(self) -> str:
+        """What to add when a curve or test evaluation started now waits in the store's run queue,
+        held by runs from this app or any other terminal."""
+        from core.store.run_queue import queue_busy
+
+        return " once the runs at work are done" if queue_busy(self.app.store) else ""
+
     def _computing(self) -> frozenset[str]:
         return frozenset(c.request.kind for c in self.children_active(CurveRequest))
 
@@ -79,8 +86,11 @@ class RunChildrenScreen(Screen):
         if panel.curve is not None and panel.curve.complete:
             self.notify(f"the {kind} curve is complete (stored)", timeout=3)
             return
+        waits = self._waits_for_runs()
         self.app.launcher.start(CurveRequest(self.run_id, kind))
-        self.notify(f"computing the {kind} curve of run {self.run_id}; the plot grows as points finish", timeout=3)
+        self.notify(
+            f"computing the {kind} curve of run {self.run_id}{waits}; the plot grows as points finish", timeout=3
+        )
         self.reread("extras")
 
     def _scroll_to_curves(self) -> None:
@@ -166,8 +176,9 @@ class RunChildrenScreen(Screen):
 
         def answer(yes: bool | None) -> None:
             if yes:
+                waits = self._waits_for_runs()
                 self.app.launcher.start(TestRequest(record.id))
-                self.notify(f"evaluating run {record.id} on the locked test set", timeout=3)
+                self.notify(f"evaluating run {record.id} on the locked test set{waits}", timeout=3)
 
         if self.is_attached:
             self.app.push_screen(ConfirmDialog(question, "Evaluate"), answer)

@@ -1,6 +1,7 @@
 """A search started from the app (``t``) queues like the app's runs (``mlloop tune --queue``): while another
 process holds the store's run queue its candidates are shown ``queued``, ``x`` cancels them while they
-wait, and they run once the queue is free (issue 11)."""
+wait, and they run once the queue is free (issue 11). A curve (``l``) and a test evaluation (``T``) wait
+for the queue the same way (``--queue``), and say so when they start."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import fcntl
 
 from textual.widgets import TextArea
 
+from core.analysis.curves import load_curve
+from core.analysis.holdout import list_test_evaluations
 from core.data.importing import import_dataset
 from core.modeling.evaluation import run_baselines
 from core.store import Store
 from core.store.run_queue import queue_file
 from core.store.runs import list_runs
 from mlloop_tui.app import MlloopApp
+from mlloop_tui.dialogs.confirm import ConfirmDialog
 from mlloop_tui.dialogs.tune import TuneDialog
 from mlloop_tui.screens.run_detail import RunDetailScreen
 from mlloop_tui.screens.runs import RunsScreen
@@ -85,3 +89,36 @@ async def test_a_search_from_the_app_waits_queued_can_be_cancelled_and_runs_when
     assert sorted(r.params["max_depth"] for r in runs) == [3, 4] and all(r.n_folds_done == 2 for r in runs)
     cancelled = [r for r in list_runs(store) if r.pid == first.pid]
     assert [r.n_folds_done for r in cancelled] == [0, 0]  # it never fitted: it was cancelled while waiting
+
+
+async def test_a_curve_and_a_test_evaluation_from_the_app_wait_while_the_queue_is_held(tmp_path, binary_csv):
+    store = Store(tmp_path / "s.duckdb")
+    import_dataset(store, binary_csv, "label")
+    (tree,) = run_baselines(store, "binary", "tree", folds=2)
+    lock = queue_file(store).open("a")
+    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # another process's group holds the queue
+    try:
+        app = MlloopApp(store, poll_interval=0.2)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
+            app.open_run(tree)
+            await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.extras_loaded)
+            await pilot.press("l")
+            await pilot.press("T")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), timeout=30)
+            await pilot.press("y")
+            await wait_for(pilot, lambda: len(app.launcher.active()) == 2)
+            messages = [n.message for n in app._notifications]
+            assert f"computing the learning curve of run {tree} once the runs at work are done" in messages[-2]
+            assert f"evaluating run {tree} on the locked test set once the runs at work are done" in messages[-1]
+            await pilot.pause(3)  # either fits in well under a second on 240 rows, were it not waiting
+            assert all(c.process.poll() is None and "--queue" in c.process.args for c in app.launcher.active())
+            assert load_curve(store, tree, "learning") is None and list_test_evaluations(store) == []
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+            await wait_for(pilot, lambda: not app.launcher.active(), timeout=120)
+            assert all(c.process.returncode == 0 for c in app.launcher.launched), [
+                c.error_line() for c in app.launcher.launched
+            ]
+    finally:
+        lock.close()
+    assert load_curve(store, tree, "learning") is not None and len(list_test_evaluations(store)) == 1
