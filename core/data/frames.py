@@ -41,10 +41,16 @@ class SplitArrays:
 
 
 def load_split(
-    store: Store, dataset: DatasetInfo, part: Literal["dev", "test"] = "dev", sample: RunSample | None = None
+    store: Store,
+    dataset: DatasetInfo,
+    part: Literal["dev", "test"] = "dev",
+    sample: RunSample | None = None,
+    *,
+    positions: Sequence[int] | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """The rows of one part, in file order, as model-ready ``X`` and ``y``; of the development rows, only
-    those of ``sample`` when given (a run's, drawn in DuckDB by :mod:`core.data.sampling`).
+    those of ``sample`` when given (a run's, drawn in DuckDB by :mod:`core.data.sampling`); only the rows
+    at ``positions`` (0-based, among the part's rows in file order) when given, and only they are read.
 
     ``X`` has the original names of the feature columns (role ``'feature'``: not the target, not a ranking
     group, not an ignored column such as an identifier; in file order): numeric and
@@ -56,7 +62,7 @@ def load_split(
     import numpy as np
     import pandas as pd
 
-    data = load_arrays(store, dataset, part, sample)
+    data = load_arrays(store, dataset, part, sample, positions=positions)
     index = pd.Index(data.rows, name="row")
     X = pd.DataFrame(
         {
@@ -70,7 +76,12 @@ def load_split(
 
 
 def load_arrays(
-    store: Store, dataset: DatasetInfo, part: Literal["dev", "test"] = "dev", sample: RunSample | None = None
+    store: Store,
+    dataset: DatasetInfo,
+    part: Literal["dev", "test"] = "dev",
+    sample: RunSample | None = None,
+    *,
+    positions: Sequence[int] | None = None,
 ) -> SplitArrays:
     """:func:`load_split`'s rows, columns and values as NumPy arrays, without pandas."""
     if part not in ("dev", "test"):
@@ -81,39 +92,76 @@ def load_arrays(
 
     try:
         with store.read() as con:
-            layout = data_layout(con, dataset)
-            task = layout.task
-            target_type = next(c.sql_type for c in layout.columns if c.storage == layout.target_storage)
-            # Only feature columns: not an ignored one (core.data.roles), nor a ranking group (core.data.ranking).
-            use = feature_storage(con, dataset.id)
-            features = [
-                c
-                for c in layout.columns
-                if c.storage in use and c.storage != layout.target_storage and c.name != dataset.group
-            ]
-            exprs = [model_input_sql(c.storage, c.kind) for c in features]
-            y_expr = (
-                class_label_sql(layout.target_storage, target_type)
-                if task in CLASSIFICATION_TASKS
-                else f"CAST({quote_ident(layout.target_storage)} AS DOUBLE)"
-            )
-            select = ", ".join(["__row", *(f"{e} AS f{i}" for i, e in enumerate(exprs)), f"{y_expr} AS y"])
-            where, args = "__part = ?", [part]
+            rows = model_rows(con, dataset)
+            where = "__part = ?"
+            args: list[Any] = [part]
             if sample is not None:
-                rows_sql, rows_args = sample_rows_sql(layout, dataset, sample)
+                rows_sql, rows_args = sample_rows_sql(data_layout(con, dataset), dataset, sample)
                 where, args = f"{where} AND __row IN (SELECT __row FROM ({rows_sql}))", [part, *rows_args]
-            query = f"SELECT {select} FROM {layout.relation} WHERE {where} ORDER BY __row"
-            data = con.execute(query, args).fetchnumpy()
+            if positions is not None:
+                numbered = (
+                    f"SELECT __row, row_number() OVER (ORDER BY __row) - 1 AS pos FROM {rows.relation} WHERE {where}"
+                )
+                picked = f"SELECT __row FROM ({numbered}) WHERE pos IN (SELECT unnest(?::BIGINT[]))"
+                where = f"__part = ? AND __row IN ({picked})"
+                args = [part, *args, [int(p) for p in positions]]
+            select = ", ".join(["__row", *rows.aliases, "y"])
+            data = con.execute(f"SELECT {select} FROM {rows.relation} WHERE {where} ORDER BY __row", args).fetchnumpy()
     except duckdb.Error as e:
         raise StoreError(f"cannot load dataset {dataset.name!r}: {first_line(e)}") from e
 
     return SplitArrays(
         rows=np.asarray(data["__row"], dtype=np.int64),
         features={
-            col.name: _as_object(data[f"f{i}"]) if col.kind in ("categorical", "text") else _as_float(data[f"f{i}"])
-            for i, col in enumerate(features)
+            name: _as_float(data[alias]) if numeric else _as_object(data[alias])
+            for name, alias, numeric in zip(rows.names, rows.aliases, rows.numeric)
         },
-        y=_as_object(data["y"]) if task in CLASSIFICATION_TASKS else _as_float(data["y"]),
+        y=_as_float(data["y"]) if not rows.classification else _as_object(data["y"]),
+    )
+
+
+TEXT_KINDS = ("categorical", "text")  # model input as text (object dtype); every other kind as float64
+
+
+@dataclass(frozen=True)
+class ModelRows:
+    """A dataset's rows as models see them, as a FROM item: ``__row``, ``__part``, each feature as
+    ``f0``, ``f1`` ... (:func:`load_split`'s value, missing as NULL) and the target as ``y``."""
+
+    relation: str
+    names: tuple[str, ...]  # the features' names, in file order (load_split's columns)
+    numeric: tuple[bool, ...]  # per feature: float64 in load_split, else text
+    classification: bool
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return tuple(f"f{i}" for i in range(len(self.names)))
+
+
+def model_rows(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo) -> ModelRows:
+    """The dataset's rows (every part) with its model inputs, over whichever relation holds them (a
+    version's too): the one query :func:`load_split` and SQL checks over many rows
+    (:mod:`core.analysis.structure`) share, so both see the same values. Only feature columns: not an
+    ignored one (:mod:`core.data.roles`), nor a ranking group (:mod:`core.data.ranking`)."""
+    layout = data_layout(con, dataset)
+    target_type = next(c.sql_type for c in layout.columns if c.storage == layout.target_storage)
+    use = feature_storage(con, dataset.id)
+    features = [
+        c for c in layout.columns if c.storage in use and c.storage != layout.target_storage and c.name != dataset.group
+    ]
+    classification = layout.task in CLASSIFICATION_TASKS
+    y = (
+        class_label_sql(layout.target_storage, target_type)
+        if classification
+        else f"CAST({quote_ident(layout.target_storage)} AS DOUBLE)"
+    )
+    exprs = [f"{model_input_sql(c.storage, c.kind)} AS f{i}" for i, c in enumerate(features)]
+    select = ", ".join(["__row", "__part", *exprs, f"{y} AS y"])
+    return ModelRows(
+        f"(SELECT {select} FROM {layout.relation})",
+        tuple(c.name for c in features),
+        tuple(c.kind not in TEXT_KINDS for c in features),
+        classification,
     )
 
 
