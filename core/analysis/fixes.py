@@ -6,62 +6,67 @@ are dropped with ``--drop-duplicates`` (with the identifier columns the duplicat
 rows that differ only by an id are the duplicates it found); rows with conflicting labels are relabeled
 to the label most of their identical rows carry (``--relabel ROW=LABEL``), and where no label has a
 strict majority (a tie, such as one row of each) there is no label to trust and they are dropped
-(``--drop-rows``); locked test rows are left alone, as an edit does, and do not vote.
+(``--drop-rows``); locked test rows are left alone, as an edit does, and do not vote. The conflicting
+rows are found in DuckDB (:mod:`core.analysis.structure`): only they reach Python.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+
+import duckdb
 
 from core.analysis.findings import Finding
-
-if TYPE_CHECKING:
-    import pandas as pd
+from core.analysis.structure import CONFLICTING, compared, groups_sql, labeled_rows, matching_sql
+from core.errors import StoreError
+from core.store import Store
+from core.text import first_line
+from core.types import DatasetInfo
 
 COLUMN_FIXES = ("leakage", "identifier", "constant")
 
 
-def with_edits(
-    findings: Sequence[Finding], X_rows: pd.DataFrame, y: pd.Series, is_test: pd.Series, ids: Sequence[str]
-) -> list[Finding]:
-    """``findings`` with their ``edit`` arguments; ``X_rows`` are the columns rows were compared on
-    (all but the identifier columns ``ids``)."""
-    return [replace(f, edit=edit_args(f, X_rows, y, is_test, ids)) for f in findings]
+def with_edits(findings: Sequence[Finding], store: Store, dataset: DatasetInfo, ids: Sequence[str]) -> list[Finding]:
+    """``findings`` with their ``edit`` arguments; rows were compared on every feature of ``dataset``
+    but the identifier columns ``ids``."""
+    return [replace(f, edit=edit_args(f, store, dataset, ids)) for f in findings]
 
 
-def edit_args(
-    f: Finding, X_rows: pd.DataFrame, y: pd.Series, is_test: pd.Series, ids: Sequence[str]
-) -> tuple[str, ...]:
+def edit_args(f: Finding, store: Store, dataset: DatasetInfo, ids: Sequence[str]) -> tuple[str, ...]:
     if f.kind in COLUMN_FIXES and f.columns:
         return ("--drop-columns", ",".join(f.columns))
     if f.kind == "duplicates":
         return (("--drop-columns", ",".join(ids)) if ids else ()) + ("--drop-duplicates",)
     if f.kind == "conflicting_labels":
-        drops, relabels = conflict_fix(X_rows, y, is_test)
+        drops, relabels = conflict_fix(store, dataset, ids)
         args: tuple[str, ...] = ("--drop-rows", ",".join(map(str, drops))) if drops else ()
         return args + (("--relabel", *(f"{row}={label}" for row, label in relabels)) if relabels else ())
     return ()
 
 
-def conflict_fix(X_rows: pd.DataFrame, y: pd.Series, is_test: pd.Series) -> tuple[list[int], list[tuple[int, str]]]:
-    """Development rows whose identical feature rows carry more than one label: (rows to drop, as no
-    label has a strict majority among them; (row, majority label) for the rows outvoted)."""
-    import pandas as pd
-
-    key = pd.util.hash_pandas_object(X_rows, index=False).to_numpy()
-    frame = pd.DataFrame({"x": key, "y": y.astype(str).to_numpy()}, index=X_rows.index)
-    frame = frame[~is_test.reindex(X_rows.index).to_numpy(dtype=bool)]
-    frame = frame[frame.groupby("x")["y"].transform("nunique") > 1]
+def conflict_fix(store: Store, dataset: DatasetInfo, ids: Sequence[str]) -> tuple[list[int], list[tuple[int, str]]]:
+    """Development rows whose identical feature rows (compared without ``ids``) carry more than one
+    label: (rows to drop, as no label has a strict majority among them; (row, majority label) for the
+    rows outvoted)."""
+    try:
+        with store.read() as con:
+            rows = labeled_rows(con, dataset)
+            keys = compared(rows, ids)
+            groups = f"SELECT *, row_number() OVER () AS gid FROM ({groups_sql(rows, keys, CONFLICTING, 'dev')})"
+            found = con.execute(f"{matching_sql(rows, keys, groups, 'g.gid, r.__row, r.y')} WHERE r.__part = 'dev'")
+            members: dict[int, list[tuple[int, str]]] = {}
+            for gid, row, label in found.fetchall():
+                members.setdefault(int(gid), []).append((int(row), str(label)))
+    except duckdb.Error as e:
+        raise StoreError(f"cannot compare the rows of {dataset.name!r}: {first_line(e)}") from e
     drops: list[int] = []
     relabels: list[tuple[int, str]] = []
-    for _, group in frame.groupby("x", sort=False):
-        counts = group["y"].value_counts()
-        if len(counts) > 1 and counts.iloc[0] > counts.iloc[1]:
-            majority = str(counts.index[0])
-            outvoted = group.index[group["y"].to_numpy() != majority]
-            relabels += [(int(r), majority) for r in outvoted]
+    for group in members.values():
+        (majority, most), (_, second) = Counter(label for _, label in group).most_common(2)
+        if most > second:
+            relabels += [(row, majority) for row, label in group if label != majority]
         else:
-            drops += [int(r) for r in group.index]
+            drops += [row for row, _ in group]
     return sorted(drops), sorted(relabels)
