@@ -6,6 +6,7 @@ for the queue the same way (``--queue``), and say so when they start."""
 from __future__ import annotations
 
 import fcntl
+from typing import IO
 
 from textual.widgets import TextArea
 
@@ -43,6 +44,16 @@ async def start_tune(pilot, run_id: int, grid: str):
     return child
 
 
+def tree_with_queue_held(tmp_path, binary_csv) -> tuple[Store, int, IO[str]]:
+    """A store with a tree run, and its run queue's lock held as another process's group would hold it."""
+    store = Store(tmp_path / "s.duckdb")
+    import_dataset(store, binary_csv, "label")
+    (tree,) = run_baselines(store, "binary", "tree", folds=2)
+    lock = queue_file(store).open("a")
+    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return store, tree, lock
+
+
 def statuses(store: Store, pid: int) -> list[str]:
     return [r.status for r in list_runs(store) if r.pid == pid]
 
@@ -51,11 +62,7 @@ async def test_a_search_from_the_app_waits_queued_can_be_cancelled_and_runs_when
     tmp_path, binary_csv, monkeypatch
 ):
     monkeypatch.delenv("MLLOOP_CLUSTER", raising=False)
-    store = Store(tmp_path / "s.duckdb")
-    import_dataset(store, binary_csv, "label")
-    (tree,) = run_baselines(store, "binary", "tree", folds=2)
-    lock = queue_file(store).open("a")
-    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # another process's group holds the queue
+    store, tree, lock = tree_with_queue_held(tmp_path, binary_csv)
     try:
         app = MlloopApp(store, poll_interval=0.2)
         async with app.run_test(size=(100, 30)) as pilot:
@@ -92,11 +99,7 @@ async def test_a_search_from_the_app_waits_queued_can_be_cancelled_and_runs_when
 
 
 async def test_a_curve_and_a_test_evaluation_from_the_app_wait_while_the_queue_is_held(tmp_path, binary_csv):
-    store = Store(tmp_path / "s.duckdb")
-    import_dataset(store, binary_csv, "label")
-    (tree,) = run_baselines(store, "binary", "tree", folds=2)
-    lock = queue_file(store).open("a")
-    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # another process's group holds the queue
+    store, tree, lock = tree_with_queue_held(tmp_path, binary_csv)
     try:
         app = MlloopApp(store, poll_interval=0.2)
         async with app.run_test(size=(100, 30)) as pilot:
