@@ -19,48 +19,44 @@ from dataclasses import replace
 import duckdb
 
 from core.analysis.findings import Finding
-from core.analysis.structure import CONFLICTING, compared, groups_sql, labeled_rows, matching_sql
-from core.errors import StoreError
-from core.store import Store
-from core.text import first_line
-from core.types import DatasetInfo
+from core.analysis.structure import CONFLICTING, compared, groups_sql, matching_sql
+from core.data.frames import ModelRows
 
 COLUMN_FIXES = ("leakage", "identifier", "constant")
 
 
-def with_edits(findings: Sequence[Finding], store: Store, dataset: DatasetInfo, ids: Sequence[str]) -> list[Finding]:
-    """``findings`` with their ``edit`` arguments; rows were compared on every feature of ``dataset``
-    but the identifier columns ``ids``."""
-    return [replace(f, edit=edit_args(f, store, dataset, ids)) for f in findings]
+Conflicts = tuple[list[int], list[tuple[int, str]]]
+"""The development rows of conflicting groups: (rows to drop, (row, majority label) to relabel)."""
 
 
-def edit_args(f: Finding, store: Store, dataset: DatasetInfo, ids: Sequence[str]) -> tuple[str, ...]:
+def with_edits(findings: Sequence[Finding], ids: Sequence[str], conflicts: Conflicts | None) -> list[Finding]:
+    """``findings`` with their ``edit`` arguments; rows were compared on every feature but the
+    identifier columns ``ids``; ``conflicts`` is :func:`conflict_fix`'s answer (None: no conflict found)."""
+    return [replace(f, edit=edit_args(f, ids, conflicts)) for f in findings]
+
+
+def edit_args(f: Finding, ids: Sequence[str], conflicts: Conflicts | None) -> tuple[str, ...]:
     if f.kind in COLUMN_FIXES and f.columns:
         return ("--drop-columns", ",".join(f.columns))
     if f.kind == "duplicates":
         return (("--drop-columns", ",".join(ids)) if ids else ()) + ("--drop-duplicates",)
-    if f.kind == "conflicting_labels":
-        drops, relabels = conflict_fix(store, dataset, ids)
+    if f.kind == "conflicting_labels" and conflicts is not None:
+        drops, relabels = conflicts
         args: tuple[str, ...] = ("--drop-rows", ",".join(map(str, drops))) if drops else ()
         return args + (("--relabel", *(f"{row}={label}" for row, label in relabels)) if relabels else ())
     return ()
 
 
-def conflict_fix(store: Store, dataset: DatasetInfo, ids: Sequence[str]) -> tuple[list[int], list[tuple[int, str]]]:
+def conflict_fix(con: duckdb.DuckDBPyConnection, rows: ModelRows, ids: Sequence[str]) -> Conflicts:
     """Development rows whose identical feature rows (compared without ``ids``) carry more than one
     label: (rows to drop, as no label has a strict majority among them; (row, majority label) for the
-    rows outvoted)."""
-    try:
-        with store.read() as con:
-            rows = labeled_rows(con, dataset)
-            keys = compared(rows, ids)
-            groups = f"SELECT *, row_number() OVER () AS gid FROM ({groups_sql(rows, keys, CONFLICTING, 'dev')})"
-            found = con.execute(f"{matching_sql(rows, keys, groups, 'g.gid, r.__row, r.y')} WHERE r.__part = 'dev'")
-            members: dict[int, list[tuple[int, str]]] = {}
-            for gid, row, label in found.fetchall():
-                members.setdefault(int(gid), []).append((int(row), str(label)))
-    except duckdb.Error as e:
-        raise StoreError(f"cannot compare the rows of {dataset.name!r}: {first_line(e)}") from e
+    rows outvoted). ``rows`` are :func:`~core.analysis.structure.labeled_rows`, on the check's connection."""
+    keys = compared(rows, ids)
+    groups = f"SELECT *, row_number() OVER () AS gid FROM ({groups_sql(rows, keys, CONFLICTING, 'dev')})"
+    found = con.execute(f"{matching_sql(rows, keys, groups, 'g.gid, r.__row, r.y')} WHERE r.__part = 'dev'")
+    members: dict[int, list[tuple[int, str]]] = {}
+    for gid, row, label in found.fetchall():
+        members.setdefault(int(gid), []).append((int(row), str(label)))
     drops: list[int] = []
     relabels: list[tuple[int, str]] = []
     for group in members.values():

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Literal
 import duckdb
 
 from core.analysis.findings import KINDS, SEVERITIES, Finding
-from core.analysis.fixes import with_edits
+from core.analysis.fixes import conflict_fix, with_edits
 from core.analysis.label_issues import mislabeled_findings
 from core.analysis.leakage import leakage_findings
 from core.analysis.shift import shift_findings
@@ -91,6 +91,8 @@ def check_quality(
             if n_dev + n_test == 0:
                 raise InputError(f"dataset {dataset.name!r} has no labeled rows to check")
             findings, ids = structure_findings(con, rows, dataset, n_dev + n_test)
+            conflicted = any(f.kind == "conflicting_labels" for f in findings)
+            conflicts = conflict_fix(con, rows, ids) if conflicted else None
     except duckdb.Error as e:
         raise StoreError(f"cannot check dataset {dataset.name!r}: {first_line(e)}") from e
     go_on()
@@ -107,7 +109,7 @@ def check_quality(
         if mislabeled and dataset.is_classification:
             go_on()
             findings += mislabeled_findings(X_fit, y_fit, dataset, jobs)
-    findings = with_edits(findings, store, dataset, ids)
+    findings = with_edits(findings, ids, conflicts)
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     kind_rank = {k: i for i, k in enumerate(KINDS)}
     return tuple(sorted(findings, key=lambda f: (rank[f.severity], kind_rank.get(f.kind, 99), f.columns)))
