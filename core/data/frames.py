@@ -20,7 +20,7 @@ from core.data.column_types import class_label_sql, model_input_sql
 from core.data.sampling import sample_rows_sql
 from core.errors import InputError, StoreError
 from core.store import Store
-from core.store.datasets import data_layout, feature_storage
+from core.store.datasets import DataLayout, data_layout, feature_storage
 from core.store.sql import quote_ident
 from core.text import first_line
 from core.types import CLASSIFICATION_TASKS, DatasetInfo, RunSample
@@ -92,11 +92,12 @@ def load_arrays(
 
     try:
         with store.read() as con:
-            rows = model_rows(con, dataset)
+            layout = data_layout(con, dataset)
+            rows = model_rows(con, dataset, layout)
             where = "__part = ?"
             args: list[Any] = [part]
             if sample is not None:
-                rows_sql, rows_args = sample_rows_sql(data_layout(con, dataset), dataset, sample)
+                rows_sql, rows_args = sample_rows_sql(layout, dataset, sample)
                 where, args = f"{where} AND __row IN (SELECT __row FROM ({rows_sql}))", [part, *rows_args]
             if positions is not None:
                 numbered = (
@@ -138,12 +139,13 @@ class ModelRows:
         return tuple(f"f{i}" for i in range(len(self.names)))
 
 
-def model_rows(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo) -> ModelRows:
+def model_rows(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo, layout: DataLayout | None = None) -> ModelRows:
     """The dataset's rows (every part) with its model inputs, over whichever relation holds them (a
     version's too): the one query :func:`load_split` and SQL checks over many rows
     (:mod:`core.analysis.structure`) share, so both see the same values. Only feature columns: not an
-    ignored one (:mod:`core.data.roles`), nor a ranking group (:mod:`core.data.ranking`)."""
-    layout = data_layout(con, dataset)
+    ignored one (:mod:`core.data.roles`), nor a ranking group (:mod:`core.data.ranking`). ``layout``:
+    the dataset's :func:`~core.store.datasets.data_layout`, when the caller has read it already."""
+    layout = layout or data_layout(con, dataset)
     target_type = next(c.sql_type for c in layout.columns if c.storage == layout.target_storage)
     use = feature_storage(con, dataset.id)
     features = [
