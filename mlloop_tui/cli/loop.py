@@ -104,15 +104,15 @@ def add_machine_queue_argument(p: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def machine_turn(args: argparse.Namespace, store: Store) -> Iterator[None]:
+def queued_if_asked(args: argparse.Namespace, store: Store) -> Iterator[None]:
     """With ``--queue`` (and no cluster: its fits do not use this machine), the block waits its turn
     in the store's run queue (:func:`core.store.run_queue.machine_turn`)."""
     if not args.queue or getattr(args, "cluster", None):
         yield
         return
-    from core.store.run_queue import machine_turn as turn
+    from core.store.run_queue import machine_turn
 
-    with turn(store, lambda: None):
+    with machine_turn(store, lambda: None):
         yield
 
 
@@ -133,7 +133,7 @@ def cmd_curve(args: argparse.Namespace) -> int:
         if args.sizes:
             raise InputError("--sizes is for learning curves; a validation curve takes --param and --values")
         values = parse_values(args.values, args.param or "--values") if args.values is not None else None
-        with machine_turn(args, store):
+        with queued_if_asked(args, store):
             curve = validation_curve(
                 store, args.run, args.param, values, jobs=args.jobs, on_point=on_point, cluster=args.cluster
             )
@@ -141,7 +141,7 @@ def cmd_curve(args: argparse.Namespace) -> int:
         if args.param or args.values is not None:
             raise InputError("--param and --values are for validation curves: add --validation")
         sizes = parse_values(args.sizes, "--sizes") if args.sizes is not None else None
-        with machine_turn(args, store):
+        with queued_if_asked(args, store):
             curve = learning_curve(store, args.run, sizes, jobs=args.jobs, on_point=on_point, cluster=args.cluster)
     progress.close()
     if args.json:
@@ -226,7 +226,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         write("evaluate on the test set? [y/N] ", err=True)
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             raise RunCancelled("not evaluated")
-    with machine_turn(args, store):
+    with queued_if_asked(args, store):
         evaluation = evaluate_on_test(store, run.id)
     if args.json:
         from core.report.serialize import evaluation_to_dict
