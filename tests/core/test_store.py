@@ -215,7 +215,10 @@ def test_a_long_diagnosis_or_export_never_makes_a_concurrent_writer_fail(reader,
     shutil.copy(slow_diagnosis_base, tmp_path / "s.duckdb")
     store = Store(tmp_path / "s.duckdb")
     stop = tmp_path / "stop"
-    writer = start_writer(store, stop)
+    # Half the usual lock timeout: a fast machine diagnoses in under 2 s, and the read must outlast
+    # two of the writer's timeouts for the test to show anything.
+    lock_timeout = WRITER_LOCK_TIMEOUT / 2
+    writer = start_writer(store, stop, lock_timeout)
     try:
         start = time.monotonic()
         if reader == "diagnose":
@@ -225,5 +228,5 @@ def test_a_long_diagnosis_or_export_never_makes_a_concurrent_writer_fail(reader,
         took = time.monotonic() - start
     finally:
         writes = stop_writer(writer, stop)
-    assert took > 2 * WRITER_LOCK_TIMEOUT, "too quick to hold the store past the writer's lock timeout"
+    assert took > 2 * lock_timeout, "too quick to hold the store past the writer's lock timeout"
     assert writes > 5
