@@ -184,7 +184,7 @@ def make_pipeline(
         sparse_output=False,
     )
     categorical_steps = [
-        ("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
+        ("impute", SimpleImputer(strategy="constant", fill_value="(missing)", keep_empty_features=True)),
         ("onehot", onehot),
     ]
     transformers = []

@@ -59,6 +59,26 @@ def test_string_labels_score_as_plain_sklearn_short_or_long(store, tmp_path, nam
         np.testing.assert_allclose([f.train[metric] for f in run.fold_scores], sign * expected[f"train_{metric}"])
 
 
+def test_a_text_column_without_any_value_leaves_every_baseline_and_the_quality_check_working(store, tmp_path):
+    """An empty column from a spreadsheet (a header, no values) beside a number: the text branch once
+    dropped its only column and every baseline failed with "Found array with 0 feature(s)"."""
+    from core.analysis.quality import check_quality
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=200)
+    frame = pd.DataFrame({"notes": [None] * 200, "x": x, "label": np.where(x + rng.normal(size=200) > 0, "p", "n")})
+    frame.to_csv(tmp_path / "empty_notes.csv", index=False)
+    import_dataset(store, tmp_path / "empty_notes.csv", "label", name="notes")
+    run_ids = run_baselines(store, "notes", list(BASELINES), folds=3, seed=0, jobs=1)
+    assert [get_run(store, r).status for r in run_ids] == ["done"] * len(BASELINES)
+    expected, _ = _plain_sklearn(store, "notes", "linear", folds=3)
+    got = [f.validation["roc_auc"] for f in get_run(store, run_ids[list(BASELINES).index("linear")]).fold_scores]
+    np.testing.assert_allclose(got, expected["test_roc_auc"], rtol=1e-12)
+    assert min(got) > 0.7  # the number still carries the signal
+    kinds = {f.kind for f in check_quality(store, "notes")}
+    assert "missing" in kinds and "mislabeled" in kinds
+
+
 def test_fixed_width_labels_keep_values_and_leave_what_they_cannot_hold():
     fixed = fixed_width_labels(pd.Series(["no", "yes", "no"], dtype=object))
     assert isinstance(fixed, np.ndarray) and fixed.dtype.kind == "U" and fixed.tolist() == ["no", "yes", "no"]
