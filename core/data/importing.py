@@ -185,7 +185,7 @@ def _stored_within(store: Store, limit: int, import_into: Callable[..., DatasetI
     with spilling(store.path, limit) as folder:
         for sample_size in (None, -1):
             try:
-                with store.write() as con:
+                with store.write(own_instance=True) as con:  # its limits must not reach other connections
                     apply_limit(con, limit, folder)
                     return import_into(con, sample_size=sample_size)
             except _RetryWithFullSample:

@@ -3,7 +3,8 @@
 DuckDB lets one process write *or* many processes read, and an open reader blocks a
 writer. So nothing here holds a connection while idle: every unit of work opens a
 connection, does its work, and closes it; lock conflicts are retried with a short jittered
-backoff. Inside one process, DuckDB refuses a read-only and a read-write connection to the
+backoff. Opening attaches the file to this process's DuckDB instance (:mod:`core.store.attached`),
+closing detaches it. Inside one process, DuckDB refuses a read-only and a read-write connection to the
 same file at once, so a per-file gate lets in many readers or one writer. A block of reads
 may share one connection (:meth:`Store.reading`), which closes itself when idle: no reader
 holds the store while it computes.
@@ -22,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from core.errors import StoreError
+from core.store.attached import close_attached, open_attached
 from core.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from core.store.sigint import sigint_held, sigint_pending
 from core.store.sql import one_row
@@ -205,13 +207,17 @@ class Store:
             self._session.shared = None
 
     @contextmanager
-    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection inside one transaction: all of it lands, or none."""
+    def write(self, *, own_instance: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection inside one transaction: all of it lands, or none.
+
+        ``own_instance``: on a DuckDB instance of its own, for work that SETs instance-wide options
+        (memory limit, threads) which must not reach this process's other connections.
+        """
         self._ensure_schema()
         shared: _SharedRead | None = getattr(self._session, "shared", None)
         if shared is not None:
             shared.close()  # the block goes on; its next read opens a new connection
-        with self._connect(read_only=False) as con:
+        with self._connect(read_only=False, own_instance=own_instance) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
@@ -302,14 +308,14 @@ class Store:
         self._ready = True
 
     @contextmanager
-    def _connect(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _connect(self, read_only: bool, own_instance: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         held = getattr(self._session, "reads_held", 0)
         if not read_only and held:
             raise RuntimeError("a write inside a read of the same store would wait for itself")
         con = None
         try:
             with sigint_held():  # a Ctrl-C now would leave the gate taken (core.store.sigint)
-                con = self._open_gated(read_only)
+                con = self._open_gated(read_only, own_instance=own_instance)
                 self._session.reads_held = held + read_only
             yield con
         finally:
@@ -322,20 +328,29 @@ class Store:
         self,
         read_only: bool,
         opened_read_only: bool | None = None,
-        config: dict[str, str | bool | int | float | list[str]] = NO_EXTENSIONS,
+        config: dict[str, str | bool | int | float | list[str]] | None = None,
+        own_instance: bool = False,
     ) -> duckdb.DuckDBPyConnection:
         """Take this process's gate for the file (its read or its write side), then open (read-only
-        as ``opened_read_only`` says, else as the gate); the caller closes and releases."""
+        as ``opened_read_only`` says, else as the gate); the caller closes and releases.
+
+        The file is attached to this process's instance, unless ``config`` (a sandbox) or
+        ``own_instance`` asks for an instance of its own."""
         gate = _gate(self.path)
         gate.acquire(read_only)
         try:
-            return self._open_with_retry(read_only if opened_read_only is None else opened_read_only, config)
+            return self._open_with_retry(
+                read_only if opened_read_only is None else opened_read_only, config, own_instance
+            )
         except BaseException:
             gate.release(read_only)
             raise
 
     def _open_with_retry(
-        self, read_only: bool, config: dict[str, str | bool | int | float | list[str]] = NO_EXTENSIONS
+        self,
+        read_only: bool,
+        config: dict[str, str | bool | int | float | list[str]] | None,
+        own_instance: bool,
     ) -> duckdb.DuckDBPyConnection:
         mark = mark_of(self.path)
         if read_only:
@@ -346,7 +361,9 @@ class Store:
         try:
             while True:
                 try:
-                    return duckdb.connect(str(self.path), read_only=read_only, config=config)
+                    if config is None and not own_instance:
+                        return open_attached(self.path, read_only, NO_EXTENSIONS)
+                    return duckdb.connect(str(self.path), read_only=read_only, config=config or NO_EXTENSIONS)
                 except duckdb.Error as e:
                     if not _is_lock_conflict(e):
                         raise StoreError(f"cannot open store {self.path}: {first_line(e)}") from e
@@ -369,7 +386,8 @@ class Store:
 def _close_and_release(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
     """Close a gated connection and give its gate back, even if closing fails."""
     try:
-        con.close()
+        if not close_attached(con):
+            con.close()
     finally:
         _gate(path).release(read_only)
 
@@ -413,7 +431,12 @@ def _version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     A DuckDB file with tables but no mlloop schema version is someone else's database (or a damaged
     store): refused, so that nothing adds mlloop's tables to it.
     """
-    tables = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    tables = {
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database()"
+        ).fetchall()
+    }
     if not tables:
         return 0
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if "meta" in tables else None

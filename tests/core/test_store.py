@@ -121,9 +121,11 @@ with Store(sys.argv[1]).write() as con:
 
 def test_reads_in_a_reading_block_share_one_connection_and_release_it_after(store, monkeypatch):
     store.schema_version()
+    import core.store.connection as connection
+
     opened = []
-    connect = duckdb.connect
-    monkeypatch.setattr(duckdb, "connect", lambda *a, **k: opened.append(k.get("read_only")) or connect(*a, **k))
+    attach = connection.open_attached
+    monkeypatch.setattr(connection, "open_attached", lambda path, ro, cfg: opened.append(ro) or attach(path, ro, cfg))
     with store.reading():
         for _ in range(5):
             with store.read() as con:
