@@ -81,18 +81,21 @@ def check_quality(
     check_jobs(jobs)
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     try:
-        with store.read() as con:
-            rows = labeled_rows(con, dataset)
-            counted = con.execute(
-                f"SELECT count(*) FILTER (WHERE __part = 'dev'), count(*) FILTER (WHERE __part = 'test') "
-                f"FROM {rows.relation}"
-            ).fetchone()
+        with store.reading():  # many short reads, not one long one: a run's writes get in between
+            with store.read() as con:
+                rows = labeled_rows(con, dataset)
+                counted = con.execute(
+                    f"SELECT count(*) FILTER (WHERE __part = 'dev'), count(*) FILTER (WHERE __part = 'test') "
+                    f"FROM {rows.having([])}"
+                ).fetchone()
             n_dev, n_test = (int(n) for n in counted or (0, 0))
             if n_dev + n_test == 0:
                 raise InputError(f"dataset {dataset.name!r} has no labeled rows to check")
-            findings, ids = structure_findings(con, rows, dataset, n_dev + n_test)
-            conflicted = any(f.kind == "conflicting_labels" for f in findings)
-            conflicts = conflict_fix(con, rows, ids) if conflicted else None
+            findings, ids = structure_findings(store, rows, dataset, n_dev + n_test)
+            conflicts = None
+            if any(f.kind == "conflicting_labels" for f in findings):
+                with store.read() as con:
+                    conflicts = conflict_fix(con, rows, ids)
     except duckdb.Error as e:
         raise StoreError(f"cannot check dataset {dataset.name!r}: {first_line(e)}") from e
     go_on()

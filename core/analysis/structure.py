@@ -14,15 +14,16 @@ missing as equal to missing and -0.0 as 0.0: the equality pandas' row hashes and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
 from core.analysis.findings import MAX_ROWS, Finding, Severity, listed_rows, percent
 from core.data.frames import ModelRows, model_rows
 from core.data.roles import looks_like_identifier
+from core.store import Store
 from core.store.sql import one_row
 from core.types import DatasetInfo
 
@@ -34,12 +35,14 @@ HIGH_CARDINALITY = 30  # the one-hot encoder keeps 30 categories (models.MAX_CAT
 LISTED = "ORDER BY __part, __row LIMIT ?"  # 'dev' < 'test': load_split's order, the first rows of it
 CONFLICTING = "min(y) <> max(y)"  # a group of identical feature rows with more than one label
 
+_T = TypeVar("_T")
+
 
 def labeled_rows(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo) -> ModelRows:
     """The rows ``load_split`` reads for dev and test (:func:`core.data.frames.model_rows`): the unlabeled
     rows are no part of any check."""
     rows = model_rows(con, dataset)
-    return replace(rows, relation=f"(SELECT * FROM {rows.relation} WHERE __part IN ('dev', 'test'))")
+    return replace(rows, where="__part IN ('dev', 'test')")
 
 
 def compared(rows: ModelRows, ids: Sequence[str]) -> list[str]:
@@ -51,35 +54,45 @@ def groups_sql(rows: ModelRows, keys: Sequence[str], having: str, part: str | No
     """The distinct ``keys`` of the rows (of one ``part``, or all) whose group satisfies ``having``."""
     cols = ", ".join(keys)
     where = "TRUE" if part is None else f"__part = '{part}'"
-    return f"SELECT {cols} FROM {rows.relation} WHERE {where} GROUP BY {cols} HAVING {having}"
+    return f"SELECT {cols} FROM {rows.having(keys)} WHERE {where} GROUP BY {cols} HAVING {having}"
 
 
 def matching_sql(rows: ModelRows, keys: Sequence[str], groups: str, select: str) -> str:
     """``select`` (over ``r``, a row, and ``g``, its group) for the rows whose ``keys`` equal a row of
     ``groups`` (distinct keys, so each row matches once), missing equal to missing."""
     on = " AND ".join(f"r.{k} IS NOT DISTINCT FROM g.{k}" for k in keys)
-    return f"SELECT {select} FROM {rows.relation} AS r JOIN ({groups}) AS g ON {on}"
+    return f"SELECT {select} FROM {rows.having(keys)} AS r JOIN ({groups}) AS g ON {on}"
 
 
 def structure_findings(
-    con: duckdb.DuckDBPyConnection, rows: ModelRows, dataset: DatasetInfo, n: int
+    store: Store, rows: ModelRows, dataset: DatasetInfo, n: int
 ) -> tuple[list[Finding], tuple[str, ...]]:
     """The structure findings on the ``n`` labeled rows, and the identifier-like columns, which the
-    duplicate and conflict checks leave out (an id makes every row unique)."""
-    stats = [_column(con, rows, i) for i in range(len(rows.names))]
-    findings = [_missing(con, rows, s, n) for s in stats if s.missing]
-    findings += [f for s in stats for f in _constant(con, rows, s, n)]
+    duplicate and conflict checks leave out (an id makes every row unique).
+
+    Each step is a read of its own (inside the caller's :meth:`~core.store.Store.reading` block, they
+    share a connection): a dataset of 500 columns takes over a thousand queries, seconds in all, and
+    a run waiting to write a fold gets in between two of them.
+    """
+
+    def read(step: Callable[..., _T], *args: Any) -> _T:
+        with store.read() as con:
+            return step(con, rows, *args)
+
+    stats = [read(_column, i) for i in range(len(rows.names))]
+    findings = [read(_missing, s, n) for s in stats if s.missing]
+    findings += [f for s in stats for f in read(_constant, s, n)]
     ids = [f for s in stats for f in _identifier(s, n)]
     findings += ids
     findings += [f for s in stats for f in _high_cardinality(s, n)]
     id_names = tuple(f.columns[0] for f in ids)
     keys = compared(rows, id_names)
     if keys:
-        findings += _duplicates(con, rows, keys, n)
+        findings += read(_duplicates, keys, n)
         if rows.classification:
-            findings += _conflicts(con, rows, keys, n)
+            findings += read(_conflicts, keys, n)
     if rows.classification:
-        findings += _imbalance(con, rows, dataset)
+        findings += read(_imbalance, dataset)
     return findings, id_names
 
 
@@ -102,7 +115,7 @@ class _Column:
 
 def _column(con: duckdb.DuckDBPyConnection, rows: ModelRows, i: int) -> _Column:
     numbers = "coalesce(bool_and(v = round(v)), false), min(v), max(v)" if rows.numeric[i] else "false, 0, 0"
-    counts = f"SELECT f{i} AS v, count(*) AS c FROM {rows.relation} GROUP BY v"
+    counts = f"SELECT f{i} AS v, count(*) AS c FROM {rows.having([f'f{i}'])} GROUP BY v"
     r = one_row(
         con.execute(
             "SELECT coalesce(sum(c) FILTER (WHERE v IS NULL), 0), count(v), count(*), max(c), arg_max(v, c), "
@@ -124,8 +137,13 @@ def _column(con: duckdb.DuckDBPyConnection, rows: ModelRows, i: int) -> _Column:
     )
 
 
-def _listed(con: duckdb.DuckDBPyConnection, rows: ModelRows, where: str, args: Sequence[Any] = ()) -> tuple[int, ...]:
-    found = con.execute(f"SELECT __row FROM {rows.relation} WHERE {where} {LISTED}", [*args, MAX_ROWS]).fetchall()
+def _listed(
+    con: duckdb.DuckDBPyConnection, rows: ModelRows, s: _Column, where: str, args: Sequence[Any] = ()
+) -> tuple[int, ...]:
+    """The first rows (load_split's order) where column ``s`` satisfies ``where``."""
+    found = con.execute(
+        f"SELECT __row FROM {rows.having([s.alias])} WHERE {where} {LISTED}", [*args, MAX_ROWS]
+    ).fetchall()
     return listed_rows(r[0] for r in found)
 
 
@@ -141,7 +159,7 @@ def _missing(con: duckdb.DuckDBPyConnection, rows: ModelRows, s: _Column, n: int
         "missing",
         sev,
         (s.name,),
-        _listed(con, rows, f"{s.alias} IS NULL"),
+        _listed(con, rows, s, f"{s.alias} IS NULL"),
         f"{s.name}: {s.missing} of {n} values missing ({percent(frac)})",
         action,
         float(frac),
@@ -174,7 +192,7 @@ def _constant(con: duckdb.DuckDBPyConnection, rows: ModelRows, s: _Column, n: in
             "near_constant",
             "low",
             (s.name,),
-            _listed(con, rows, f"{s.alias} IS DISTINCT FROM CAST(? AS {cast})", [top]),
+            _listed(con, rows, s, f"{s.alias} IS DISTINCT FROM CAST(? AS {cast})", [top]),
             f"{s.name}: one value fills {percent(share)} of the rows; {n - s.top} rows differ",
             "drop it, or check the rare rows: some folds may see a single value",
             float(share),
@@ -228,7 +246,7 @@ def _duplicates(con: duckdb.DuckDBPyConnection, rows: ModelRows, keys: list[str]
     with_y = [*keys, "y"]
     cols = ", ".join(with_y)
     sizes = (
-        f"SELECT count(*) AS c, min(__part) <> max(__part) AS across FROM {rows.relation} "
+        f"SELECT count(*) AS c, min(__part) <> max(__part) AS across FROM {rows.having(keys)} "
         f"GROUP BY {cols} HAVING count(*) > 1"
     )
     groups, in_groups, across = one_row(
@@ -271,7 +289,7 @@ def _duplicates(con: duckdb.DuckDBPyConnection, rows: ModelRows, keys: list[str]
 
 def _conflicts(con: duckdb.DuckDBPyConnection, rows: ModelRows, keys: list[str], n: int) -> list[Finding]:
     cols = ", ".join(keys)
-    sizes = f"SELECT count(*) AS c FROM {rows.relation} GROUP BY {cols} HAVING {CONFLICTING}"
+    sizes = f"SELECT count(*) AS c FROM {rows.having(keys)} GROUP BY {cols} HAVING {CONFLICTING}"
     n_groups, n_bad = (int(v) for v in one_row(con.execute(f"SELECT count(*), coalesce(sum(c), 0) FROM ({sizes})")))
     if not n_groups:
         return []
@@ -294,7 +312,7 @@ def _conflicts(con: duckdb.DuckDBPyConnection, rows: ModelRows, keys: list[str],
 def _imbalance(con: duckdb.DuckDBPyConnection, rows: ModelRows, dataset: DatasetInfo) -> list[Finding]:
     # pandas' value_counts: most rows first, ties in the order of their first row (dev rows, then test rows).
     counts = con.execute(
-        f"SELECT y, count(*) AS c FROM {rows.relation} WHERE y IS NOT NULL GROUP BY y ORDER BY c DESC, "
+        f"SELECT y, count(*) AS c FROM {rows.having([])} WHERE y IS NOT NULL GROUP BY y ORDER BY c DESC, "
         "min(__row) FILTER (WHERE __part = 'dev') NULLS LAST, min(__row) FILTER (WHERE __part = 'test')"
     ).fetchall()
     if len(counts) < 2:

@@ -129,14 +129,32 @@ class ModelRows:
     """A dataset's rows as models see them, as a FROM item: ``__row``, ``__part``, each feature as
     ``f0``, ``f1`` ... (:func:`load_split`'s value, missing as NULL) and the target as ``y``."""
 
-    relation: str
+    layout: DataLayout  # where the stored rows are
+    storages: tuple[str, ...]  # per feature, its stored column
+    inputs: tuple[str, ...]  # per feature, its model-input expression over that column
+    target: str  # the target's expression over its stored column
     names: tuple[str, ...]  # the features' names, in file order (load_split's columns)
     numeric: tuple[bool, ...]  # per feature: float64 in load_split, else text
     classification: bool
+    where: str = "TRUE"  # which of the rows
 
     @property
     def aliases(self) -> tuple[str, ...]:
         return tuple(f"f{i}" for i in range(len(self.names)))
+
+    @property
+    def relation(self) -> str:
+        """The rows with every feature."""
+        return self.having(self.aliases)
+
+    def having(self, aliases: Sequence[str]) -> str:
+        """The rows with only the features ``aliases`` (``f3``...; ``y`` is always there): DuckDB takes
+        ~50 ms to bind the expressions of 500 features, which a query about one column should not pay."""
+        positions = [int(a[1:]) for a in aliases if a != "y"]
+        exprs = [f"{self.inputs[i]} AS f{i}" for i in positions]
+        select = ", ".join(["__row", "__part", *exprs, f"{self.target} AS y"])
+        stored = self.layout.having([*(self.storages[i] for i in positions), self.layout.target_storage])
+        return f"(SELECT {select} FROM {stored} WHERE {self.where})"
 
 
 def model_rows(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo, layout: DataLayout | None = None) -> ModelRows:
@@ -157,10 +175,11 @@ def model_rows(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo, layout: Dat
         if classification
         else f"CAST({quote_ident(layout.target_storage)} AS DOUBLE)"
     )
-    exprs = [f"{model_input_sql(c.storage, c.kind)} AS f{i}" for i, c in enumerate(features)]
-    select = ", ".join(["__row", "__part", *exprs, f"{y} AS y"])
     return ModelRows(
-        f"(SELECT {select} FROM {layout.relation})",
+        layout,
+        tuple(c.storage for c in features),
+        tuple(model_input_sql(c.storage, c.kind) for c in features),
+        y,
         tuple(c.name for c in features),
         tuple(c.kind not in TEXT_KINDS for c in features),
         classification,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,9 +125,15 @@ class DataLayout:
     def relation(self) -> str:
         """A FROM item of this dataset's rows only: ``__row``, ``__part`` and each column, typed, under
         its storage name (so a reader selects ``c0`` ... whichever table holds them)."""
-        exprs = ", ".join(f"{c.expr} AS {quote_ident(c.storage)}" for c in self.columns)
+        return self.having([c.storage for c in self.columns])
+
+    def having(self, storages: Sequence[str]) -> str:
+        """:attr:`relation` with only the columns ``storages``: a query about one column of 500 then
+        binds one expression, not 500 (~20 ms)."""
+        wanted = set(storages)
+        exprs = "".join(f", {c.expr} AS {quote_ident(c.storage)}" for c in self.columns if c.storage in wanted)
         source = self.source or quote_ident(self.table)
-        return f"(SELECT __row, __part, {exprs} FROM {source} WHERE {self.row_filter})"
+        return f"(SELECT __row, __part{exprs} FROM {source} WHERE {self.row_filter})"
 
 
 def data_layout(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo) -> DataLayout:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from typing import Any
 
 import numpy as np
@@ -269,3 +270,26 @@ def test_a_large_dataset_is_checked_without_loading_its_rows(tmp_path):
     assert int(grown_mb) < 150, r.stdout
     assert f"duplicates:{distinct * copies}" in kinds  # every row has copies: all were compared
     assert "sampled:1000" in kinds
+
+
+def test_the_structure_checks_of_many_columns_never_make_a_concurrent_writer_fail(store, tmp_path):
+    """500 columns are over a thousand queries: as one read they held the store for seconds, and a run's
+    fold write (here a writer giving up after half a second locked) failed or stalled behind them."""
+    from core.analysis.structure import labeled_rows, structure_findings
+    from tests.concurrency import start_writer, stop_writer
+
+    info = import_dataset(store, REPO / "sample_data" / "wide.csv", "label", name="wide")
+    stop = tmp_path / "stop"
+    writer = start_writer(store, stop, lock_timeout=0.5)
+    try:
+        start = time.monotonic()
+        with store.reading():  # as check_quality reads
+            with store.read() as con:
+                rows = labeled_rows(con, info)
+            findings, _ = structure_findings(store, rows, info, info.n_dev + info.n_test)
+        took = time.monotonic() - start
+    finally:
+        writes = stop_writer(writer, stop)
+    assert len(rows.names) == 500 and findings == []  # every column checked; the sample is clean
+    assert took > 2 * 0.5, "too quick to hold the store past the writer's lock timeout"
+    assert writes > 5
