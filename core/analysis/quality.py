@@ -86,7 +86,7 @@ def check_quality(
                 rows = labeled_rows(con, dataset)
                 counted = con.execute(
                     f"SELECT count(*) FILTER (WHERE __part = 'dev'), count(*) FILTER (WHERE __part = 'test') "
-                    f"FROM {rows.having([])}"
+                    f"FROM {rows.only([])}"
                 ).fetchone()
             n_dev, n_test = (int(n) for n in counted or (0, 0))
             if n_dev + n_test == 0:

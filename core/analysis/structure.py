@@ -54,14 +54,14 @@ def groups_sql(rows: ModelRows, keys: Sequence[str], having: str, part: str | No
     """The distinct ``keys`` of the rows (of one ``part``, or all) whose group satisfies ``having``."""
     cols = ", ".join(keys)
     where = "TRUE" if part is None else f"__part = '{part}'"
-    return f"SELECT {cols} FROM {rows.having(keys)} WHERE {where} GROUP BY {cols} HAVING {having}"
+    return f"SELECT {cols} FROM {rows.only(keys)} WHERE {where} GROUP BY {cols} HAVING {having}"
 
 
 def matching_sql(rows: ModelRows, keys: Sequence[str], groups: str, select: str) -> str:
     """``select`` (over ``r``, a row, and ``g``, its group) for the rows whose ``keys`` equal a row of
     ``groups`` (distinct keys, so each row matches once), missing equal to missing."""
     on = " AND ".join(f"r.{k} IS NOT DISTINCT FROM g.{k}" for k in keys)
-    return f"SELECT {select} FROM {rows.having(keys)} AS r JOIN ({groups}) AS g ON {on}"
+    return f"SELECT {select} FROM {rows.only(keys)} AS r JOIN ({groups}) AS g ON {on}"
 
 
 def structure_findings(
@@ -115,7 +115,7 @@ class _Column:
 
 def _column(con: duckdb.DuckDBPyConnection, rows: ModelRows, i: int) -> _Column:
     numbers = "coalesce(bool_and(v = round(v)), false), min(v), max(v)" if rows.numeric[i] else "false, 0, 0"
-    counts = f"SELECT f{i} AS v, count(*) AS c FROM {rows.having([f'f{i}'])} GROUP BY v"
+    counts = f"SELECT f{i} AS v, count(*) AS c FROM {rows.only([f'f{i}'])} GROUP BY v"
     r = one_row(
         con.execute(
             "SELECT coalesce(sum(c) FILTER (WHERE v IS NULL), 0), count(v), count(*), max(c), arg_max(v, c), "
@@ -142,7 +142,7 @@ def _listed(
 ) -> tuple[int, ...]:
     """The first rows (load_split's order) where column ``s`` satisfies ``where``."""
     found = con.execute(
-        f"SELECT __row FROM {rows.having([s.alias])} WHERE {where} {LISTED}", [*args, MAX_ROWS]
+        f"SELECT __row FROM {rows.only([s.alias])} WHERE {where} {LISTED}", [*args, MAX_ROWS]
     ).fetchall()
     return listed_rows(r[0] for r in found)
 
@@ -246,7 +246,7 @@ def _duplicates(con: duckdb.DuckDBPyConnection, rows: ModelRows, keys: list[str]
     with_y = [*keys, "y"]
     cols = ", ".join(with_y)
     sizes = (
-        f"SELECT count(*) AS c, min(__part) <> max(__part) AS across FROM {rows.having(keys)} "
+        f"SELECT count(*) AS c, min(__part) <> max(__part) AS across FROM {rows.only(keys)} "
         f"GROUP BY {cols} HAVING count(*) > 1"
     )
     groups, in_groups, across = one_row(
@@ -289,7 +289,7 @@ def _duplicates(con: duckdb.DuckDBPyConnection, rows: ModelRows, keys: list[str]
 
 def _conflicts(con: duckdb.DuckDBPyConnection, rows: ModelRows, keys: list[str], n: int) -> list[Finding]:
     cols = ", ".join(keys)
-    sizes = f"SELECT count(*) AS c FROM {rows.having(keys)} GROUP BY {cols} HAVING {CONFLICTING}"
+    sizes = f"SELECT count(*) AS c FROM {rows.only(keys)} GROUP BY {cols} HAVING {CONFLICTING}"
     n_groups, n_bad = (int(v) for v in one_row(con.execute(f"SELECT count(*), coalesce(sum(c), 0) FROM ({sizes})")))
     if not n_groups:
         return []
@@ -312,7 +312,7 @@ def _conflicts(con: duckdb.DuckDBPyConnection, rows: ModelRows, keys: list[str],
 def _imbalance(con: duckdb.DuckDBPyConnection, rows: ModelRows, dataset: DatasetInfo) -> list[Finding]:
     # pandas' value_counts: most rows first, ties in the order of their first row (dev rows, then test rows).
     counts = con.execute(
-        f"SELECT y, count(*) AS c FROM {rows.having([])} WHERE y IS NOT NULL GROUP BY y ORDER BY c DESC, "
+        f"SELECT y, count(*) AS c FROM {rows.only([])} WHERE y IS NOT NULL GROUP BY y ORDER BY c DESC, "
         "min(__row) FILTER (WHERE __part = 'dev') NULLS LAST, min(__row) FILTER (WHERE __part = 'test')"
     ).fetchall()
     if len(counts) < 2:

@@ -145,15 +145,15 @@ class ModelRows:
     @property
     def relation(self) -> str:
         """The rows with every feature."""
-        return self.having(self.aliases)
+        return self.only(self.aliases)
 
-    def having(self, aliases: Sequence[str]) -> str:
+    def only(self, aliases: Sequence[str]) -> str:
         """The rows with only the features ``aliases`` (``f3``...; ``y`` is always there): DuckDB takes
         ~50 ms to bind the expressions of 500 features, which a query about one column should not pay."""
         positions = [int(a[1:]) for a in aliases if a != "y"]
         exprs = [f"{self.inputs[i]} AS f{i}" for i in positions]
         select = ", ".join(["__row", "__part", *exprs, f"{self.target} AS y"])
-        stored = self.layout.having([*(self.storages[i] for i in positions), self.layout.target_storage])
+        stored = self.layout.only([*(self.storages[i] for i in positions), self.layout.target_storage])
         return f"(SELECT {select} FROM {stored} WHERE {self.where})"
 
 

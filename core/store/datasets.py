@@ -125,9 +125,9 @@ class DataLayout:
     def relation(self) -> str:
         """A FROM item of this dataset's rows only: ``__row``, ``__part`` and each column, typed, under
         its storage name (so a reader selects ``c0`` ... whichever table holds them)."""
-        return self.having([c.storage for c in self.columns])
+        return self.only([c.storage for c in self.columns])
 
-    def having(self, storages: Sequence[str]) -> str:
+    def only(self, storages: Sequence[str]) -> str:
         """:attr:`relation` with only the columns ``storages``: a query about one column of 500 then
         binds one expression, not 500 (~20 ms)."""
         wanted = set(storages)
