@@ -121,22 +121,25 @@ class _SharedRead:
     @contextmanager
     def use(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._mutex:
-            with sigint_held():
-                self._cancel_timer()
-                if self._con is not None and not self._users and writer_waiting(mark_of(self._store.path)):
-                    con, self._con = self._con, None
-                    _close_and_release(con, self._store.path, read_only=True)  # let the writer in
-                if self._con is None:
-                    self._con = self._store._open_gated(read_only=True)
-                self._users += 1
+            counted = False
             try:
+                with sigint_held():  # a Ctrl-C that came meanwhile is raised as it ends, once counted
+                    self._cancel_timer()
+                    if self._con is not None and not self._users and writer_waiting(mark_of(self._store.path)):
+                        con, self._con = self._con, None
+                        _close_and_release(con, self._store.path, read_only=True)  # let the writer in
+                    if self._con is None:
+                        self._con = self._store._open_gated(read_only=True)
+                    self._users += 1
+                    counted = True
                 yield self._con
             finally:
-                with sigint_held():
-                    self._users -= 1
-                    self._timer = threading.Timer(IDLE_CLOSE_S, self.close)
-                    self._timer.daemon = True
-                    self._timer.start()
+                if counted:  # uncounted, the idle timer never starts and the connection stays open
+                    with sigint_held():
+                        self._users -= 1
+                        self._timer = threading.Timer(IDLE_CLOSE_S, self.close)
+                        self._timer.daemon = True
+                        self._timer.start()
 
     def close(self) -> None:
         with self._mutex, sigint_held():
@@ -203,8 +206,8 @@ class Store:
     def _close_session(self) -> None:
         shared: _SharedRead | None = getattr(self._session, "shared", None)
         if shared is not None:
+            self._session.shared = None  # first: a Ctrl-C out of close() must not leave it to the next block
             shared.close()
-            self._session.shared = None
 
     @contextmanager
     def write(self, *, own_instance: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

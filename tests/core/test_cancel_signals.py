@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import pytest
@@ -54,8 +53,16 @@ def test_a_ctrl_c_inside_a_held_block_is_raised_when_the_block_ends():
 
 
 def _write_from_another_thread(store: Store) -> None:
-    with store.write() as con:
-        con.execute("INSERT INTO t VALUES (-1)")
+    """Write from a daemon thread, failing (not hanging the suite) when the gate is never given back."""
+
+    def write() -> None:
+        with store.write() as con:
+            con.execute("INSERT INTO t VALUES (-1)")
+
+    other = threading.Thread(target=write, daemon=True)
+    other.start()
+    other.join(timeout=10)
+    assert not other.is_alive(), "the store's gate was never given back"
 
 
 def test_ctrl_c_at_any_moment_of_store_work_leaves_the_store_free(tmp_path):
@@ -64,24 +71,23 @@ def test_ctrl_c_at_any_moment_of_store_work_leaves_the_store_free(tmp_path):
         con.execute("CREATE TABLE t (i INTEGER)")
     rng = random.Random(0)
     caught = set()
-    with ThreadPoolExecutor(1) as other:
-        for _ in range(120):
-            timer = sigint_in(rng.uniform(0, 0.03))
-            try:
-                end = time.monotonic() + 0.05
-                while time.monotonic() < end:
-                    with store.write() as con:
-                        con.execute("INSERT INTO t SELECT range FROM range(2000)")
-                    with store.reading():
-                        for _ in range(2):
-                            with store.read() as con:
-                                con.execute("SELECT count(*) FROM t").fetchall()
-            except BaseException as e:
-                assert is_interrupt(e), repr(e)
-                caught.add(type(e).__name__)
-            timer.join()
-            time.sleep(0.002)  # a late signal lands here, not in the next round
-            other.submit(_write_from_another_thread, store).result(timeout=10)  # the gate was given back
+    for _ in range(120):
+        timer = sigint_in(rng.uniform(0, 0.03))
+        try:
+            end = time.monotonic() + 0.05
+            while time.monotonic() < end:
+                with store.write() as con:
+                    con.execute("INSERT INTO t SELECT range FROM range(2000)")
+                with store.reading():
+                    for _ in range(2):
+                        with store.read() as con:
+                            con.execute("SELECT count(*) FROM t").fetchall()
+        except BaseException as e:
+            assert is_interrupt(e), repr(e)
+            caught.add(type(e).__name__)
+        timer.join()
+        time.sleep(0.002)  # a late signal lands here, not in the next round
+        _write_from_another_thread(store)  # the gate was given back
     assert "KeyboardInterrupt" in caught
 
 
