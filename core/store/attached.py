@@ -65,7 +65,9 @@ def open_attached(
     inst, key = _instance, str(path)
     with inst.lock:
         if inst.db is None:
-            inst.db = duckdb.connect(config=config)
+            # Without the allocator's background threads, the memory of a large read (a sample drawn from
+            # millions of rows) stayed with the process after DETACH: a run's parent kept ~400 MB more.
+            inst.db = duckdb.connect(config={**config, "allocator_background_threads": True})
         attachment = inst.attached.get(key)
         if attachment is None:
             inst.aliases += 1
