@@ -66,7 +66,7 @@ def open_attached(
     with inst.lock:
         if inst.db is None:
             # Without the allocator's background threads, the memory of a large read (a sample drawn from
-            # millions of rows) stayed with the process after DETACH: a run's parent kept ~400 MB more.
+            # millions of rows) stayed with the process after DETACH, while a run's workers loaded theirs.
             inst.db = duckdb.connect(config={**config, "allocator_background_threads": True})
         attachment = inst.attached.get(key)
         if attachment is None:
