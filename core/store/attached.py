@@ -93,8 +93,8 @@ def close_attached(con: duckdb.DuckDBPyConnection) -> bool:
     False (and nothing done) for any other connection."""
     inst = _instance
     with inst.lock:
-        entry = inst.handed.pop(id(con), None)
-        if entry is None or entry[0] is not con:
+        entry = inst.handed.pop(id(con), None)  # the entry holds the cursor, so its id is not reused meanwhile
+        if entry is None:
             return False
         try:
             con.close()
