@@ -19,6 +19,7 @@ from importlib import metadata
 from typing import Any, Literal, NotRequired, TypedDict
 
 from core.errors import InputError
+from core.modeling.executors import start_workers
 from core.modeling.fold_predictions import predict_fold
 from core.modeling.metrics import metrics_for
 from core.modeling.models import Baseline, make_pipeline, resolve_models
@@ -28,6 +29,7 @@ from core.stopping import StopToken
 from core.store import Store
 from core.store.datasets import get_dataset
 from core.store.predictions import FoldPredictions
+from core.store.run_queue import queue_busy
 from core.text import error_line
 from core.types import DatasetInfo, FoldScore, GlmSummary, RunStatus, Task
 
@@ -175,17 +177,11 @@ def run_baselines(
     ids = [d.id for d in datasets]
     if len(set(ids)) < len(ids):
         raise InputError(f"dataset {next(d.name for d in datasets if ids.count(d.id) > 1)!r} is given twice")
+    entries = [_entries(d, models, params or {}, model_specs) for d in datasets]
+    _start_workers_early(store, jobs, cluster, queue)
     plans = [
-        plan_group(
-            store,
-            d,
-            _entries(d, models, params or {}, model_specs),
-            folds=folds,
-            repeats=repeats,
-            seed=seed,
-            sample=sample,
-        )
-        for d in datasets
+        plan_group(store, d, e, folds=folds, repeats=repeats, seed=seed, sample=sample)
+        for d, e in zip(datasets, entries)
     ]
     groups = run_groups(
         store,
@@ -249,8 +245,10 @@ def run_specs(
     if not specs:
         raise InputError("nothing to run: no model given")
     check_jobs(jobs)
+    dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
+    _start_workers_early(store, jobs, cluster, queue)
     plan = plan_group(
-        store, dataset_ref, specs, folds=folds, repeats=repeats, seed=seed, before_start=before_start, sample=sample
+        store, dataset, specs, folds=folds, repeats=repeats, seed=seed, before_start=before_start, sample=sample
     )
     groups = run_groups(
         store,
@@ -263,6 +261,15 @@ def run_specs(
         queue=queue,
     )
     return groups[0]
+
+
+def _start_workers_early(store: Store, jobs: int, cluster: str | None, queue: bool) -> None:
+    """Start the local workers while the runs are planned (:func:`~core.modeling.executors.start_workers`),
+    once the datasets and model names are known good: a process ending during the start waits for it.
+    Not for a cluster, nor for runs that will wait in the queue behind another group (idle workers
+    would only hold memory)."""
+    if not cluster and not (queue and queue_busy(store)):
+        start_workers(jobs)
 
 
 def fold_splits(splitter: Any, X: Any, y: Any, dataset: DatasetInfo) -> list[tuple[Any, Any]]:

@@ -28,10 +28,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     from core.data.demo import load_samples
     from core.modeling.evaluation import run_baselines
+    from core.modeling.executors import start_workers
     from core.store.runs import list_runs
     from mlloop_tui.background import start_checker
 
     store = open_store(args)
+    start_workers(-1)  # they start while the samples are imported
     out(f"store: {store.path}")
     samples = load_samples(store)
     start_checker(store.path)
