@@ -13,9 +13,10 @@ The file is read by DuckDB's parallel CSV/Parquet readers, never row by row in P
 hashes them). The reader runs strictly: a ragged row or a bad quote is an ``InputError`` naming
 the line, and a value that does not fit the type guessed from DuckDB's sample makes us re-read
 with types detected over the whole file. No row is ever dropped silently: rows without a target
-are kept as ``'unlabeled'`` and counted in ``notes``. The rows land in a temporary table first,
-where they are counted, profiled and split; the stored table is then written from it in one
-parallel pass, split included, and never updated (see ``_import_into``).
+are kept as ``'unlabeled'`` and counted in ``notes``. The rows are staged first (a large CSV file
+read as byte ranges at once, :mod:`core.data.staging`), where they are counted, profiled and
+split; the stored table is then written from them in one parallel pass, split included, and
+never updated (see ``_import_into``).
 
 A directory or a glob of files with the same columns is read as one table, in sorted order
 (:mod:`core.data.inputs`). DuckDB works within ``--memory`` and spills the rest next to the store
@@ -38,25 +39,25 @@ from typing import Any
 
 import duckdb
 
-from core.data.column_types import parquet_column_sql, sql_family
+from core.data.column_types import parquet_column_sql
 from core.data.inputs import (
     Inputs,
     check_same_columns,
     count_blank_lines,
     prepared_sources,
-    read_failure,
     resolve_inputs,
     sha256_files,
 )
 from core.data.memory import MemoryTooSmall, apply_limit, memory_limits, ran_out_note, spilling
 from core.data.messages import shorten
-from core.data.missing import missing_markers, quoted_empty_to_null
-from core.data.profile import AGGREGATE_CHUNK, column_kind, infer_task, profile_columns
+from core.data.missing import missing_markers
+from core.data.profile import column_kind, infer_task, profile_columns
 from core.data.progress import Report, Ticker, query_probe
 from core.data.ranking import check_ranking, pick_test_groups
 from core.data.reading import Source, unique_names
 from core.data.roles import MIN_PRESENT, assign_roles, check_role_options, identifier_positions, parse_columns
 from core.data.split import pick_test_rows
+from core.data.staging import STAGE, RetryWithFullSample, Staged, drop_stage, stage_rows
 from core.errors import InputError, StoreError
 from core.store import Store
 from core.store.datasets import (
@@ -77,8 +78,6 @@ from core.types import ColumnProfile, DatasetInfo, Task
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression", "ranking")
 MIN_LABELED_ROWS = 10
 MAX_TEST_SIZE = 0.9
-
-_STAGE = "_mlloop_stage"  # the temporary table an import reads the file into
 
 
 def import_dataset(
@@ -188,7 +187,7 @@ def _stored_within(store: Store, limit: int, import_into: Callable[..., DatasetI
                 with store.write(own_instance=True) as con:  # its limits must not reach other connections
                     apply_limit(con, limit, folder)
                     return import_into(con, sample_size=sample_size)
-            except _RetryWithFullSample:
+            except RetryWithFullSample:
                 continue
     raise AssertionError("unreachable")
 
@@ -236,10 +235,6 @@ def _find_target(target: str, names: list[str], file_name: str) -> int:
 # --------------------------------------------------------------------------- the import transaction
 
 
-class _RetryWithFullSample(Exception):
-    """A value did not fit the type guessed from the sample; re-read sniffing the whole file."""
-
-
 def _import_into(
     con: duckdb.DuckDBPyConnection,
     source: Source,
@@ -278,25 +273,12 @@ def _import_into(
         exprs = [parquet_column_sql(s, t) for s, t in zip(storage, source.parquet_types)]
     else:
         exprs = [quote_ident(s) for s in storage]
-    inner = ", ".join(f"{e} AS {quote_ident(s)}" for e, s in zip(exprs, storage))
-    aliases = ", ".join(quote_ident(s) for s in storage)
-    ticker.stage("reading", probe)
-    try:
-        con.execute(
-            f"CREATE TEMP TABLE {_STAGE} AS SELECT {inner} FROM {source.table_function(sample_size)} AS src({aliases})"
-        )
-    except duckdb.OutOfMemoryException:
-        raise  # core.data.memory names --memory
-    except duckdb.ConversionException as e:
-        if fmt == "csv" and sample_size is None:
-            raise _RetryWithFullSample from e
-        raise read_failure(e, source, sample_size) from e
-    except duckdb.Error as e:
-        raise read_failure(e, source, sample_size) from e
+    select = ", ".join(f"{e} AS {quote_ident(s)}" for e, s in zip(exprs, storage))
+    staged = stage_rows(con, source, sample_size, storage, select, ticker, probe, label)
     if sample_size == -1:
         notes.append("column types were detected over the whole file (a value far down did not fit the first guess)")
 
-    n_rows, first_rowid, last_rowid = one_row(con.execute(f"SELECT count(*), min(rowid), max(rowid) FROM {_STAGE}"))
+    n_rows = staged.n_rows
     if n_rows == 0:
         raise InputError(f"{label} has a header but no data rows")
     if source.data_lines is not None and n_rows != source.data_lines:
@@ -306,16 +288,11 @@ def _import_into(
                 f"{label}: read {n_rows} rows but {'the files have' if source.parts else 'the file has'} "
                 f"{expected} data lines; refusing a partial import"
             )
-    if last_rowid - first_rowid + 1 != n_rows:  # the file order is read off the staged rowids
-        raise StoreError(f"cannot import {label}: DuckDB numbered the staged rows with gaps")
     ticker.stage("profiling", probe, n_rows)
-    if fmt == "csv":
-        quoted_empty_to_null(con, _STAGE, storage)
-    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {_STAGE})").fetchall())
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {STAGE})").fetchall())
     col_types = [str(types[s]) for s in storage]
-    _nan_to_null(con, _STAGE, [s for s, t in zip(storage, col_types) if sql_family(t) == "float"])
 
-    stats = profile_columns(con, _STAGE, storage, col_types, n_rows)
+    stats = profile_columns(con, STAGE, storage, col_types, n_rows)
     # Identifier candidates: nearly unique per the profile (its distinct counts may be estimates),
     # checked exactly by identifier_positions.
     others = [
@@ -329,7 +306,7 @@ def _import_into(
         names,
         target_pos,
         group_pos,
-        identifier_positions(con, _STAGE, storage, col_types, others),
+        identifier_positions(con, STAGE, storage, col_types, others),
         list(ignored),
         list(used),
     )
@@ -370,20 +347,18 @@ def _import_into(
     ticker.stage("splitting", probe, n_labeled)
     if group_pos is not None:  # ranking: whole groups are held out, nothing is stratified
         group_col = storage[group_pos]
-        check_ranking(con, _STAGE, target_col, target_name, col_types[target_pos], group_col, names[group_pos])
+        check_ranking(con, STAGE, target_col, target_name, col_types[target_pos], group_col, names[group_pos])
         final_task: Task = "ranking"
         classes: tuple[str, ...] = ()
-        test_rowids, split_note = pick_test_groups(con, _STAGE, target_col, group_col, test_size, seed), None
+        test_rows, split_note = pick_test_groups(con, STAGE, target_col, group_col, test_size, seed), None
     else:
-        final_task, classes = infer_task(con, _STAGE, target_col, col_types[target_pos], target_name, task, n_labeled)
-        test_rowids, split_note = pick_test_rows(
-            con, _STAGE, target_col, col_types[target_pos], classes, test_size, seed
-        )
+        final_task, classes = infer_task(con, STAGE, target_col, col_types[target_pos], target_name, task, n_labeled)
+        test_rows, split_note = pick_test_rows(con, STAGE, target_col, col_types[target_pos], classes, test_size, seed)
     notes += [split_note] if split_note else []
     ticker.stage("storing", probe, n_rows)
-    table, counts = _write_rows(con, dataset_id, storage, col_types, target_col, n_rows, first_rowid, test_rowids)
+    table, counts = _write_rows(con, staged, dataset_id, storage, col_types, target_col, n_rows, test_rows)
     n_dev, n_test = int(counts.get("dev", 0)), int(counts.get("test", 0))
-    if (n_dev, n_test) != (n_labeled - len(test_rowids), len(test_rowids)):
+    if (n_dev, n_test) != (n_labeled - len(test_rows), len(test_rows)):
         raise StoreError(f"cannot import {label}: the stored split does not match the one computed")
 
     info = DatasetInfo(
@@ -413,69 +388,47 @@ def _import_into(
     return info
 
 
-def _nan_to_null(con: duckdb.DuckDBPyConnection, table: str, float_cols: list[str]) -> None:
-    """NaN is a missing value (Parquet floats, 'NAN' in a CSV), as pandas and scikit-learn see it.
-
-    Done on the staged table, not while reading: reading Parquet, DuckDB's statistics (which
-    leave NaN out) let the optimizer fold ``isnan()`` to false. Being done before the split, a
-    NaN target makes its row 'unlabeled'.
-    """
-    t = quote_ident(table)
-    for start in range(0, len(float_cols), AGGREGATE_CHUNK):
-        chunk = float_cols[start : start + AGGREGATE_CHUNK]
-        counts = one_row(
-            con.execute(
-                "SELECT " + ", ".join(f"count(*) FILTER (WHERE isnan({quote_ident(c)}))" for c in chunk) + f" FROM {t}"
-            )
-        )
-        for col, n in zip(chunk, counts):
-            if n:
-                con.execute(f"UPDATE {t} SET {quote_ident(col)} = NULL WHERE isnan({quote_ident(col)})")
-
-
 def _write_rows(
     con: duckdb.DuckDBPyConnection,
+    staged: Staged,
     dataset_id: int,
     storage: list[str],
     col_types: list[str],
     target_col: str,
     n_rows: int,
-    first_rowid: int,
-    test_rowids: Any,
+    test_rows: Any,
 ) -> tuple[str, dict[str, int]]:
     """Write the stored rows from the staged ones in one pass, then drop the stage.
 
-    Returns the table they went to and the number of rows per part. The staged rowids count the
-    file's records in order (DuckDB preserves insertion order), so ``rowid - first_rowid`` is the
-    0-based row in the file (inside the transaction they start at a large offset, not 0);
-    ``row_number() OVER ()`` gives the same numbers on one thread only. The writers store rows in
-    the order they finish, so readers order by ``__row``; an order-preserving write would leave a
-    partial row group per 8 MB of CSV, which the checkpoint at close then rewrites (+0.3 s per
-    million rows).
+    Returns the table they went to and the number of rows per part. The stage's ``__r`` is the
+    0-based row in the file (:mod:`core.data.staging`); ``test_rows`` are the test rows' ``__r``.
+    The writers store rows in the order they finish, so readers order by ``__row``; an
+    order-preserving write would leave a partial row group per 8 MB of CSV, which the checkpoint
+    at close then rewrites (+0.3 s per million rows).
     """
     part = (
         f"CASE WHEN {quote_ident(target_col)} IS NULL THEN 'unlabeled' "
-        "WHEN rowid IN (SELECT r FROM _mlloop_test_rows) THEN 'test' ELSE 'dev' END"
+        "WHEN __r IN (SELECT r FROM _mlloop_test_rows) THEN 'test' ELSE 'dev' END"
     )
-    row = f"rowid - {int(first_rowid)}"
-    con.register("_mlloop_test_rows", {"r": test_rowids})
+    row = "__r"
+    con.register("_mlloop_test_rows", {"r": test_rows})
     try:
         if _fits_shared(con, storage, col_types, n_rows):
             table, where = SHARED_TABLE, f"WHERE {shared_row_filter(dataset_id)}"
             texts = ", ".join(f"CAST({quote_ident(s)} AS VARCHAR)" for s in storage)
             con.execute(
                 f"INSERT INTO {SHARED_TABLE} (dataset_id, __row, __part, {', '.join(storage)}) "
-                f"SELECT {int(dataset_id)}, {row}, {part}, {texts} FROM {_STAGE}"
+                f"SELECT {int(dataset_id)}, {row}, {part}, {texts} FROM {STAGE}"
             )
         else:
             table, where = f"ds_{dataset_id}", ""
             cols = ", ".join(quote_ident(s) for s in storage)
             con.execute(
-                f"CREATE TABLE {quote_ident(table)} AS SELECT {cols}, {row} AS __row, {part} AS __part FROM {_STAGE}"
+                f"CREATE TABLE {quote_ident(table)} AS SELECT {cols}, {row} AS __row, {part} AS __part FROM {STAGE}"
             )
     finally:
         con.unregister("_mlloop_test_rows")
-    con.execute(f"DROP TABLE {_STAGE}")
+    drop_stage(con, staged)
     counts = con.execute(f"SELECT __part, count(*) FROM {quote_ident(table)} {where} GROUP BY __part").fetchall()
     return table, {str(p): int(n) for p, n in counts}
 
@@ -493,5 +446,5 @@ def _fits_shared(con: duckdb.DuckDBPyConnection, storage: list[str], col_types: 
     same = " AND ".join(
         f"{shared_value_sql(s, t)} IS NOT DISTINCT FROM __o{i}" for i, (s, t) in enumerate(zip(storage, col_types))
     )
-    differ = f"SELECT count(*) FROM (SELECT {as_stored}, {originals} FROM {_STAGE}) WHERE NOT ({same})"
+    differ = f"SELECT count(*) FROM (SELECT {as_stored}, {originals} FROM {STAGE}) WHERE NOT ({same})"
     return not one_row(con.execute(differ))[0]

@@ -64,7 +64,7 @@ def check_ranking(
 def pick_test_groups(
     con: duckdb.DuckDBPyConnection, table: str, target: str, group: str, test_size: float, seed: int
 ) -> Any:
-    """The rowids of the test rows: every labeled row of the groups drawn for the test set.
+    """The test rows (their ``__r``): every labeled row of the groups drawn for the test set.
 
     Groups are numbered in sorted order of their text (as ``np.unique`` numbers them inside
     ``GroupShuffleSplit``; DuckDB orders text by code point, as NumPy does), then
@@ -79,7 +79,7 @@ def pick_test_groups(
     groups = con.execute(f"SELECT DISTINCT {text} AS g FROM {t} WHERE {c} IS NOT NULL ORDER BY g").fetchnumpy()["g"]
     held = np.asarray(groups, dtype=object)[holdout_groups(len(groups), test_size, seed)]
     found = con.execute(
-        f"SELECT rowid AS r FROM {t} WHERE {c} IS NOT NULL AND {text} IN (SELECT unnest(?::VARCHAR[]))",
+        f"SELECT __r AS r FROM {t} WHERE {c} IS NOT NULL AND {text} IN (SELECT unnest(?::VARCHAR[]))",
         [[str(v) for v in held]],
     ).fetchnumpy()
     return np.asarray(found["r"], dtype=np.int64)

@@ -110,7 +110,7 @@ class Source:
             return f"read_parquet({files})"
         return f"read_csv({files}, header = true, {self.csv_options(sample_size)})"
 
-    def csv_options(self, sample_size: int | None = None) -> str:
+    def csv_options(self, sample_size: int | None = None, detect: bool = True) -> str:
         nulls = ", ".join(sql_string(s) for s in self.null_strings)
         opts = (
             f"delim = {sql_string(self.delimiter)}, quote = '\"', escape = '\"', comment = '', skip = 0, "
@@ -121,7 +121,7 @@ class Source:
         )
         if sample_size is not None:
             opts += f", sample_size = {int(sample_size)}"
-        if self.as_text:
+        if self.as_text and detect:  # else the reader's columns give every type
             opts += ", types = {" + ", ".join(f"{sql_string(n)}: 'VARCHAR'" for n in self.as_text) + "}"
         return opts
 

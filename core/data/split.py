@@ -26,18 +26,19 @@ def pick_test_rows(
     test_size: float,
     seed: int,
 ) -> tuple[Any, str | None]:
-    """The rowids of the test rows, and a note if the split could not be stratified by class.
+    """The test rows (their ``__r``, the 0-based row in the file), and a note if the split could not
+    be stratified by class.
 
-    Only each labeled row's rowid and class code come to Python (12 bytes a row), never the rows.
-    The split depends on the order of the labeled rows, so they are put in file (rowid) order,
-    by NumPy, and only if they do not arrive in that order already (they do, on one thread),
-    where an ORDER BY would cost DuckDB a full sort.
+    Only each labeled row's number and class code come to Python (12 bytes a row), never the rows.
+    The split depends on the order of the labeled rows, so they are put in file order, by NumPy,
+    and only if they do not arrive in that order already (they do, on one thread), where an ORDER
+    BY would cost DuckDB a full sort.
     """
     import numpy as np
 
     label = class_label_sql(col, sql_type)
     code = f", CAST(list_position(?::VARCHAR[], {label}) - 1 AS INTEGER) AS code" if classes else ""
-    query = f"SELECT rowid AS r{code} FROM {quote_ident(table)} WHERE {quote_ident(col)} IS NOT NULL"
+    query = f"SELECT __r AS r{code} FROM {quote_ident(table)} WHERE {quote_ident(col)} IS NOT NULL"
     data = con.execute(query, [list(classes)] if classes else []).fetchnumpy()
     rowids = np.asarray(data["r"], dtype=np.int64)
     codes = np.asarray(data["code"]) if classes else None
