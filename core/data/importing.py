@@ -101,7 +101,7 @@ def import_dataset(
     """Copy a CSV/Parquet file (or a directory or glob of them) into the store, profile it and lock its split.
 
     ``path`` may name a directory or a glob of files with the same columns, read as one table in
-    sorted order (:mod:`core.data.inputs`). ``memory`` (``"2GB"``, bytes; default 256 MB, doubled while
+    sorted order (:mod:`core.data.inputs`). ``memory`` (``"2GB"``, bytes; default 224 MB, doubled while
     DuckDB runs out, up to a fraction of RAM) bounds DuckDB's memory, which spills beyond it to a
     folder next to the store (:mod:`core.data.memory`); ``progress`` is called with an
     :class:`~core.data.progress.ImportStep` a few times a second, from another thread. ``task``

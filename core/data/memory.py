@@ -10,7 +10,9 @@ Without ``--memory`` an import starts at :data:`START_MEMORY` and, when DuckDB r
 file of thousands of columns does), starts again with twice as much, up to :data:`DEFAULT_FRACTION`
 of the machine's RAM (or of the container's limit when that is lower). DuckDB keeps what it read in
 memory up to its limit, so starting low keeps the import's peak memory near what it needs: a
-1,000,000-row CSV peaked at 600 MB under a limit of half the RAM.
+1,000,000-row CSV peaked at 600 MB under a limit of half the RAM. The process itself (Python,
+DuckDB's library, its threads' buffers) takes about 110 MB beside the limit, so 224 MB keeps that
+import's peak under half of what pandas takes for the same work (tests/benchmarks/bench_import.py).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from core.errors import InputError
 from core.store.sql import error_reason, one_row, sql_string
 
 DEFAULT_FRACTION = 0.5  # of the RAM (or the cgroup's limit): the most an import takes without --memory
-START_MEMORY = 256 * 2**20  # without --memory, the first limit tried (doubled while DuckDB runs out)
+START_MEMORY = 224 * 2**20  # without --memory, the first limit tried (doubled while DuckDB runs out)
 MIN_MEMORY = 64 * 2**20  # below this DuckDB runs out of memory on the import's own queries
 THREAD_MEMORY = 32 * 2**20  # per DuckDB thread: its CSV buffers and its share of the operators' state
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}

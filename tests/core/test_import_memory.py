@@ -73,8 +73,8 @@ def test_the_default_is_half_the_ram_or_of_the_containers_limit() -> None:
     if cgroup.exists() and cgroup.read_text().strip().isdigit():
         total = min(total, int(cgroup.read_text()))
     assert memory_bytes(None) == int(total * 0.5)
-    limits = memory_limits(None)  # without --memory: from 256 MB, doubling, up to that default
-    assert limits[0] == 256 * 2**20 and limits[-1] == memory_bytes(None)
+    limits = memory_limits(None)  # without --memory: from 224 MB, doubling, up to that default
+    assert limits[0] == 224 * 2**20 and limits[-1] == memory_bytes(None)
     assert all(b == 2 * a for a, b in zip(limits, limits[1:-1])) and limits == sorted(set(limits))
     assert memory_limits("1GB") == [2**30]
 
@@ -90,17 +90,17 @@ def write_wide_csv(path: Path, columns: int, rows: int = 50) -> Path:
 
 
 def test_without_memory_a_file_too_wide_for_the_first_limit_imports_with_more(store: Store, tmp_path: Path) -> None:
-    """6,000 columns run out of 256 MB (DuckDB's buffers per column): given as --memory that is the
+    """6,000 columns run out of 224 MB (DuckDB's buffers per column): given as --memory that is the
     one-line error; without --memory the import starts again with more and succeeds."""
     csv = write_wide_csv(tmp_path / "wide.csv", 6000)
-    with pytest.raises(InputError, match=r"needs more memory than --memory 256 MB"):
-        import_dataset(store, csv, "y", memory="256MB")
+    with pytest.raises(InputError, match=r"needs more memory than --memory 224 MB"):
+        import_dataset(store, csv, "y", memory="224MB")
     assert list_datasets(store) == []
     info = import_dataset(store, csv, "y")
     assert (info.n_rows, len(info.columns)) == (50, 6001)
-    assert "the import ran out of 256 MB: imported within 512 MB" in info.notes
+    assert "the import ran out of 224 MB: imported within 448 MB" in info.notes
     narrow = import_dataset(store, write_wide_csv(tmp_path / "narrow.csv", 20), "y")
-    assert not [n for n in narrow.notes if "ran out of" in n]  # 256 MB was enough
+    assert not [n for n in narrow.notes if "ran out of" in n]  # 224 MB was enough
 
 
 def test_memory_too_small_is_exit_2_one_line_and_the_store_unchanged(store: Store, tmp_path: Path, capsys) -> None:
