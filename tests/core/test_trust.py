@@ -5,6 +5,8 @@ first; the check behind them runs in the background after an import and is cache
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from core.report.serialize import run_to_dict
 from core.stopping import StopToken
 from core.store import Store, quality_checks
 from core.store.runs import get_run, list_runs
-from tests.conftest import run_mlloop
+from tests.conftest import REPO, run_mlloop
 
 
 def write_birthwt_like(path: Path, n: int = 200) -> Path:
@@ -128,6 +130,22 @@ def test_the_import_command_checks_in_the_background(tmp_path):
     assert state.status == "done" and state.checks_version == CHECKS_VERSION
     warnings = dataset_warnings(store, 1)
     assert warnings is not None and any(w.fix == "mlloop edit birthwt --drop-columns bwt" for w in warnings)
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="Linux autogroups only")
+def test_the_background_checker_lowers_its_session_as_well_as_itself():
+    """With autogroup scheduling the CPU is shared between sessions first; the checker, a session of its
+    own, must lower its autogroup for the user's runs to get the cores first."""
+    code = (
+        "import os; from mlloop_tui.background import lower_priority; lower_priority(); "
+        "print(os.nice(0)); print(open('/proc/self/autogroup').read().strip())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, start_new_session=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    niceness, group = done.stdout.splitlines()
+    assert int(niceness) >= 10 and group.endswith("nice 10"), done.stdout
 
 
 def test_a_cancelled_check_is_claimed_again_and_a_failed_one_is_not(store, binary_csv, tmp_path):
