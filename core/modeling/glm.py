@@ -95,6 +95,7 @@ class GLMClassifier(ClassifierMixin, _GLM):  # type: ignore[misc]  # scikit-lear
         from sklearn.utils.validation import validate_data
 
         self._validate_params()
+        _check_has_columns(X)
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
@@ -143,6 +144,7 @@ class GLMRegressor(RegressorMixin, _GLM):  # type: ignore[misc]  # scikit-learn 
         from sklearn.utils.validation import validate_data
 
         self._validate_params()
+        _check_has_columns(X)
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=2)
         beta = self._fit_coefficients(X, y, "gaussian")[:, 0]
         self.intercept_, self.coef_ = float(beta[0]), beta[1:]
@@ -150,6 +152,18 @@ class GLMRegressor(RegressorMixin, _GLM):  # type: ignore[misc]  # scikit-learn 
 
     def predict(self, X: Any) -> NDArray[np.float64]:
         return self._linear_predictor(X)
+
+
+def _check_has_columns(X: Any) -> None:
+    """Say why there is nothing to fit when no column is left: scikit-learn's own check fails on a
+    table without columns with "at least one array or dtype is required"."""
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) == 2 and shape[1] == 0:
+        raise ValueError(
+            "no feature left to fit: every feature column is empty or holds a single value (a GLM codes a "
+            "text column's categories against its first, so one category leaves no column); found 0 "
+            f"feature(s) (shape=({shape[0]}, 0)) while a minimum of 1 is required."
+        )
 
 
 def _fit(

@@ -79,6 +79,21 @@ def test_a_text_column_without_any_value_leaves_every_baseline_and_the_quality_c
     assert "missing" in kinds and "mislabeled" in kinds
 
 
+def test_a_glm_whose_only_feature_is_empty_fails_saying_why_and_the_other_baselines_run(store, tmp_path):
+    """The empty column is one category once imputed, which the GLM's one-hot encoding drops (its
+    first category): no column is left, and scikit-learn's check said "at least one array or dtype
+    is required". A GLM needs one feature (scikit-learn's estimator checks ask that too)."""
+    rng = np.random.default_rng(3)
+    y = rng.choice(["a", "b"], size=150, p=[0.6, 0.4])
+    pd.DataFrame({"notes": [None] * 150, "label": y}).to_csv(tmp_path / "only_empty.csv", index=False)
+    import_dataset(store, tmp_path / "only_empty.csv", "label", name="only_empty")
+    runs = [get_run(store, r) for r in run_baselines(store, "only_empty", list(BASELINES), folds=3, jobs=1)]
+    assert [(r.model, r.status) for r in runs if r.status != "done"] == [("glm", "failed")]
+    error = runs[list(BASELINES).index("glm")].error or ""
+    assert "no feature left to fit: every feature column is empty or holds a single value" in error
+    assert "array or dtype" not in error
+
+
 def test_fixed_width_labels_keep_values_and_leave_what_they_cannot_hold():
     fixed = fixed_width_labels(pd.Series(["no", "yes", "no"], dtype=object))
     assert isinstance(fixed, np.ndarray) and fixed.dtype.kind == "U" and fixed.tolist() == ["no", "yes", "no"]
