@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Literal, NotRequired, TypedDict
 
 from core.errors import InputError
-from core.modeling.executors import start_workers
+from core.modeling.executors import cancel_start, start_workers
 from core.modeling.fold_predictions import predict_fold
 from core.modeling.metrics import metrics_for
 from core.modeling.models import Baseline, make_pipeline, resolve_models
@@ -178,11 +179,11 @@ def run_baselines(
     if len(set(ids)) < len(ids):
         raise InputError(f"dataset {next(d.name for d in datasets if ids.count(d.id) > 1)!r} is given twice")
     entries = [_entries(d, models, params or {}, model_specs) for d in datasets]
-    _start_workers_early(store, jobs, cluster, queue)
-    plans = [
-        plan_group(store, d, e, folds=folds, repeats=repeats, seed=seed, sample=sample)
-        for d, e in zip(datasets, entries)
-    ]
+    with _workers_started_early(store, jobs, cluster, queue):
+        plans = [
+            plan_group(store, d, e, folds=folds, repeats=repeats, seed=seed, sample=sample)
+            for d, e in zip(datasets, entries)
+        ]
     groups = run_groups(
         store,
         plans,
@@ -246,10 +247,10 @@ def run_specs(
         raise InputError("nothing to run: no model given")
     check_jobs(jobs)
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
-    _start_workers_early(store, jobs, cluster, queue)
-    plan = plan_group(
-        store, dataset, specs, folds=folds, repeats=repeats, seed=seed, before_start=before_start, sample=sample
-    )
+    with _workers_started_early(store, jobs, cluster, queue):
+        plan = plan_group(
+            store, dataset, specs, folds=folds, repeats=repeats, seed=seed, before_start=before_start, sample=sample
+        )
     groups = run_groups(
         store,
         [plan],
@@ -263,13 +264,19 @@ def run_specs(
     return groups[0]
 
 
-def _start_workers_early(store: Store, jobs: int, cluster: str | None, queue: bool) -> None:
-    """Start the local workers while the runs are planned (:func:`~core.modeling.executors.start_workers`),
-    once the datasets and model names are known good: a process ending during the start waits for it.
-    Not for a cluster, nor for runs that will wait in the queue behind another group (idle workers
-    would only hold memory)."""
+@contextmanager
+def _workers_started_early(store: Store, jobs: int, cluster: str | None, queue: bool) -> Iterator[None]:
+    """Start the local workers while the runs are planned inside the block
+    (:func:`~core.modeling.executors.start_workers`); should the planning fail (bad input), they are
+    killed, so the process ends at once. Not for a cluster, nor for runs that will wait in the queue
+    behind another group (idle workers would only hold memory)."""
     if not cluster and not (queue and queue_busy(store)):
         start_workers(jobs)
+    try:
+        yield
+    except BaseException:
+        cancel_start()
+        raise
 
 
 def fold_splits(splitter: Any, X: Any, y: Any, dataset: DatasetInfo) -> list[tuple[Any, Any]]:

@@ -103,13 +103,15 @@ def make_executor(jobs: int, cluster: str | None = None) -> Executor:
 
 
 def start_workers(jobs: int) -> threading.Thread | None:
-    """Start this process's local workers now, in the background, each importing what a fit needs.
+    """Start this process's local workers now, in the background, one of them importing what a fit needs.
 
     A run's first fold otherwise waits, after this process has planned the run (reading the rows,
     importing scikit-learn), for its workers to start and import scikit-learn in turn: about 1.5 s
-    of CPU each. Started first, they do it meanwhile, on the other cores. joblib's loky executor is
-    reusable and :class:`LocalExecutor` asks it for the same width and options, so the run's tasks
-    go to these very workers. Returns the thread that starts them (None for one job: no workers).
+    of CPU each. Started first, one worker does it meanwhile, on another core; only one, because
+    this process's planning needs a core too, and on two cores three imports at once delayed the
+    planning (and its errors) by 0.8 s. joblib's loky executor is reusable and :class:`LocalExecutor`
+    asks it for the same width and options, so the run's tasks go to these very workers. Returns
+    the thread that starts them (None for one job: no workers).
     """
     from joblib import effective_n_jobs
 
@@ -121,13 +123,29 @@ def start_workers(jobs: int) -> threading.Thread | None:
     return starter
 
 
+_starting: list[Any] = []  # the joblib Parallel of each start under way
+
+
 def _start(width: int) -> None:
     from joblib import Parallel, delayed
 
+    parallel = Parallel(n_jobs=width, **worker_options())
+    _starting.append(parallel)
     try:
-        Parallel(n_jobs=width, **worker_options())(delayed(import_fit_modules)() for _ in range(width))
+        parallel([delayed(import_fit_modules)()])
     except Exception:
         pass  # only the head start is lost: the run starts its workers itself, and reports what fails
+    finally:
+        _starting.remove(parallel)
+
+
+def cancel_start() -> None:
+    """Kill the workers of a start still under way, for a run that will not happen (its planning found
+    bad input): the process would otherwise wait, as it ends, for their imports (about 1.5 s)."""
+    for parallel in list(_starting):
+        workers = getattr(getattr(parallel, "_backend", None), "_workers", None)  # joblib's loky executor
+        if workers is not None:
+            workers.shutdown(wait=False, kill_workers=True)
 
 
 def import_fit_modules() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, SAMPLES
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
 
@@ -21,7 +21,8 @@ SCRIPT = r"""
 import fcntl, json, os, sys, time
 from pathlib import Path
 from core.errors import InputError
-from core.modeling.evaluation import _start_workers_early, run_baselines
+from core.data.importing import import_dataset
+from core.modeling.evaluation import _workers_started_early, run_baselines
 from core.modeling.executors import FitTask, LocalExecutor, start_workers
 from core.store import Store
 from core.store.run_queue import queue_file
@@ -39,7 +40,9 @@ def workers():
     return sorted(found)
 
 def probe(X, y):
-    return os.getpid(), "sklearn.ensemble" in sys.modules
+    warm = "sklearn.ensemble" in sys.modules
+    time.sleep(0.2)  # long enough that every worker takes some of the tasks
+    return os.getpid(), warm
 
 case, store = sys.argv[1], Store(Path(sys.argv[2]))
 if case == "ahead":
@@ -55,13 +58,23 @@ elif case == "bad input":
         pass
     time.sleep(1.5)  # workers started by mistake would be up by now
     print(json.dumps({"after": workers()}))
+elif case == "bad plan":
+    import_dataset(store, sys.argv[3], "species")
+    try:
+        run_baselines(store, "penguins", "all", folds=500, jobs=2)  # more folds than rows: found while planning
+    except InputError:
+        pass
+    time.sleep(0.5)  # killed workers are gone by now; started ones would live on, idle, until the process ends
+    print(json.dumps({"after": workers()}))
 elif case == "queue busy":
     with queue_file(store).open("a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # another group holds the machine
-        _start_workers_early(store, 2, None, True)
+        with _workers_started_early(store, 2, None, True):
+            pass
         time.sleep(1.5)
         busy = workers()
-    _start_workers_early(store, 2, None, True)  # the queue is free: this run goes first
+    with _workers_started_early(store, 2, None, True):  # the queue is free: this run goes first
+        pass
     deadline = time.monotonic() + 60
     while len(workers()) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -71,7 +84,7 @@ elif case == "queue busy":
 
 def _run(case: str, tmp_path: Path) -> dict:
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, case, str(tmp_path / "store.duckdb")],
+        [sys.executable, "-c", SCRIPT, case, str(tmp_path / "store.duckdb"), str(SAMPLES / "penguins.csv")],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -81,16 +94,21 @@ def _run(case: str, tmp_path: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_a_run_uses_the_workers_started_ahead_with_scikit_learn_already_imported(tmp_path):
+def test_a_run_uses_the_workers_started_ahead_one_with_scikit_learn_already_imported(tmp_path):
     seen = _run("ahead", tmp_path)
     assert len(seen["before"]) == 2
     assert {pid for pid, _ in seen["tasks"]} <= set(seen["before"])  # reused, not started again
     assert seen["after"] == seen["before"]
-    assert all(warm for _, warm in seen["tasks"])  # imported before any task asked for it
+    assert any(warm for _, warm in seen["tasks"])  # one worker had imported it before any task asked
 
 
 def test_bad_input_starts_no_workers(tmp_path):
     assert _run("bad input", tmp_path)["after"] == []
+
+
+def test_workers_started_for_a_run_whose_planning_finds_bad_input_are_killed(tmp_path):
+    """Else the process, ending on the one-line error, would wait for their imports."""
+    assert _run("bad plan", tmp_path)["after"] == []
 
 
 def test_a_run_waiting_behind_another_group_starts_no_workers_until_it_could_go_first(tmp_path):
