@@ -12,8 +12,8 @@ never pass through Python) into a single-threaded DuckDB read of its own, into a
 own, all at once: each table's rowids are its range's rows in file order, and the ranges follow
 each other. The tables live in an in-memory database attached to the import's instance, written
 by cursors outside the import's transaction; the transaction sees them (it first reads that
-database after they are written) but cannot write to them, so they are cleaned up by
-:func:`read_ranges`'s own cursor first.
+database after they are written) but cannot write to them, so whatever changes them (NaN made
+missing, :mod:`core.data.staging`) is done first, by a cursor of its own.
 
 Any file this does not fit, and any failure of a range's read, gives None: the caller reads the
 file whole as before, which reports errors with the file's own line numbers.
