@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 
 from core.data.reading import Source
-from core.store.sql import quote_ident, sql_string
+from core.store.sql import sql_string
 
 PARTS_DB = "_mlloop_ranges"
 MIN_RANGE_BYTES = 16 << 20  # below this a range's thread costs more than it saves
@@ -177,17 +177,3 @@ def _copier(src: int) -> Callable[[int, int, int], int]:
         return len(data)
 
     return sendfile if hasattr(os, "sendfile") and os.uname().sysname == "Linux" else read_write
-
-
-def range_tables_sql(tables: list[str], counts: list[int], firsts: list[int]) -> str:
-    """The rows of the range tables as one relation, in file order, with ``__r`` their 0-based row."""
-    offsets = [sum(counts[:k]) for k in range(len(tables))]
-    return " UNION ALL ".join(
-        f"SELECT *, rowid - {int(first)} + {int(offset)} AS __r FROM {quote_name(t)}"
-        for t, first, offset in zip(tables, firsts, offsets)
-    )
-
-
-def quote_name(table: str) -> str:
-    """``db.table`` quoted part by part."""
-    return ".".join(quote_ident(p) for p in table.split("."))
