@@ -14,9 +14,9 @@ hashes them). The reader runs strictly: a ragged row or a bad quote is an ``Inpu
 the line, and a value that does not fit the type guessed from DuckDB's sample makes us re-read
 with types detected over the whole file. No row is ever dropped silently: rows without a target
 are kept as ``'unlabeled'`` and counted in ``notes``. The rows are staged first (a large CSV file
-read as byte ranges at once, :mod:`core.data.staging`), where they are counted, profiled and
-split; the stored table is then written from them in one parallel pass, split included, and
-never updated (see ``_import_into``).
+read as byte ranges at once, :mod:`core.data.staging`), where they are counted and split; the
+stored table is then written from them in one parallel pass, split included, and never updated,
+and they are profiled while the disk takes the table in (see ``_import_into``).
 
 A directory or a glob of files with the same columns is read as one table, in sorted order
 (:mod:`core.data.inputs`). DuckDB works within ``--memory`` and spills the rest next to the store
@@ -57,7 +57,7 @@ from core.data.ranking import check_ranking, pick_test_groups
 from core.data.reading import Source, unique_names
 from core.data.roles import MIN_PRESENT, assign_roles, check_role_options, identifier_positions, parse_columns
 from core.data.split import pick_test_rows
-from core.data.staging import STAGE, RetryWithFullSample, Staged, drop_stage, stage_rows
+from core.data.staging import STAGE, RetryWithFullSample, drop_stage, stage_rows
 from core.errors import InputError, StoreError
 from core.store import Store
 from core.store.datasets import (
@@ -71,6 +71,7 @@ from core.store.datasets import (
     shared_row_filter,
     shared_value_sql,
 )
+from core.store.flushing import flushed_meanwhile
 from core.store.sql import one_row, quote_ident
 from core.store.views import create_rows_view
 from core.types import ColumnProfile, DatasetInfo, Task
@@ -186,7 +187,7 @@ def _stored_within(store: Store, limit: int, import_into: Callable[..., DatasetI
             try:
                 with store.write(own_instance=True) as con:  # its limits must not reach other connections
                     apply_limit(con, limit, folder)
-                    return import_into(con, sample_size=sample_size)
+                    return import_into(con, sample_size=sample_size, store_path=store.path)
             except RetryWithFullSample:
                 continue
     raise AssertionError("unreachable")
@@ -254,11 +255,13 @@ def _import_into(
     ignored: Sequence[int] = (),
     used: Sequence[int] = (),
     ticker: Ticker,
+    store_path: Path,
 ) -> DatasetInfo:
-    """Stage the file in a temporary table, check, profile and split it there, then store it.
+    """Stage the file, check and split it there, store it, then profile the staged rows.
 
     The file is parsed once, in parallel, and the stored (compressed) table is written once, its
-    split included: an UPDATE of it would cost as much again at commit.
+    split included: an UPDATE of it would cost as much again at commit. The profile comes after
+    the write so that the disk takes the table in meanwhile (:mod:`core.store.flushing`).
     """
     notes = list(notes)
     if dataset_name_taken(con, name):
@@ -288,55 +291,17 @@ def _import_into(
                 f"{label}: read {n_rows} rows but {'the files have' if source.parts else 'the file has'} "
                 f"{expected} data lines; refusing a partial import"
             )
-    ticker.stage("profiling", probe, n_rows)
     types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {STAGE})").fetchall())
     col_types = [str(types[s]) for s in storage]
 
-    stats = profile_columns(con, STAGE, storage, col_types, n_rows)
-    # Identifier candidates: nearly unique per the profile (its distinct counts may be estimates),
-    # checked exactly by identifier_positions.
-    others = [
-        p
-        for p in range(len(names))
-        if p not in (target_pos, group_pos, *ignored, *used)
-        and stats[storage[p]].n_present >= MIN_PRESENT * n_rows
-        and stats[storage[p]].n_distinct >= 0.9 * stats[storage[p]].n_present
-    ]
-    roles, role_notes = assign_roles(
-        names,
-        target_pos,
-        group_pos,
-        identifier_positions(con, STAGE, storage, col_types, others),
-        list(ignored),
-        list(used),
-    )
-    notes += role_notes
-    profiles: list[ColumnProfile] = []
-    for pos, (col_name, s, t) in enumerate(zip(names, storage, col_types)):
-        st = stats[s]
-        profile = ColumnProfile(
-            position=pos,
-            name=col_name,
-            sql_type=t,
-            kind=column_kind(t, st.n_present, st.n_distinct),
-            n_missing=n_rows - st.n_present,
-            n_distinct=st.n_distinct,
-            min=st.min,
-            max=st.max,
-            mean=st.mean,
-            std=st.std,
-            top_values=st.top,
-            role=roles[pos],
-        )
-        profiles.append(profile)
-
     target_name = names[target_pos]
-    n_labeled = stats[target_col].n_present
+    n_labeled = int(one_row(con.execute(f"SELECT count({quote_ident(target_col)}) FROM {STAGE}"))[0])
     n_unlabeled = n_rows - n_labeled
     if n_labeled == 0:
         raise InputError(f"target {shorten(target_name)!r} is missing in all {n_rows} rows")
+    target_notes = []
     if n_unlabeled:
-        notes.append(
+        target_notes.append(
             f"{n_unlabeled} of {n_rows} rows have no value in target {shorten(target_name)!r}; they are kept as "
             "'unlabeled' and left out of dev and test"
         )
@@ -354,12 +319,19 @@ def _import_into(
     else:
         final_task, classes = infer_task(con, STAGE, target_col, col_types[target_pos], target_name, task, n_labeled)
         test_rows, split_note = pick_test_rows(con, STAGE, target_col, col_types[target_pos], classes, test_size, seed)
-    notes += [split_note] if split_note else []
+    target_notes += [split_note] if split_note else []
     ticker.stage("storing", probe, n_rows)
-    table, counts = _write_rows(con, staged, dataset_id, storage, col_types, target_col, n_rows, test_rows)
+    table, counts = _write_rows(con, dataset_id, storage, target_col, col_types, n_rows, test_rows)
     n_dev, n_test = int(counts.get("dev", 0)), int(counts.get("test", 0))
     if (n_dev, n_test) != (n_labeled - len(test_rows), len(test_rows)):
         raise StoreError(f"cannot import {label}: the stored split does not match the one computed")
+
+    # The stored table is written: the disk takes it in while the staged rows are profiled.
+    ticker.stage("profiling", probe, n_rows)
+    with flushed_meanwhile(store_path):
+        profiles, role_notes = _profiles(con, names, storage, col_types, n_rows, target_pos, group_pos, ignored, used)
+        drop_stage(con, staged)
+    notes += role_notes + target_notes
 
     info = DatasetInfo(
         id=dataset_id,
@@ -388,17 +360,66 @@ def _import_into(
     return info
 
 
-def _write_rows(
+def _profiles(
     con: duckdb.DuckDBPyConnection,
-    staged: Staged,
-    dataset_id: int,
+    names: list[str],
     storage: list[str],
     col_types: list[str],
+    n_rows: int,
+    target_pos: int,
+    group_pos: int | None,
+    ignored: Sequence[int],
+    used: Sequence[int],
+) -> tuple[list[ColumnProfile], list[str]]:
+    """Each column's profile from the staged rows, its role included, and the notes on roles."""
+    stats = profile_columns(con, STAGE, storage, col_types, n_rows)
+    # Identifier candidates: nearly unique per the profile (its distinct counts may be estimates),
+    # checked exactly by identifier_positions.
+    others = [
+        p
+        for p in range(len(names))
+        if p not in (target_pos, group_pos, *ignored, *used)
+        and stats[storage[p]].n_present >= MIN_PRESENT * n_rows
+        and stats[storage[p]].n_distinct >= 0.9 * stats[storage[p]].n_present
+    ]
+    roles, role_notes = assign_roles(
+        names,
+        target_pos,
+        group_pos,
+        identifier_positions(con, STAGE, storage, col_types, others),
+        list(ignored),
+        list(used),
+    )
+    profiles = [
+        ColumnProfile(
+            position=pos,
+            name=col_name,
+            sql_type=t,
+            kind=column_kind(t, stats[s].n_present, stats[s].n_distinct),
+            n_missing=n_rows - stats[s].n_present,
+            n_distinct=stats[s].n_distinct,
+            min=stats[s].min,
+            max=stats[s].max,
+            mean=stats[s].mean,
+            std=stats[s].std,
+            top_values=stats[s].top,
+            role=roles[pos],
+        )
+        for pos, (col_name, s, t) in enumerate(zip(names, storage, col_types))
+    ]
+    return profiles, role_notes
+
+
+def _write_rows(
+    con: duckdb.DuckDBPyConnection,
+    dataset_id: int,
+    storage: list[str],
     target_col: str,
+    col_types: list[str],
     n_rows: int,
     test_rows: Any,
 ) -> tuple[str, dict[str, int]]:
-    """Write the stored rows from the staged ones in one pass, then drop the stage.
+    """Write the stored rows from the staged ones in one pass.
 
     Returns the table they went to and the number of rows per part. The stage's ``__r`` is the
     0-based row in the file (:mod:`core.data.staging`); ``test_rows`` are the test rows' ``__r``.
@@ -428,7 +449,6 @@ def _write_rows(
             )
     finally:
         con.unregister("_mlloop_test_rows")
-    drop_stage(con, staged)
     counts = con.execute(f"SELECT __part, count(*) FROM {quote_ident(table)} {where} GROUP BY __part").fetchall()
     return table, {str(p): int(n) for p, n in counts}
 

@@ -1,7 +1,7 @@
 """How far an import is, for the command line's status line and the import dialog.
 
-An import goes through stages (scanning and hashing the bytes, reading them into DuckDB, profiling,
-splitting, storing). Python's own pass over the bytes counts them; DuckDB tells how far its running
+An import goes through stages (scanning and hashing the bytes, reading them into DuckDB, splitting,
+storing, profiling). Python's own pass over the bytes counts them; DuckDB tells how far its running
 query is (``query_progress()``, a percentage, asked from another thread while the query runs). A
 :class:`Ticker` thread samples whichever applies to the current stage a few times a second and hands
 an :class:`ImportStep` to the caller's callback, always from that one thread (a TUI forwards it to

@@ -4,6 +4,7 @@ an import needs is one line, exit 2; progress reaches the caller from one thread
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -21,10 +22,11 @@ from core.data.progress import ImportStep
 from core.errors import InputError
 from core.store import Store
 from core.store.datasets import get_dataset, list_datasets
+from core.store.flushing import flushed_meanwhile
 from core.store.sql import sql_string
 from tests.conftest import REPO, mlloop_main
 
-STAGES = ["scanning", "reading", "profiling", "splitting", "storing"]
+STAGES = ["scanning", "reading", "splitting", "storing", "profiling"]
 MEMORY_MB = MIN_MEMORY // 2**20  # the smallest limit an import accepts
 SLACK_MB = 500  # Python, its libraries and DuckDB's own structures outside its buffer manager
 
@@ -177,3 +179,31 @@ def test_a_step_reads_as_one_line() -> None:
     assert ImportStep("scanning", None, 2_500).line() == "import: scanning 2.5 KB"
     assert ImportStep("profiling", 0.3, 10, rows=1_000_000).line() == "import: profiling 1,000,000 rows (30%)"
     assert ImportStep("storing", None, 10, rows=12).line() == "import: storing 12 rows"
+
+
+def test_the_disk_takes_the_stored_table_in_while_the_rows_are_profiled(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit's wait for the disk (DuckDB syncs the file) overlaps the profile: once the table is
+    written, another thread syncs the store file, before the import commits."""
+    csv = write_long_csv(tmp_path / "long.csv", 250_000)  # two row groups: written before the commit
+    import_dataset(store, write_long_csv(tmp_path / "small.csv", 100), "label")  # the store file exists
+    before = store.path.stat().st_size
+    synced: list[tuple[Path, int, bool]] = []
+    sync = os.fdatasync
+
+    def spy(fd: int) -> None:
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        synced.append((path, path.stat().st_size, threading.current_thread() is threading.main_thread()))
+        sync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", spy)
+    info = import_dataset(store, csv, "label", name="long")
+    assert [(p, on_main) for p, _, on_main in synced] == [(store.path.resolve(), False)]
+    assert synced[0][1] > before + 2**20  # the rows were in the file when it was synced
+    assert get_dataset(store, info.id).n_rows == 250_000
+
+
+def test_a_store_file_that_cannot_be_synced_ahead_is_left_to_the_commit(tmp_path: Path) -> None:
+    with flushed_meanwhile(tmp_path / "gone.duckdb"):  # no such file: nothing to sync, no error
+        pass
