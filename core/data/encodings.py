@@ -44,6 +44,7 @@ class Encoding:
     duckdb: str | None  # DuckDB's name for it; None: DuckDB cannot read it, transcode to UTF-8 first
     data_lines: int | None = None  # data records the file must yield, when countable from its bytes
     note: str | None = None  # why the file was not read as UTF-8
+    lf_ends_lines: bool = False  # the whole file was scanned and has no bare CR: every line ends at an LF
 
     @property
     def python_codec(self) -> str:
@@ -56,6 +57,7 @@ class ByteScan:
     encoding: str  # 'utf-8' | 'latin-1' | 'cp1252'
     bad_line: int | None  # the first line with a byte that is not UTF-8
     data_lines: int | None
+    lf_ends_lines: bool  # the whole file was scanned and has no bare CR
 
 
 def choose_encoding(
@@ -81,12 +83,14 @@ def choose_encoding(
             if codec == "utf-16" and head.startswith(codecs.BOM_UTF16_LE):
                 return Encoding(codec, codec, "utf-16")
             return Encoding(codec, codec, None)
-        data_lines = scan(False).data_lines
+        given = scan(False)
         if codec in ("utf-8", "utf-8-sig", "ascii"):
-            return Encoding(codec, codec, "utf-8", data_lines)
-        if codec == "latin-1" or codec == "iso8859-1":
-            return Encoding(codec, codec, "latin-1", data_lines)
-        return Encoding(codec, codec, None, data_lines)
+            duck: str | None = "utf-8"
+        elif codec == "latin-1" or codec == "iso8859-1":
+            duck = "latin-1"
+        else:
+            duck = None
+        return Encoding(codec, codec, duck, given.data_lines, lf_ends_lines=given.lf_ends_lines)
 
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         return Encoding("utf-32", "utf-32", None)
@@ -96,13 +100,13 @@ def choose_encoding(
         return Encoding("utf-16", "utf-16", None)
     found = scan(True)
     if found.encoding == "utf-8":
-        return Encoding("utf-8", "utf-8", "utf-8", found.data_lines)
+        return Encoding("utf-8", "utf-8", "utf-8", found.data_lines, lf_ends_lines=found.lf_ends_lines)
     where = f"first non-UTF-8 byte on line {found.bad_line}"
     if found.encoding == "cp1252":
         note = f"read as Windows-1252 (cp1252): the file is not valid UTF-8 ({where})"
-        return Encoding("cp1252", "cp1252", None, found.data_lines, note)
+        return Encoding("cp1252", "cp1252", None, found.data_lines, note, found.lf_ends_lines)
     note = f"read as Latin-1: the file is not valid UTF-8 ({where})"
-    return Encoding("latin-1", "latin-1", "latin-1", found.data_lines, note)
+    return Encoding("latin-1", "latin-1", "latin-1", found.data_lines, note, found.lf_ends_lines)
 
 
 def scan_bytes(src: Path, compressed: bool, *, detect: bool) -> ByteScan:
@@ -136,7 +140,7 @@ def scan_bytes(src: Path, compressed: bool, *, detect: bool) -> ByteScan:
 
 
 def scan_head(head: bytes, name: str, *, detect: bool) -> ByteScan:
-    """:func:`scan_bytes`'s verdict on ``head`` alone, without a line count.
+    """:func:`scan_bytes`'s verdict on ``head`` alone, without a line count or line ends.
 
     ``head`` is the file's first bytes cut after a newline (or the whole file), so no character
     is cut in two.
@@ -144,7 +148,7 @@ def scan_head(head: bytes, name: str, *, detect: bool) -> ByteScan:
     scanner = _ByteScanner(name, detect)
     scanner.feed(head)
     scan = scanner.result()
-    scan.data_lines = None
+    scan.data_lines, scan.lf_ends_lines = None, False
     return scan
 
 
@@ -199,7 +203,7 @@ class _ByteScanner:
             encoding = "utf-8"
         else:
             encoding = "cp1252" if self.c1 and self.cp1252_ok else "latin-1"
-        return ByteScan(encoding=encoding, bad_line=self.bad_line, data_lines=data_lines)
+        return ByteScan(encoding, self.bad_line, data_lines, lf_ends_lines=not self.bare_cr)
 
 
 def _count_newlines(block: bytes) -> int:

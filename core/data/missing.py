@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import duckdb
 
 from core.errors import InputError
-from core.store.sql import one_row, quote_ident
+from core.store.sql import one_row, quote_ident, quote_qualified
 
 # Unquoted cells read as missing, as pandas.read_csv does by default (minus its exotic '-1.#IND' forms).
 # A quoted cell is data: the class "None" or "NA" in a file R's write.csv wrote (R leaves NA unquoted).
@@ -34,34 +34,41 @@ def missing_markers(na: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(["", *markers]))
 
 
-def quoted_empty_to_null(con: duckdb.DuckDBPyConnection, table: str, storage: list[str]) -> None:
+def quoted_empty_to_null(con: duckdb.DuckDBPyConnection, tables: list[str], storage: list[str]) -> None:
     """A quoted empty field (``""``) is missing, like an unquoted one.
 
     Reading with quoted values as data, DuckDB reads it as an empty text, which also makes a column
     of numbers text: such a column is cast back to the number type its other values have.
+    ``tables`` (dotted names, same columns) are the file's rows read in parts: a column's number
+    type is chosen over all of them, as for the file read whole.
     """
-    t = quote_ident(table)
-    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {t})").fetchall())
+    names = [quote_qualified(t) for t in tables]
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {names[0]})").fetchall())
     texts = [s for s in storage if str(types[s]) == "VARCHAR"]
+    rows = " UNION ALL ".join(f"SELECT * FROM {t}" for t in names)
     for start in range(0, len(texts), AGGREGATE_CHUNK):
         chunk = texts[start : start + AGGREGATE_CHUNK]
         counts = one_row(
             con.execute(
-                "SELECT " + ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} = '')" for c in chunk) + f" FROM {t}"
+                "SELECT "
+                + ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} = '')" for c in chunk)
+                + f" FROM ({rows})"
             )
         )
         for col, n in zip(chunk, counts):
             if not n:
                 continue
             c = quote_ident(col)
-            con.execute(f"UPDATE {t} SET {c} = NULL WHERE {c} = ''")
+            for t in names:
+                con.execute(f"UPDATE {t} SET {c} = NULL WHERE {c} = ''")
             for number in ("BIGINT", "DOUBLE"):
                 present, bad = one_row(
                     con.execute(
                         f"SELECT count({c}), count(*) FILTER (WHERE {c} IS NOT NULL AND "
-                        f"TRY_CAST({c} AS {number}) IS NULL) FROM {t}"
+                        f"TRY_CAST({c} AS {number}) IS NULL) FROM ({rows})"
                     )
                 )
                 if present and not bad:
-                    con.execute(f"ALTER TABLE {t} ALTER {c} TYPE {number} USING CAST({c} AS {number})")
+                    for t in names:
+                        con.execute(f"ALTER TABLE {t} ALTER {c} TYPE {number} USING CAST({c} AS {number})")
                     break

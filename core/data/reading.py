@@ -96,6 +96,7 @@ class Source:
     compression: str = "none"
     delimiter: str = ","
     data_lines: int | None = None  # data records the file must yield, when countable from bytes
+    lf_ends_lines: bool = False  # scanned whole, no bare CR: a record ends at each LF outside quotes
     sniffed: list[tuple[str, str]] = field(default_factory=list)  # DuckDB's (name, type) per column
     as_text: list[str] = field(default_factory=list)  # DuckDB names of columns to read as VARCHAR
     null_strings: tuple[str, ...] = NULL_STRINGS  # unquoted cells read as missing
@@ -331,7 +332,7 @@ def _check_is_text(head: bytes, src: Path) -> None:
 
 def _use_encoding(source: Source, enc: Encoding) -> None:
     source.encoding = enc.name
-    source.data_lines = enc.data_lines
+    source.data_lines, source.lf_ends_lines = enc.data_lines, enc.lf_ends_lines
     source.notes += [enc.note] if enc.note else []
     if enc.duckdb is not None:
         source.duck_encoding = enc.duckdb

@@ -22,7 +22,7 @@ from core.data.profile import AGGREGATE_CHUNK
 from core.data.progress import Probe, Ticker
 from core.data.reading import Source
 from core.errors import StoreError
-from core.store.sql import one_row, quote_ident
+from core.store.sql import one_row, quote_ident, quote_qualified
 
 STAGE = "_mlloop_stage"  # the view the import reads the staged rows through
 _READ = "_mlloop_read"  # the temporary table a whole-file read goes to
@@ -62,6 +62,7 @@ def stage_rows(
     if ranges is not None:
         with con.cursor() as cleaner:  # the import's transaction cannot write the ranges' tables
             counts, firsts = _numbered(cleaner, ranges, label)
+            quoted_empty_to_null(cleaner, ranges, storage)
             _nan_to_null(cleaner, ranges, _float_columns(cleaner, ranges[0], storage))
         con.execute(f"CREATE TEMP VIEW {STAGE} AS {_numbered_rows_sql(ranges, counts, firsts)}")
         return Staged(sum(counts), None)
@@ -80,7 +81,7 @@ def stage_rows(
         raise read_failure(e, source, sample_size) from e
     (count,), (first,) = _numbered(con, [_READ], label)
     if source.fmt == "csv":
-        quoted_empty_to_null(con, _READ, storage)
+        quoted_empty_to_null(con, [_READ], storage)
     _nan_to_null(con, [_READ], _float_columns(con, _READ, storage))
     con.execute(f"CREATE TEMP VIEW {STAGE} AS {_numbered_rows_sql([_READ], [count], [first])}")
     return Staged(count, _READ)
@@ -97,7 +98,7 @@ def _numbered(con: duckdb.DuckDBPyConnection, tables: list[str], label: str) -> 
     """Each table's row count and first rowid; its rowids must run without gaps (they are the file's order)."""
     counts, firsts = [], []
     for table in tables:
-        n, first, last = one_row(con.execute(f"SELECT count(*), min(rowid), max(rowid) FROM {_quote_name(table)}"))
+        n, first, last = one_row(con.execute(f"SELECT count(*), min(rowid), max(rowid) FROM {quote_qualified(table)}"))
         if n and last - first + 1 != n:
             raise StoreError(f"cannot import {label}: DuckDB numbered the staged rows with gaps")
         counts.append(int(n))
@@ -106,7 +107,7 @@ def _numbered(con: duckdb.DuckDBPyConnection, tables: list[str], label: str) -> 
 
 
 def _float_columns(con: duckdb.DuckDBPyConnection, table: str, storage: list[str]) -> list[str]:
-    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {_quote_name(table)})").fetchall())
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {quote_qualified(table)})").fetchall())
     return [s for s in storage if sql_family(str(types[s])) == "float"]
 
 
@@ -118,7 +119,7 @@ def _nan_to_null(con: duckdb.DuckDBPyConnection, tables: list[str], float_cols: 
     NaN target makes its row 'unlabeled'.
     """
     for table in tables:
-        t = _quote_name(table)
+        t = quote_qualified(table)
         for start in range(0, len(float_cols), AGGREGATE_CHUNK):
             chunk = float_cols[start : start + AGGREGATE_CHUNK]
             counts = one_row(
@@ -137,11 +138,6 @@ def _numbered_rows_sql(tables: list[str], counts: list[int], firsts: list[int]) 
     """The rows of the range tables as one relation, in file order, with ``__r`` their 0-based row."""
     offsets = [sum(counts[:k]) for k in range(len(tables))]
     return " UNION ALL ".join(
-        f"SELECT *, rowid - {int(first)} + {int(offset)} AS __r FROM {_quote_name(t)}"
+        f"SELECT *, rowid - {int(first)} + {int(offset)} AS __r FROM {quote_qualified(t)}"
         for t, first, offset in zip(tables, firsts, offsets)
     )
-
-
-def _quote_name(table: str) -> str:
-    """``db.table`` quoted part by part."""
-    return ".".join(quote_ident(p) for p in table.split("."))

@@ -22,6 +22,11 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def quote_qualified(name: str) -> str:
+    """A dotted name (``db.table``) quoted part by part; the parts hold no dot."""
+    return ".".join(quote_ident(part) for part in name.split("."))
+
+
 def sql_string(value: str) -> str:
     """``value`` as a single-quoted SQL string literal, inner single quotes doubled."""
     return "'" + value.replace("'", "''") + "'"
