@@ -119,7 +119,8 @@ class DataLayout:
     target_storage: str
     task: str
     columns: tuple[StoredColumn, ...]
-    source: str = ""  # a version's FROM item (its parent's relation joined to its edits); else ``table``
+    parent: DataLayout | None = None  # a version's: its rows are the parent's, joined to its edits
+    version_id: int = 0
 
     @property
     def relation(self) -> str:
@@ -129,11 +130,20 @@ class DataLayout:
 
     def only(self, storages: Sequence[str]) -> str:
         """:attr:`relation` with only the columns ``storages``: a query about one column of 500 then
-        binds one expression, not 500 (~20 ms)."""
+        binds one expression, not 500 (~20 ms), and so does a version's parent relation under it."""
         wanted = set(storages)
         exprs = "".join(f", {c.expr} AS {quote_ident(c.storage)}" for c in self.columns if c.storage in wanted)
-        source = self.source or quote_ident(self.table)
-        return f"(SELECT __row, __part{exprs} FROM {source} WHERE {self.row_filter})"
+        return f"(SELECT __row, __part{exprs} FROM {self._source(wanted)} WHERE {self.row_filter})"
+
+    def _source(self, wanted: set[str]) -> str:
+        """The FROM item: the table, or a version's parent relation (only ``wanted``) joined to its relabels."""
+        if self.parent is None:
+            return quote_ident(self.table)
+        vid = int(self.version_id)
+        return (
+            f"{self.parent.only(sorted(wanted))} AS __p LEFT JOIN (SELECT __row AS __edit_row, label AS __label "
+            f"FROM {EDITS_TABLE} WHERE dataset_id = {vid} AND op = 'relabel') AS __e ON __p.__row = __e.__edit_row"
+        )
 
 
 def data_layout(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo) -> DataLayout:
@@ -165,13 +175,8 @@ def data_layout(con: duckdb.DuckDBPyConnection, dataset: DatasetInfo) -> DataLay
 def _version_layout(
     con: duckdb.DuckDBPyConnection, dataset_id: int, parent_id: int, target: str, task: str, cols: list[Any]
 ) -> DataLayout:
-    parent = read_dataset_by_id(con, parent_id)
-    base = data_layout(con, parent)
+    base = data_layout(con, read_dataset_by_id(con, parent_id))
     vid = int(dataset_id)
-    source = (
-        f"{base.relation} AS __p LEFT JOIN (SELECT __row AS __edit_row, label AS __label FROM {EDITS_TABLE} "
-        f"WHERE dataset_id = {vid} AND op = 'relabel') AS __e ON __p.__row = __e.__edit_row"
-    )
     row_filter = f"__p.__row NOT IN (SELECT __row FROM {EDITS_TABLE} WHERE dataset_id = {vid} AND op = 'drop')"
     columns = tuple(
         StoredColumn(
@@ -185,7 +190,7 @@ def _version_layout(
         )
         for name, storage, sql_type, kind in cols
     )
-    return DataLayout(base.table, row_filter, target, task, columns, source)
+    return DataLayout(base.table, row_filter, target, task, columns, parent=base, version_id=vid)
 
 
 def read_dataset_by_id(con: duckdb.DuckDBPyConnection, dataset_id: int) -> DatasetInfo:
