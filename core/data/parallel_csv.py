@@ -40,6 +40,7 @@ MIN_RANGE_BYTES = 16 << 20  # below this a range's thread costs more than it sav
 _SEND_CHUNK = 4 << 20
 _BLOCK = 4 << 20  # bytes read at a time looking for record starts
 _LF, _QUOTE = 0x0A, 0x22
+_LF_SNIFFED, _LF_RECORDS = "\\n", "new_line = '\\n', "  # DuckDB's sniffed record end of an LF file, and the option
 
 
 def read_ranges(
@@ -101,12 +102,18 @@ def read_ranges(
 
 def _range_read(source: Source, path: str) -> str:
     """A single-threaded read of the data rows at ``path`` (a byte range of the file, without its
-    header), with the column types DuckDB detected for the whole file."""
+    header), with the column types DuckDB detected for the whole file.
+
+    Without a dialect to detect, DuckDB takes the record end to be the first line break it meets,
+    which may be one inside a quoted field: an LF file is told its record end. A CRLF file is not:
+    DuckDB 2.0.1 reads nothing, silently, when told ``new_line = '\\r\\n'``; a range whose first
+    line break is an LF inside quotes then fails, and the file is read whole.
+    """
     text = set(source.as_text)
     types = ", ".join(f"'c{i}': {sql_string('VARCHAR' if n in text else t)}" for i, (n, t) in enumerate(source.sniffed))
     return (
         f"read_csv({sql_string(path)}, header = false, auto_detect = false, columns = {{{types}}}, "
-        f"parallel = false, {source.csv_options(detect=False)})"
+        f"{_LF_RECORDS if source.new_line == _LF_SNIFFED else ''}parallel = false, {source.csv_options(detect=False)})"
     )
 
 
@@ -119,6 +126,7 @@ def _byte_ranges(source: Source, threads: int) -> list[tuple[int, int]] | None:
         or not source.lf_ends_lines  # a bare CR, or the file was not scanned whole
         or source.read_path is None
         or len(source.sniffed) != len(source.raw_names)
+        or source.new_line not in (_LF_SNIFFED, "\\r\\n")
         or len(source.delimiter.encode()) != 1
         or threads < 2
     ):

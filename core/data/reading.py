@@ -98,6 +98,7 @@ class Source:
     data_lines: int | None = None  # data records the file must yield, when countable from bytes
     lf_ends_lines: bool = False  # scanned whole, no bare CR: a record ends at each LF outside quotes
     sniffed: list[tuple[str, str]] = field(default_factory=list)  # DuckDB's (name, type) per column
+    new_line: str = ""  # the record end DuckDB's sniffer found ('\\n' or '\\r\\n', escaped as read_csv takes it)
     as_text: list[str] = field(default_factory=list)  # DuckDB names of columns to read as VARCHAR
     null_strings: tuple[str, ...] = NULL_STRINGS  # unquoted cells read as missing
     # Parquet only
@@ -275,12 +276,13 @@ def _csv_source(src: Path, compressed: bool, encoding: str | None, delimiter: st
         with duckdb.connect() as mem:
             sniffed = one_row(
                 mem.execute(
-                    f"SELECT HasHeader, Columns FROM sniff_csv({sql_string(str(source.read_path))}, "
+                    f"SELECT HasHeader, Columns, NewLineDelimiter FROM sniff_csv({sql_string(str(source.read_path))}, "
                     f"{source.csv_options()})"
                 )
             )
             has_header = bool(sniffed[0])
             source.sniffed = [(str(c["name"]), str(c["type"])) for c in sniffed[1]]
+            source.new_line = str(sniffed[2] or "")
             n_columns = len(source.sniffed)
             if not header or len(header[0]) != n_columns:
                 # A header longer than our sample, or one our parse disagrees on: ask DuckDB.

@@ -8,6 +8,7 @@ the notes must be the same, and a bad file must fail with the same one line.
 from __future__ import annotations
 
 import codecs
+import random
 from pathlib import Path
 
 import duckdb
@@ -172,3 +173,55 @@ def test_a_quoted_file_in_ranges_imports_as_read_whole(tmp_path, monkeypatch, bo
     pd.testing.assert_frame_equal(_rows(ws, whole), _rows(rs, ranged))
     assert _profile(whole) == _profile(ranged) and whole.notes == ranged.notes
     assert (_rows(rs, ranged)["comment"] == "two\nlines").sum() == 600
+
+
+_PIECES = ["a", "b,c", 'say ""hi""', "x\ny", "x\r\ny", "", "ünï", "  sp ", "1.5", "NA", '""""']
+
+
+def _random_quoted_csv(path: Path, seed: int) -> Path:
+    """Quoted and bare texts holding delimiters, doubled quotes, LF and CRLF; LF or CRLF records; maybe a BOM."""
+    rng = random.Random(seed)
+
+    def text() -> str:
+        piece = rng.choice(_PIECES)
+        if rng.random() < 0.6 or any(ch in piece for ch in ',\n\r"'):
+            return f'"{piece}"'
+        return piece if piece not in ("", "NA") else "v"
+
+    def number() -> str:
+        return rng.choice([repr(rng.random()), "", "NA", str(rng.randint(0, 9))])
+
+    lines = ['"n","t1",t2,"label"']
+    lines += [
+        ",".join([number(), text(), text(), rng.choice(['"a"', "b", '"c"'])]) for _ in range(rng.randint(200, 1500))
+    ]
+    newline = rng.choice(["\n", "\r\n"])
+    path.write_bytes((rng.choice(["", "\ufeff"]) + newline.join(lines) + newline).encode())
+    return path
+
+
+def test_random_quoted_files_import_in_ranges_as_read_whole(tmp_path, monkeypatch):
+    """Where a range's read disagrees with the whole file's (a quoted line break taken for the record
+    end, a cut inside a field), the import must fall back to reading the file whole: never differ."""
+    ranged_files = 0
+    for seed in range(16):
+        csv = _random_quoted_csv(tmp_path / f"r{seed}.csv", seed)
+        monkeypatch.setattr(parallel_csv, "MIN_RANGE_BYTES", 16 << 20)
+        (folder := tmp_path / str(seed)).mkdir()
+        (ws, whole), (rs, ranged), used = _both_ways(folder, monkeypatch, csv, "label")
+        pd.testing.assert_frame_equal(_rows(ws, whole), _rows(rs, ranged))
+        assert _profile(whole) == _profile(ranged) and whole.notes == ranged.notes, seed
+        ranged_files += used[0] is not None
+    assert ranged_files >= 12  # most were read in ranges: the comparison is not between two whole reads
+
+
+def test_an_lf_file_whose_ranges_start_with_a_quoted_crlf_is_still_read_in_ranges(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel_csv, "MIN_RANGE_BYTES", 1)
+    csv = tmp_path / "notes.csv"  # a spreadsheet's line break inside a cell, in a file with LF records
+    csv.write_bytes(b"note,label\n" + b"".join(b'"line\r\nbreak %d",%d\n' % (i, i % 2) for i in range(2000)))
+    with duckdb.connect() as con:
+        con.execute("SET threads = 2")
+        tables = _ranges_of(con, csv)
+        assert tables is not None
+        notes = [v for t in tables for (v,) in con.execute(f"SELECT c0 FROM {t} ORDER BY rowid").fetchall()]
+    assert notes == [f"line\r\nbreak {i}" for i in range(2000)]
