@@ -4,7 +4,9 @@ than `--memory` (issue 11 part 4, "Import" and "Larger than memory").
 Same work on both sides, each in a fresh child process (so each peak RSS is its own): SHA-256 of
 the file, reading every row, describe / missing / distinct counts of every column, a stratified
 hold-out split, and a copy of the rows (the store's table for mlloop, a Parquet file for pandas).
-Order alternated, median of 3, reported as ratios with both sides' figures. Then a generated CSV
+Order alternated, median of 3, reported as ratios with both sides' figures; then again with the
+texts and the header quoted, as R's write.csv writes them (a file DuckDB cannot cut at every LF).
+Then a generated CSV
 3x `--memory` is imported with that `--memory`, then run on a 100,000-row sample; the peak RSS
 (the largest in the process tree, RUSAGE_CHILDREN) and the tree's summed RSS (sampled) are reported.
 
@@ -41,9 +43,10 @@ df.to_parquet(copy)
 """
 
 
-def write_csv(path: Path, rows: int) -> Path:
+def write_csv(path: Path, rows: int, quoted: bool = False) -> Path:
     """20 columns: 10 numbers (full precision), 4 integers, 4 texts (one with 5% missing), an id, a 3-class
-    label; 5% of x0 missing. Written by DuckDB from hashes of the row number (pandas takes minutes)."""
+    label; 5% of x0 missing. Written by DuckDB from hashes of the row number (pandas takes minutes).
+    ``quoted``: every text and the header quoted, as R's write.csv writes them (NA left bare)."""
 
     def h(k: int) -> str:
         return f"hash(i * 32 + {k})"
@@ -57,7 +60,10 @@ def write_csv(path: Path, rows: int) -> Path:
     cols += ["i AS id", f"['a', 'b', 'c'][CAST({h(20)} % 3 AS BIGINT) + 1] AS label"]
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")
-        con.execute(f"COPY (SELECT {', '.join(cols)} FROM range({int(rows)}) AS r(i) ORDER BY i) TO '{path}' (HEADER)")
+        quoting = ", FORCE_QUOTE (t0, t1, t2, t3, label)" if quoted else ""
+        con.execute(
+            f"COPY (SELECT {', '.join(cols)} FROM range({int(rows)}) AS r(i) ORDER BY i) TO '{path}' (HEADER{quoting})"
+        )
     return path
 
 
@@ -98,10 +104,8 @@ def mlloop_import(csv: Path, store: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "mlloop_tui", "--store", str(store), "import", str(csv), "--target", "label", *extra]
 
 
-def main(rows: int = 1_000_000, memory_mb: int = 300) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="mlloop-bench-"))
-    csv = write_csv(tmp / "big.csv", rows)
-    print(f"{rows:,} rows x 20 columns, {csv.stat().st_size / 1e6:.0f} MB CSV")
+def side_by_side(csv: Path, tmp: Path) -> None:
+    """mlloop's import of ``csv`` against pandas doing the same work: median of 3, order alternated."""
     sides = {
         "mlloop": lambda: measure(mlloop_import(csv, tmp / "s.duckdb")),
         "pandas": lambda: measure([sys.executable, "-c", PANDAS_SIDE, str(csv), str(tmp / "copy.parquet")]),
@@ -115,6 +119,17 @@ def main(rows: int = 1_000_000, memory_mb: int = 300) -> None:
         print(f"{name:7s} {wall:6.2f} s  peak RSS {peak:6.0f} MB   (median of 3)")
     (m_wall, m_peak, _), (p_wall, p_peak, _) = med["mlloop"], med["pandas"]
     print(f"mlloop / pandas: wall {m_wall / p_wall:.2f}x, peak RSS {m_peak / p_peak:.2f}x")
+
+
+def main(rows: int = 1_000_000, memory_mb: int = 300) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="mlloop-bench-"))
+    csv = write_csv(tmp / "big.csv", rows)
+    print(f"{rows:,} rows x 20 columns, {csv.stat().st_size / 1e6:.0f} MB CSV")
+    side_by_side(csv, tmp)
+    quoted = write_csv(tmp / "quoted.csv", rows, quoted=True)
+    print(f"the same rows with their texts quoted, as R writes them: {quoted.stat().st_size / 1e6:.0f} MB CSV")
+    side_by_side(quoted, tmp)
+    quoted.unlink()
 
     big_rows = int(rows * 3 * memory_mb * 2**20 / csv.stat().st_size) + 1
     big = write_csv(tmp / "larger.csv", big_rows)
