@@ -23,6 +23,7 @@ from typing import Literal
 
 import duckdb
 
+from core.data.csv_failures import csv_failure
 from core.data.messages import shorten
 from core.data.reading import (
     CSV_SUFFIXES,
@@ -30,7 +31,6 @@ from core.data.reading import (
     GZIP_SUFFIX,
     PARQUET_SUFFIXES,
     Source,
-    csv_failure,
     format_of,
     peek_columns,
     prepared_source,

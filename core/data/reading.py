@@ -8,7 +8,7 @@ suggest the exact column names an import will store, at once, even for a file of
 
 The delimiter and the header are found in Python on the first megabyte (DuckDB's sniffer settles
 silently for a one-column reading when a ragged row falls in its sample). When DuckDB's strict
-reader fails, :func:`csv_failure` turns its dump into one line naming the file's line.
+reader fails, :func:`~core.data.csv_failures.csv_failure` turns its dump into one line naming the file's line.
 Missing values: see :mod:`core.data.missing` (a quoted value is data, never missing).
 """
 
@@ -17,8 +17,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import re
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from typing import IO, BinaryIO, Literal
 
 import duckdb
 
+from core.data.csv_failures import csv_failure
 from core.data.encodings import Encoding, choose_encoding, read_start, transcode
 from core.data.messages import shorten
 from core.data.missing import NULL_STRINGS
@@ -410,93 +409,3 @@ def _normalise_delimiter(delimiter: str) -> str:
     if len(d) != 1 or d in '"\r\n':
         raise InputError(f"delimiter must be one character such as , ; | or tab, got {delimiter!r}")
     return d
-
-
-# --------------------------------------------------------------------------- failures
-
-
-def csv_failure(e: duckdb.Error, source: Source) -> InputError:
-    """Turn a failed strict read into one line naming the file line, without DuckDB's dump."""
-    text = str(e)
-    name = source.display
-    too_long = re.search(r"Maximum line size of (\d+) bytes exceeded", text)
-    if too_long:  # before the other checks: the dump quotes the line, which may hold any word
-        return _too_long(source, int(too_long.group(1)))
-    if "unicode" in text.lower():
-        line = re.search(r"Line: (\d+)", text)
-        where = f" line {line.group(1)}" if line else ""
-        return InputError(f"{name}{where}: not valid {source.encoding or 'UTF-8'} text; pass --encoding")
-    ragged = _find_ragged(source)
-    if ragged:
-        return InputError(f"{name} {ragged}")
-    line = re.search(r"CSV Error on Line: (\d+)", text)
-    if line:
-        counts = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
-        convert = re.search(r'converting column "(.*)"\. Could not convert string "(.*)" to \'(\w+)\'', text)
-        if counts:
-            reason = f"expected {counts.group(1)} fields, found {counts.group(2)}"
-        elif convert:
-            reason = (
-                f"value {shorten(convert.group(2))!r} does not fit column {shorten(convert.group(1))!r} "
-                f"({convert.group(3)})"
-            )
-        elif "unterminated quote" in text.lower():
-            reason = "a quoted value is never closed"
-        elif "quote" in text.lower():
-            reason = "a quote character in an unquoted value (quote the value and double inner quotes)"
-        else:
-            reason = f"cannot parse this line as CSV with delimiter {source.delimiter!r}"
-        return InputError(f"{name} line {line.group(1)}: {reason}")
-    if "sniff" in text.lower() or "dialect" in text.lower():
-        return InputError(
-            f"{name}: cannot read as CSV with delimiter {source.delimiter!r} (rows of different lengths or "
-            "stray quotes); pass --delimiter if it is wrong"
-        )
-    return InputError(f"cannot read {name} as CSV: {error_reason(e)}")
-
-
-def _too_long(source: Source, limit: int) -> InputError:
-    """The first record longer than DuckDB's ``limit`` bytes, found by reading the file in Python:
-    DuckDB's own line number is wrong for it (line 1 when the long value is quoted)."""
-    csv.field_size_limit(2**31 - 1)
-    taken: list[str] = []  # the physical lines of the record being read
-
-    def lines(fh: IO[str]) -> Iterator[str]:
-        for line in fh:
-            taken.append(line)
-            yield line
-
-    what = f"more than DuckDB's limit of {limit:,} bytes per CSV line; shorten or drop its longest value"
-    try:
-        with source.open_text() as fh:
-            reader = csv.reader(lines(fh), delimiter=source.delimiter, quotechar='"', doublequote=True)
-            start = 1
-            for _ in reader:
-                size = len("".join(taken).rstrip("\r\n").encode("utf-8"))
-                if size > limit:
-                    return InputError(f"{source.display} line {start}: the record is {size:,} bytes long, {what}")
-                start, taken[:] = reader.line_num + 1, []
-    except (csv.Error, OSError, EOFError, zlib.error, UnicodeError):
-        pass
-    return InputError(f"{source.display}: a record is {what}")
-
-
-def _find_ragged(source: Source) -> str | None:
-    """The first record with the wrong number of fields, as 'line N: ...' (error path only)."""
-    csv.field_size_limit(2**31 - 1)
-    try:
-        with source.open_text() as fh:
-            reader = csv.reader(fh, delimiter=source.delimiter, quotechar='"', doublequote=True, strict=True)
-            width: int | None = None
-            for row in reader:
-                if not row:
-                    continue
-                if width is None:
-                    width = len(row)
-                elif len(row) != width:
-                    return f"line {reader.line_num}: expected {width} fields, found {len(row)}"
-    except csv.Error as err:
-        return f"line {reader.line_num}: cannot parse as CSV ({err})"
-    except (OSError, EOFError, zlib.error, UnicodeError):
-        return None
-    return None
