@@ -94,20 +94,29 @@ def load_arrays(
         with store.read() as con:
             layout = data_layout(con, dataset)
             rows = model_rows(con, dataset, layout)
-            where = "__part = ?"
-            args: list[Any] = [part]
-            if sample is not None:
-                rows_sql, rows_args = sample_rows_sql(layout, dataset, sample)
-                where, args = f"{where} AND __row IN (SELECT __row FROM ({rows_sql}))", [part, *rows_args]
-            if positions is not None:
-                numbered = (
-                    f"SELECT __row, row_number() OVER (ORDER BY __row) - 1 AS pos FROM {rows.relation} WHERE {where}"
-                )
-                picked = f"SELECT __row FROM ({numbered}) WHERE pos IN (SELECT unnest(?::BIGINT[]))"
-                where = f"__part = ? AND __row IN ({picked})"
-                args = [part, *args, [int(p) for p in positions]]
             select = ", ".join(["__row", *rows.aliases, "y"])
-            data = con.execute(f"SELECT {select} FROM {rows.relation} WHERE {where} ORDER BY __row", args).fetchnumpy()
+
+            def fetch(prefilter: bool) -> dict[str, Any]:
+                where = "__part = ?"
+                args: list[Any] = [part]
+                if sample is not None:
+                    rows_sql, rows_args = sample_rows_sql(layout, dataset, sample, prefilter=prefilter)
+                    where, args = f"{where} AND __row IN (SELECT __row FROM ({rows_sql}))", [part, *rows_args]
+                if positions is not None:
+                    numbered = (
+                        f"SELECT __row, row_number() OVER (ORDER BY __row) - 1 AS pos "
+                        f"FROM {rows.relation} WHERE {where}"
+                    )
+                    picked = f"SELECT __row FROM ({numbered}) WHERE pos IN (SELECT unnest(?::BIGINT[]))"
+                    where = f"__part = ? AND __row IN ({picked})"
+                    args = [part, *args, [int(p) for p in positions]]
+                sql = f"SELECT {select} FROM {rows.relation} WHERE {where} ORDER BY __row"
+                return con.execute(sql, args).fetchnumpy()
+
+            exact = sample is None or positions is not None
+            data = fetch(prefilter=not exact)
+            if sample is not None and not exact and len(data["__row"]) < sample.rows:
+                data = fetch(prefilter=False)  # a class kept fewer rows than its quota (sample_rows_sql)
     except duckdb.Error as e:
         raise StoreError(f"cannot load dataset {dataset.name!r}: {first_line(e)}") from e
 

@@ -139,3 +139,45 @@ def test_a_stopped_run_is_running_while_its_process_lives_and_interrupted_once_i
         proc.kill()
         proc.wait()
     assert effective_status("running", proc.pid, host, now, started_at=now) == "interrupted"
+
+
+def _cluster_tasks(address: str) -> int:
+    """How many tasks the scheduler at ``address`` still holds."""
+    from distributed import Client
+
+    with Client(address, timeout=10) as client:
+        return int(client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)))
+
+
+def _wait_for_no_cluster_tasks(address: str, limit: float = 30) -> None:
+    end = time.monotonic() + limit
+    while _cluster_tasks(address):
+        assert time.monotonic() < end, "the scheduler still holds the killed client's tasks"
+        time.sleep(0.5)
+
+
+def test_a_cluster_run_whose_client_is_killed_reads_interrupted_and_frees_the_cluster(slow_dataset, cluster):
+    """The store stays on the user's machine: the client dying mid-run is the same as a local run
+    dying, and the scheduler forgets its tasks rather than fitting for nobody."""
+    store = slow_dataset
+    proc = _start_run(store, "--cluster", cluster.scheduler_address)
+    _wait_for_folds(store, 1, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run = get_run(store, 1)
+    assert run.status == "interrupted" and 1 <= run.n_folds_done < 10
+    assert len(run.fold_scores) == run.n_folds_done
+    _wait_for_no_cluster_tasks(cluster.scheduler_address)
+
+
+def test_ctrl_c_cancels_a_cluster_run_cleanly(slow_dataset, cluster):
+    store = slow_dataset
+    proc = _start_run(store, "--cluster", cluster.scheduler_address)
+    _wait_for_folds(store, 1, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "cancelled" in err
+    run = get_run(store, 1)
+    assert run.status == "cancelled" and 1 <= run.n_folds_done < 10
+    _wait_for_no_cluster_tasks(cluster.scheduler_address)

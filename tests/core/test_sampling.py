@@ -12,12 +12,12 @@ from sklearn.model_selection import cross_validate
 from core.analysis.diagnosis import diagnose
 from core.data.frames import load_split
 from core.data.importing import import_dataset
-from core.data.sampling import MEMORY_BUDGET_ENV, allocate, plan_sample
+from core.data.sampling import MEMORY_BUDGET_ENV, allocate, plan_sample, sample_rows_sql
 from core.errors import InputError
 from core.modeling.evaluation import build_pipeline, make_splitter, run_baselines, scoring
 from core.modeling.folds import rerun_like
 from core.modeling.models import BASELINES
-from core.store.datasets import get_dataset
+from core.store.datasets import data_layout, get_dataset
 from core.store.runs import get_run, list_runs
 from tests.core.test_ranking import imported, ranking_frame
 
@@ -87,6 +87,42 @@ def test_the_same_seed_draws_the_same_rows_and_another_seed_others(store, binary
     other = load_split(store, info, "dev", plan_sample(store, info, 80, 5, seed=1))[0].index
     assert list(first) == list(again) and len(first) == len(other) == 80
     assert set(first) != set(other)
+
+
+@pytest.fixture
+def unbalanced(store, tmp_path):
+    """6,000 rows of three classes (70/25/5 %): large enough that a sample of 300 ranks only the rows
+    under each class's key cut."""
+    rng = np.random.default_rng(5)
+    n = 6000
+    frame = pd.DataFrame({"x": rng.normal(size=n).round(4), "k": rng.choice(["u", "v"], size=n)})
+    frame["label"] = rng.choice(["common", "middle", "rare"], size=n, p=[0.7, 0.25, 0.05])
+    path = tmp_path / "unbalanced.csv"
+    frame.to_csv(path, index=False)
+    return import_dataset(store, path, "label")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_key_cut_draws_the_documented_sample(store, unbalanced, seed):
+    """DuckDB ranks only the keys below each class's cut; the rows drawn are still each class's smallest keys."""
+    sample = plan_sample(store, unbalanced, 300, 5, seed)
+    y_all = load_split(store, unbalanced, "dev")[1]
+    expected = _expected_stratified(y_all, dict(sample.strata), seed)
+    with store.read() as con:  # the query with the cuts alone finds every row: no second query
+        sql, args = sample_rows_sql(data_layout(con, unbalanced), unbalanced, sample)
+        assert [r for (r,) in con.execute(f"SELECT __row FROM ({sql}) ORDER BY __row", args).fetchall()] == expected
+    assert list(load_split(store, unbalanced, "dev", sample)[0].index) == expected
+
+
+def test_a_class_short_of_its_quota_under_the_cut_gets_the_exact_draw(store, unbalanced, monkeypatch):
+    """Should a class keep fewer rows under its cut than its quota, the rows are drawn again without cuts."""
+    import core.data.sampling as sampling
+
+    sample = plan_sample(store, unbalanced, 300, 5, 4)
+    y_all = load_split(store, unbalanced, "dev")[1]
+    expected = _expected_stratified(y_all, dict(sample.strata), 4)
+    monkeypatch.setattr(sampling, "_key_cut", lambda quota, n: "'08'")  # keeps about 3 % of each class's rows
+    assert list(load_split(store, unbalanced, "dev", sample)[0].index) == expected
 
 
 def test_a_regression_sample_is_uniform_and_its_repeated_folds_equal_sklearn(store, regression_csv):
