@@ -162,6 +162,7 @@ def test_a_cluster_run_whose_client_is_killed_reads_interrupted_and_frees_the_cl
     store = slow_dataset
     proc = _start_run(store, "--cluster", cluster.scheduler_address)
     _wait_for_folds(store, 1, proc)
+    assert _cluster_tasks(cluster.scheduler_address)  # the other folds are on the cluster
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     run = get_run(store, 1)
@@ -174,6 +175,7 @@ def test_ctrl_c_cancels_a_cluster_run_cleanly(slow_dataset, cluster):
     store = slow_dataset
     proc = _start_run(store, "--cluster", cluster.scheduler_address)
     _wait_for_folds(store, 1, proc)
+    assert _cluster_tasks(cluster.scheduler_address)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
