@@ -13,6 +13,10 @@ memory up to its limit, so starting low keeps the import's peak memory near what
 1,000,000-row CSV peaked at 600 MB under a limit of half the RAM. The process itself (Python,
 DuckDB's library, its threads' buffers) takes about 110 MB beside the limit, so 224 MB keeps that
 import's peak under half of what pandas takes for the same work (tests/benchmarks/bench_import.py).
+
+Drawing a run's sample reads every development row to keep a few: DuckDB would keep the blocks it
+read up to its default limit, so that read gets a limit of its own, sized by the table's width and
+the sample (:func:`sample_read_memory`), in a temporary folder (:func:`spill_folder`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +38,8 @@ DEFAULT_FRACTION = 0.5  # of the RAM (or the cgroup's limit): the most an import
 START_MEMORY = 224 * 2**20  # without --memory, the first limit tried (doubled while DuckDB runs out)
 MIN_MEMORY = 64 * 2**20  # below this DuckDB runs out of memory on the import's own queries
 THREAD_MEMORY = 32 * 2**20  # per DuckDB thread: its CSV buffers and its share of the operators' state
+SCAN_BLOCK = 256 * 2**10  # DuckDB's block size: what a scan pins per column
+SAMPLE_READ_FLOOR = 128 * 2**20  # a sample's read beside its scan and result: the ranking of its keys, the join
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
 
@@ -114,6 +121,24 @@ def apply_limit(con: duckdb.DuckDBPyConnection, limit: int, folder: Path) -> Non
     con.execute(f"SET threads = {max(1, min(threads, limit // THREAD_MEMORY))}")
     con.execute(f"SET memory_limit = '{int(limit)}B'")
     con.execute(f"SET temp_directory = {sql_string(str(folder))}")
+
+
+def sample_read_memory(columns: int, rows: int) -> int:
+    """DuckDB's limit for drawing a ``rows``-row sample of a table of ``columns`` columns: the scan pins a
+    block per column per thread (two while it reads ahead), the result holds the sample, and
+    :data:`SAMPLE_READ_FLOOR` is left for the rest (on 2 cores, 20 columns and 100,000 rows: about 180 MB)."""
+    threads = os.cpu_count() or 1
+    return SAMPLE_READ_FLOOR + columns * threads * 2 * SCAN_BLOCK + rows * columns * 16
+
+
+@contextmanager
+def spill_folder() -> Iterator[Path]:
+    """A temporary folder for what a limited read cannot keep in memory, removed after."""
+    folder = Path(tempfile.mkdtemp(prefix="mlloop-read-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def memory_size(n: int) -> str:

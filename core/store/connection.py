@@ -172,15 +172,18 @@ class Store:
         return f"Store({str(self.path)!r})"
 
     @contextmanager
-    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection for one unit of work (inside :meth:`reading`, the shared one)."""
+    def read(self, *, own_instance: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection for one unit of work (inside :meth:`reading`, the shared one).
+
+        ``own_instance``: on a DuckDB instance of its own, for a read that SETs a memory limit of its own.
+        """
         self._ensure_schema()
         shared: _SharedRead | None = getattr(self._session, "shared", None)
-        if shared is not None:
+        if shared is not None and not own_instance:
             with shared.use() as con:
                 yield con
             return
-        with self._connect(read_only=True) as con:
+        with self._connect(read_only=True, own_instance=own_instance) as con:
             yield con
 
     @contextmanager

@@ -125,6 +125,30 @@ def test_a_class_short_of_its_quota_under_the_cut_gets_the_exact_draw(store, unb
     assert list(load_split(store, unbalanced, "dev", sample)[0].index) == expected
 
 
+def test_a_sample_read_that_runs_out_of_its_memory_limit_is_read_again_without_it(store, unbalanced, monkeypatch):
+    """The draw reads every development row on a DuckDB instance limited to what it needs; should that
+    be too little, the rows are the same, read again on the process's own instance, and no temporary
+    folder is left behind."""
+    import tempfile
+    from pathlib import Path
+
+    import core.data.frames as frames
+
+    sample = plan_sample(store, unbalanced, 300, 5, 6)
+    expected = list(load_split(store, unbalanced, "dev", sample)[0].index)
+    folders = set(Path(tempfile.gettempdir()).glob("mlloop-read-*"))
+    limits = []
+
+    def too_small(columns: int, rows: int) -> int:
+        limits.append((columns, rows))
+        return 256 * 2**10  # not even one block beside the scan's
+
+    monkeypatch.setattr(frames, "sample_read_memory", too_small)
+    assert list(load_split(store, unbalanced, "dev", sample)[0].index) == expected
+    assert limits == [(len(unbalanced.feature_names) + 1, 300)]
+    assert set(Path(tempfile.gettempdir()).glob("mlloop-read-*")) == folders
+
+
 def test_a_regression_sample_is_uniform_and_its_repeated_folds_equal_sklearn(store, regression_csv):
     info = import_dataset(store, regression_csv, "y")
     (run_id,) = run_baselines(store, "regression", ["linear"], folds=3, repeats=2, seed=7, sample=60, jobs=1)
