@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 
 import cloudpickle
@@ -10,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from core.modeling.executors import FitTask, LocalExecutor, by_cost, cost_of
+from tests.conftest import REPO
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # loky's workers need not import the tests
 
@@ -70,3 +73,27 @@ def test_a_batch_of_two_datasets_gives_each_task_its_own_rows_loaded_once_per_wo
     for pid, x_id, name, *_ in seen:
         objects.setdefault((pid, name), set()).add(x_id)
     assert all(len(ids) == 1 for ids in objects.values())  # a worker loaded each dataset once
+
+
+GROWING = r"""
+import builtins, json, os, sys, time
+from core.modeling.executors import FitTask, LocalExecutor
+
+def grow(X, y):
+    # 160 MiB kept per task, as a worker keeps a batch's rows; 1.1 s so loky's check (each second) runs
+    builtins.__dict__.setdefault("_kept", []).append(bytearray(160 * 2**20))
+    time.sleep(1.1)
+    return os.getpid()
+
+with LocalExecutor(2) as executor:
+    print(json.dumps(list(executor.results([FitTask(grow, {}, 1.0, str) for _ in range(8)], {0: (None, None)}))))
+"""
+
+
+def test_a_worker_that_keeps_its_rows_is_not_stopped_as_a_leak():
+    """loky would stop a worker grown by 300 MB since its first task (and print a warning): ours keep
+    a batch's rows by design, and a stopped one would import and load them again."""
+    done = subprocess.run([sys.executable, "-c", GROWING], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(set(json.loads(done.stdout))) == 2  # the same two workers ran all eight tasks
+    assert "A worker stopped" not in done.stderr
