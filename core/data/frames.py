@@ -122,7 +122,7 @@ def _read_rows(
         with store.read() as con:
             return _query_rows(con, dataset, part, None, positions)
     try:
-        with store.read(own_instance=True) as con, spill_folder() as folder:
+        with spill_folder() as folder, store.read(own_instance=True) as con:  # closed before its folder goes
             apply_limit(con, sample_read_memory(len(dataset.feature_names) + 1, sample.rows), folder)
             return _query_rows(con, dataset, part, sample, positions)
     except duckdb.OutOfMemoryException:
