@@ -25,6 +25,15 @@ from core.store.sigint import sigint_held
 from tests.core import loop_data
 
 
+@pytest.fixture(autouse=True)
+def python_handles_sigint():
+    """A process started in the background by a shell without job control ignores SIGINT (and Python
+    then installs no handler): these tests would wait forever for a Ctrl-C that never lands."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def sigint_in(seconds: float) -> threading.Timer:
     timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
