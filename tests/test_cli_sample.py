@@ -65,6 +65,21 @@ def test_the_memory_cap_prints_its_note(tmp_path, binary_csv):
     assert note is not None and "memory budget" in note
 
 
+def test_run_memory_sets_the_budget_of_the_sample_and_of_the_workers(tmp_path, binary_csv):
+    db = tmp_path / "s.duckdb"
+    assert run_mlloop("import", str(binary_csv), "--target", "label", store=db).returncode == 0
+    r = run_mlloop("run", "binary", "--models", "dummy", "--cv", "3", "--jobs", "2", "--memory", "4800", store=db)
+    assert r.returncode == 0, r.stderr
+    notes = [line for line in r.stderr.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 2, r.stderr
+    assert notes[0].startswith("note: 2 worker processes need about") and notes[0].endswith(
+        "over the memory budget of 4,800 bytes (--memory): every fold runs in this process"
+    )
+    assert "over the memory budget of 4,800 bytes (--memory): fitted on a sample of 50 rows" in notes[1]
+    roomy = run_mlloop("run", "binary", "--models", "dummy", "--cv", "3", "--jobs", "2", "--memory", "2GB", store=db)
+    assert roomy.returncode == 0 and "note:" not in roomy.stderr, roomy.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -76,6 +91,8 @@ def test_the_memory_cap_prints_its_note(tmp_path, binary_csv):
         (["binary", "--sample", "3", "--cv", "2"], "below 2 folds × 2 classes"),
         (["queries", "--sample", "7"], "takes 2 groups"),
         (["reg", "--sample", "3"], "--sample 3 is below the 5 folds"),
+        (["binary", "--memory", "lots"], "--memory: not a size: 'lots'"),
+        (["binary", "--memory", "0"], "--memory must be more than nothing"),
     ],
 )
 def test_bad_samples_exit_2_with_one_line_and_store_nothing(sample_store, capsys, args, fragment):

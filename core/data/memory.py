@@ -48,6 +48,14 @@ def memory_bytes(memory: str | int | None) -> int:
     """``--memory``'s value in bytes: ``2GB``, ``512MB``, ``1.5G``, ``300M`` or bytes; None: the default."""
     if memory is None:
         return default_memory()
+    n = parse_size(memory)
+    if n < MIN_MEMORY:
+        raise InputError(f"--memory {memory} is below the {MIN_MEMORY // 2**20} MB an import needs at least; give more")
+    return n
+
+
+def parse_size(memory: str | int) -> int:
+    """``--memory``'s value in bytes (``2GB``, ``512MB``, ``1.5G``, ``300M`` or bytes), whatever it is for."""
     if isinstance(memory, int) and not isinstance(memory, bool):
         n = memory
     else:
@@ -55,8 +63,8 @@ def memory_bytes(memory: str | int | None) -> int:
         if found is None:
             raise InputError(f"--memory: not a size: {memory!r} (use e.g. 2GB, 512MB)")
         n = int(float(found.group(1)) * _UNITS[found.group(2).upper()])
-    if n < MIN_MEMORY:
-        raise InputError(f"--memory {memory} is below the {MIN_MEMORY // 2**20} MB an import needs at least; give more")
+    if n <= 0:
+        raise InputError(f"--memory must be more than nothing, got {memory!r}")
     return n
 
 

@@ -16,8 +16,9 @@ The run's folds split the sample's rows only, so a row outside the sample is in 
 
 **Memory cap.** A run holds about ``rows × feature columns × 8 bytes × PIPELINE_COPIES`` (the frame, its
 encoded matrix, a fold's training copy and the model's own). When that exceeds the memory budget
-(``$MLLOOP_MEMORY_BUDGET`` bytes, else ``RAM_FRACTION`` of the machine's RAM), a run given no
-``--sample`` fits on the sample that fits the budget, and says so in its sample's ``note``.
+(``run --memory``, else ``$MLLOOP_MEMORY_BUDGET`` bytes, else ``RAM_FRACTION`` of the machine's RAM), a
+run given no ``--sample`` fits on the sample that fits the budget, and says so in its sample's ``note``.
+The same budget bounds the run's worker processes (:mod:`core.modeling.worker_memory`).
 """
 
 from __future__ import annotations
@@ -59,20 +60,26 @@ def parse_sample(value: int | str | None, option: str = "--sample") -> int | Lit
 
 
 def plan_sample(
-    store: Store, dataset: DatasetInfo, requested: int | str | None, folds: int, seed: int, option: str = "--sample"
+    store: Store,
+    dataset: DatasetInfo,
+    requested: int | str | None,
+    folds: int,
+    seed: int,
+    option: str = "--sample",
+    memory: int | None = None,
 ) -> RunSample | None:
     """The sample a run of ``folds`` folds fits on, or None for every development row.
 
     Bad input (``InputError``, before anything is stored; ``option`` names the value in its message):
     N not a positive number, N above the development rows, N below folds × classes (classification)
     or below the folds (regression), ranking groups fewer than the folds. The app's new-run dialog
-    checks its sample field with this same rule."""
+    checks its sample field with this same rule. ``memory``: the budget in bytes (:func:`memory_budget`)."""
     wanted = parse_sample(requested, option)
     if isinstance(wanted, str):  # "all"
         return None
     reason = None
     if wanted is None:
-        wanted, reason = _memory_cap(dataset)
+        wanted, reason = _memory_cap(dataset, memory)
         if wanted is None:
             return None
     elif wanted > dataset.n_dev:
@@ -191,8 +198,10 @@ def _key_cut(quota: str, n: str) -> str:
     return f"CASE WHEN {kept} >= {n} THEN 'g' ELSE printf('%08x', CAST(ceil({kept} / {n} * 4294967296) AS UBIGINT)) END"
 
 
-def memory_budget() -> tuple[int, str]:
-    """The bytes a run's rows may take, and where that figure comes from."""
+def memory_budget(memory: int | None = None) -> tuple[int, str]:
+    """The bytes a run may take (``memory``: what ``run --memory`` gave), and where that figure comes from."""
+    if memory is not None:
+        return memory, "--memory"
     text = os.environ.get(MEMORY_BUDGET_ENV, "").strip()
     if text:
         try:
@@ -203,15 +212,20 @@ def memory_budget() -> tuple[int, str]:
     return int(ram * RAM_FRACTION), f"{RAM_FRACTION:.0%} of RAM"
 
 
-def _memory_cap(dataset: DatasetInfo) -> tuple[int | None, str | None]:
+def fit_bytes(dataset: DatasetInfo, rows: int) -> int:
+    """About what fitting on ``rows`` of the dataset's development rows holds in one process."""
+    return rows * max(len(dataset.feature_names), 1) * BYTES_PER_VALUE * PIPELINE_COPIES
+
+
+def _memory_cap(dataset: DatasetInfo, memory: int | None) -> tuple[int | None, str | None]:
     """The rows that fit the memory budget and why a sample is needed; (None, None) when every row fits."""
-    budget, source = memory_budget()
-    per_row = max(len(dataset.feature_names), 1) * BYTES_PER_VALUE * PIPELINE_COPIES
+    budget, source = memory_budget(memory)
+    per_row = fit_bytes(dataset, 1)
     if dataset.n_dev * per_row <= budget:
         return None, None
     reason = (
         f"the {dataset.n_dev:,} development rows × {len(dataset.feature_names)} features need about "
-        f"{_size(dataset.n_dev * per_row)} to fit, over the memory budget of {_size(budget)} ({source})"
+        f"{byte_size(dataset.n_dev * per_row)} to fit, over the memory budget of {byte_size(budget)} ({source})"
     )
     return max(budget // per_row, 1), reason
 
@@ -220,7 +234,8 @@ def _note(reason: str | None, size: int) -> str | None:
     return None if reason is None else f"{reason}: fitted on a sample of {size:,} rows (--sample all fits every row)"
 
 
-def _size(n: int) -> str:
+def byte_size(n: int) -> str:
+    """``1.5 GB``, ``300.0 MB``, ``4,800 bytes``: a budget as the notes say it."""
     return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n:,} bytes"
 
 

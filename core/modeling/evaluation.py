@@ -157,6 +157,8 @@ def run_baselines(
     model_specs: Sequence[ModelSpec] = (),
     cluster: str | None = None,
     queue: bool = False,
+    memory: int | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> list[int]:
     """Cross-validate each model on the dataset's development split; returns the run ids.
 
@@ -167,6 +169,9 @@ def run_baselines(
     unfinished runs ``cancelled`` and raises :class:`RunCancelled`. ``queue``: wait for the
     store's run queue (:mod:`core.store.run_queue`). ``sample``: fit on N development rows of each
     dataset (``"all"``: every row; None: every row that fits the memory budget; :mod:`core.data.sampling`).
+    ``memory``: that budget in bytes (default ``$MLLOOP_MEMORY_BUDGET``, else a quarter of the RAM); it
+    bounds the local workers too, and ``on_note`` hears when it lowers ``jobs``
+    (:mod:`core.modeling.worker_memory`).
     """
     from core.modeling.groups import plan_group, run_groups  # groups build on this module
 
@@ -179,9 +184,10 @@ def run_baselines(
     if len(set(ids)) < len(ids):
         raise InputError(f"dataset {next(d.name for d in datasets if ids.count(d.id) > 1)!r} is given twice")
     entries = [_entries(d, models, params or {}, model_specs) for d in datasets]
+    jobs = _jobs_within_memory(datasets, sample, jobs, cluster, memory, on_note)
     with _workers_started_early(store, jobs, cluster, queue):
         plans = [
-            plan_group(store, d, e, folds=folds, repeats=repeats, seed=seed, sample=sample)
+            plan_group(store, d, e, folds=folds, repeats=repeats, seed=seed, sample=sample, memory=memory)
             for d, e in zip(datasets, entries)
         ]
     groups = run_groups(
@@ -229,6 +235,8 @@ def run_specs(
     stop: StopToken | None = None,
     cluster: str | None = None,
     queue: bool = False,
+    memory: int | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> list[int]:
     """Cross-validate a list of ``(model, params)`` specs as one group of runs; returns the run ids.
     A model is a built-in's name or a :class:`~core.modeling.specs.ModelSpec`.
@@ -238,8 +246,8 @@ def run_specs(
     leaves the store unchanged. ``before_start(group_id, run_ids)`` runs right after the runs
     are created (before any fold) and may write to the store, e.g. to describe the group.
     ``stop`` is checked after each fold (see :mod:`core.stopping`). Folds run in ``jobs`` local
-    processes, or on the Dask ``cluster`` at that address (:mod:`core.modeling.executors`). ``sample``
-    and ``queue`` as :func:`run_baselines` takes them.
+    processes, or on the Dask ``cluster`` at that address (:mod:`core.modeling.executors`). ``sample``,
+    ``queue``, ``memory`` and ``on_note`` as :func:`run_baselines` takes them.
     """
     from core.modeling.groups import plan_group, run_groups  # groups build on this module
 
@@ -247,9 +255,18 @@ def run_specs(
         raise InputError("nothing to run: no model given")
     check_jobs(jobs)
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
+    jobs = _jobs_within_memory([dataset], sample, jobs, cluster, memory, on_note)
     with _workers_started_early(store, jobs, cluster, queue):
         plan = plan_group(
-            store, dataset, specs, folds=folds, repeats=repeats, seed=seed, before_start=before_start, sample=sample
+            store,
+            dataset,
+            specs,
+            folds=folds,
+            repeats=repeats,
+            seed=seed,
+            before_start=before_start,
+            sample=sample,
+            memory=memory,
         )
     groups = run_groups(
         store,
@@ -262,6 +279,29 @@ def run_specs(
         queue=queue,
     )
     return groups[0]
+
+
+def _jobs_within_memory(
+    datasets: Sequence[DatasetInfo],
+    sample: int | str | None,
+    jobs: int,
+    cluster: str | None,
+    memory: int | None,
+    on_note: Callable[[str], None] | None,
+) -> int:
+    """``jobs``, or the fewer local workers the memory budget holds (a cluster's workers are not ours)."""
+    if cluster:
+        return jobs
+    from joblib import effective_n_jobs
+
+    from core.modeling.worker_memory import workers_within_memory
+
+    fitting, note = workers_within_memory(datasets, sample, effective_n_jobs(jobs), memory)
+    if note is None:
+        return jobs
+    if on_note:
+        on_note(note)
+    return fitting
 
 
 @contextmanager

@@ -81,16 +81,17 @@ def plan_group(
     seed: int = 0,
     before_start: Callable[[int, list[int]], None] | None = None,
     sample: int | str | None = None,
+    memory: int | None = None,
 ) -> GroupPlan:
     """Load the dataset's development rows (``sample`` of them: N, ``"all"``, or None for the memory
     cap's choice; :func:`~core.data.sampling.plan_sample`) and folds and build every spec's pipeline,
     checking its parameters; raises :class:`InputError` for bad input. ``before_start`` goes to
-    :func:`run_groups`."""
+    :func:`run_groups`; ``memory`` is the budget of the memory cap."""
     if not specs:
         raise InputError("nothing to run: no model given")
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     groups = load_groups(store, dataset) if dataset.task == "ranking" else None
-    drawn = plan_sample(store, dataset, sample, folds, seed)
+    drawn = plan_sample(store, dataset, sample, folds, seed, memory=memory)
     X, y = load_split(store, dataset, "dev", drawn)
     splits, splits_hash = dataset_splits(store, dataset, folds, repeats, seed, X, y, groups, drawn)
     baselines = [model_family(model, dataset.task, X) for model, _ in specs]

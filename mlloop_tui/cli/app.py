@@ -49,6 +49,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         jobs=-1,
         on_created=progress.created,
         on_progress=progress.update,
+        on_note=lambda note: out(f"note: {note}", err=True),
     )
     progress.close()
     print_runs(list_runs(store))

@@ -53,6 +53,12 @@ def add_parsers(sub) -> None:
         "ranking); 'all': every row (default: every row, or the rows that fit the memory budget; see README)",
     )
     p.add_argument(
+        "--memory",
+        metavar="SIZE",
+        help="memory the run may use, e.g. 2GB: without --sample, rows beyond it are sampled; no more --jobs "
+        "workers than fit in it (default: $MLLOOP_MEMORY_BUDGET bytes, else a quarter of the RAM; see README)",
+    )
+    p.add_argument(
         "--like",
         metavar="RUN",
         help="re-run RUN's model, params, folds, repeats, seed and --sample on this dataset (a version, say)",
@@ -91,15 +97,17 @@ def add_queue_argument(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from core.data.memory import parse_size
     from core.modeling.evaluation import run_baselines
     from core.modeling.specs import parse_model_option
     from core.store.runs import get_run
 
     specs = [parse_model_option(m) for m in args.model]
+    memory = parse_size(args.memory) if args.memory is not None else None
     store = open_store(args)
     progress = ProgressPrinter()
     if args.like is not None or args.like_group:
-        run_ids = _run_like(store, args, progress)
+        run_ids = _run_like(store, args, progress, memory)
     else:
         run_ids = run_baselines(
             store,
@@ -113,9 +121,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             cluster=args.cluster,
             queue=args.queue,
+            memory=memory,
             params=parse_params(args.param),
             on_created=_announce(store, progress),
             on_progress=progress.update,
+            on_note=_note,
         )
     progress.close()
     records = [get_run(store, r) for r in run_ids]
@@ -129,7 +139,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _run_like(store, args: argparse.Namespace, progress: ProgressPrinter) -> list[int]:
+def _note(note: str) -> None:
+    out(f"note: {note}", err=True)
+
+
+def _run_like(store, args: argparse.Namespace, progress: ProgressPrinter, memory: int | None) -> list[int]:
     from core.errors import InputError
     from core.modeling.folds import rerun_like
 
@@ -147,6 +161,8 @@ def _run_like(store, args: argparse.Namespace, progress: ProgressPrinter) -> lis
         jobs=args.jobs,
         cluster=args.cluster,
         sample=args.sample,
+        memory=memory,
+        on_note=_note,
         on_created=_announce(store, progress),
         on_progress=progress.update,
     )
@@ -162,7 +178,7 @@ def _announce(store, progress: ProgressPrinter):
         if sample is not None:
             out(f"group {group_id}: {sample.describe()}", err=True)
             if sample.note:
-                out(f"note: {sample.note}", err=True)
+                _note(sample.note)
 
     return created
 
