@@ -67,13 +67,13 @@ def stop_writer(proc: subprocess.Popen, stop: Path) -> int:
 
 
 def make_slow_diagnosis_store(path: Path) -> Path:
-    """A 150,000-row binary dataset with one linear run (run 1) and no dummy run: diagnosing it fits
+    """A 300,000-row binary dataset with one linear run (run 1) and no dummy run: diagnosing it fits
     the dummy on the run's five folds, which takes seconds (several lock timeouts of the writer)."""
     from core.data.importing import import_dataset
     from core.modeling.evaluation import run_baselines
 
     rng = np.random.default_rng(0)
-    n = 150_000
+    n = 300_000
     x = rng.normal(size=(n, 4))
     frame = pd.DataFrame(x, columns=["a", "b", "c", "d"])
     frame["y"] = np.where(x[:, 0] + rng.normal(size=n) > 0, "yes", "no")

@@ -70,7 +70,7 @@ def test_a_run_costs_its_folds_fit_and_score_times_within_its_groups_wall_time(s
         "dummy,forest",
         folds=3,
         jobs=1,
-        params={"forest": {"n_estimators": 60}},
+        params={"forest": {"n_estimators": 300}},  # a forest costs seconds, a dummy milliseconds
         on_progress=on_progress,
     )
     assert walls_while_working == [None] * 6  # a group's wall time is known once it is done
