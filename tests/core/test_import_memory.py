@@ -1,5 +1,6 @@
 """Import within --memory (issue 11 part 1): a CSV several times larger than the memory DuckDB may
-use imports, DuckDB spilling to a folder next to the store that is removed after; a limit below what
+use imports, DuckDB spilling to a folder next to the store that is removed after, and a run on a sample
+of it with the same --memory keeps its whole process tree within it too; a limit below what
 an import needs is one line, exit 2; progress reaches the caller from one thread, stage by stage."""
 
 from __future__ import annotations
@@ -152,6 +153,35 @@ def test_a_csv_several_times_the_memory_limit_imports_within_it(tmp_path: Path) 
     assert info.n_rows == rows and info.n_dev + info.n_test == rows
     assert re.search(r"^import: reading [\d.]+ MB of [\d.]+ MB \(\d+%\)$", stderr, re.MULTILINE), stderr
     assert re.search(rf"^import: storing {rows:,} rows", stderr, re.MULTILINE), stderr
+
+    # then a run on a sample, within the same budget: its process tree (workers and all) stays under it too
+    run = [sys.executable, "-m", "mlloop_tui", "--store", str(store_path), "run", "long", "--models", "dummy,linear"]
+    run += ["--sample", "20000", "--cv", "3", "--memory", f"{MEMORY_MB}MB"]
+    tree_mb, done = _tree_peak_mb(run)
+    assert done.returncode == 0, done.stderr
+    assert tree_mb <= MEMORY_MB + SLACK_MB, f"the run's process tree peaked at {tree_mb:.0f} MB"
+    if (os.cpu_count() or 1) > 1:  # every core's worker would not fit: the folds run in the one process
+        assert "every fold runs in this process" in done.stderr, done.stderr
+
+
+def _tree_peak_mb(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+    """Run ``cmd``; the largest sum of its process tree's RSS, sampled every 20 ms, and how it ended."""
+    import psutil
+
+    with (
+        open(os.devnull, "w") as devnull,
+        subprocess.Popen(cmd, stdout=devnull, stderr=subprocess.PIPE, text=True, cwd=REPO) as child,
+    ):
+        root = psutil.Process(child.pid)
+        peak = 0
+        while child.poll() is None:
+            try:
+                peak = max(peak, sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]))
+            except psutil.Error:
+                pass  # a process of the tree ended between the listing and its reading
+            time.sleep(0.02)
+        stderr = child.stderr.read() if child.stderr else ""
+    return peak / 2**20, subprocess.CompletedProcess(cmd, child.returncode, "", stderr)
 
 
 def test_progress_comes_stage_by_stage_from_one_thread(
