@@ -239,6 +239,7 @@ def _combined(parts: list[Source]) -> Source:
         duck_encoding=first.duck_encoding,
         compression=first.compression,
         delimiter=first.delimiter,
+        decimal_separator=first.decimal_separator,
         data_lines=None if None in lines else sum(n for n in lines if n is not None),
         sniffed=first.sniffed,
         parquet_types=first.parquet_types,

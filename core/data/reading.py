@@ -26,6 +26,7 @@ from typing import IO, BinaryIO, Literal
 import duckdb
 
 from core.data.csv_failures import csv_failure
+from core.data.decimal_comma import decimal_comma_columns
 from core.data.encodings import Encoding, choose_encoding, read_start, transcode
 from core.data.messages import shorten
 from core.data.missing import NULL_STRINGS
@@ -94,6 +95,7 @@ class Source:
     duck_encoding: str = "utf-8"
     compression: str = "none"
     delimiter: str = ","
+    decimal_separator: str = "."  # ',' for a file whose numbers have a decimal comma (core.data.decimal_comma)
     data_lines: int | None = None  # data records the file must yield, when countable from bytes
     lf_ends_lines: bool = False  # scanned whole, no bare CR: a record ends at each LF outside quotes
     sniffed: list[tuple[str, str]] = field(default_factory=list)  # DuckDB's (name, type) per column
@@ -120,6 +122,8 @@ class Source:
             f"encoding = {sql_string(self.duck_encoding)}, compression = {sql_string(self.compression)}, "
             f"buffer_size = {_READ_BUFFER}, max_line_size = {_MAX_LINE}"
         )
+        if self.decimal_separator != ".":
+            opts += f", decimal_separator = {sql_string(self.decimal_separator)}"
         if sample_size is not None:
             opts += f", sample_size = {int(sample_size)}"
         if self.as_text and detect:  # else the reader's columns give every type
@@ -270,6 +274,12 @@ def _csv_source(src: Path, compressed: bool, encoding: str | None, delimiter: st
     records, complete = _head_text(data, source.py_encoding)
     source.delimiter = _normalise_delimiter(delimiter) if delimiter is not None else _detect_delimiter(records, src)
     header = _header_records(records, complete, source.delimiter, src)
+    comma_numbers = decimal_comma_columns(header, source.delimiter, source.null_strings)
+    if comma_numbers:
+        source.decimal_separator = ","
+        shown = ", ".join(repr(shorten(header[0][j].lstrip("\ufeff"))) for j in comma_numbers[:5])
+        more = f" and {len(comma_numbers) - 5} more" if len(comma_numbers) > 5 else ""
+        source.notes.append(f"numbers with a decimal comma (12,5) read as numbers: {shown}{more}")
 
     try:
         with duckdb.connect() as mem:

@@ -234,12 +234,56 @@ def test_peek_columns_errors_are_one_line_input_errors(tmp_path: Path, make, fra
 def test_delimiters_detected(store: Store, tmp_path: Path, delimiter: str, suffix: str) -> None:
     rows = [[i, f"{i},5", f"note, with; commas|{i}", "a" if i % 2 else "b"] for i in range(20)]
     path = write_csv(tmp_path / f"d{suffix}", ["id", "amount", "note", "y"], rows, delimiter=delimiter)
-    info = import_dataset(store, path, "y")
+    info = import_dataset(store, path, "y", use="note")
     assert [c.name for c in info.columns] == ["id", "amount", "note", "y"]
+    # "0,5" is a number where ';' separates the fields (a decimal comma), text elsewhere
+    assert info.columns[1].sql_type == ("DOUBLE" if delimiter == ";" else "VARCHAR")
     X, _ = load_split(store, info, "dev")
     X_test, _ = load_split(store, info, "test")
     notes = pd.concat([X, X_test]).sort_index()["note"]
     assert list(notes) == [f"note, with; commas|{i}" for i in range(20)]
+
+
+def test_decimal_commas_as_r_and_pandas_write_them_are_numbers(store: Store, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"dose": rng.normal(size=40).round(6), "n": range(40), "y": ["a", "b"] * 20})
+    frame["dose"] = frame["dose"].where(frame.index % 9 != 0)  # missing values written as NA
+    # R's write.csv2: quoted header, row names and texts, numbers bare with a decimal comma, NA for missing
+    r_style = tmp_path / "r.csv"
+    lines = ['"";"dose";"n";"y"']
+    for i, (dose, n, y) in enumerate(frame.itertuples(index=False), start=1):
+        lines.append(f'"{i}";{"NA" if pd.isna(dose) else repr(dose).replace(".", ",")};{n};"{y}"')
+    r_style.write_text("\n".join(lines) + "\n")
+    pandas_style = tmp_path / "p.csv"
+    frame.to_csv(pandas_style, sep=";", decimal=",", index=False)
+    assert "\n-0,132105;1;b\n" in pandas_style.read_text()
+    for path in (r_style, pandas_style):
+        info = import_dataset(store, path, "y")
+        dose = next(c for c in info.columns if c.name == "dose")
+        assert dose.sql_type == "DOUBLE" and dose.n_missing == 5, path.name
+        assert "numbers with a decimal comma (12,5) read as numbers: 'dose'" in info.notes
+        X, _ = load_split(store, info, "dev")
+        X_test, _ = load_split(store, info, "test")
+        read = pd.concat([X, X_test])["dose"].sort_index().to_numpy()
+        np.testing.assert_array_equal(read, frame["dose"].to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("a;b;y\n" + "".join(f"{i}.5;{i},5;{i % 2}\n" for i in range(20)), "both marks"),
+        ("a,b,y\n" + "".join(f'{i},"{i},5",{i % 2}\n' for i in range(20)), "comma-separated"),
+        ("a;b;y\n" + "".join(f"{i};x{i},5;{i % 2}\n" for i in range(20)), "not numbers"),
+    ],
+)
+def test_comma_numbers_stay_text_where_the_comma_may_not_be_decimal(
+    store: Store, tmp_path: Path, text: str, kind: str
+) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(text)
+    info = import_dataset(store, path, "y", use="b")
+    assert info.columns[1].sql_type == "VARCHAR", kind
+    assert not any("decimal comma" in n for n in info.notes)
 
 
 def test_delimiter_override(store: Store, tmp_path: Path) -> None:

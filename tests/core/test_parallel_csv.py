@@ -143,6 +143,19 @@ def test_a_file_is_cut_only_where_a_record_ends_and_its_ranges_follow_each_other
         assert notes.count("a") == 1999 and long_note[1:-1].replace('""', '"') in notes
 
 
+def test_a_file_with_decimal_commas_reads_its_numbers_in_ranges_as_whole(tmp_path, monkeypatch):
+    lines = ["x;n;city;label"]
+    for i in range(3000):
+        lines.append(f"{i / 7:.4f};{i};{['paris', 'lyon'][i % 2]};{'yes' if i % 3 else 'no'}".replace(".", ","))
+    csv = tmp_path / "eu.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    (ws, whole), (rs, ranged), used = _both_ways(tmp_path, monkeypatch, csv, "label")
+    assert used and used[0] is not None  # read in ranges
+    assert whole.columns[0].sql_type == ranged.columns[0].sql_type == "DOUBLE"
+    pd.testing.assert_frame_equal(_rows(ws, whole), _rows(rs, ranged))
+    assert _rows(rs, ranged)["x"].sum() == pytest.approx(sum(round(i / 7, 4) for i in range(3000)))
+
+
 def test_a_quote_inside_an_unquoted_field_keeps_the_file_whole(tmp_path, monkeypatch):
     """DuckDB reads 5"in as text, so counting quotes would be off by one from there: a cut would then
     split a quoted field of two lines, and DuckDB would drop the first range's last row (unterminated) and
