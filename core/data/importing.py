@@ -280,6 +280,10 @@ def _import_into(
     staged = stage_rows(con, source, sample_size, storage, select, ticker, probe, label)
     if sample_size == -1:
         notes.append("column types were detected over the whole file (a value far down did not fit the first guess)")
+    if staged.formatted:
+        shown = ", ".join(repr(shorten(names[storage.index(s)])) for s in staged.formatted[:5])
+        more = f" and {len(staged.formatted) - 5} more" if len(staged.formatted) > 5 else ""
+        notes.append(f"numbers written as a spreadsheet shows them ($1,234.50, 12%) read as numbers: {shown}{more}")
 
     n_rows = staged.n_rows
     if n_rows == 0:

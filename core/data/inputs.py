@@ -240,6 +240,7 @@ def _combined(parts: list[Source]) -> Source:
         compression=first.compression,
         delimiter=first.delimiter,
         decimal_separator=first.decimal_separator,
+        formatted=first.formatted,
         data_lines=None if None in lines else sum(n for n in lines if n is not None),
         sniffed=first.sniffed,
         parquet_types=first.parquet_types,

@@ -28,6 +28,7 @@ import duckdb
 from core.data.csv_failures import csv_failure
 from core.data.decimal_comma import decimal_comma_columns
 from core.data.encodings import Encoding, choose_encoding, read_start, transcode
+from core.data.formatted_numbers import formatted_columns
 from core.data.messages import shorten
 from core.data.missing import NULL_STRINGS
 from core.errors import InputError
@@ -96,6 +97,7 @@ class Source:
     compression: str = "none"
     delimiter: str = ","
     decimal_separator: str = "."  # ',' for a file whose numbers have a decimal comma (core.data.decimal_comma)
+    formatted: list[int] = field(default_factory=list)  # columns of "$1,234.50" numbers (core.data.formatted_numbers)
     data_lines: int | None = None  # data records the file must yield, when countable from bytes
     lf_ends_lines: bool = False  # scanned whole, no bare CR: a record ends at each LF outside quotes
     sniffed: list[tuple[str, str]] = field(default_factory=list)  # DuckDB's (name, type) per column
@@ -280,6 +282,7 @@ def _csv_source(src: Path, compressed: bool, encoding: str | None, delimiter: st
         shown = ", ".join(repr(shorten(header[0][j].lstrip("\ufeff"))) for j in comma_numbers[:5])
         more = f" and {len(comma_numbers) - 5} more" if len(comma_numbers) > 5 else ""
         source.notes.append(f"numbers with a decimal comma (12,5) read as numbers: {shown}{more}")
+    source.formatted = formatted_columns(header, source.delimiter, source.null_strings)
 
     try:
         with duckdb.connect() as mem:

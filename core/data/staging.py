@@ -5,7 +5,8 @@ is each row's 0-based place in the file, before it writes the stored table from 
 Under the view, the rows are either one temporary table read from the whole file (the file's order
 is its rowids' order: DuckDB preserves insertion order), or a large CSV file's byte ranges read at
 once into tables of their own (:mod:`core.data.parallel_csv`). Missing values are made uniform
-first: NaN and a quoted empty text are missing, as pandas and scikit-learn see them.
+first: NaN and a quoted empty text are missing, as pandas and scikit-learn see them; and a column
+of numbers as a spreadsheet shows them ("$1,234.50") becomes numbers (:mod:`core.data.formatted_numbers`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from core.data.column_types import sql_family
+from core.data.formatted_numbers import formatted_to_numbers
 from core.data.inputs import read_failure
 from core.data.missing import quoted_empty_to_null
 from core.data.parallel_csv import read_ranges
@@ -39,6 +41,7 @@ class Staged:
 
     n_rows: int
     read_table: str | None
+    formatted: tuple[str, ...] = ()  # the columns of formatted numbers read as numbers
 
 
 def stage_rows(
@@ -63,9 +66,10 @@ def stage_rows(
         with con.cursor() as cleaner:  # the import's transaction cannot write the ranges' tables
             counts, firsts = _numbered(cleaner, ranges, label)
             quoted_empty_to_null(cleaner, ranges, storage)
+            formatted = _formatted_to_numbers(cleaner, ranges, source, storage)
             _nan_to_null(cleaner, ranges, _float_columns(cleaner, ranges[0], storage))
         con.execute(f"CREATE TEMP VIEW {STAGE} AS {_numbered_rows_sql(ranges, counts, firsts)}")
-        return Staged(sum(counts), None)
+        return Staged(sum(counts), None, formatted)
     ticker.stage("reading", probe)
     try:
         con.execute(
@@ -80,11 +84,13 @@ def stage_rows(
     except duckdb.Error as e:
         raise read_failure(e, source, sample_size) from e
     (count,), (first,) = _numbered(con, [_READ], label)
+    converted: tuple[str, ...] = ()
     if source.fmt == "csv":
         quoted_empty_to_null(con, [_READ], storage)
+        converted = _formatted_to_numbers(con, [_READ], source, storage)
     _nan_to_null(con, [_READ], _float_columns(con, _READ, storage))
     con.execute(f"CREATE TEMP VIEW {STAGE} AS {_numbered_rows_sql([_READ], [count], [first])}")
-    return Staged(count, _READ)
+    return Staged(count, _READ, converted)
 
 
 def drop_stage(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
@@ -104,6 +110,16 @@ def _numbered(con: duckdb.DuckDBPyConnection, tables: list[str], label: str) -> 
         counts.append(int(n))
         firsts.append(int(first or 0))
     return counts, firsts
+
+
+def _formatted_to_numbers(
+    con: duckdb.DuckDBPyConnection, tables: list[str], source: Source, storage: list[str]
+) -> tuple[str, ...]:
+    """The source's columns of formatted numbers, still text once staged, as numbers where every value is one."""
+    described = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {quote_qualified(tables[0])})")
+    types = dict(described.fetchall())
+    texts = [storage[j] for j in source.formatted if j < len(storage) and str(types[storage[j]]) == "VARCHAR"]
+    return tuple(formatted_to_numbers(con, tables, texts, source.delimiter == ";")) if texts else ()
 
 
 def _float_columns(con: duckdb.DuckDBPyConnection, table: str, storage: list[str]) -> list[str]:

@@ -286,6 +286,40 @@ def test_comma_numbers_stay_text_where_the_comma_may_not_be_decimal(
     assert not any("decimal comma" in n for n in info.notes)
 
 
+def test_numbers_as_a_spreadsheet_shows_them_are_numbers(store: Store, tmp_path: Path) -> None:
+    spend = [(-1) ** i * (i * 1234.5 + 0.25) for i in range(40)]
+    shown = [f"${v:,.2f}" if v >= 0 else f"(${-v:,.2f})" for v in spend]  # accounting negatives
+    rows = [[f"C{i}", shown[i], f"{i * 2.5}%", f"{i * 1000:,}", "yes" if i % 2 else "no"] for i in range(40)]
+    info = import_dataset(store, write_csv(tmp_path / "sheet.csv", ["id", "spend", "rate", "count", "y"], rows), "y")
+    assert [c.sql_type for c in info.columns[1:4]] == ["DOUBLE"] * 3
+    assert "numbers written as a spreadsheet shows them ($1,234.50, 12%) read as numbers: 'spend', 'rate', 'count'" in (
+        info.notes
+    )
+    X, _ = load_split(store, info, "dev")
+    X_test, _ = load_split(store, info, "test")
+    read = pd.concat([X, X_test]).sort_index()
+    np.testing.assert_allclose(read["spend"], spend)
+    np.testing.assert_allclose(read["rate"], [i * 2.5 for i in range(40)])
+    np.testing.assert_array_equal(read["count"], [i * 1000 for i in range(40)])
+
+    # where ';' separates the fields, the point groups digits and the comma is decimal
+    eu = tmp_path / "eu.csv"
+    eu.write_text("price;y\n" + "".join(f"{i // 1000}.{i % 1000:03d},50 €;{i % 2}\n" for i in range(1000, 1040)))
+    info = import_dataset(store, eu, "y", name="eu")
+    X, _ = load_split(store, info, "dev")
+    assert info.columns[0].sql_type == "DOUBLE"
+    assert "1.039,50 €" in eu.read_text() and set(X["price"]) <= {i + 0.5 for i in range(1000, 1040)}
+
+
+def test_a_formatted_looking_column_with_other_text_far_down_stays_text(store: Store, tmp_path: Path) -> None:
+    rows = [[i, f"${i:,}.00" if i != 1250 else "call back", i % 2] for i in range(1000, 1300)]
+    info = import_dataset(store, write_csv(tmp_path / "late.csv", ["id", "amount", "y"], rows), "y", use="amount")
+    assert info.columns[1].sql_type == "VARCHAR" and not any("spreadsheet" in n for n in info.notes)
+    X, _ = load_split(store, info, "dev")
+    X_test, _ = load_split(store, info, "test")
+    assert "call back" in set(pd.concat([X, X_test])["amount"])  # nothing lost
+
+
 def test_delimiter_override(store: Store, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "semi.csv", ["a", "b", "y"], [[i, i, i % 2] for i in range(20)], delimiter=";")
     assert import_dataset(store, path, "y", delimiter=";").n_cols == 3
@@ -309,7 +343,7 @@ def test_latin1_file_reads_cafe(store: Store, tmp_path: Path) -> None:
 
 def test_cp1252_file_reads_euro(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "win.csv"
-    write_csv(path, ["id", "price", "y"], [[i, f"{i} €", i % 2] for i in range(20)], encoding="cp1252")
+    write_csv(path, ["id", "price", "y"], [[i, f"voucher {i} €", i % 2] for i in range(20)], encoding="cp1252")
     info = import_dataset(store, path, "y")
     assert info.encoding == "cp1252"
     X, _ = load_split(store, info, "dev")

@@ -156,6 +156,17 @@ def test_a_file_with_decimal_commas_reads_its_numbers_in_ranges_as_whole(tmp_pat
     assert _rows(rs, ranged)["x"].sum() == pytest.approx(sum(round(i / 7, 4) for i in range(3000)))
 
 
+def test_formatted_numbers_read_in_ranges_as_whole(tmp_path, monkeypatch):
+    lines = ["amount,share,label"] + [f'"${i * 1.5:,.2f}",{i % 100}%,{i % 2}' for i in range(3000)]
+    csv = tmp_path / "sheet.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    (ws, whole), (rs, ranged), used = _both_ways(tmp_path, monkeypatch, csv, "label")
+    assert used and used[0] is not None  # read in ranges
+    assert [c.sql_type for c in ranged.columns[:2]] == [c.sql_type for c in whole.columns[:2]] == ["DOUBLE"] * 2
+    pd.testing.assert_frame_equal(_rows(ws, whole), _rows(rs, ranged))
+    assert _rows(rs, ranged)["amount"].sum() == pytest.approx(sum(i * 1.5 for i in range(3000)))
+
+
 def test_a_quote_inside_an_unquoted_field_keeps_the_file_whole(tmp_path, monkeypatch):
     """DuckDB reads 5"in as text, so counting quotes would be off by one from there: a cut would then
     split a quoted field of two lines, and DuckDB would drop the first range's last row (unterminated) and
