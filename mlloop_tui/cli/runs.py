@@ -36,7 +36,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--cv", type=int, default=5, metavar="K", help="number of folds (default 5)")
     p.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new shuffles (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the models (default 0)")
-    p.add_argument("--jobs", type=int, default=-1, help="parallel worker processes (default: all cores)")
+    p.add_argument(
+        "--jobs", type=int, default=-1, help="parallel worker processes (default: all cores, as many as --memory holds)"
+    )
     add_cluster_argument(p)
     add_queue_argument(p)
     p.add_argument(
