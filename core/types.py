@@ -61,6 +61,7 @@ class DatasetInfo:
     group: str | None = None  # ranking: the column whose rows form one query (never a feature)
     parent_id: int | None = None  # a version (core.data.versions): the dataset it was derived from
     recipe: str | None = None  # a version: its edits as JSON (what, which rows/columns, note, when)
+    memory: int | None = None  # the import's --memory in bytes: its runs' memory budget (None: the default)
 
     @property
     def is_classification(self) -> bool:

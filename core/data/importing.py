@@ -48,7 +48,7 @@ from core.data.inputs import (
     resolve_inputs,
     sha256_files,
 )
-from core.data.memory import MemoryTooSmall, apply_limit, memory_limits, ran_out_note, spilling
+from core.data.memory import MemoryTooSmall, apply_limit, memory_bytes, memory_limits, ran_out_note, spilling
 from core.data.messages import shorten
 from core.data.missing import missing_markers
 from core.data.profile import column_kind, infer_task, profile_columns
@@ -152,6 +152,7 @@ def import_dataset(
             file_hash = hashing.result()
             import_into = partial(
                 _import_into,
+                memory=None if memory is None else memory_bytes(memory),
                 source=source,
                 names=names,
                 target_pos=target_pos,
@@ -256,6 +257,7 @@ def _import_into(
     used: Sequence[int] = (),
     ticker: Ticker,
     store_path: Path,
+    memory: int | None = None,
 ) -> DatasetInfo:
     """Stage the file, check and split it there, store it, then profile the staged rows.
 
@@ -358,6 +360,7 @@ def _import_into(
         notes=tuple(notes),
         columns=tuple(profiles),
         group=None if group_pos is None else names[group_pos],
+        memory=memory,
     )
     insert_dataset(con, info, data_table=table, storage=storage, target_storage=target_col)
     create_rows_view(con, info)  # rows_<id>_v: the rows under the file's names, for SQL users

@@ -16,14 +16,16 @@ The run's folds split the sample's rows only, so a row outside the sample is in 
 
 **Memory cap.** A run holds about ``rows × feature columns × 8 bytes × PIPELINE_COPIES`` (the frame, its
 encoded matrix, a fold's training copy and the model's own). When that exceeds the memory budget
-(``run --memory``, else ``$MLLOOP_MEMORY_BUDGET`` bytes, else ``RAM_FRACTION`` of the machine's RAM), a
-run given no ``--sample`` fits on the sample that fits the budget, and says so in its sample's ``note``.
+(``run --memory``, else the import's ``--memory``, else ``$MLLOOP_MEMORY_BUDGET`` bytes, else
+``RAM_FRACTION`` of the machine's RAM), a run given no ``--sample`` fits on the sample that fits the
+budget, and says so in its sample's ``note``.
 The same budget bounds the run's worker processes (:mod:`core.modeling.worker_memory`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import duckdb
@@ -198,10 +200,14 @@ def _key_cut(quota: str, n: str) -> str:
     return f"CASE WHEN {kept} >= {n} THEN 'g' ELSE printf('%08x', CAST(ceil({kept} / {n} * 4294967296) AS UBIGINT)) END"
 
 
-def memory_budget(memory: int | None = None) -> tuple[int, str]:
-    """The bytes a run may take (``memory``: what ``run --memory`` gave), and where that figure comes from."""
+def memory_budget(memory: int | None = None, datasets: Sequence[DatasetInfo] = ()) -> tuple[int, str]:
+    """The bytes a run may take, and where that figure comes from: ``memory`` (what ``run --memory``
+    gave), else the least ``--memory`` its ``datasets`` were imported with, else the default."""
     if memory is not None:
         return memory, "--memory"
+    imported = [d.memory for d in datasets if d.memory is not None]
+    if imported:
+        return min(imported), "the import's --memory"
     text = os.environ.get(MEMORY_BUDGET_ENV, "").strip()
     if text:
         try:
@@ -219,7 +225,7 @@ def fit_bytes(dataset: DatasetInfo, rows: int) -> int:
 
 def _memory_cap(dataset: DatasetInfo, memory: int | None) -> tuple[int | None, str | None]:
     """The rows that fit the memory budget and why a sample is needed; (None, None) when every row fits."""
-    budget, source = memory_budget(memory)
+    budget, source = memory_budget(memory, [dataset])
     per_row = fit_bytes(dataset, 1)
     if dataset.n_dev * per_row <= budget:
         return None, None

@@ -4,8 +4,9 @@ Each worker is a Python process of its own: it imports scikit-learn, SciPy, pand
 (about :data:`WORKER_IMPORTS` before any data) and then holds the run's rows and a fold's copies of
 them (:func:`core.data.sampling.fit_bytes`). On two cores a ``--sample 100000`` run of a 20-column
 dataset took 1.07 GB across its process tree with two workers and 0.40 GB in one process, so the
-worker count, like the sample, has to answer to the budget (``run --memory``, else
-``$MLLOOP_MEMORY_BUDGET``, else a quarter of the RAM: :func:`core.data.sampling.memory_budget`):
+worker count, like the sample, has to answer to the budget (``run --memory``, else the ``--memory`` the
+dataset was imported with, else ``$MLLOOP_MEMORY_BUDGET``, else a quarter of the RAM:
+:func:`core.data.sampling.memory_budget`):
 ``--jobs`` is lowered to the most workers whose imports and rows fit in it, and to one job (every
 fold in this process, no workers) when not even two fit. The scores do not change, only the time.
 """
@@ -27,7 +28,7 @@ def workers_within_memory(
     fit the memory budget; and the note that says so (None when ``jobs`` stands)."""
     if jobs <= 1:
         return jobs, None
-    budget, source = memory_budget(memory)
+    budget, source = memory_budget(memory, datasets)
     each = WORKER_IMPORTS + sum(fit_bytes(d, _rows(d, sample, budget)) for d in datasets)
     fitting = budget // each
     if fitting >= jobs:

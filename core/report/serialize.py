@@ -33,6 +33,7 @@ def dataset_to_dict(d: DatasetInfo, columns: bool = True) -> dict[str, Any]:
         "unlabeled_rows": d.n_unlabeled,
         "created_at": d.created_at,
         "notes": list(d.notes),
+        "memory_budget": d.memory,  # bytes: the import's --memory, its runs' budget; null: the default
     }
     if columns:
         out["columns"] = [

@@ -29,7 +29,7 @@ from core.types import ColumnProfile, DatasetInfo
 
 _DATASET_FIELDS = (
     "id, name, source, format, encoding, file_hash, n_rows, n_cols, target, task, classes, test_size, "
-    "split_seed, n_dev, n_test, n_unlabeled, created_at, notes, group_column, parent_id, recipe"
+    "split_seed, n_dev, n_test, n_unlabeled, created_at, notes, group_column, parent_id, recipe, memory_limit"
 )
 EDITS_TABLE = "dataset_edits"  # a version's dropped and relabeled rows, keyed by (dataset_id, __row) (migration step 9)
 
@@ -241,8 +241,8 @@ def insert_dataset(
     con.execute(
         "INSERT INTO datasets (id, name, source, format, encoding, file_hash, n_rows, n_cols, target, target_storage, "
         "task, classes, test_size, split_seed, n_dev, n_test, n_unlabeled, data_table, notes, created_at, "
-        "group_column) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "group_column, memory_limit) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             info.id,
             info.name,
@@ -265,6 +265,7 @@ def insert_dataset(
             json.dumps(list(info.notes)),
             info.created_at,
             info.group,
+            info.memory,
         ],
     )
     _insert_columns(con, info.id, info.columns, storage)
@@ -344,6 +345,7 @@ def _dataset_from_row(row: tuple[Any, ...], columns: tuple[ColumnProfile, ...] =
         group,
         parent_id,
         recipe,
+        memory,
     ) = row
     return DatasetInfo(
         id=int(id_),
@@ -368,4 +370,5 @@ def _dataset_from_row(row: tuple[Any, ...], columns: tuple[ColumnProfile, ...] =
         group=group,
         parent_id=None if parent_id is None else int(parent_id),
         recipe=recipe,
+        memory=None if memory is None else int(memory),
     )

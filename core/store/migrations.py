@@ -331,5 +331,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 12: fitting on a sample (core.data.sampling): the run's sample of the development rows as JSON
     # (core.store.run_json); NULL is every row, as for every run stored before.
     "ALTER TABLE runs ADD COLUMN sample JSON;",
+    # 13: a dataset imported with --memory keeps it, in bytes, as its runs' memory budget
+    # (core.data.sampling.memory_budget); NULL: the default budget, as for every dataset stored before.
+    "ALTER TABLE datasets ADD COLUMN memory_limit BIGINT;",
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -38,9 +38,9 @@ def insert_version(
     con.execute(
         "INSERT INTO datasets (id, name, source, format, encoding, file_hash, n_rows, n_cols, target, target_storage, "
         "task, classes, test_size, split_seed, n_dev, n_test, n_unlabeled, data_table, notes, created_at, "
-        "group_column, parent_id, recipe) "
+        "group_column, parent_id, recipe, memory_limit) "
         "SELECT ?, ?, source, format, encoding, file_hash, n_rows, ?, target, target_storage, task, classes, "
-        "test_size, split_seed, n_dev, n_test, n_unlabeled, data_table, '[]', ?, group_column, id, ? "
+        "test_size, split_seed, n_dev, n_test, n_unlabeled, data_table, '[]', ?, group_column, id, ?, memory_limit "
         "FROM datasets WHERE id = ?",
         [version_id, name, len(columns), created_at, json.dumps(recipe), parent_id],
     )

@@ -154,14 +154,16 @@ def test_a_csv_several_times_the_memory_limit_imports_within_it(tmp_path: Path) 
     assert re.search(r"^import: reading [\d.]+ MB of [\d.]+ MB \(\d+%\)$", stderr, re.MULTILINE), stderr
     assert re.search(rf"^import: storing {rows:,} rows", stderr, re.MULTILINE), stderr
 
-    # then a run on a sample, within the same budget: its process tree (workers and all) stays under it too
+    # then a run on a sample: the dataset keeps the import's --memory as its runs' budget, so the run's
+    # process tree (workers and all) stays under it too
+    assert info.memory == MEMORY_MB * 2**20
     run = [sys.executable, "-m", "mlloop_tui", "--store", str(store_path), "run", "long", "--models", "dummy,linear"]
-    run += ["--sample", "20000", "--cv", "3", "--memory", f"{MEMORY_MB}MB"]
+    run += ["--sample", "20000", "--cv", "3"]
     tree_mb, done = _tree_peak_mb(run)
     assert done.returncode == 0, done.stderr
     assert tree_mb <= MEMORY_MB + SLACK_MB, f"the run's process tree peaked at {tree_mb:.0f} MB"
     if (os.cpu_count() or 1) > 1:  # every core's worker would not fit: the folds run in the one process
-        assert "every fold runs in this process" in done.stderr, done.stderr
+        assert "(the import's --memory): every fold runs in this process" in done.stderr, done.stderr
 
 
 def _tree_peak_mb(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:

@@ -12,7 +12,9 @@ import pytest
 
 from core.data.importing import import_dataset
 from core.data.sampling import fit_bytes
+from core.data.versions import Edit, create_version
 from core.modeling.worker_memory import WORKER_IMPORTS, workers_within_memory
+from core.report.serialize import dataset_to_dict
 from core.store import Store
 from core.store.datasets import get_dataset
 from tests.core import loop_data
@@ -51,6 +53,20 @@ def test_a_sample_counts_its_rows_and_every_dataset_of_a_batch_counts(noisy):
     twice = WORKER_IMPORTS + 2 * fit_bytes(info, 30)
     assert workers_within_memory([info, info], 30, 2, 2 * twice) == (2, None)
     assert workers_within_memory([info, info], 30, 2, 2 * twice - 1)[0] == 1
+
+
+def test_the_memory_a_dataset_was_imported_with_is_its_runs_budget(tmp_path):
+    store = Store(tmp_path / "m.duckdb")
+    info = import_dataset(store, loop_data.noisy(tmp_path), "y", memory="64MB")
+    assert info.memory == get_dataset(store, "noisy").memory == 64 * 2**20
+    assert dataset_to_dict(info)["memory_budget"] == 64 * 2**20  # datasets NAME --json shows it
+    jobs, note = workers_within_memory([info], None, 2)
+    assert jobs == 1 and note is not None and "64.0 MB (the import's --memory)" in note
+    assert workers_within_memory([info], None, 2, 2**34) == (2, None)  # the run's own --memory comes first
+    version = create_version(store, "noisy", Edit(drop_columns=("f0",)))
+    assert version.memory == info.memory  # a version is the same data: the same budget
+    other = import_dataset(store, loop_data.circles(tmp_path), "y")
+    assert other.memory is None and workers_within_memory([other], None, 2) == (2, None)
 
 
 WORKERS_SEEN = """
