@@ -50,7 +50,7 @@ from core.data.inputs import (
 )
 from core.data.memory import MemoryTooSmall, apply_limit, memory_bytes, memory_limits, ran_out_note, spilling
 from core.data.messages import shorten
-from core.data.missing import missing_markers
+from core.data.missing import NULL_STRINGS, missing_markers
 from core.data.profile import column_kind, infer_task, profile_columns
 from core.data.progress import Report, Ticker, query_probe
 from core.data.ranking import check_ranking, pick_test_groups
@@ -130,8 +130,7 @@ def import_dataset(
     with Ticker(progress, inputs.total_bytes) as ticker, ThreadPoolExecutor(max_workers=1) as pool:
         ticker.stage("scanning", lambda: hashed[0] / max(inputs.total_bytes, 1))
         hashing = pool.submit(sha256_files, inputs.files, lambda n: hashed.__setitem__(0, hashed[0] + n))
-        with prepared_sources(inputs, encoding, delimiter) as source:
-            source.null_strings = markers or source.null_strings
+        with prepared_sources(inputs, encoding, delimiter, markers or NULL_STRINGS) as source:
             notes = list(source.notes)
             names, name_notes = unique_names(source.raw_names)
             notes += name_notes

@@ -25,6 +25,7 @@ import duckdb
 
 from core.data.csv_failures import csv_failure
 from core.data.messages import shorten
+from core.data.missing import NULL_STRINGS
 from core.data.reading import (
     CSV_SUFFIXES,
     DATA_SUFFIXES,
@@ -156,11 +157,14 @@ def sha256_files(files: tuple[Path, ...], on_bytes: Callable[[int], None] | None
 
 
 @contextmanager
-def prepared_sources(inputs: Inputs, encoding: str | None, delimiter: str | None) -> Iterator[Source]:
-    """The files as one :class:`Source` (a single file's own); temporary UTF-8 copies are deleted on exit."""
+def prepared_sources(
+    inputs: Inputs, encoding: str | None, delimiter: str | None, null_strings: tuple[str, ...] = NULL_STRINGS
+) -> Iterator[Source]:
+    """The files as one :class:`Source` (a single file's own); temporary UTF-8 copies are deleted on exit.
+    ``null_strings``: ``--na``'s missing markers."""
     with ExitStack() as stack:
         parts = [
-            stack.enter_context(prepared_source(f, inputs.fmt, inputs.compressed, encoding, delimiter))
+            stack.enter_context(prepared_source(f, inputs.fmt, inputs.compressed, encoding, delimiter, null_strings))
             for f in inputs.files
         ]
         if len(parts) == 1:
@@ -240,6 +244,7 @@ def _combined(parts: list[Source]) -> Source:
         compression=first.compression,
         delimiter=first.delimiter,
         decimal_separator=first.decimal_separator,
+        null_strings=first.null_strings,
         formatted=first.formatted,
         data_lines=None if None in lines else sum(n for n in lines if n is not None),
         sniffed=first.sniffed,

@@ -143,15 +143,21 @@ class Source:
 
 @contextmanager
 def prepared_source(
-    src: Path, fmt: str, compressed: bool, encoding: str | None, delimiter: str | None
+    src: Path,
+    fmt: str,
+    compressed: bool,
+    encoding: str | None,
+    delimiter: str | None,
+    null_strings: tuple[str, ...] = NULL_STRINGS,
 ) -> Iterator[Source]:
-    """The file described for DuckDB; a transcoded UTF-8 copy, if one is needed, is deleted on exit."""
+    """The file described for DuckDB; a transcoded UTF-8 copy, if one is needed, is deleted on exit.
+    ``null_strings``: the unquoted cells that are missing (``--na``), known to the detection of types."""
     if fmt == "parquet":
         yield _parquet_source(src, encoding)
         return
     temp: list[Path] = []
     try:
-        yield _csv_source(src, compressed, encoding, delimiter, temp)
+        yield _csv_source(src, compressed, encoding, delimiter, temp, null_strings)
     finally:
         for t in temp:
             t.unlink(missing_ok=True)
@@ -259,8 +265,15 @@ def _parquet_source(src: Path, encoding: str | None) -> Source:
 # --------------------------------------------------------------------------- CSV
 
 
-def _csv_source(src: Path, compressed: bool, encoding: str | None, delimiter: str | None, temp: list[Path]) -> Source:
-    source = Source(display=src.name, fmt="csv", raw_names=[], notes=[], read_path=src)
+def _csv_source(
+    src: Path,
+    compressed: bool,
+    encoding: str | None,
+    delimiter: str | None,
+    temp: list[Path],
+    null_strings: tuple[str, ...] = NULL_STRINGS,
+) -> Source:
+    source = Source(display=src.name, fmt="csv", raw_names=[], notes=[], read_path=src, null_strings=null_strings)
     source.compression = "gzip" if compressed else "none"
     head = read_start(src, compressed, _MAGIC_BYTES, src.name)
     _check_is_text(head, src)

@@ -167,6 +167,21 @@ def test_formatted_numbers_read_in_ranges_as_whole(tmp_path, monkeypatch):
     assert _rows(rs, ranged)["amount"].sum() == pytest.approx(sum(i * 1.5 for i in range(3000)))
 
 
+def test_na_markers_are_known_to_the_type_detection_in_ranges_as_whole(tmp_path, monkeypatch):
+    lines = ["x;amount;label"]  # '?' marks a missing value (--na), in numbers, decimal-comma numbers and prices
+    for i in range(3000):
+        price = f"{i // 1000}.{i % 1000:03d},00 €" if i >= 1000 else f"{i},00 €"  # 1.234,00 €
+        x, amount = ("?", "?") if i % 7 == 0 else (f"{i / 8:.3f}".replace(".", ","), price)
+        lines.append(f"{x};{amount};{i % 2}")
+    csv = tmp_path / "na.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    (ws, whole), (rs, ranged), used = _both_ways(tmp_path, monkeypatch, csv, "label", na="?")
+    assert used and used[0] is not None  # read in ranges
+    for info in (whole, ranged):
+        assert [(c.sql_type, c.n_missing) for c in info.columns[:2]] == [("DOUBLE", 429), ("DOUBLE", 429)]
+    pd.testing.assert_frame_equal(_rows(ws, whole), _rows(rs, ranged))
+
+
 def test_a_quote_inside_an_unquoted_field_keeps_the_file_whole(tmp_path, monkeypatch):
     """DuckDB reads 5"in as text, so counting quotes would be off by one from there: a cut would then
     split a quoted field of two lines, and DuckDB would drop the first range's last row (unterminated) and
