@@ -49,7 +49,7 @@ from core.data.inputs import (
     sha256_files,
 )
 from core.data.memory import MemoryTooSmall, apply_limit, memory_bytes, memory_limits, ran_out_note, spilling
-from core.data.messages import shorten
+from core.data.messages import listed, shorten
 from core.data.missing import NULL_STRINGS, missing_markers
 from core.data.profile import column_kind, infer_task, profile_columns
 from core.data.progress import Report, Ticker, query_probe
@@ -282,9 +282,8 @@ def _import_into(
     if sample_size == -1:
         notes.append("column types were detected over the whole file (a value far down did not fit the first guess)")
     if staged.formatted:
-        shown = ", ".join(repr(shorten(names[storage.index(s)])) for s in staged.formatted[:5])
-        more = f" and {len(staged.formatted) - 5} more" if len(staged.formatted) > 5 else ""
-        notes.append(f"numbers written as a spreadsheet shows them ($1,234.50, 12%) read as numbers: {shown}{more}")
+        shown = listed([repr(shorten(names[storage.index(s)])) for s in staged.formatted], 5)
+        notes.append(f"numbers written as a spreadsheet shows them ($1,234.50, 12%) read as numbers: {shown}")
 
     n_rows = staged.n_rows
     if n_rows == 0:

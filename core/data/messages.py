@@ -6,8 +6,15 @@ cell or a value spanning lines would otherwise swamp it. Every data module quote
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 def shorten(text: str, limit: int = 40) -> str:
     """``text`` with its whitespace collapsed to single spaces, cut to ``limit`` characters with '…'."""
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def listed(items: Sequence[object], limit: int = 10) -> str:
+    """The first ``limit`` items, comma-separated, and how many more there are (``a, b and 3 more``)."""
+    return ", ".join(str(i) for i in items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")

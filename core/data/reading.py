@@ -29,7 +29,7 @@ from core.data.csv_failures import csv_failure
 from core.data.decimal_comma import decimal_comma_columns
 from core.data.encodings import Encoding, choose_encoding, read_start, transcode
 from core.data.formatted_numbers import formatted_columns
-from core.data.messages import shorten
+from core.data.messages import listed, shorten
 from core.data.missing import NULL_STRINGS
 from core.errors import InputError
 from core.store.sql import error_reason, one_row, sql_string
@@ -292,9 +292,8 @@ def _csv_source(
     comma_numbers = decimal_comma_columns(header, source.delimiter, source.null_strings)
     if comma_numbers:
         source.decimal_separator = ","
-        shown = ", ".join(repr(shorten(header[0][j].lstrip("\ufeff"))) for j in comma_numbers[:5])
-        more = f" and {len(comma_numbers) - 5} more" if len(comma_numbers) > 5 else ""
-        source.notes.append(f"numbers with a decimal comma (12,5) read as numbers: {shown}{more}")
+        shown = listed([repr(shorten(header[0][j].lstrip("\ufeff"))) for j in comma_numbers], 5)
+        source.notes.append(f"numbers with a decimal comma (12,5) read as numbers: {shown}")
     source.formatted = formatted_columns(header, source.delimiter, source.null_strings)
 
     try:

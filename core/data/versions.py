@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from core.data.messages import listed
 from core.data.profile import profile_columns
 from core.errors import InputError, StoreError
 from core.store import Store
@@ -332,10 +333,10 @@ def describe_recipe(dataset: DatasetInfo) -> str:
         if op["op"] == "drop_columns":
             parts.append(f"dropped columns {', '.join(op['columns'])}")
         elif op["op"] == "relabel":
-            parts.append(f"relabeled {_count(len(rows))} ({_listed(rows)})")
+            parts.append(f"relabeled {_count(len(rows))} ({listed(list(rows))})")
         else:
             what = "duplicate " if op["op"] == "drop_duplicates" else ""
-            parts.append(f"dropped {what}{_count(len(rows))} ({_listed(rows)})")
+            parts.append(f"dropped {what}{_count(len(rows))} ({listed(list(rows))})")
     if recipe.get("test_rows_edited"):
         parts.append(f"edited {_count(len(recipe['test_rows_edited']))} of the test set (--include-test)")
     if recipe.get("note"):
@@ -345,11 +346,6 @@ def describe_recipe(dataset: DatasetInfo) -> str:
 
 def _count(n: int) -> str:
     return f"{n} row{'s' if n != 1 else ''}"
-
-
-def _listed(rows: Any, limit: int = 10) -> str:
-    shown = [str(r) for r in list(rows)[:limit]]
-    return ", ".join(shown) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
 def version_fields(store: Store, dataset: DatasetInfo) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval
 
+from core.data.messages import listed
 from core.text import error_line, first_line
 from core.types import GlmCoefficient, GlmSummary
 
@@ -188,7 +189,7 @@ def _fit(
     if aliased:
         notes.append(
             f"singular design: rank {len(keep)} of {len(names)} columns; "
-            f"collinear terms not estimated: {_shorten([names[j] for j in aliased])}"
+            f"collinear terms not estimated: {listed([names[j] for j in aliased])}"
         )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -375,10 +376,6 @@ def _softmax(scores: NDArray[np.float64]) -> NDArray[np.float64]:
     exp: NDArray[np.float64] = np.exp(scores - scores.max(axis=1, keepdims=True))
     row_sums: NDArray[np.float64] = exp.sum(axis=1, keepdims=True)
     return exp / row_sums
-
-
-def _shorten(items: list[str], limit: int = 10) -> str:
-    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 _TRANSFORMER_PREFIX = re.compile(r"\b(?:num|cat)__")
