@@ -223,17 +223,23 @@ def fit_bytes(dataset: DatasetInfo, rows: int) -> int:
     return rows * max(len(dataset.feature_names), 1) * BYTES_PER_VALUE * PIPELINE_COPIES
 
 
+def rows_within(dataset: DatasetInfo, budget: int) -> int:
+    """The development rows (at least one) whose fit holds within ``budget`` bytes."""
+    return min(dataset.n_dev, max(budget // fit_bytes(dataset, 1), 1))
+
+
 def _memory_cap(dataset: DatasetInfo, memory: int | None) -> tuple[int | None, str | None]:
     """The rows that fit the memory budget and why a sample is needed; (None, None) when every row fits."""
     budget, source = memory_budget(memory, [dataset])
-    per_row = fit_bytes(dataset, 1)
-    if dataset.n_dev * per_row <= budget:
+    capped = rows_within(dataset, budget)
+    if capped == dataset.n_dev:
         return None, None
     reason = (
         f"the {dataset.n_dev:,} development rows × {len(dataset.feature_names)} features need about "
-        f"{byte_size(dataset.n_dev * per_row)} to fit, over the memory budget of {byte_size(budget)} ({source})"
+        f"{byte_size(fit_bytes(dataset, dataset.n_dev))} to fit, over the memory budget of {byte_size(budget)} "
+        f"({source})"
     )
-    return max(budget // per_row, 1), reason
+    return capped, reason
 
 
 def _note(reason: str | None, size: int) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.data.sampling import byte_size, fit_bytes, memory_budget, parse_sample
+from core.data.sampling import byte_size, fit_bytes, memory_budget, parse_sample, rows_within
 from core.types import DatasetInfo
 
 WORKER_IMPORTS = 220 * 2**20  # a worker's resident memory once it has imported what a fold needs (208 MB measured)
@@ -47,5 +47,5 @@ def _rows(dataset: DatasetInfo, sample: int | str | None, budget: int) -> int:
     if isinstance(wanted, int):
         return min(wanted, dataset.n_dev)
     if wanted is None:
-        return min(dataset.n_dev, max(budget // fit_bytes(dataset, 1), 1))
+        return rows_within(dataset, budget)
     return dataset.n_dev
