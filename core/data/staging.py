@@ -116,6 +116,8 @@ def _formatted_to_numbers(
     con: duckdb.DuckDBPyConnection, tables: list[str], source: Source, storage: list[str]
 ) -> tuple[str, ...]:
     """The source's columns of formatted numbers, still text once staged, as numbers where every value is one."""
+    if not source.formatted:
+        return ()
     described = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {quote_qualified(tables[0])})")
     types = dict(described.fetchall())
     texts = [storage[j] for j in source.formatted if j < len(storage) and str(types[storage[j]]) == "VARCHAR"]
