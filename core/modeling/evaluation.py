@@ -169,7 +169,8 @@ def run_baselines(
     unfinished runs ``cancelled`` and raises :class:`RunCancelled`. ``queue``: wait for the
     store's run queue (:mod:`core.store.run_queue`). ``sample``: fit on N development rows of each
     dataset (``"all"``: every row; None: every row that fits the memory budget; :mod:`core.data.sampling`).
-    ``memory``: that budget in bytes (default ``$MLLOOP_MEMORY_BUDGET``, else a quarter of the RAM); it
+    ``memory``: that budget in bytes (default: the ``--memory`` the datasets were imported with, else
+    ``$MLLOOP_MEMORY_BUDGET``, else a quarter of the RAM; :func:`~core.data.sampling.memory_budget`); it
     bounds the local workers too, and ``on_note`` hears when it lowers ``jobs``
     (:mod:`core.modeling.worker_memory`).
     """

@@ -58,7 +58,8 @@ def add_parsers(sub) -> None:
         "--memory",
         metavar="SIZE",
         help="memory the run may use, e.g. 2GB: without --sample, rows beyond it are sampled; no more --jobs "
-        "workers than fit in it (default: $MLLOOP_MEMORY_BUDGET bytes, else a quarter of the RAM; see README)",
+        "workers than fit in it (default: the dataset's import --memory, else $MLLOOP_MEMORY_BUDGET bytes, else a "
+        "quarter of the RAM; see README)",
     )
     p.add_argument(
         "--like",
