@@ -166,7 +166,7 @@ def _load(
             raise InputError(f"run {run.id} has repeats 0 to {run.repeats - 1}; got {repeat}")
         dataset = get_dataset(store, run.dataset_id)
         predictions = load_predictions(store, run.id, len(dataset.classes), repeat)
-        data = load_arrays(store, dataset, "dev")
+        data = load_arrays(store, dataset, "dev", run.sample)  # the rows the run predicted
     return run, dataset, predictions, data
 
 

@@ -133,7 +133,7 @@ def tune(
     the candidates are created ``queued`` and wait their turn in the store's run queue
     (:mod:`core.store.run_queue`), as ``mlloop run --queue`` does.
     """
-    from core.data.frames import load_split
+    from core.data.frames import feature_frame
     from core.modeling.evaluation import run_specs
     from core.modeling.specs import run_family, run_model
     from core.store.datasets import get_dataset
@@ -141,7 +141,7 @@ def tune(
 
     run = get_run(store, run_id)
     dataset = get_dataset(store, run.dataset_id)
-    baseline = run_family(run, load_split(store, dataset, "dev", run.sample)[0])  # a spec: resolved from its text
+    baseline = run_family(run, feature_frame(store, dataset))  # a spec: resolved from its text
     grid = _check_grid(grid, baseline, run)
     if random is not None and (isinstance(random, bool) or not isinstance(random, int) or random < 1):
         raise InputError(f"--random must be a positive number of candidates, got {random!r}")

@@ -76,6 +76,12 @@ def load_split(
     return X, y
 
 
+def feature_frame(store: Store, dataset: DatasetInfo) -> pd.DataFrame:
+    """``X`` with one development row: its columns and their types, what resolving a model spec needs,
+    without reading the rows (a dataset may be larger than memory)."""
+    return load_split(store, dataset, "dev", positions=[0])[0]
+
+
 def load_arrays(
     store: Store,
     dataset: DatasetInfo,

@@ -106,13 +106,13 @@ class RunChildrenScreen(Screen):
     def open_tune_dialog(self, record: RunRecord) -> None:
         """The model's parameter names are read here: building an estimator imports scikit-learn (and a
         model spec is resolved again from its text, which needs the dataset's feature columns)."""
-        from core.data.frames import load_split
+        from core.data.frames import feature_frame
         from core.modeling.specs import run_family
         from core.store.datasets import get_dataset
 
         store = self.app.store
         try:
-            baseline = run_family(record, load_split(store, get_dataset(store, record.dataset_id), "dev")[0])
+            baseline = run_family(record, feature_frame(store, get_dataset(store, record.dataset_id)))
         except MlloopError as e:
             self.app.call_from_thread(self.notify, str(e), severity="error", markup=False)
             return

@@ -57,6 +57,22 @@ def test_classification_analysis_matches_scikit_learn_on_the_stored_predictions(
     assert [w.p_true for w in c.wrong] == p_wrong[: len(c.wrong)]  # the most confidently wrong first
 
 
+def test_a_sampled_run_is_analysed_on_its_sample_rows(store):
+    """Only the rows the run drew are read back (a dataset may be larger than memory), and every one of
+    them has its prediction: the confusion matrix equals scikit-learn's on the sample."""
+    from core.data.sampling import plan_sample
+
+    info = import_dataset(store, SAMPLES / "penguins.csv", "species")
+    (run_id,) = run_baselines(store, "penguins", ["tree"], folds=3, seed=4, jobs=1, sample=90)
+    X, y = load_split(store, info, "dev", plan_sample(store, info, 90, 3, 4))
+    stored = load_predictions(store, run_id, len(info.classes))
+    assert np.array_equal(stored.rows, X.index.to_numpy())
+    a = analyse_run(store, run_id)
+    assert a.n_rows == 90 < info.n_dev and a.classification is not None
+    predicted = np.array(info.classes)[stored.labels]
+    assert np.array_equal(a.classification.confusion, confusion_matrix(y, predicted, labels=list(info.classes)))
+
+
 def test_errors_json_shape(penguins_run):
     store, run_id = penguins_run
     data = json.loads(json.dumps(errors_to_dict(analyse_run(store, run_id)), allow_nan=False))
