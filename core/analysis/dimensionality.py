@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.data.frames import load_split
+from core.data.sampling import plan_sample
 from core.numbers import finite_or_none, none_as_nan
 from core.store import Store
 from core.store.datasets import get_dataset
@@ -27,6 +28,7 @@ VARIANCE_LEVELS = (0.9, 0.95, 0.99)
 CONTRAST_POINTS = 200  # rows used for distance concentration
 CONTRAST_SUBSETS = 5  # random feature subsets averaged per dimension
 PCA_MAX_ROWS = 5000
+SAMPLE_FOLDS = 2  # a sample keeps at least this many rows of each class (no folds here; PCA needs two rows)
 
 
 def k_grid(n_features: int, points: int = GRID_POINTS) -> tuple[int, ...]:
@@ -53,11 +55,19 @@ class CurseStats:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def curse_stats(store: Store, dataset_ref: str | int | DatasetInfo, seed: int = 0) -> CurseStats:
+def curse_stats(
+    store: Store,
+    dataset_ref: str | int | DatasetInfo,
+    seed: int = 0,
+    sample: int | str | None = None,
+    memory: int | None = None,
+) -> CurseStats:
     """Samples per feature, PCA explained variance and distance concentration on the dev rows.
 
     Features are the preprocessed ones (median-imputed, standardised, categories one-hot),
     fitted on the development rows: this describes the data, it is not a model evaluation.
+    ``sample``, ``memory``: as a run's (:func:`core.data.sampling.plan_sample`): the rows of a dataset
+    larger than the memory budget are a sample, said in a note; samples per feature count every row.
     """
     import numpy as np
     from scipy.spatial.distance import cdist
@@ -67,18 +77,20 @@ def curse_stats(store: Store, dataset_ref: str | int | DatasetInfo, seed: int = 
     from core.modeling.models import BASELINES
 
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
-    X, y = load_split(store, dataset, "dev")
-    notes: list[str] = []
+    drawn = plan_sample(store, dataset, sample, SAMPLE_FOLDS, seed, memory=memory)
+    X, y = load_split(store, dataset, "dev", drawn)
+    notes = [] if drawn is None else [drawn.note or drawn.describe()]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pre = build_pipeline(BASELINES["linear"], dataset, X, {}, seed).named_steps["preprocess"]
         Z = np.asarray(pre.fit_transform(X, y), dtype=float)
     n, p = Z.shape
-    ratio = n / p if p else float("inf")
+    rows_in_data = n if drawn is None else drawn.of
+    ratio = rows_in_data / p if p else float("inf")
     warning = None
     if ratio < 1:
         warning = (
-            f"more features ({p}) than rows ({n}): many models can fit noise perfectly; "
+            f"more features ({p}) than rows ({rows_in_data}): many models can fit noise perfectly; "
             "regularise or select features inside the folds"
         )
     elif ratio < LOW_SAMPLES_PER_FEATURE:
@@ -104,7 +116,7 @@ def curse_stats(store: Store, dataset_ref: str | int | DatasetInfo, seed: int = 
     dims, contrast = _concentration(Zs, rng, cdist)
     return CurseStats(
         dataset=dataset.name,
-        n_samples=n,
+        n_samples=rows_in_data,
         n_raw_features=X.shape[1],
         n_features=p,
         samples_per_feature=float(ratio),

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from core.analysis.dimensionality import k_grid
 from core.analysis.feature_tasks import FoldPool
 from core.data.frames import load_split
+from core.data.sampling import PIPELINE_COPIES, plan_sample
 from core.errors import InputError
 from core.numbers import finite_or_none, none_as_nan
 from core.stopping import StopToken, check
@@ -147,6 +148,8 @@ def feature_curve(
     on_point: Callable[[FeatureProgress], None] | None = None,
     stop: StopToken | None = None,
     cluster: str | None = None,
+    sample: int | str | None = None,
+    memory: int | None = None,
 ) -> FeatureCurves:
     """CV score against the number of selected features, per selection method (see the module doc).
 
@@ -155,6 +158,8 @@ def feature_curve(
     ``on_point`` gets a :class:`FeatureProgress` each time a (method, k) point has all its folds;
     ``stop`` is checked after each point (see :mod:`core.stopping`). ``cluster``: a Dask scheduler's
     address to fit on (:mod:`core.analysis.feature_tasks`), connected before the first task.
+    ``sample``, ``memory``: as a run's (:func:`core.data.sampling.plan_sample`): the curves of a
+    dataset larger than the memory budget are drawn on a sample of its rows, said in a note.
     """
     import numpy as np
 
@@ -173,7 +178,9 @@ def feature_curve(
     dataset = dataset_ref if isinstance(dataset_ref, DatasetInfo) else get_dataset(store, dataset_ref)
     if dataset.task == "ranking":  # its scorers look rows' queries up by index; these folds are arrays
         raise InputError(f"feature curves do not support ranking datasets yet ({dataset.name!r} is one)")
-    X, y = load_split(store, dataset, "dev")
+    # every fold's preprocessed rows are held while the curves are drawn, beside what a fit holds
+    drawn = plan_sample(store, dataset, sample, folds, seed, memory=memory, copies=PIPELINE_COPIES + folds)
+    X, y = load_split(store, dataset, "dev", drawn)
     baseline = feature_model(store, model, dataset.task, X, seed)  # a built-in, a run's model or a spec
     splitter = make_splitter(dataset.task, folds, 1, seed)
     with warnings.catch_warnings():
@@ -197,7 +204,7 @@ def feature_curve(
             prepared.append((Xtr, y.iloc[train].to_numpy(), Xva, y.iloc[val].to_numpy(), _names(pre, Xtr.shape[1])))
     widths = {p[0].shape[1] for p in prepared}
     n_features = min(widths)
-    notes: list[str] = []
+    notes = [] if drawn is None else [drawn.note or drawn.describe()]
     if len(widths) > 1:
         notes.append(
             f"one-hot encoding gives {min(widths)}-{max(widths)} columns depending on the fold; "

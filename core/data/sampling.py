@@ -69,19 +69,21 @@ def plan_sample(
     seed: int,
     option: str = "--sample",
     memory: int | None = None,
+    copies: int = PIPELINE_COPIES,
 ) -> RunSample | None:
     """The sample a run of ``folds`` folds fits on, or None for every development row.
 
     Bad input (``InputError``, before anything is stored; ``option`` names the value in its message):
     N not a positive number, N above the development rows, N below folds × classes (classification)
     or below the folds (regression), ranking groups fewer than the folds. The app's new-run dialog
-    checks its sample field with this same rule. ``memory``: the budget in bytes (:func:`memory_budget`)."""
+    checks its sample field with this same rule. ``memory``: the budget in bytes (:func:`memory_budget`);
+    ``copies``: how many copies of the rows the work holds at once (:func:`fit_bytes`)."""
     wanted = parse_sample(requested, option)
     if isinstance(wanted, str):  # "all"
         return None
     reason = None
     if wanted is None:
-        wanted, reason = _memory_cap(dataset, memory)
+        wanted, reason = _memory_cap(dataset, memory, copies)
         if wanted is None:
             return None
     elif wanted > dataset.n_dev:
@@ -218,25 +220,26 @@ def memory_budget(memory: int | None = None, datasets: Sequence[DatasetInfo] = (
     return int(ram * RAM_FRACTION), f"{RAM_FRACTION:.0%} of RAM"
 
 
-def fit_bytes(dataset: DatasetInfo, rows: int) -> int:
-    """About what fitting on ``rows`` of the dataset's development rows holds in one process."""
-    return rows * max(len(dataset.feature_names), 1) * BYTES_PER_VALUE * PIPELINE_COPIES
+def fit_bytes(dataset: DatasetInfo, rows: int, copies: int = PIPELINE_COPIES) -> int:
+    """About what fitting on ``rows`` of the dataset's development rows holds in one process, ``copies``
+    of them at once (a fold's fit: :data:`PIPELINE_COPIES`)."""
+    return rows * max(len(dataset.feature_names), 1) * BYTES_PER_VALUE * copies
 
 
-def rows_within(dataset: DatasetInfo, budget: int) -> int:
+def rows_within(dataset: DatasetInfo, budget: int, copies: int = PIPELINE_COPIES) -> int:
     """The development rows (at least one) whose fit holds within ``budget`` bytes."""
-    return min(dataset.n_dev, max(budget // fit_bytes(dataset, 1), 1))
+    return min(dataset.n_dev, max(budget // fit_bytes(dataset, 1, copies), 1))
 
 
-def _memory_cap(dataset: DatasetInfo, memory: int | None) -> tuple[int | None, str | None]:
+def _memory_cap(dataset: DatasetInfo, memory: int | None, copies: int) -> tuple[int | None, str | None]:
     """The rows that fit the memory budget and why a sample is needed; (None, None) when every row fits."""
     budget, source = memory_budget(memory, [dataset])
-    capped = rows_within(dataset, budget)
+    capped = rows_within(dataset, budget, copies)
     if capped == dataset.n_dev:
         return None, None
     reason = (
         f"the {dataset.n_dev:,} development rows × {len(dataset.feature_names)} features need about "
-        f"{byte_size(fit_bytes(dataset, dataset.n_dev))} to fit, over the memory budget of {byte_size(budget)} "
+        f"{byte_size(fit_bytes(dataset, dataset.n_dev, copies))} to fit, over the memory budget of {byte_size(budget)} "
         f"({source})"
     )
     return capped, reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -124,6 +125,47 @@ def test_points_equal_an_explicit_pipeline_in_each_fold(store, tmp_path, binary_
         np.testing.assert_allclose(p.scores, ref, atol=1e-12)
 
 
+def test_a_sample_draws_the_curves_on_its_rows_as_an_explicit_pipeline_on_them(store, binary_csv):
+    """``sample``: the folds split the drawn rows only, and each point equals the explicit pipeline's
+    cross-validation on exactly those rows; the note says what the rows were."""
+    from sklearn.feature_selection import SelectKBest, f_classif
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import Pipeline
+
+    from core.data.sampling import plan_sample
+    from core.modeling.evaluation import build_pipeline, make_splitter
+    from core.modeling.models import BASELINES
+
+    info = import_dataset(store, binary_csv, "label")
+    curves = feature_curve(store, "binary", methods=("univariate",), ks=(1, 3), folds=4, seed=2, sample=100)
+    drawn = plan_sample(store, info, 100, 4, 2)
+    assert drawn is not None and curves.n_samples == 100
+    assert curves.notes == (f"fitted on a sample of 100 of {info.n_dev} development rows (seed 2, stratified)",)
+    X, y = load_split(store, info, "dev", drawn)
+    base = build_pipeline(BASELINES["linear"], info, X, {}, 2)
+    for p in curves.method("univariate").points:
+        steps = [base.steps[0], ("select", SelectKBest(f_classif, k=p.k)), base.steps[-1]]
+        ref = cross_val_score(Pipeline(steps), X, y, cv=make_splitter("binary", 4, 1, 2), scoring="accuracy")
+        np.testing.assert_allclose(p.scores, ref, atol=1e-12)
+    whole = feature_curve(store, "binary", methods=("univariate",), ks=(1,), folds=4, sample="all")
+    assert whole.n_samples == info.n_dev and whole.notes == ()
+
+
+def test_the_memory_budget_samples_the_curves_and_the_curse_stats(store, binary_csv):
+    """A dataset over the memory budget is never loaded whole: both views draw the rows that fit, and
+    say so; samples per feature still count every development row."""
+    info = import_dataset(store, binary_csv, "label")
+    curves = feature_curve(store, "binary", methods=("univariate",), ks=(1,), folds=3, memory=4800)
+    # 3 features, 8 bytes, a fit's 4 copies and the 3 folds' rows: 4,800 bytes hold 28 rows (a run: 50)
+    assert curves.n_samples == 28 and "over the memory budget of 4,800 bytes (--memory)" in curves.notes[0]
+    stats = curse_stats(store, "binary", memory=4800)
+    assert "fitted on a sample of 50 rows" in stats.notes[0]
+    assert stats.n_samples == info.n_dev and stats.samples_per_feature == pytest.approx(info.n_dev / stats.n_features)
+    assert curse_stats(store, "binary").notes == ()  # within the default budget: every row, no note
+    with pytest.raises(InputError, match="below 2 folds × 2 classes"):
+        curse_stats(store, "binary", sample=3)
+
+
 def test_regression_rfe_and_bad_input(store, tmp_path, regression_csv):
     import_dataset(store, regression_csv, "y")
     curves = feature_curve(store, "regression", model="tree", methods=("rfe", "l1"), folds=3)
@@ -164,6 +206,42 @@ def test_curse_stats_low_dimensional_structure(store, tmp_path):
     assert s.components_for[0.95] == 2 and s.warning is None and s.samples_per_feature == 12.0
 
 
+def test_cli_features_on_a_sample_says_so_once(tmp_path):
+    db = tmp_path / "s.duckdb"
+    X, y = make_classification(n_samples=150, n_features=6, n_informative=3, n_redundant=0, random_state=0)
+    csv = write_csv(tmp_path / "small.csv", _frame(X, y))
+    assert run_mlloop("import", str(csv), "--target", "y", store=db).returncode == 0
+    r = run_mlloop(
+        "features", "small", "--jobs", "1", "--cv", "3", "--methods", "univariate", "--sample", "60", store=db
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("note: fitted on a sample of 60 of 120 development rows (seed 0, stratified)") == 1, r.stdout
+    assert "60 rows" in r.stdout and "(120 rows / 6 features)" in r.stdout
+
+
+def test_the_app_computation_and_the_dataset_export_apply_the_memory_budget(tmp_path, binary_csv):
+    """The app's features view runs ``mlloop_tui.compute``; it and ``export --dataset`` take the default
+    budget (here ``$MLLOOP_MEMORY_BUDGET``), so a large dataset is sampled there too, with the note."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "s.duckdb"
+    assert run_mlloop("import", str(binary_csv), "--target", "label", store=db).returncode == 0
+    budget = {"MLLOOP_MEMORY_BUDGET": "4800"}
+    r = run_mlloop("export", "--dataset", "binary", "-o", str(tmp_path / "binary.md"), store=db, env=budget)
+    assert r.returncode == 0, r.stderr
+    assert "over the memory budget of 4,800 bytes" in (tmp_path / "binary.md").read_text()  # Markdown escapes the rest
+    computed = subprocess.run(
+        [sys.executable, "-m", "mlloop_tui.compute", "--store", str(db), "curse", "binary"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **budget},
+    )
+    assert computed.returncode == 0, computed.stderr
+    (event,) = [json.loads(line) for line in computed.stdout.splitlines() if '"curse"' in line]
+    assert "fitted on a sample of 50 rows" in event["curse"]["notes"][0]
+
+
 def test_cli_features(tmp_path):
     db = tmp_path / "s.duckdb"
     X, y = make_classification(n_samples=120, n_features=12, n_informative=3, n_redundant=0, random_state=0)
@@ -183,6 +261,9 @@ def test_cli_features(tmp_path):
         ["features", "nope"],
         ["features", "small", "--model", "nope"],
         ["features", "small", "--methods", "x"],
+        ["features", "small", "--sample", "5"],
+        ["features", "small", "--sample", "lots"],
+        ["features", "small", "--memory", "lots"],
     ):
         r = run_mlloop(*bad, store=db)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, (bad, r.stderr)
