@@ -133,11 +133,14 @@ def review_queue(
     if not dataset.is_classification:
         raise InputError(f"label review is for classification datasets; {dataset.name!r} is {dataset.task}")
     classes = list(dataset.classes)
-    X, y = load_split(store, dataset, "dev")
+    run = None if from_run is None else get_run(store, from_run)
+    if run is not None and run.dataset_id != dataset.id:
+        raise InputError(f"run {run.id} is on {run.dataset!r}, not {dataset.name!r}")
+    X, y = load_split(store, dataset, "dev", None if run is None else run.sample)  # a sampled run predicted its sample
     run_id: int | None = None
     predicted: Any = None  # the run's predicted class positions, with from_run
     wrong_reason = ""
-    if from_run is None:
+    if run is None:
         oof = out_of_fold_proba(X, y, dataset, jobs)
         if oof is None:
             raise InputError(
@@ -148,9 +151,6 @@ def review_queue(
         proba = np.zeros((len(X), len(classes)))
         proba[:, [classes.index(str(c)) for c in found_classes]] = found
     else:
-        run = get_run(store, from_run)
-        if run.dataset_id != dataset.id:
-            raise InputError(f"run {run.id} is on {run.dataset!r}, not {dataset.name!r}")
         p = load_predictions(store, run.id, len(classes))
         if p.proba is None or p.labels is None:
             raise InputError(f"run {run.id} ({run.model}) stored no class probabilities: review without --from")

@@ -199,6 +199,20 @@ def test_bad_decisions_change_nothing(noisy) -> None:
         undo(store, "noisy")
 
 
+def test_from_a_sampled_run_the_queue_is_of_its_sample(noisy) -> None:
+    """A sampled run predicted its sample's rows: only they are read and queued, each with the run's
+    probabilities (a dataset larger than memory is reviewed from a run on a sample of it)."""
+    store, _, _ = noisy
+    (run_id,) = run_specs(store, "noisy", [("tree", {"max_depth": 3})], folds=5, seed=0, sample=200)
+    stored = load_predictions(store, run_id, 3)
+    assert len(stored.rows) == 200
+    queue = review_queue(store, "noisy", run_id)
+    assert queue.items and {i.row for i in queue.items} <= set(stored.rows.tolist())
+    position = {int(r): i for i, r in enumerate(stored.rows)}
+    for item in queue.items:
+        assert item.proba == pytest.approx(tuple(stored.proba[position[item.row]]))
+
+
 def test_from_a_run_adds_its_wrong_rows_with_its_own_probabilities(noisy) -> None:
     store, _, _ = noisy
     (run_id,) = run_specs(store, "noisy", [("tree", {"max_depth": 3})], folds=5, seed=0)
