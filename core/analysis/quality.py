@@ -38,6 +38,7 @@ from core.analysis.leakage import leakage_findings
 from core.analysis.shift import shift_findings
 from core.analysis.structure import labeled_rows, structure_findings
 from core.data.frames import load_split
+from core.data.sampling import read_within_budget
 from core.errors import InputError, StoreError
 from core.modeling.evaluation import check_jobs
 from core.stopping import StopToken, check
@@ -94,8 +95,7 @@ def check_quality(
             findings, ids = structure_findings(store, rows, dataset, n_dev + n_test)
             conflicts = None
             if any(f.kind == "conflicting_labels" for f in findings):
-                with store.read() as con:
-                    conflicts = conflict_fix(con, rows, ids)
+                conflicts = read_within_budget(store, dataset, lambda con: conflict_fix(con, rows, ids))
     except duckdb.Error as e:
         raise StoreError(f"cannot check dataset {dataset.name!r}: {first_line(e)}") from e
     go_on()

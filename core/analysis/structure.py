@@ -23,6 +23,7 @@ import duckdb
 from core.analysis.findings import MAX_ROWS, Finding, Severity, listed_rows, percent
 from core.data.frames import ModelRows, model_rows
 from core.data.roles import looks_like_identifier
+from core.data.sampling import read_within_budget
 from core.store import Store
 from core.store.sql import one_row
 from core.types import DatasetInfo
@@ -87,10 +88,10 @@ def structure_findings(
     findings += [f for s in stats for f in _high_cardinality(s, n)]
     id_names = tuple(f.columns[0] for f in ids)
     keys = compared(rows, id_names)
-    if keys:
-        findings += read(_duplicates, keys, n)
+    if keys:  # a GROUP BY over every row and feature each: within the dataset's memory budget
+        findings += read_within_budget(store, dataset, lambda con: _duplicates(con, rows, keys, n))
         if rows.classification:
-            findings += read(_conflicts, keys, n)
+            findings += read_within_budget(store, dataset, lambda con: _conflicts(con, rows, keys, n))
     if rows.classification:
         findings += read(_imbalance, dataset)
     return findings, id_names

@@ -293,3 +293,17 @@ def test_the_structure_checks_of_many_columns_never_make_a_concurrent_writer_fai
     assert len(rows.names) == 500 and findings == []  # every column checked; the sample is clean
     assert took > 2 * 0.5, "too quick to hold the store past the writer's lock timeout"
     assert writes > 5
+
+
+@pytest.mark.parametrize("budget", ["64MB", "1"])
+def test_the_grouping_checks_run_within_the_memory_budget_or_without_it(store, tmp_path, monkeypatch, budget):
+    """Duplicates and conflicting labels group every row by every feature: on a DuckDB instance of
+    their own, within the dataset's memory budget (spilling to disk); a budget below what DuckDB needs
+    at all (one byte) runs them again without it. Either way the findings equal pandas'."""
+    from core.data.memory import parse_size
+
+    import_dataset(store, write_csv(tmp_path / "planted.csv", _planted(seed=2)), "y", use="row_id")
+    monkeypatch.setenv("MLLOOP_MEMORY_BUDGET", str(parse_size(budget)))
+    found = _structure(store, "planted")
+    _same(found, _reference(store, "planted", ["row_id"]))
+    assert ("duplicates", "") in found and found["conflicting_labels", ""][4][0] == "--drop-rows"
