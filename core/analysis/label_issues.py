@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MIN_ROWS, MIN_PER_CLASS = 30, 5  # below these the folds are too small for a probability worth judging
+OOF_FOLDS = 5  # the stratified folds that give every row its out-of-fold probabilities
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def out_of_fold_proba(
         return None
     pipe = build_pipeline(BASELINES["linear"], dataset, X, {}, 0)
     try:  # only a class too small to fold means "no answer"; a failing fit is an error
-        splits = list(make_splitter(dataset.task, 5, 1, 0).split(X, y))
+        splits = list(make_splitter(dataset.task, OOF_FOLDS, 1, 0).split(X, y))
     except ValueError:
         return None
     proba = cross_val_predict(pipe, X, y, cv=splits, method="predict_proba", n_jobs=jobs)

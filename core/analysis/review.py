@@ -26,16 +26,19 @@ and drop decisions into one new version whose recipe lists every decision.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
-from core.analysis.label_issues import confident_learning, out_of_fold_proba, row_reason
+from core.analysis.label_issues import OOF_FOLDS, confident_learning, out_of_fold_proba, row_reason
+from core.analysis.structure import CONFLICTING, compared, groups_sql, labeled_rows, matching_sql
 from core.data.frames import load_split
 from core.data.messages import shorten
+from core.data.sampling import plan_sample, read_within_budget
 from core.data.versions import Edit, write_version
 from core.errors import InputError, StoreError
 from core.store import Store
@@ -55,10 +58,7 @@ from core.store.reviews import (
 )
 from core.store.runs import get_run
 from core.text import first_line
-from core.types import DatasetInfo
-
-if TYPE_CHECKING:
-    import pandas as pd
+from core.types import DatasetInfo, RunSample
 
 DECISIONS = ("keep", "relabel", "drop", "skip")
 CHANGES = ("relabel", "drop")  # the decisions a version applies; keep and skip are recorded as reviewed
@@ -87,6 +87,7 @@ class ReviewQueue:
     n_found: int
     queue_id: int | None = None
     decisions: tuple[Decision, ...] = ()
+    sample: RunSample | None = None  # the development rows judged, when the memory budget left out some
 
     @property
     def decided(self) -> dict[int, Decision]:
@@ -102,7 +103,8 @@ class ReviewQueue:
         """Where the probabilities come from, for people."""
         if self.from_run is not None:
             return f"run {self.from_run}'s out-of-fold predictions"
-        return "the linear baseline, out of fold (5 folds)"
+        linear = f"the linear baseline, out of fold ({OOF_FOLDS} folds)"
+        return linear if self.sample is None else f"{linear}, {self.sample.describe()}"
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,9 @@ def review_queue(
     run = None if from_run is None else get_run(store, from_run)
     if run is not None and run.dataset_id != dataset.id:
         raise InputError(f"run {run.id} is on {run.dataset!r}, not {dataset.name!r}")
-    X, y = load_split(store, dataset, "dev", None if run is None else run.sample)  # a sampled run predicted its sample
+    # a run's sample (the rows it predicted), else the rows within the memory budget
+    drawn = plan_sample(store, dataset, None, OOF_FOLDS, 0) if run is None else run.sample
+    X, y = load_split(store, dataset, "dev", drawn)
     run_id: int | None = None
     predicted: Any = None  # the run's predicted class positions, with from_run
     wrong_reason = ""
@@ -166,7 +170,7 @@ def review_queue(
             "possibly mislabeled (confident learning): " + row_reason(cl, proba, int(i), int(labels[i]), classes)
         )
     position_of = {int(r): i for i, r in enumerate(X.index)}
-    for row, text in _conflicts(store, dataset, X, y).items():
+    for row, text in _conflicts(store, dataset).items():
         if row in position_of:
             reasons.setdefault(position_of[row], []).append(text)
     if predicted is not None:
@@ -180,29 +184,43 @@ def review_queue(
         QueueItem(int(rows[i]), classes[labels[i]], float(score[i]), tuple(reasons[i]), tuple(map(float, proba[i])))
         for i in order[:limit]
     )
-    return ReviewQueue(dataset.name, dataset.id, tuple(classes), run_id, items, len(order))
-
-
-def _conflicts(store: Store, dataset: DatasetInfo, X: pd.DataFrame, y: pd.Series) -> dict[int, str]:
-    """Development rows whose identical feature rows (development or test) carry more than one label,
-    each with its reason, e.g. ``conflicting labels: 3 identical rows labeled a ×2, b ×1``."""
-    import pandas as pd
-
-    if dataset.n_test:
-        X_test, y_test = load_split(store, dataset, "test")
-        X, y = pd.concat([X, X_test]), pd.concat([y, y_test])
-    if not X.shape[1]:
-        return {}
-    frame = pd.DataFrame(
-        {"x": pd.util.hash_pandas_object(X, index=False).to_numpy(), "y": y.astype(str).to_numpy()}, index=X.index
+    return ReviewQueue(
+        dataset.name, dataset.id, tuple(classes), run_id, items, len(order), sample=drawn if run is None else None
     )
-    frame = frame[frame.groupby("x")["y"].transform("nunique") > 1]
+
+
+def _conflicts(store: Store, dataset: DatasetInfo) -> dict[int, str]:
+    """Development rows whose identical feature rows (development or test) carry more than one label,
+    each with its reason, e.g. ``conflicting labels: 3 identical rows labeled a ×2, b ×1``.
+
+    Found in DuckDB as the quality check finds them (:mod:`core.analysis.structure`), within the
+    dataset's memory budget: only the conflicting rows reach Python. A group's labels are counted in
+    ``load_split``'s order (development rows, then test rows, by row), most frequent first."""
+
+    def conflicting(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+        rows = labeled_rows(con, dataset)
+        keys = compared(rows, ())
+        if not keys:
+            return []
+        groups = f"SELECT *, row_number() OVER () AS gid FROM ({groups_sql(rows, keys, CONFLICTING)})"
+        return con.execute(
+            f"{matching_sql(rows, keys, groups, 'g.gid, r.__part, r.__row, r.y')} ORDER BY r.__part, r.__row"
+        ).fetchall()
+
+    try:
+        found = read_within_budget(store, dataset, conflicting)
+    except duckdb.Error as e:
+        raise StoreError(f"cannot compare the rows of {dataset.name!r}: {first_line(e)}") from e
+    members: dict[int, list[tuple[str, int, str]]] = {}
+    for gid, part, row, label in found:
+        members.setdefault(int(gid), []).append((str(part), int(row), str(label)))
     out: dict[int, str] = {}
-    for _, group in frame.groupby("x", sort=False):
-        counts = group["y"].value_counts()
-        text = ", ".join(f"{shorten(str(label), 24)} ×{n}" for label, n in counts.items())
-        for row in group.index:
-            out[int(row)] = f"conflicting labels: {len(group)} identical rows labeled {text}"
+    for group in members.values():
+        counts = Counter(label for _, _, label in group).most_common()  # ties in order of appearance
+        text = ", ".join(f"{shorten(label, 24)} ×{n}" for label, n in counts)
+        for part, row, _ in group:
+            if part == "dev":
+                out[row] = f"conflicting labels: {len(group)} identical rows labeled {text}"
     return out
 
 
@@ -237,7 +255,7 @@ def open_review(
     with _writing(store, dataset) as con:
         if stored is not None:
             delete_queue(con, stored[0].id)
-        queue_id = insert_queue(con, dataset.id, run_id, items, computed.n_found, time.time())
+        queue_id = insert_queue(con, dataset.id, run_id, items, computed.n_found, time.time(), computed.sample)
     return replace(computed, queue_id=queue_id)
 
 
@@ -329,6 +347,7 @@ def queue_to_dict(q: ReviewQueue) -> dict[str, Any]:
         "queue": q.queue_id,
         "from_run": q.from_run,
         "probabilities": q.source,
+        "sample": None if q.sample is None else {"rows": q.sample.rows, "of": q.sample.of, "note": q.sample.note},
         "classes": list(q.classes),
         "n_found": q.n_found,
         "n_items": len(q.items),
@@ -398,7 +417,15 @@ def _queue(dataset: DatasetInfo, queue: StoredQueue, made: Sequence[Decision]) -
         for i in queue.items
     )
     return ReviewQueue(
-        dataset.name, dataset.id, dataset.classes, queue.from_run, items, queue.n_found, queue.id, tuple(made)
+        dataset.name,
+        dataset.id,
+        dataset.classes,
+        queue.from_run,
+        items,
+        queue.n_found,
+        queue.id,
+        tuple(made),
+        queue.sample,
     )
 
 

@@ -334,5 +334,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 13: a dataset imported with --memory keeps it, in bytes, as its runs' memory budget
     # (core.data.sampling.memory_budget); NULL: the default budget, as for every dataset stored before.
     "ALTER TABLE datasets ADD COLUMN memory_limit BIGINT;",
+    # 14: a label review of a dataset over the memory budget judges a sample of its development rows
+    # (core.analysis.review): that sample as a run's is stored (core.store.run_json); NULL: every row.
+    "ALTER TABLE review_queues ADD COLUMN sample JSON;",
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,7 +14,9 @@ from typing import Any
 
 import duckdb
 
+from core.store.run_json import sample_from_json, sample_json
 from core.store.sql import one_row
+from core.types import RunSample
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class StoredQueue:
     items: list[dict[str, Any]]
     n_found: int
     created_at: float
+    sample: RunSample | None = None  # the development rows it judged, when not all of them
 
 
 @dataclass(frozen=True)
@@ -42,13 +45,15 @@ class Decision:
 def open_queue(con: duckdb.DuckDBPyConnection, dataset_id: int) -> StoredQueue | None:
     """The dataset's open queue, or None."""
     row = con.execute(
-        "SELECT id, dataset_id, from_run, items, n_found, created_at FROM review_queues "
+        "SELECT id, dataset_id, from_run, items, n_found, created_at, sample FROM review_queues "
         "WHERE dataset_id = ? AND finished_at IS NULL ORDER BY id DESC LIMIT 1",
         [dataset_id],
     ).fetchone()
     if row is None:
         return None
-    return StoredQueue(int(row[0]), int(row[1]), row[2], json.loads(row[3]), int(row[4]), float(row[5]))
+    return StoredQueue(
+        int(row[0]), int(row[1]), row[2], json.loads(row[3]), int(row[4]), float(row[5]), sample_from_json(row[6])
+    )
 
 
 def insert_queue(
@@ -58,12 +63,14 @@ def insert_queue(
     items: list[dict[str, Any]],
     n_found: int,
     created_at: float,
+    sample: RunSample | None = None,
 ) -> int:
     """A new open queue; its id."""
     queue_id = int(one_row(con.execute("SELECT coalesce(max(id), 0) + 1 FROM review_queues"))[0])
     con.execute(
-        "INSERT INTO review_queues (id, dataset_id, from_run, items, n_found, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [queue_id, dataset_id, from_run, json.dumps(items), n_found, created_at],
+        "INSERT INTO review_queues (id, dataset_id, from_run, items, n_found, created_at, sample) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [queue_id, dataset_id, from_run, json.dumps(items), n_found, created_at, sample_json(sample)],
     )
     return queue_id
 

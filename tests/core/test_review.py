@@ -21,6 +21,7 @@ from core.analysis.review import (
     discard_review,
     finish_review,
     open_review,
+    queue_to_dict,
     review_queue,
     undo,
 )
@@ -264,6 +265,35 @@ def test_conflicting_labels_are_in_the_queue_with_their_reason(store: Store, tmp
         i.row for i in queue.items if any(r.startswith("conflicting labels: 2 identical rows") for r in i.reasons)
     }
     assert listed == conflicted
+
+
+def test_over_the_memory_budget_the_queue_judges_a_sample_and_says_so(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probabilities need the rows in memory: over the budget a sample of the development rows is
+    judged, recorded with the queue (reopened, it still says so); identical rows are still compared
+    over every row, so a sampled row's twin outside the sample counts."""
+    frame = pd.read_csv(_write_clean(tmp_path))
+    twins = frame.iloc[:20].assign(label=lambda f: np.where(f["label"] == "yes", "no", "yes"))
+    import_dataset(store, write_csv(tmp_path / "twins.csv", pd.concat([frame, twins], ignore_index=True)), "label")
+    info = get_dataset(store, "twins")
+    monkeypatch.setenv("MLLOOP_MEMORY_BUDGET", str(60 * 4 * 8 * 4))  # 4 features: 60 rows fit
+    queue = open_review(store, "twins")
+    assert queue.sample is not None and queue.sample.rows == 60 < info.n_dev and "memory budget" in queue.sample.note
+    assert queue.source.endswith(f"fitted on a sample of 60 of {info.n_dev} development rows (seed 0, stratified)")
+    X, _ = load_split(store, info, "dev", queue.sample)
+    assert queue.items and {i.row for i in queue.items} <= set(X.index)
+    twin_of = {**{r: 120 + r for r in range(20)}, **{120 + r: r for r in range(20)}}
+    conflicted = {i.row for i in queue.items if any(r.startswith("conflicting labels: 2") for r in i.reasons)}
+    assert conflicted == {r for r in X.index if r in twin_of}
+    assert any(twin_of[r] not in X.index for r in conflicted)  # its twin is outside the sample, or a test row
+    reopened = current_review(store, "twins")
+    assert reopened is not None and reopened.sample == queue.sample and reopened.source == queue.source
+    shown = queue_to_dict(reopened)
+    assert shown["sample"] == {"rows": 60, "of": info.n_dev, "note": queue.sample.note}
+    monkeypatch.delenv("MLLOOP_MEMORY_BUDGET")
+    discard_review(store, "twins")  # no decision made: nothing else lost
+    assert open_review(store, "twins").sample is None  # within the default budget: every row
 
 
 def test_the_queue_is_cut_to_the_most_suspicious_rows(store: Store, tmp_path: Path) -> None:
