@@ -196,6 +196,8 @@ class ReviewScreen(Screen):
             line.append(f" · {n_done} decided", style="green" if n_done == len(review.items) else "")
             if n_done == len(review.items):
                 line.append(" · every row has a decision: f makes the version", style="bold")
+            if review.sample is not None:  # early in the line: a narrow terminal cuts its end
+                line.append(f" · judged on {review.sample.rows:,} of {review.sample.of:,} rows", style="yellow")
             line.append(f" · probabilities: {review.source}", style="dim")
         self._status(line)
         self.query_one("#item", Static).update(self._item_text(item) if item is not None else Text(""))

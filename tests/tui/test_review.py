@@ -130,3 +130,17 @@ class TestSnapshots:
             await wait_for(pilot, lambda: screen.pending == 0)
 
         assert snap_compare(app, terminal_size=(100, 36), run_before=run_before)
+
+
+async def test_a_review_over_the_memory_budget_says_early_in_its_line_what_it_judged(tmp_path, monkeypatch):
+    """Over the budget the queue judges a sample: the status line says so before the probabilities'
+    source, so an 80-column terminal, which cuts the line's end, still shows it."""
+    store = noisy_store(tmp_path)
+    monkeypatch.setenv("MLLOOP_MEMORY_BUDGET", str(100 * 6 * 8 * 4))  # six features: 100 rows fit
+    app = MlloopApp(store, poll_interval=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_review_screen(pilot)  # computed in a child process, which has the same budget
+        n_dev = get_dataset(store, "noisy").n_dev
+        assert screen.review.sample is not None and screen.review.sample.rows == 100
+        status = str(screen.query_one("#status").render())
+        assert f"0 decided · judged on 100 of {n_dev} rows" in status
