@@ -226,7 +226,7 @@ def memory_budget(memory: int | None = None, datasets: Sequence[DatasetInfo] = (
 def read_within_budget(store: Store, dataset: DatasetInfo, work: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
     """``work(con)`` on a DuckDB instance of its own, within the dataset's memory budget
     (:func:`memory_budget`), spilling to disk: for a GROUP BY over every row and feature (duplicates,
-    conflicting labels), whose hash table would otherwise grow towards most of the RAM (1.6 GB of
+    conflicting labels), whose hash table would otherwise grow towards most of the RAM (on
     2,000,000 rows × 14 columns: +500 MB). A budget too small for DuckDB itself: ``work`` runs again
     without it."""
     try:
