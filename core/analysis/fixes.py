@@ -19,7 +19,7 @@ from dataclasses import replace
 import duckdb
 
 from core.analysis.findings import Finding
-from core.analysis.structure import CONFLICTING, compared, groups_sql, matching_sql
+from core.analysis.structure import compared, conflicting_groups
 from core.data.frames import ModelRows
 
 COLUMN_FIXES = ("leakage", "identifier", "constant")
@@ -51,18 +51,12 @@ def conflict_fix(con: duckdb.DuckDBPyConnection, rows: ModelRows, ids: Sequence[
     """Development rows whose identical feature rows (compared without ``ids``) carry more than one
     label: (rows to drop, as no label has a strict majority among them; (row, majority label) for the
     rows outvoted). ``rows`` are :func:`~core.analysis.structure.labeled_rows`, on the check's connection."""
-    keys = compared(rows, ids)
-    groups = f"SELECT *, row_number() OVER () AS gid FROM ({groups_sql(rows, keys, CONFLICTING, 'dev')})"
-    found = con.execute(f"{matching_sql(rows, keys, groups, 'g.gid, r.__row, r.y')} WHERE r.__part = 'dev'")
-    members: dict[int, list[tuple[int, str]]] = {}
-    for gid, row, label in found.fetchall():
-        members.setdefault(int(gid), []).append((int(row), str(label)))
     drops: list[int] = []
     relabels: list[tuple[int, str]] = []
-    for group in members.values():
-        (majority, most), (_, second) = Counter(label for _, label in group).most_common(2)
+    for group in conflicting_groups(con, rows, compared(rows, ids), "dev"):
+        (majority, most), (_, second) = Counter(label for _, _, label in group).most_common(2)
         if most > second:
-            relabels += [(row, majority) for row, label in group if label != majority]
+            relabels += [(row, majority) for _, row, label in group if label != majority]
         else:
-            drops += [row for row, _ in group]
+            drops += [row for _, row, _ in group]
     return sorted(drops), sorted(relabels)

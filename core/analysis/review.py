@@ -35,7 +35,7 @@ from typing import Any
 import duckdb
 
 from core.analysis.label_issues import OOF_FOLDS, confident_learning, out_of_fold_proba, row_reason
-from core.analysis.structure import CONFLICTING, compared, groups_sql, labeled_rows, matching_sql
+from core.analysis.structure import compared, conflicting_groups, labeled_rows
 from core.data.frames import load_split
 from core.data.messages import shorten
 from core.data.sampling import plan_sample, read_within_budget
@@ -197,25 +197,17 @@ def _conflicts(store: Store, dataset: DatasetInfo) -> dict[int, str]:
     dataset's memory budget: only the conflicting rows reach Python. A group's labels are counted in
     ``load_split``'s order (development rows, then test rows, by row), most frequent first."""
 
-    def conflicting(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    def conflicting(con: duckdb.DuckDBPyConnection) -> list[list[tuple[str, int, str]]]:
         rows = labeled_rows(con, dataset)
         keys = compared(rows, ())
-        if not keys:
-            return []
-        groups = f"SELECT *, row_number() OVER () AS gid FROM ({groups_sql(rows, keys, CONFLICTING)})"
-        return con.execute(
-            f"{matching_sql(rows, keys, groups, 'g.gid, r.__part, r.__row, r.y')} ORDER BY r.__part, r.__row"
-        ).fetchall()
+        return conflicting_groups(con, rows, keys) if keys else []
 
     try:
-        found = read_within_budget(store, dataset, conflicting)
+        groups = read_within_budget(store, dataset, conflicting)
     except duckdb.Error as e:
         raise StoreError(f"cannot compare the rows of {dataset.name!r}: {first_line(e)}") from e
-    members: dict[int, list[tuple[str, int, str]]] = {}
-    for gid, part, row, label in found:
-        members.setdefault(int(gid), []).append((str(part), int(row), str(label)))
     out: dict[int, str] = {}
-    for group in members.values():
+    for group in groups:
         counts = Counter(label for _, _, label in group).most_common()  # ties in order of appearance
         text = ", ".join(f"{shorten(label, 24)} ×{n}" for label, n in counts)
         for part, row, _ in group:

@@ -28,7 +28,15 @@ from core.store import Store
 from core.store.sql import one_row
 from core.types import DatasetInfo
 
-__all__ = ["CONFLICTING", "compared", "groups_sql", "labeled_rows", "matching_sql", "structure_findings"]
+__all__ = [
+    "CONFLICTING",
+    "compared",
+    "conflicting_groups",
+    "groups_sql",
+    "labeled_rows",
+    "matching_sql",
+    "structure_findings",
+]
 
 MISSING_HIGH, MISSING_MEDIUM = 0.5, 0.2  # fraction of missing cells in a column
 NEAR_CONSTANT_SHARE = 0.98  # one value in >= 98% of the rows: almost no information, folds may see one value
@@ -63,6 +71,22 @@ def matching_sql(rows: ModelRows, keys: Sequence[str], groups: str, select: str)
     ``groups`` (distinct keys, so each row matches once), missing equal to missing."""
     on = " AND ".join(f"r.{k} IS NOT DISTINCT FROM g.{k}" for k in keys)
     return f"SELECT {select} FROM {rows.only(keys)} AS r JOIN ({groups}) AS g ON {on}"
+
+
+def conflicting_groups(
+    con: duckdb.DuckDBPyConnection, rows: ModelRows, keys: Sequence[str], part: str | None = None
+) -> list[list[tuple[str, int, str]]]:
+    """The groups of identical ``keys`` (among the rows of one ``part``, or all) that carry more than one
+    label: each group's rows as (part, row, label), in ``load_split``'s order."""
+    groups = f"SELECT *, row_number() OVER () AS gid FROM ({groups_sql(rows, keys, CONFLICTING, part)})"
+    where = "" if part is None else f" WHERE r.__part = '{part}'"
+    found = con.execute(
+        f"{matching_sql(rows, keys, groups, 'g.gid, r.__part, r.__row, r.y')}{where} ORDER BY r.__part, r.__row"
+    )
+    members: dict[int, list[tuple[str, int, str]]] = {}
+    for gid, in_part, row, label in found.fetchall():
+        members.setdefault(int(gid), []).append((str(in_part), int(row), str(label)))
+    return list(members.values())
 
 
 def structure_findings(
