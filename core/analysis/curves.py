@@ -450,7 +450,7 @@ def _compute(
         scorers = scoring(ctx.dataset.task, ctx.groups)
         results = point_results(todo, task, ctx.X, ctx.y, scorers, jobs, cluster)
         try:
-            with interrupt_as_cancel(CANCELLED):
+            with interrupt_as_cancel(CANCELLED), store.writes_held():  # point after point, the file stays attached
                 for result in results:
                     s = settings[result["setting"]]
                     point = CurvePoint(

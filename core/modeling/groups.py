@@ -172,10 +172,11 @@ def run_groups(
                         held.enter_context(
                             run_queue.turn(store, group_ids, list(by_run), lambda: check(stop, CANCELLED))
                         )
-                    for result in executor.results(tasks, data):
-                        with sigint_held():  # a finished fold lands whole; Ctrl-C comes after it
-                            by_run[result["run_id"]].handle(result)
-                        check(stop, CANCELLED)
+                    with store.writes_held():  # fold after fold, the file stays attached between commits
+                        for result in executor.results(tasks, data):
+                            with sigint_held():  # a finished fold lands whole; Ctrl-C comes after it
+                                by_run[result["run_id"]].handle(result)
+                            check(stop, CANCELLED)
         except RunCancelled:
             with sigint_held():
                 for state in states:

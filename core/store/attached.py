@@ -10,6 +10,11 @@ of that instance whose default catalog is the store, so SQL names the store's ta
 Readers of one file in this process share its read-only attachment; the per-file gate in
 :mod:`core.store.connection` never lets a writer in beside them. Work that changes instance-wide
 settings (an import's memory limit and threads) opens an instance of its own instead.
+
+A file may be *kept* (:func:`keep`): its read-write attachment then outlives its last user until
+:func:`let_go`, so a run committing fold after fold neither attaches nor checkpoints for each
+(:mod:`core.store.held_writes` decides when to let other processes in). This process's readers
+use the kept attachment as it is.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class _Instance:
         self.attached: dict[str, _Attachment] = {}  # by file path
         self.handed: dict[int, tuple[duckdb.DuckDBPyConnection, str]] = {}  # by id() of the cursor
         self.aliases = 0
+        self.kept: set[str] = set()  # files whose read-write attachment stays after its last user
 
 
 _instance = _Instance()
@@ -103,12 +109,37 @@ def close_attached(con: duckdb.DuckDBPyConnection) -> bool:
         return True
 
 
+def keep(path: Path) -> None:
+    """Keep ``path``'s read-write attachment after its last user closes (from its next one on)."""
+    with _instance.lock:
+        _instance.kept.add(str(path))
+
+
+def let_go(path: Path) -> None:
+    """Stop keeping ``path``: detach it now if nobody uses it, else when its last user closes."""
+    inst, key = _instance, str(path)
+    with inst.lock:
+        inst.kept.discard(key)
+        attachment = inst.attached.get(key)
+        if attachment is not None and not attachment.users:
+            attachment.users = 1  # _release takes the last user away
+            _release(inst, key)
+
+
+def attached_for_writes(path: Path) -> bool:
+    """Whether ``path`` is attached read-write in this process now (in use or kept)."""
+    with _instance.lock:
+        attachment = _instance.attached.get(str(path))
+        return attachment is not None and not attachment.read_only
+
+
 def _release(inst: _Instance, key: str) -> None:
-    """One user fewer; the last one detaches the file, which checkpoints it and releases its lock.
-    Should DETACH fail, the instance is closed (if nothing else is attached) so the lock is not kept."""
+    """One user fewer; the last one detaches the file (unless it is kept), which checkpoints it and
+    releases its lock. Should DETACH fail, the instance is closed (if nothing else is attached) so
+    the lock is not kept."""
     attachment = inst.attached[key]
     attachment.users -= 1
-    if attachment.users:
+    if attachment.users or (key in inst.kept and not attachment.read_only):
         return
     del inst.attached[key]
     assert inst.db is not None

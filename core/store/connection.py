@@ -7,7 +7,8 @@ backoff. Opening attaches the file to this process's DuckDB instance (:mod:`core
 closing detaches it. Inside one process, DuckDB refuses a read-only and a read-write connection to the
 same file at once, so a per-file gate lets in many readers or one writer. A block of reads
 may share one connection (:meth:`Store.reading`), which closes itself when idle: no reader
-holds the store while it computes.
+holds the store while it computes. The one exception is a run's stream of commits, which keeps the
+file between them (:meth:`Store.writes_held`) and lets it go when another process asks.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from pathlib import Path
 import duckdb
 
 from core.errors import StoreError
-from core.store.attached import close_attached, open_attached
+from core.store.attached import close_attached, let_go, open_attached
+from core.store.held_writes import mark_reader_waiting, unmark_reader, writes_held
 from core.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from core.store.sigint import sigint_held, sigint_pending
 from core.store.sql import one_row
@@ -156,7 +158,8 @@ class _SharedRead:
 
 def _is_lock_conflict(exc: duckdb.Error) -> bool:
     text = str(exc).lower()
-    return "lock" in text and ("conflicting" in text or "could not set" in text)
+    # the second: this process's instance keeps the file for a run while another instance of it opens it
+    return ("lock" in text and ("conflicting" in text or "could not set" in text)) or "file handle conflict" in text
 
 
 class Store:
@@ -245,6 +248,14 @@ class Store:
                         "or change it); this change was not written, and nothing stored before it was lost"
                     ) from e
                 raise
+
+    @contextmanager
+    def writes_held(self) -> Iterator[None]:
+        """Keep the file attached between this block's writes, letting it go whenever another process
+        waits for it (:mod:`core.store.held_writes`): for a stream of small commits, such as a run's folds."""
+        self._ensure_schema()
+        with writes_held(self.path):
+            yield
 
     @contextmanager
     def sandboxed(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -364,10 +375,13 @@ class Store:
         marked = False
         deadline = time.monotonic() + self.lock_timeout
         delay = RETRY_FIRST_S
+        attach = config is None and not own_instance
+        if not attach:
+            let_go(self.path)  # another instance of this process cannot open a file this one keeps
         try:
             while True:
                 try:
-                    if config is None and not own_instance:
+                    if attach:
                         return open_attached(self.path, read_only, NO_EXTENSIONS)
                     return duckdb.connect(str(self.path), read_only=read_only, config=config or NO_EXTENSIONS)
                 except duckdb.Error as e:
@@ -379,13 +393,17 @@ class Store:
                         ) from e
                 if not read_only:
                     mark_waiting(mark)  # new readers hold back until this writer is in
-                    marked = True
+                else:
+                    mark_reader_waiting(self.path)  # a run holding the file lets it go (core.store.held_writes)
+                marked = True
                 if sigint_pending():  # Ctrl-C while waiting for the lock: stop waiting
                     raise KeyboardInterrupt
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, RETRY_MAX_S)
         finally:
-            if marked:
+            if marked and read_only:
+                unmark_reader(self.path)
+            elif marked:
                 unmark(mark)
 
 

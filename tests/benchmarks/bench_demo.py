@@ -86,9 +86,17 @@ def _state(store: Path) -> dict | None:
 
     if not store.exists():
         return None
-    try:
-        con = duckdb.connect(str(store), read_only=True)
-    except duckdb.Error:
+    mark = store.with_name(store.name + ".reader-waiting")  # a run holding the file lets it go (held_writes)
+    con = None
+    for _ in range(10):
+        try:
+            con = duckdb.connect(str(store), read_only=True)
+            break
+        except duckdb.Error:
+            mark.touch()
+            time.sleep(0.02)
+    mark.unlink(missing_ok=True)
+    if con is None:
         return None  # the demo is writing: the next look will tell
     try:
         runs, active = con.execute(f"SELECT count(*), count(*) FILTER (WHERE status IN {ACTIVE}) FROM runs").fetchone()

@@ -123,9 +123,18 @@ def test_a_run_cancelled_at_any_moment_ends_cancelled_never_failed(tmp_path):
     assert "cancelled" in statuses and statuses <= {"cancelled", "done"}, statuses
 
 
+# A plain reader: it gets in once the run lets the file go between two commits (core.store.held_writes).
 HOLD_READ = """
 import sys, time, duckdb
-con = duckdb.connect(sys.argv[1], read_only=True)
+end = time.monotonic() + 10
+while True:
+    try:
+        con = duckdb.connect(sys.argv[1], read_only=True)
+        break
+    except duckdb.Error:
+        if time.monotonic() > end:
+            raise
+        time.sleep(0.01)
 print("reading", flush=True)
 time.sleep(float(sys.argv[2]))
 """
