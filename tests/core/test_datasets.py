@@ -447,6 +447,36 @@ def test_row_count_guard(store: Store, tmp_path: Path, monkeypatch: pytest.Monke
     assert snapshot(store) == before
 
 
+BYTE_SCAN_CASES = {
+    "utf-8": "id,name\n" + "".join(f"{i},caf\u00e9 {i} \u00fc\u00df\u20ac\n" for i in range(300)),
+    "crlf and no final newline": "id,name\r\n" + "\r\n".join(f"{i},x{i}" for i in range(300)),
+    "a line longer than a chunk": "id,name\n1," + "\u00e9" * 500 + "\n2,b\n",
+    "latin-1 far down": "id,name\n" + "".join(f"{i},plain\n" for i in range(200)) + "201,caf\xe9\n",
+    "cp1252 far down": "id,name\n" + "".join(f"{i},plain\n" for i in range(200)) + "201,\u201cquoted\u201d\n",
+    "bare cr": "id,name\r1,a\r2,b\r",
+}
+
+
+@pytest.mark.parametrize("case", BYTE_SCAN_CASES)
+def test_the_byte_scan_cut_at_any_place_finds_what_a_whole_read_does(case, tmp_path, monkeypatch):
+    """The scan of a plain file reads it a chunk at a time, each scanned in place up to its last newline;
+    with tiny chunks, every cut falls inside a character, a CRLF or a long line. It must find what the
+    same bytes decoded at once say, and what the gzip path (which carries each cut line) finds."""
+    text = BYTE_SCAN_CASES[case]
+    data = text.encode("latin-1" if "latin" in case else "cp1252" if "cp1252" in case else "utf-8")
+    plain, packed = tmp_path / "f.csv", tmp_path / "f.csv.gz"
+    plain.write_bytes(data)
+    packed.write_bytes(gzip.compress(data))
+    monkeypatch.setattr(encodings_mod, "_SCAN_CHUNK", 7)
+    scan = encodings_mod.scan_bytes(plain, False, detect=True)
+    assert scan == encodings_mod.scan_bytes(packed, True, detect=True)
+    expected = "latin-1" if "latin" in case else "cp1252" if "cp1252" in case else "utf-8"
+    assert scan.encoding == expected
+    assert scan.bad_line == (None if expected == "utf-8" else 202)
+    lines = data.replace(b"\r\n", b"\n").split(b"\n")
+    assert scan.data_lines == (None if b"\r" in data.replace(b"\r\n", b"") else len([x for x in lines if x]) - 1)
+
+
 # ----------------------------------------------------------------------------- bad inputs
 
 with tempfile.TemporaryDirectory() as _tmp:
