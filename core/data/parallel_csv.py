@@ -134,7 +134,7 @@ def _byte_ranges(source: Source, threads: int) -> list[tuple[int, int]] | None:
     path = source.read_path
     size = path.stat().st_size
     with open(path, "rb") as fh:
-        records = _RecordStarts(fh, source.delimiter.encode(), quoted=source.data_lines is None)
+        records = _RecordStarts(fh, source.delimiter.encode(), quoted=not source.unquoted)
         first = records.next_start()
         if first is None or not _header_line(fh, first).strip(b"\r\n"):
             return None  # no record after the header, or a blank first line: DuckDB looks further for the header

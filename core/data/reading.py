@@ -108,6 +108,12 @@ class Source:
     parquet_types: list[str] = field(default_factory=list)
     parts: list[Source] = field(default_factory=list)  # the files read as one table (core.data.inputs)
 
+    @property
+    def unquoted(self) -> bool:
+        """Whether no field of the file is quoted: it was scanned whole and holds no quote character
+        (the scan counts its data lines only then)."""
+        return self.data_lines is not None
+
     def table_function(self, sample_size: int | None = None) -> str:
         paths = [sql_string(str(p.read_path)) for p in self.parts] or [sql_string(str(self.read_path))]
         files = paths[0] if len(paths) == 1 else f"[{', '.join(paths)}], union_by_name = false"

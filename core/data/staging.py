@@ -5,7 +5,8 @@ is each row's 0-based place in the file, before it writes the stored table from 
 Under the view, the rows are either one temporary table read from the whole file (the file's order
 is its rowids' order: DuckDB preserves insertion order), or a large CSV file's byte ranges read at
 once into tables of their own (:mod:`core.data.parallel_csv`). Missing values are made uniform
-first: NaN and a quoted empty text are missing, as pandas and scikit-learn see them; and a column
+first: NaN and a quoted empty text are missing, as pandas and scikit-learn see them (a file the
+byte scan found without a quote character has no quoted text to look for); and a column
 of numbers as a spreadsheet shows them ("$1,234.50") becomes numbers (:mod:`core.data.formatted_numbers`).
 """
 
@@ -65,7 +66,8 @@ def stage_rows(
     if ranges is not None:
         with con.cursor() as cleaner:  # the import's transaction cannot write the ranges' tables
             counts, firsts = _numbered(cleaner, ranges, label)
-            quoted_empty_to_null(cleaner, ranges, storage)
+            if not source.unquoted:
+                quoted_empty_to_null(cleaner, ranges, storage)
             formatted = _formatted_to_numbers(cleaner, ranges, source, storage)
             _nan_to_null(cleaner, ranges, _float_columns(cleaner, ranges[0], storage))
         con.execute(f"CREATE TEMP VIEW {STAGE} AS {_numbered_rows_sql(ranges, counts, firsts)}")
@@ -86,7 +88,8 @@ def stage_rows(
     (count,), (first,) = _numbered(con, [_READ], label)
     converted: tuple[str, ...] = ()
     if source.fmt == "csv":
-        quoted_empty_to_null(con, [_READ], storage)
+        if not source.unquoted:
+            quoted_empty_to_null(con, [_READ], storage)
         converted = _formatted_to_numbers(con, [_READ], source, storage)
     _nan_to_null(con, [_READ], _float_columns(con, _READ, storage))
     con.execute(f"CREATE TEMP VIEW {STAGE} AS {_numbered_rows_sql([_READ], [count], [first])}")
