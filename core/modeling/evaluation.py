@@ -21,7 +21,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from core.errors import InputError
 from core.modeling.executors import cancel_start, start_workers
-from core.modeling.fold_predictions import predict_fold
+from core.modeling.fold_predictions import predict_fold, responses_remembered
 from core.modeling.metrics import metrics_for
 from core.modeling.models import Baseline, make_pipeline, resolve_models
 from core.modeling.ranking import GroupFolds, query_order, ranking_scorers
@@ -370,12 +370,13 @@ def fit_fold(
             est.fit(X_train, y_train, **fit_params)  # a ranker's fit(group=...) gets its queries' sizes
             fit_time = time.perf_counter() - start
             scorer = check_scoring(est, scoring=scorers, raise_exc=False)
-            start = time.perf_counter()
-            val_scores = signed_scores(scorer(est, X_val, y_val), scorers)
-            score_time = time.perf_counter() - start
-            train_scores = signed_scores(scorer(est, X_train, y_train), scorers)
-            repeat, position = divmod(index, folds)
-            predictions = None if classes is None else predict_fold(est, X_val, classes, repeat, position)
+            with responses_remembered(est, X_val):  # the stored predictions reuse the validation scores'
+                start = time.perf_counter()
+                val_scores = signed_scores(scorer(est, X_val, y_val), scorers)
+                score_time = time.perf_counter() - start
+                train_scores = signed_scores(scorer(est, X_train, y_train), scorers)
+                repeat, position = divmod(index, folds)
+                predictions = None if classes is None else predict_fold(est, X_val, classes, repeat, position)
         except Exception as e:
             return {"kind": "fold", "run_id": run_id, "error": error_line(e), "warnings": warning_lines(caught)}
     fold = FoldScore(

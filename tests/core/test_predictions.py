@@ -106,3 +106,52 @@ def test_another_classifier_is_asked_for_its_class_and_a_failing_one_keeps_its_f
     assert got.proba is None and [info.classes[i] for i in got.labels] == list(est.predict(X_val))
     with pytest.warns(RuntimeWarning, match="predictions not stored"):
         assert predict_fold(est, X_val.drop(columns=["color"]), info.classes, 0, 0) is None
+
+
+class _CountingLogistic(LogisticRegression):
+    """Records how many rows each predict_proba call is given."""
+
+    calls: list[int] = []
+
+    def predict_proba(self, X):
+        _CountingLogistic.calls.append(len(X))
+        return super().predict_proba(X)
+
+
+def test_the_held_out_rows_go_through_the_pipeline_once_for_scores_and_predictions(store):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from core.modeling.evaluation import fit_fold, scoring
+
+    import_dataset(store, SAMPLES / "penguins.csv", "species")
+    info = get_dataset(store, "penguins")
+    X, y = load_split(store, info, "dev")
+    X = X.select_dtypes("number").fillna(0)
+    train, val = fold_splits(make_splitter(info.task, 3, 1, 0), X, y, info)[0]
+    _CountingLogistic.calls = []
+    pipe = make_pipeline(StandardScaler(), _CountingLogistic(max_iter=1000))
+    result = fit_fold(1, 0, pipe, X, y, train, val, scoring(info.task), 3, classes=info.classes)
+    assert sorted(_CountingLogistic.calls) == sorted([len(val), len(train)])  # log loss asked on both sides, once
+    plain = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X.iloc[train], y.iloc[train])
+    stored = result["predictions"]
+    assert stored.proba is not None and np.array_equal(stored.proba, plain.predict_proba(X.iloc[val]))
+
+
+def test_remembered_responses_answer_only_for_the_held_out_rows_and_leave_nothing_behind():
+    from core.modeling.fold_predictions import responses_remembered
+
+    X = np.arange(20.0).reshape(10, 2)
+    y = np.array([0, 1] * 5)
+    est = _CountingLogistic().fit(X, y)
+    X_val, other = X[:4], X[4:]
+    _CountingLogistic.calls = []
+    with responses_remembered(est, X_val):
+        first = est.predict_proba(X_val)
+        assert est.predict_proba(X_val) is first  # the same rows: computed once
+        est.predict_proba(other)
+        est.predict_proba(X_val.copy())  # equal rows, another object: computed again
+    assert _CountingLogistic.calls == [4, 6, 4]
+    assert not {"predict", "predict_proba", "decision_function"} & set(vars(est))
+    est.predict_proba(X_val)
+    assert _CountingLogistic.calls == [4, 6, 4, 4]  # after the block, every call computes
