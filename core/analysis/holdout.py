@@ -2,8 +2,10 @@
 
 Cross-validation only ever sees a dataset's development rows; the hold-out ('test') rows
 drawn at import are touched here and nowhere else. An evaluation fits the run's pipeline
-(same model, parameters and seed) on the whole development split, scores the test rows with
-the run's metrics and records the scores (``test_evaluations``). Every evaluation counts: the
+(same model, parameters and seed) on the whole development split (a sampled run: its sample),
+scores the test rows with the run's metrics and records the scores (``test_evaluations``). Test
+rows over the dataset's memory budget are read and predicted in batches, and scored at once
+(:func:`core.modeling.responses.batched_scores`). Every evaluation counts: the
 first one on a dataset is an unbiased estimate of the chosen run's error; from the second on,
 the test set has started to take part in choosing, and the result says so
 (:attr:`TestEvaluation.warning`).
@@ -13,12 +15,14 @@ from __future__ import annotations
 
 import time
 import warnings as _warnings
+from collections.abc import Iterator
+from typing import Any
 
 from core.errors import InputError, MlloopError
 from core.store import Store
 from core.store import test_evaluations as test_evaluation_store
 from core.text import error_line
-from core.types import TestEvaluation
+from core.types import DatasetInfo, TestEvaluation
 
 __all__ = ["TestEvaluation", "count_test_evaluations", "evaluate_on_test", "list_test_evaluations"]
 
@@ -33,6 +37,7 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
     from core.data.versions import test_edit_warning
     from core.modeling.evaluation import build_pipeline, scoring, signed_scores, warning_lines
     from core.modeling.ranking import query_order
+    from core.modeling.responses import batched_scores
     from core.modeling.specs import run_family
     from core.store.datasets import get_dataset
     from core.store.runs import get_run
@@ -42,9 +47,10 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
     if dataset.n_test == 0:
         raise InputError(f"dataset {dataset.name!r} has no locked test rows (imported with --test-size 0?)")
     X_dev, y_dev = load_split(store, dataset, "dev", run.sample)
+    n_train = len(y_dev)
     baseline = run_family(run, X_dev)  # a spec is resolved again from its text
-    X_test, y_test = load_split(store, dataset, "test")
     scorers = scoring(dataset.task, dataset_groups(store, dataset, "test"))
+    batch = holdout_batch_rows(dataset)
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
         try:
@@ -54,7 +60,10 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
             start = time.perf_counter()
             est.fit(X_fit, y_fit, **fit_params)
             fit_time = time.perf_counter() - start
-            scores = signed_scores(check_scoring(est, scoring=scorers, raise_exc=False)(est, X_test, y_test), scorers)
+            del X_dev, y_dev, X_fit, y_fit  # the test rows take their room
+            scorer = check_scoring(est, scoring=scorers, raise_exc=False)
+            raw, n_test = batched_scores(est, scorer, _test_batches(store, dataset, batch))
+            scores = signed_scores(raw, scorers)
         except Exception as e:
             raise MlloopError(f"run {run.id} could not be fitted on the development rows: {error_line(e)}") from e
     edited = test_edit_warning(store, dataset)  # a version that edited test rows says so every time
@@ -65,8 +74,8 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
         run_id=run.id,
         dataset_id=dataset.id,
         created_at=now,
-        n_train=len(y_dev),
-        n_test=len(y_test),
+        n_train=n_train,
+        n_test=n_test,
         fit_time=fit_time,
         scores=scores,
         fit_warnings=fit_warnings,
@@ -78,14 +87,40 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
         dataset=dataset.name,
         model=run.model,
         created_at=now,
-        n_train=len(y_dev),
-        n_test=len(y_test),
+        n_train=n_train,
+        n_test=n_test,
         fit_time=fit_time,
         scores=scores,
         ordinal=len(earlier) + 1,
         earlier_runs=earlier,
         fit_warnings=fit_warnings,
     )
+
+
+def holdout_batch_rows(dataset: DatasetInfo, memory: int | None = None) -> int:
+    """How many test rows are scored at a time: as many as a fit's rows within the dataset's memory
+    budget (:func:`core.data.sampling.memory_budget`), every test row when they fit."""
+    from core.data.sampling import fit_bytes, memory_budget
+
+    budget, _ = memory_budget(memory, [dataset])
+    return max(1, min(max(dataset.n_test, 1), budget // fit_bytes(dataset, 1)))
+
+
+def _test_batches(store: Store, dataset: DatasetInfo, batch: int) -> Iterator[tuple[Any, Any]]:
+    """The locked test rows in file order, ``batch`` at a time (all at once when they fit)."""
+    from core.data.frames import load_split
+
+    if batch >= dataset.n_test:
+        yield load_split(store, dataset, "test")
+        return
+    first = 0
+    while True:
+        X, y = load_split(store, dataset, "test", positions=range(first, first + batch))
+        if len(y):
+            yield X, y
+        if len(y) < batch:
+            return
+        first += batch
 
 
 def list_test_evaluations(

@@ -155,9 +155,14 @@ def _query_rows(
             where, args = f"{where} AND __row IN (SELECT __row FROM ({rows_sql}))", [part, *rows_args]
         if positions is not None:
             numbered = f"SELECT __row, row_number() OVER (ORDER BY __row) - 1 AS pos FROM {rows.relation} WHERE {where}"
-            picked = f"SELECT __row FROM ({numbered}) WHERE pos IN (SELECT unnest(?::BIGINT[]))"
+            if isinstance(positions, range) and positions.step == 1:  # a batch: no list of every position to pass
+                picked = f"SELECT __row FROM ({numbered}) WHERE pos >= ? AND pos < ?"
+                wanted: list[Any] = [positions.start, positions.stop]
+            else:
+                picked = f"SELECT __row FROM ({numbered}) WHERE pos IN (SELECT unnest(?::BIGINT[]))"
+                wanted = [[int(p) for p in positions]]
             where = f"__part = ? AND __row IN ({picked})"
-            args = [part, *args, [int(p) for p in positions]]
+            args = [part, *args, *wanted]
         sql = f"SELECT {select} FROM {rows.relation} WHERE {where} ORDER BY __row"
         return con.execute(sql, args).fetchnumpy()
 

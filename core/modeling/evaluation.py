@@ -21,10 +21,11 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from core.errors import InputError
 from core.modeling.executors import cancel_start, start_workers
-from core.modeling.fold_predictions import predict_fold, responses_remembered
+from core.modeling.fold_predictions import predict_fold
 from core.modeling.metrics import metrics_for
 from core.modeling.models import Baseline, make_pipeline, resolve_models
 from core.modeling.ranking import GroupFolds, query_order, ranking_scorers
+from core.modeling.responses import responses_remembered
 from core.modeling.specs import ModelSpec
 from core.stopping import StopToken
 from core.store import Store

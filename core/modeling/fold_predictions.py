@@ -7,18 +7,14 @@ class order (a class missing from the fold's training rows gets probability 0, a
 class of highest probability, so it is read off the probabilities instead of a second pass over
 the rows; any other estimator (a model spec) is asked. A model that cannot predict loses its
 predictions, not its fold: a warning says so. NumPy is imported when called.
-
-The validation scores ask the same pipeline for the same rows' ``predict_proba`` and ``predict``
-just before: :func:`responses_remembered` keeps what they got, so the held-out rows go through
-the pipeline once (a forest's ``predict_proba`` on 4,000 rows, preprocessing included, is not free).
+The validation scores asked the same pipeline for the same rows just before, and their answers
+are reused (:func:`core.modeling.responses.responses_remembered`).
 """
 
 from __future__ import annotations
 
-import functools
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from core.store.predictions import FoldPredictions
@@ -36,40 +32,6 @@ ARGMAX_PREDICT = frozenset(
         "core.modeling.glm.GLMClassifier",
     }
 )
-
-
-RESPONSES = ("predict", "predict_proba", "decision_function")
-
-
-@contextmanager
-def responses_remembered(est: Any, X_val: Any) -> Iterator[None]:
-    """While the block runs, ``est``'s prediction methods called on ``X_val`` itself (the very object)
-    compute once and give the same array after; any other call goes through. They are instance
-    attributes over the class's methods, removed on leaving."""
-    added = []
-    for name in RESPONSES:
-        if hasattr(est, name) and name not in vars(est):
-            setattr(est, name, _remembering(getattr(est, name), X_val))
-            added.append(name)
-    try:
-        yield
-    finally:
-        for name in added:
-            delattr(est, name)
-
-
-def _remembering(method: Any, X_val: Any) -> Any:
-    remembered: list[Any] = []
-
-    @functools.wraps(method)  # scikit-learn's scorers tell the methods apart by __name__
-    def call(X: Any, *args: Any, **kwargs: Any) -> Any:
-        if X is not X_val or args or kwargs:
-            return method(X, *args, **kwargs)
-        if not remembered:
-            remembered.append(method(X))
-        return remembered[0]
-
-    return call
 
 
 def predict_fold(est: Any, X_val: Any, classes: Sequence[str], repeat: int, fold: int) -> FoldPredictions | None:

@@ -84,3 +84,47 @@ def test_a_version_1_store_is_upgraded_in_place_keeping_its_data(tmp_path):
         assert c.execute("SELECT run_id, x, label, value FROM curve_points").fetchall() == [(7, 20.0, None, None)]
         tables = {r[0] for r in c.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert {"dataset_targets", "test_evaluations", "searches"} <= tables
+
+
+def _sorted_penguins(tmp_path):
+    import pandas as pd
+
+    from tests.conftest import SAMPLES
+
+    path = tmp_path / "penguins_by_species.csv"  # file order by class: a batch of test rows holds one class
+    pd.read_csv(SAMPLES / "penguins.csv").sort_values("species", kind="stable").to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression", "ranking"])
+def test_test_rows_over_the_memory_budget_are_scored_in_batches_as_if_at_once(store, tmp_path, monkeypatch, task):
+    from core.analysis.holdout import holdout_batch_rows
+    from core.data.sampling import MEMORY_BUDGET_ENV, fit_bytes
+    from tests.core.test_ranking import ranking_frame
+
+    if task == "multiclass":
+        info = import_dataset(store, _sorted_penguins(tmp_path), "species")
+    elif task == "regression":
+        path = tmp_path / "reg.csv"
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(400, 3))
+        import pandas as pd
+
+        pd.DataFrame(x, columns=["a", "b", "c"]).assign(y=x @ [1.0, -2.0, 0.5] + rng.normal(size=400)).to_csv(
+            path, index=False
+        )
+        info = import_dataset(store, path, "y")
+    else:
+        path = tmp_path / "rank.csv"
+        ranking_frame(n_queries=40).to_csv(path, index=False)
+        info = import_dataset(store, path, "relevance", task="ranking", group="qid")
+    models = "forest" if task != "ranking" else "boosting"
+    (run_id,) = run_baselines(store, info.name, models, folds=3)
+    at_once = evaluate_on_test(store, run_id)
+    monkeypatch.setenv(MEMORY_BUDGET_ENV, str(fit_bytes(info, 1) * (info.n_test // 4 + 1)))
+    assert holdout_batch_rows(info) < info.n_test / 3  # four batches or more
+    batched = evaluate_on_test(store, run_id)
+    assert batched.n_test == at_once.n_test == info.n_test
+    assert batched.scores.keys() == at_once.scores.keys() and len(batched.scores) >= 3
+    for metric, value in at_once.scores.items():
+        assert batched.scores[metric] == pytest.approx(value, rel=1e-12, nan_ok=True), metric

@@ -139,7 +139,7 @@ def test_the_held_out_rows_go_through_the_pipeline_once_for_scores_and_predictio
 
 
 def test_remembered_responses_answer_only_for_the_held_out_rows_and_leave_nothing_behind():
-    from core.modeling.fold_predictions import responses_remembered
+    from core.modeling.responses import responses_remembered
 
     X = np.arange(20.0).reshape(10, 2)
     y = np.array([0, 1] * 5)
