@@ -76,6 +76,25 @@ def load_split(
     return X, y
 
 
+def load_targets(store: Store, dataset: DatasetInfo, part: Literal["dev", "test"] = "dev") -> pd.Series:
+    """:func:`load_split`'s ``y`` alone (its index the row ids), no feature read: what a splitter needs
+    to cut another dataset's rows into folds."""
+    import pandas as pd
+
+    try:
+        with store.read() as con:
+            rows = model_rows(con, dataset)
+            data = con.execute(
+                f"SELECT __row, y FROM {rows.only([])} WHERE __part = ? ORDER BY __row", [part]
+            ).fetchnumpy()
+    except duckdb.Error as e:
+        raise StoreError(f"cannot load dataset {dataset.name!r}: {first_line(e)}") from e
+    y = _as_object(data["y"]) if rows.classification else _as_float(data["y"])
+    index = pd.Index(data["__row"].astype("int64"), name="row")
+    targets: pd.Series = pd.Series(y, index=index, dtype=y.dtype, name=dataset.target, copy=False)
+    return targets
+
+
 def feature_frame(store: Store, dataset: DatasetInfo) -> pd.DataFrame:
     """``X`` with one development row: its columns and their types, what resolving a model spec needs,
     without reading the rows (a dataset may be larger than memory)."""

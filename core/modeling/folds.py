@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.data.frames import load_split
+from core.data.frames import load_targets
 from core.data.ranking import dataset_groups
 from core.modeling.evaluation import fold_splits, folds_hash, make_splitter
 from core.store import Store
@@ -49,8 +49,11 @@ def dataset_splits(
     if dataset.parent_id is None or sample is not None:
         splits = fold_splits(make_splitter(dataset.task, folds, repeats, seed, groups), X, y, dataset)
         return splits, folds_hash(splits)
+    import pandas as pd
+
     root = root_dataset(store, dataset)
-    X_root, y_root = load_split(store, root, "dev")
+    y_root = load_targets(store, root)  # the splitters need the rows and their targets, not the features
+    X_root = pd.DataFrame(index=y_root.index)
     root_groups = dataset_groups(store, root)
     root_splits = fold_splits(make_splitter(root.task, folds, repeats, seed, root_groups), X_root, y_root, root)
     root_ids = X_root.index.to_numpy()

@@ -124,6 +124,19 @@ def test_version_folds_are_the_roots_folds_less_dropped_rows(penguins: Store) ->
         assert set(Xv.index[train]) == set(Xv.index) - set(kept)
 
 
+def test_the_targets_alone_are_load_splits_y_for_a_root_and_a_version(penguins: Store, regression_csv: Path) -> None:
+    from core.data.frames import load_targets
+
+    store = penguins
+    X, _ = load_split(store, get_dataset(store, "penguins"))
+    v = create_version(store, "penguins", Edit(drop_rows=tuple(int(r) for r in X.index[:5]), relabel=()))
+    import_dataset(store, regression_csv, "y", name="reg")
+    for dataset in (get_dataset(store, "penguins"), v, get_dataset(store, "reg")):
+        for part in ("dev", "test"):
+            _, y = load_split(store, dataset, part)
+            pd.testing.assert_series_equal(load_targets(store, dataset, part), y)
+
+
 def test_store_does_not_double_for_a_version(store: Store, tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     n, k = 4000, 30
