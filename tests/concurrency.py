@@ -33,6 +33,22 @@ while not stop.exists():
 print(writes, flush=True)
 """
 
+# The start of a script that opens the store (sys.argv[1]) with plain DuckDB as `con`, retrying for 20 s
+# without marking itself waiting (the duckdb shell, a user's script): a run holding the file lets it go
+# at least once a second (core.store.held_writes).
+OPEN_PLAIN_READER = """
+import sys, time, duckdb
+end = time.monotonic() + 20
+while True:
+    try:
+        con = duckdb.connect(sys.argv[1], read_only=True)
+        break
+    except duckdb.Error:
+        if time.monotonic() > end:
+            raise
+        time.sleep(0.01)
+"""
+
 
 WRITER_LOCK_TIMEOUT = 1.0  # s; readers must never hold the store this long (a run's limit is 30 s)
 

@@ -22,6 +22,7 @@ from core.stopping import interrupt_as_cancel, is_interrupt
 from core.store import Store
 from core.store.runs import list_runs
 from core.store.sigint import sigint_held
+from tests.concurrency import OPEN_PLAIN_READER
 from tests.core import loop_data
 
 
@@ -123,21 +124,14 @@ def test_a_run_cancelled_at_any_moment_ends_cancelled_never_failed(tmp_path):
     assert "cancelled" in statuses and statuses <= {"cancelled", "done"}, statuses
 
 
-# A plain reader: it gets in once the run lets the file go between two commits (core.store.held_writes).
-HOLD_READ = """
-import sys, time, duckdb
-end = time.monotonic() + 10
-while True:
-    try:
-        con = duckdb.connect(sys.argv[1], read_only=True)
-        break
-    except duckdb.Error:
-        if time.monotonic() > end:
-            raise
-        time.sleep(0.01)
+# A plain reader: it gets in once the run lets the file go between two commits.
+HOLD_READ = (
+    OPEN_PLAIN_READER
+    + """
 print("reading", flush=True)
 time.sleep(float(sys.argv[2]))
 """
+)
 
 
 def test_a_ctrl_c_while_a_finished_runs_last_write_waits_for_a_reader_leaves_it_done(tmp_path):

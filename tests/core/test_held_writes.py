@@ -12,6 +12,7 @@ import pytest
 
 from core.store import Store, held_writes
 from core.store.attached import attached_for_writes
+from tests.concurrency import OPEN_PLAIN_READER
 
 # Reads a key of the meta table through the store, as the app or `mlloop runs` does (marking itself waiting).
 READ_THROUGH_STORE = """
@@ -20,20 +21,7 @@ from core.store import Store
 with Store(sys.argv[1], lock_timeout=20).read() as con:
     print(con.execute("SELECT value FROM meta WHERE key = 'k'").fetchone()[0])
 """
-# Opens the file with plain DuckDB, retrying for 20 s without marking anything (the duckdb shell, a script).
-READ_PLAIN = """
-import sys, time, duckdb
-end = time.monotonic() + 20
-while True:
-    try:
-        con = duckdb.connect(sys.argv[1], read_only=True)
-        break
-    except duckdb.Error:
-        if time.monotonic() > end:
-            raise
-        time.sleep(0.01)
-print(con.execute("SELECT value FROM meta WHERE key = 'k'").fetchone()[0])
-"""
+READ_PLAIN = OPEN_PLAIN_READER + """print(con.execute("SELECT value FROM meta WHERE key = 'k'").fetchone()[0])\n"""
 # Commits five values while holding the store, says so, and waits to be killed.
 COMMIT_THEN_WAIT = """
 import sys, time
