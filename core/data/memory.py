@@ -150,9 +150,9 @@ def spill_folder() -> Iterator[Path]:
 
 
 def memory_size(n: int) -> str:
-    """``256 MB``, ``1.5 GB``: a limit as messages and notes say it."""
+    """``256 MB``, ``1.5 GB``, ``4,800 bytes``: a limit or a budget as messages and notes say it."""
     for unit in ("GB", "MB"):
         scale = _UNITS[unit[0]]
         if n >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{n} B"
+            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"  # never 1e+03 MB
+    return f"{n:,} bytes"

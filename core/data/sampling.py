@@ -31,7 +31,7 @@ from typing import Any, Literal, TypeVar
 import duckdb
 
 from core.data.column_types import class_label_sql
-from core.data.memory import apply_limit, spill_folder
+from core.data.memory import apply_limit, memory_size, spill_folder
 from core.errors import InputError, StoreError
 from core.store import Store
 from core.store.datasets import DataLayout, data_layout
@@ -255,21 +255,16 @@ def _memory_cap(dataset: DatasetInfo, memory: int | None, copies: int) -> tuple[
     capped = rows_within(dataset, budget, copies)
     if capped == dataset.n_dev:
         return None, None
+    need = memory_size(fit_bytes(dataset, dataset.n_dev, copies))
     reason = (
-        f"the {dataset.n_dev:,} development rows × {len(dataset.feature_names)} features need about "
-        f"{byte_size(fit_bytes(dataset, dataset.n_dev, copies))} to fit, over the memory budget of {byte_size(budget)} "
-        f"({source})"
+        f"the {dataset.n_dev:,} development rows × {len(dataset.feature_names)} features need about {need} to fit, "
+        f"over the memory budget of {memory_size(budget)} ({source})"
     )
     return capped, reason
 
 
 def _note(reason: str | None, size: int) -> str | None:
     return None if reason is None else f"{reason}: fitted on a sample of {size:,} rows (--sample all fits every row)"
-
-
-def byte_size(n: int) -> str:
-    """``1.5 GB``, ``300.0 MB``, ``4,800 bytes``: a budget as the notes say it."""
-    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n:,} bytes"
 
 
 def _label(layout: DataLayout) -> str:

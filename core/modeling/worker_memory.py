@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.data.sampling import byte_size, fit_bytes, memory_budget, parse_sample, rows_within
+from core.data.memory import memory_size
+from core.data.sampling import fit_bytes, memory_budget, parse_sample, rows_within
 from core.types import DatasetInfo
 
 WORKER_IMPORTS = 220 * 2**20  # a worker's resident memory once it has imported what a fold needs (208 MB measured)
@@ -35,8 +36,8 @@ def workers_within_memory(
         return jobs, None
     fewer = int(fitting) if fitting >= 2 else 1
     return fewer, (
-        f"{jobs} worker processes need about {byte_size(jobs * each)} (each {byte_size(each)}: its imports "
-        f"and the rows), over the memory budget of {byte_size(budget)} ({source}): "
+        f"{jobs} worker processes need about {memory_size(jobs * each)} (each {memory_size(each)}: its imports "
+        f"and the rows), over the memory budget of {memory_size(budget)} ({source}): "
         + (f"{fewer} workers" if fewer > 1 else "every fold runs in this process")
     )
 

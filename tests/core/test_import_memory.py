@@ -57,6 +57,18 @@ def write_long_csv(path: Path, rows: int) -> Path:
     return path
 
 
+def test_memory_sizes_are_said_as_a_person_writes_them() -> None:
+    from core.data.memory import memory_size
+
+    assert [memory_size(n) for n in (224 * 2**20, 1000 * 2**20, 3 * 2**29, 2**30, 4800)] == [
+        "224 MB",
+        "1000 MB",
+        "1.5 GB",
+        "1 GB",
+        "4,800 bytes",
+    ]
+
+
 def test_memory_sizes_are_read_and_too_small_ones_refused() -> None:
     assert memory_bytes("2GB") == 2 * 2**30
     assert memory_bytes("512 MB") == memory_bytes("512m") == memory_bytes("512MiB") == 512 * 2**20

@@ -61,7 +61,7 @@ def test_the_memory_a_dataset_was_imported_with_is_its_runs_budget(tmp_path):
     assert info.memory == get_dataset(store, "noisy").memory == 64 * 2**20
     assert dataset_to_dict(info)["memory_budget"] == 64 * 2**20  # datasets NAME --json shows it
     jobs, note = workers_within_memory([info], None, 2)
-    assert jobs == 1 and note is not None and "64.0 MB (the import's --memory)" in note
+    assert jobs == 1 and note is not None and "64 MB (the import's --memory)" in note
     assert workers_within_memory([info], None, 2, 2**34) == (2, None)  # the run's own --memory comes first
     version = create_version(store, "noisy", Edit(drop_columns=("f0",)))
     assert version.memory == info.memory  # a version is the same data: the same budget
@@ -100,5 +100,5 @@ def test_a_run_over_its_budget_starts_no_workers_and_scores_the_same(noisy):
     free = _run_with(noisy, None)
     tight = _run_with(noisy, 300 * 2**20)  # two workers need about 440 MB
     assert free["workers"] >= 2 and not free["notes"]
-    assert tight["workers"] == 0 and len(tight["notes"]) == 1 and "300.0 MB (--memory)" in tight["notes"][0]
+    assert tight["workers"] == 0 and len(tight["notes"]) == 1 and "300 MB (--memory)" in tight["notes"][0]
     assert tight["scores"] == free["scores"]
