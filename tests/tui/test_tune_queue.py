@@ -102,6 +102,14 @@ async def test_a_curve_and_a_test_evaluation_from_the_app_wait_while_the_queue_i
     store, tree, lock = tree_with_queue_held(tmp_path, binary_csv)
     try:
         app = MlloopApp(store, poll_interval=0.2)
+        messages: list[str] = []  # every notification, kept: on a loaded machine the first expired before the second
+        notify = app.notify
+
+        def kept(message, *args, **kwargs):
+            messages.append(message)
+            notify(message, *args, **kwargs)
+
+        app.notify = kept
         async with app.run_test(size=(100, 30)) as pilot:
             await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
             app.open_run(tree)
@@ -111,7 +119,6 @@ async def test_a_curve_and_a_test_evaluation_from_the_app_wait_while_the_queue_i
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), timeout=30)
             await pilot.press("y")
             await wait_for(pilot, lambda: len(app.launcher.active()) == 2)
-            messages = [n.message for n in app._notifications]
             assert f"computing the learning curve of run {tree} once the runs at work are done" in messages[-2]
             assert f"evaluating run {tree} on the locked test set once the runs at work are done" in messages[-1]
             await pilot.pause(3)  # either fits in well under a second on 240 rows, were it not waiting
