@@ -97,12 +97,12 @@ def evaluate_on_test(store: Store, run_id: int | str) -> TestEvaluation:
     )
 
 
-def holdout_batch_rows(dataset: DatasetInfo, memory: int | None = None) -> int:
+def holdout_batch_rows(dataset: DatasetInfo) -> int:
     """How many test rows are scored at a time: as many as a fit's rows within the dataset's memory
     budget (:func:`core.data.sampling.memory_budget`), every test row when they fit."""
     from core.data.sampling import fit_bytes, memory_budget
 
-    budget, _ = memory_budget(memory, [dataset])
+    budget, _ = memory_budget(None, [dataset])
     return max(1, min(max(dataset.n_test, 1), budget // fit_bytes(dataset, 1)))
 
 

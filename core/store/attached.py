@@ -122,8 +122,7 @@ def let_go(path: Path) -> None:
         inst.kept.discard(key)
         attachment = inst.attached.get(key)
         if attachment is not None and not attachment.users:
-            attachment.users = 1  # _release takes the last user away
-            _release(inst, key)
+            _detach(inst, key)
 
 
 def attached_for_writes(path: Path) -> bool:
@@ -134,14 +133,17 @@ def attached_for_writes(path: Path) -> bool:
 
 
 def _release(inst: _Instance, key: str) -> None:
-    """One user fewer; the last one detaches the file (unless it is kept), which checkpoints it and
-    releases its lock. Should DETACH fail, the instance is closed (if nothing else is attached) so
-    the lock is not kept."""
+    """One user fewer; the last one detaches the file, unless it is kept."""
     attachment = inst.attached[key]
     attachment.users -= 1
-    if attachment.users or (key in inst.kept and not attachment.read_only):
-        return
-    del inst.attached[key]
+    if not attachment.users and not (key in inst.kept and not attachment.read_only):
+        _detach(inst, key)
+
+
+def _detach(inst: _Instance, key: str) -> None:
+    """Detach a file nobody uses, which checkpoints it and releases its lock. Should DETACH fail, the
+    instance is closed (if nothing else is attached) so the lock is not kept."""
+    attachment = inst.attached.pop(key)
     assert inst.db is not None
     try:
         inst.db.execute(f"DETACH {quote_ident(attachment.alias)}")
